@@ -1,0 +1,66 @@
+//! mm-testbed: the project's real-systemd test hosts, by hand. The tests use the same code
+//! through `miraclemax::testbed`.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use miraclemax::testbed::Testbed;
+use std::io::BufRead;
+use std::process::ExitCode;
+
+/// Debian 12 hosts with real systemd, booted with systemd-nspawn in their own network
+/// namespaces and reached over SSH (run as root).
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build (or reuse) the cached Debian 12 rootfs the hosts boot from.
+    Build,
+    /// Boot N hosts, print how to reach them, and keep them up until Enter or end of input.
+    Up {
+        #[arg(default_value_t = 1)]
+        count: usize,
+    },
+    /// Tear down hosts left behind by a process that died, and report anything still left.
+    Clean,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mm-testbed: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Cmd::Build => {
+            let dir = Testbed::prepare()?;
+            println!("rootfs ready: {}", dir.display());
+        }
+        Cmd::Up { count } => {
+            let tb = Testbed::start(count)?;
+            for h in tb.hosts() {
+                println!("{}  ssh {} root@{}", h.name, h.ssh_options().join(" "), h.address());
+            }
+            println!("hosts are up; press Enter (or close input) to tear them down");
+            let _ = std::io::stdin().lock().lines().next();
+        }
+        Cmd::Clean => {
+            let left = Testbed::clean_stale()?;
+            if left.is_empty() {
+                println!("testbed: nothing left behind");
+            } else {
+                anyhow::bail!("still left behind:\n{}", left.join("\n"));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! Scalars as operators and Ansible write them: booleans in YAML 1.1 spelling (`yes`, `no`,
+//! `on`, `off`, `True`), durations as `10s` / `15m` / plain seconds, and secrets that never
+//! print whole. Each type accepts any YAML scalar and decides itself, so the same rules hold
+//! wherever the value sits in the file.
+
+use serde::de::{self, Deserializer, Visitor};
+use std::fmt;
+use std::time::Duration;
+
+/// A boolean that also accepts the YAML 1.1 words Ansible's templates produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flag(pub bool);
+
+impl<'de> serde::Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Flag;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a boolean (true/false, yes/no, on/off)")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Flag, E> {
+                Ok(Flag(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Flag, E> {
+                parse_flag(v)
+                    .map(Flag)
+                    .ok_or_else(|| E::custom(format!("'{v}' is not a boolean; use true or false")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// YAML 1.1 boolean words, case-insensitive, as PyYAML (and so Ansible) reads them.
+pub fn parse_flag(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" | "on" => Some(true),
+        "false" | "no" | "n" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// A duration written as `500ms`, `10s`, `15m`, `1h 30m` or a whole number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span(pub Duration);
+
+impl<'de> serde::Deserialize<'de> for Span {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Span;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration such as 10s, 15m or 1h, or a number of seconds")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Span, E> {
+                Ok(Span(Duration::from_secs(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Span, E> {
+                u64::try_from(v)
+                    .map(|s| Span(Duration::from_secs(s)))
+                    .map_err(|_| E::custom(format!("duration {v} is negative")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Span, E> {
+                if let Ok(secs) = v.trim().parse::<u64>() {
+                    return Ok(Span(Duration::from_secs(secs)));
+                }
+                humantime::parse_duration(v).map(Span).map_err(|e| {
+                    E::custom(format!(
+                        "'{v}' is not a duration ({e}); write it like 10s, 15m or 1h"
+                    ))
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A value that must never appear whole in logs, emails or output (ping URLs, passwords).
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The real value, for the one place that must use it (an HTTP request, an SMTP login).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// A form safe to print: a URL keeps its scheme and host, everything else is hidden.
+    pub fn redacted(&self) -> String {
+        match self.0.split_once("://") {
+            Some((scheme, rest)) => {
+                let host = rest.split('/').next().unwrap_or("");
+                format!("{scheme}://{host}/<redacted>")
+            }
+            None => "<redacted>".to_string(),
+        }
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ansible_boolean_words_are_booleans() {
+        for (w, b) in [("yes", true), ("No", false), ("on", true), ("OFF", false), ("True", true)] {
+            assert_eq!(parse_flag(w), Some(b), "{w}");
+        }
+        assert_eq!(parse_flag("maybe"), None);
+    }
+
+    #[test]
+    fn secrets_print_only_scheme_and_host() {
+        let s = Secret::new("https://hc-ping.com/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab");
+        assert_eq!(format!("{s:?}"), "https://hc-ping.com/<redacted>");
+        assert_eq!(Secret::new("hunter2").redacted(), "<redacted>");
+    }
+}

@@ -1,0 +1,419 @@
+//! Turns the raw file into the typed `Config`, collecting every problem at once (an operator
+//! fixing a file at 3 a.m. wants the whole list, not one error per try). Each problem names the
+//! object it belongs to and says how to fix it.
+
+use super::model::*;
+use super::raw::{self, *};
+use super::scalar::{Flag, Secret, Span};
+use std::collections::BTreeMap;
+use std::num::{NonZeroU16, NonZeroU32};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One thing wrong with the file: where (`service 'passgo'`, `limits`) and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub object: String,
+    pub message: String,
+}
+
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn add(&mut self, object: &str, message: impl Into<String>) {
+        self.0.push(Problem {
+            object: object.to_string(),
+            message: message.into(),
+        });
+    }
+
+    fn unknown_keys(&mut self, object: &str, unknown: &raw::Unknown, allowed: &[&str]) {
+        for key in unknown.keys() {
+            let hint = match closest(key, allowed) {
+                Some(k) => format!("did you mean '{k}'?"),
+                None => format!("allowed keys: {}", allowed.join(", ")),
+            };
+            self.add(object, format!("unknown key '{key}' ({hint})"));
+        }
+    }
+}
+
+/// The allowed key nearest to a typo, if it is near enough to be what was meant.
+fn closest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    allowed
+        .iter()
+        .map(|a| (edit_distance(key, a), *a))
+        .filter(|(d, a)| *d <= 2.max(a.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| a)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
+    let mut p = Problems::default();
+    p.unknown_keys("top level", &raw.unknown, TOP_KEYS);
+
+    let limits = limits(raw.limits.unwrap_or_default(), &mut p);
+    let services = services(raw.monitored_services.unwrap_or_default(), &limits, &mut p);
+    let email = raw
+        .notifications
+        .and_then(|n| {
+            p.unknown_keys("notifications", &n.unknown, NOTIFICATION_KEYS);
+            n.email
+        })
+        .and_then(|e| email(e, &mut p));
+    let heartbeat = raw.heartbeat.and_then(|h| heartbeat(h, &services, &mut p));
+
+    let protected_processes = raw.protected_processes.unwrap_or_default();
+    for name in &protected_processes {
+        if name.is_empty() || name.contains('/') || name.len() > 15 {
+            p.add(
+                "protected_processes",
+                format!("'{name}' is not a process name; give the command name as in `ps -o comm` (at most 15 characters, no '/')"),
+            );
+        }
+    }
+
+    if p.0.is_empty() {
+        Ok(Config {
+            host: raw.host,
+            services,
+            email,
+            heartbeat,
+            limits,
+            protected_processes,
+        })
+    } else {
+        Err(p.0)
+    }
+}
+
+fn services(raw: Vec<RawService>, limits: &Limits, p: &mut Problems) -> Vec<Service> {
+    let mut out = Vec::new();
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    let mut ports: BTreeMap<u16, String> = BTreeMap::new();
+    for (i, s) in raw.into_iter().enumerate() {
+        let object = match &s.name {
+            Some(n) => format!("service '{n}'"),
+            None => format!("monitored_services[{i}]"),
+        };
+        p.unknown_keys(&object, &s.unknown, SERVICE_KEYS);
+        let Some(raw_name) = &s.name else {
+            p.add(&object, "missing required key 'name'; every monitored service needs a name");
+            continue;
+        };
+        if names.insert(raw_name.clone(), i).is_some() {
+            p.add(&object, "is listed twice; service names must be unique (remove or rename one)");
+        }
+        let name = match ServiceName::parse(raw_name) {
+            Ok(n) => n,
+            Err(e) => {
+                p.add(&object, e);
+                continue;
+            }
+        };
+        let unit = match &s.unit {
+            Some(u) => UnitName::parse(u),
+            None => UnitName::parse(&format!("{name}.service")),
+        };
+        let unit = unit.map_err(|e| p.add(&object, e)).ok();
+
+        let port = s.port.and_then(|port| match u16::try_from(port).ok().and_then(NonZeroU16::new) {
+            Some(v) => Some(v),
+            None => {
+                p.add(&object, format!("port {port} is out of range 1-65535"));
+                None
+            }
+        });
+        if let Some(port) = port
+            && let Some(other) = ports.insert(port.get(), raw_name.clone())
+        {
+            p.add(
+                &object,
+                format!("port {port} is already used by service '{other}'; two services cannot listen on one port"),
+            );
+        }
+
+        let healing_strategies = strategies(s.healing_strategies, &object, p);
+        if healing_strategies.contains(&Strategy::PortConflict) && s.port.is_none() {
+            p.add(&object, "healing strategy 'port_conflict' needs the service's 'port'");
+        }
+        let depends_on: Vec<UnitName> = s
+            .depends_on
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|d| UnitName::parse_service_default(d).map_err(|e| p.add(&object, format!("depends_on: {e}"))).ok())
+            .collect();
+        if healing_strategies.contains(&Strategy::DependencyRestart) && depends_on.is_empty() {
+            p.add(&object, "healing strategy 'dependency_restart' needs 'depends_on' (the units it depends on)");
+        }
+        let health = s.health.and_then(|h| health(h, s.port.is_some(), limits, &object, p));
+        if let Some(d) = &s.domain
+            && !is_hostname(d)
+        {
+            p.add(&object, format!("domain '{d}' is not a host name; write it like books.example.org"));
+        }
+
+        if let Some(unit) = unit {
+            out.push(Service {
+                name,
+                unit,
+                port,
+                domain: s.domain,
+                health,
+                critical: s.critical.is_none_or(|Flag(b)| b),
+                healing_strategies,
+                depends_on,
+            });
+        }
+    }
+    out
+}
+
+fn strategies(raw: Option<Vec<String>>, object: &str, p: &mut Problems) -> Vec<Strategy> {
+    let Some(raw) = raw else {
+        return vec![Strategy::ServiceRestart];
+    };
+    if raw.is_empty() {
+        p.add(object, "healing_strategies is empty; list at least one, e.g. [service_restart]");
+    }
+    let mut out = Vec::new();
+    for s in raw {
+        match Strategy::parse(&s) {
+            Some(k) if out.contains(&k) => p.add(object, format!("healing strategy '{s}' is listed twice")),
+            Some(k) => out.push(k),
+            None => {
+                let known: Vec<&str> = Strategy::ALL.iter().map(|k| k.as_str()).collect();
+                let hint = match closest(&s, &known) {
+                    Some(k) => format!("did you mean '{k}'? "),
+                    None => String::new(),
+                };
+                p.add(
+                    object,
+                    format!("unknown healing strategy '{s}' ({hint}known strategies: {})", known.join(", ")),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn health(h: RawHealth, has_port: bool, limits: &Limits, object: &str, p: &mut Problems) -> Option<Health> {
+    let object = format!("{object}: health");
+    p.unknown_keys(&object, &h.unknown, HEALTH_KEYS);
+    let target = match (h.url, h.path) {
+        (Some(_), Some(_)) => {
+            p.add(&object, "give either 'url' or 'path', not both");
+            None
+        }
+        (Some(u), None) if u.starts_with("http://") || u.starts_with("https://") => Some(HealthTarget::Url(u)),
+        (Some(u), None) => {
+            p.add(&object, format!("url '{u}' must start with http:// or https://"));
+            None
+        }
+        (None, Some(path)) if !path.starts_with('/') => {
+            p.add(&object, format!("path '{path}' must start with '/'"));
+            None
+        }
+        (None, Some(_)) if !has_port => {
+            p.add(&object, "'path' is probed on 127.0.0.1:<port>, so the service needs a 'port' (or give a full 'url')");
+            None
+        }
+        (None, Some(path)) => Some(HealthTarget::Path(path)),
+        (None, None) => {
+            p.add(&object, "missing required key 'url' or 'path'");
+            None
+        }
+    };
+    let expected_status = match h.expected_status {
+        None => Some(200),
+        Some(code @ 100..=599) => Some(code as u16),
+        Some(code) => {
+            p.add(&object, format!("expected_status {code} is not an HTTP status (100-599)"));
+            None
+        }
+    };
+    let timeout = positive(h.timeout, limits.probe_timeout, &object, "timeout", p);
+    Some(Health {
+        target: target?,
+        expected_status: expected_status?,
+        timeout,
+    })
+}
+
+fn email(e: RawEmail, p: &mut Problems) -> Option<Email> {
+    let object = "notifications.email";
+    p.unknown_keys(object, &e.unknown, EMAIL_KEYS);
+    if e.enabled.is_some_and(|Flag(b)| !b) {
+        return None;
+    }
+    let tls = match e.tls.as_deref() {
+        None => Some(TlsMode::Starttls),
+        Some(t) => TlsMode::parse(t).or_else(|| {
+            p.add(object, format!("tls '{t}' is not one of none, starttls, tls"));
+            None
+        }),
+    };
+    let port = match e.smtp_port {
+        None => tls.map(TlsMode::default_port),
+        Some(port) => u16::try_from(port).ok().filter(|v| *v != 0).or_else(|| {
+            p.add(object, format!("smtp_port {port} is out of range 1-65535"));
+            None
+        }),
+    };
+    let required = |v: Option<String>, key: &str, p: &mut Problems| {
+        v.filter(|s| !s.trim().is_empty()).or_else(|| {
+            p.add(object, format!("missing required key '{key}'"));
+            None
+        })
+    };
+    let smtp_host = required(e.smtp_host, "smtp_host", p);
+    let from = required(e.from, "from", p);
+    for addr in from.iter().chain(e.to.iter().flatten()) {
+        if !looks_like_address(addr) {
+            p.add(object, format!("'{addr}' is not an email address"));
+        }
+    }
+    let to = e.to.filter(|t| !t.is_empty()).or_else(|| {
+        p.add(object, "missing required key 'to' (a list of recipient addresses)");
+        None
+    });
+    let password_file = e.password_file.map(PathBuf::from);
+    if let Some(f) = &password_file
+        && !f.is_absolute()
+    {
+        p.add(object, format!("password_file '{}' must be an absolute path", f.display()));
+    }
+    if password_file.is_some() && e.username.is_none() {
+        p.add(object, "password_file is set but username is not; SMTP login needs both");
+    }
+    Some(Email {
+        smtp_host: smtp_host?,
+        smtp_port: port?,
+        tls: tls?,
+        username: e.username,
+        password_file,
+        from: from?,
+        to: to?,
+    })
+}
+
+fn heartbeat(h: RawHeartbeat, services: &[Service], p: &mut Problems) -> Option<Heartbeat> {
+    let object = "heartbeat";
+    p.unknown_keys(object, &h.unknown, HEARTBEAT_KEYS);
+    let ping_url = match h.ping_url {
+        Some(u) => check_ping_url(u, object, p),
+        None => {
+            p.add(object, "missing required key 'ping_url' (the server check's ping URL from Healthchecks)");
+            None
+        }
+    };
+    let mut pings = Vec::new();
+    for (i, s) in h.services.unwrap_or_default().into_iter().enumerate() {
+        let object = match &s.name {
+            Some(n) => format!("heartbeat: service '{n}'"),
+            None => format!("heartbeat.services[{i}]"),
+        };
+        p.unknown_keys(&object, &s.unknown, SERVICE_PING_KEYS);
+        let name = s.name.and_then(|n| match services.iter().find(|m| m.name.as_str() == n) {
+            Some(m) => Some(m.name.clone()),
+            None => {
+                p.add(&object, "is not in monitored_services; add it there or remove its ping URL");
+                None
+            }
+        });
+        let url = match s.ping_url {
+            Some(u) => check_ping_url(u, &object, p),
+            None => {
+                p.add(&object, "missing required key 'ping_url'");
+                None
+            }
+        };
+        if let (Some(n), Some(u)) = (name, url) {
+            pings.push((n, u));
+        }
+    }
+    Some(Heartbeat {
+        ping_url: ping_url?,
+        services: pings,
+    })
+}
+
+fn check_ping_url(u: Secret, object: &str, p: &mut Problems) -> Option<Secret> {
+    let s = u.expose();
+    let host = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("");
+    if host.is_empty() || s.chars().any(char::is_whitespace) {
+        // The URL is a secret: name the problem, not the value.
+        p.add(object, format!("ping_url {} is not an http(s) URL", u.redacted()));
+        return None;
+    }
+    Some(u)
+}
+
+fn limits(l: RawLimits, p: &mut Problems) -> Limits {
+    let object = "limits";
+    p.unknown_keys(object, &l.unknown, LIMIT_KEYS);
+    let d = Limits::default();
+    let count = |v: Option<i64>, default: NonZeroU32, key: &str, p: &mut Problems| match v {
+        None => default,
+        Some(n) => u32::try_from(n).ok().and_then(NonZeroU32::new).unwrap_or_else(|| {
+            p.add(object, format!("{key} {n} must be a whole number of at least 1"));
+            default
+        }),
+    };
+    Limits {
+        check_interval: positive(l.check_interval, d.check_interval, object, "check_interval", p),
+        failures_before_action: count(l.failures_before_action, d.failures_before_action, "failures_before_action", p),
+        heal_attempts: count(l.heal_attempts, d.heal_attempts, "heal_attempts", p),
+        heal_window: positive(l.heal_window, d.heal_window, object, "heal_window", p),
+        probe_timeout: positive(l.probe_timeout, d.probe_timeout, object, "probe_timeout", p),
+        start_timeout: positive(l.start_timeout, d.start_timeout, object, "start_timeout", p),
+        settle_time: l.settle_time.map_or(d.settle_time, |Span(s)| s),
+        kill_grace: positive(l.kill_grace, d.kill_grace, object, "kill_grace", p),
+    }
+}
+
+fn positive(v: Option<Span>, default: Duration, object: &str, key: &str, p: &mut Problems) -> Duration {
+    match v {
+        None => default,
+        Some(Span(d)) if d.is_zero() => {
+            p.add(object, format!("{key} must be longer than 0s"));
+            default
+        }
+        Some(Span(d)) => d,
+    }
+}
+
+fn is_hostname(d: &str) -> bool {
+    !d.is_empty()
+        && d.len() <= 253
+        && d.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+fn looks_like_address(a: &str) -> bool {
+    let addr = a.rsplit_once('<').map_or(a, |(_, r)| r.trim_end_matches('>'));
+    matches!(addr.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !addr.contains(char::is_whitespace))
+}

@@ -1,0 +1,6 @@
+//! MiracleMax: self-healing for systemd services plus an external Healthchecks heartbeat,
+//! deployed as configuration as code. This library holds everything; the binaries in
+//! `src/bin/` only parse arguments, call it and map the result to an exit code.
+
+pub mod config;
+pub mod testbed;
