@@ -2,5 +2,6 @@
 //! deployed as configuration as code. This library holds everything; the binaries in
 //! `src/bin/` only parse arguments, call it and map the result to an exit code.
 
+pub mod cli;
 pub mod config;
 pub mod testbed;

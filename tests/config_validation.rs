@@ -20,7 +20,9 @@ fn one_service(extra: &str) -> String {
 
 #[test]
 fn an_unknown_healing_strategy_is_rejected_with_the_known_ones() {
-    let e = errors(&one_service("    healing_strategies: [service_restart, restart_everything]\n"));
+    let e = errors(&one_service(
+        "    healing_strategies: [service_restart, restart_everything]\n",
+    ));
     assert_eq!(
         e,
         "/etc/miraclemax/config.yaml: service 'passgo': unknown healing strategy 'restart_everything' \
@@ -41,11 +43,20 @@ fn a_misspelt_healing_strategy_gets_a_suggestion() {
 #[test]
 fn ports_outside_1_to_65535_are_rejected() {
     let e = errors("monitored_services:\n  - name: passgo\n    port: 70000\n");
-    assert_eq!(e, "/etc/miraclemax/config.yaml: service 'passgo': port 70000 is out of range 1-65535");
+    assert_eq!(
+        e,
+        "/etc/miraclemax/config.yaml: service 'passgo': port 70000 is out of range 1-65535"
+    );
     let e = errors("monitored_services:\n  - name: passgo\n    port: 0\n");
-    assert_eq!(e, "/etc/miraclemax/config.yaml: service 'passgo': port 0 is out of range 1-65535");
+    assert_eq!(
+        e,
+        "/etc/miraclemax/config.yaml: service 'passgo': port 0 is out of range 1-65535"
+    );
     let e = errors("monitored_services:\n  - name: passgo\n    port: -1\n");
-    assert_eq!(e, "/etc/miraclemax/config.yaml: service 'passgo': port -1 is out of range 1-65535");
+    assert_eq!(
+        e,
+        "/etc/miraclemax/config.yaml: service 'passgo': port -1 is out of range 1-65535"
+    );
 }
 
 #[test]
@@ -59,7 +70,9 @@ fn a_service_listed_twice_is_rejected() {
 
 #[test]
 fn two_services_on_one_port_are_rejected() {
-    let e = errors("monitored_services:\n  - name: passgo\n    port: 8080\n  - name: traefik\n    port: 8080\n");
+    let e = errors(
+        "monitored_services:\n  - name: passgo\n    port: 8080\n  - name: traefik\n    port: 8080\n",
+    );
     assert_eq!(
         e,
         "/etc/miraclemax/config.yaml: service 'traefik': port 8080 is already used by service 'passgo'; two services cannot listen on one port"
@@ -96,7 +109,10 @@ fn a_unit_name_outside_systemds_characters_never_gets_through() {
 #[test]
 fn a_typo_in_a_key_is_rejected_with_the_intended_key() {
     let e = errors("monitored_services:\n  - name: passgo\n    prot: 8080\n");
-    assert_eq!(e, "/etc/miraclemax/config.yaml: service 'passgo': unknown key 'prot' (did you mean 'port'?)");
+    assert_eq!(
+        e,
+        "/etc/miraclemax/config.yaml: service 'passgo': unknown key 'prot' (did you mean 'port'?)"
+    );
     let e = errors("monitored_service:\n  - name: passgo\n");
     assert_eq!(
         e,
@@ -148,7 +164,9 @@ fn every_problem_in_a_file_is_reported_at_once() {
 
 #[test]
 fn a_strategy_that_needs_a_port_or_dependencies_says_so() {
-    let e = errors("monitored_services:\n  - name: worker\n    healing_strategies: [port_conflict, dependency_restart]\n");
+    let e = errors(
+        "monitored_services:\n  - name: worker\n    healing_strategies: [port_conflict, dependency_restart]\n",
+    );
     assert_eq!(
         e,
         "/etc/miraclemax/config.yaml: service 'worker': healing strategy 'port_conflict' needs the service's 'port'\n\
@@ -159,13 +177,18 @@ fn a_strategy_that_needs_a_port_or_dependencies_says_so() {
 #[test]
 fn a_bad_ping_url_is_reported_without_printing_it() {
     let e = errors("heartbeat:\n  ping_url: 'hc-ping.com/secret-uuid-1234'\n");
-    assert_eq!(e, "/etc/miraclemax/config.yaml: heartbeat: ping_url <redacted> is not an http(s) URL");
+    assert_eq!(
+        e,
+        "/etc/miraclemax/config.yaml: heartbeat: ping_url <redacted> is not an http(s) URL"
+    );
     assert!(!e.contains("secret-uuid"));
 }
 
 #[test]
 fn yaml_syntax_errors_name_the_line_and_do_not_quote_the_file() {
-    let e = errors("heartbeat:\n  ping_url: https://hc-ping.com/secret-uuid-1234\n monitored_services: [\n");
+    let e = errors(
+        "heartbeat:\n  ping_url: https://hc-ping.com/secret-uuid-1234\n monitored_services: [\n",
+    );
     assert!(e.starts_with("/etc/miraclemax/config.yaml: "), "{e}");
     assert!(e.contains("line"), "{e}");
     assert!(!e.contains("secret-uuid"), "{e}");
@@ -207,24 +230,46 @@ fn the_shipped_example_parses_into_the_typed_model() {
     assert_eq!(stages.unit.as_str(), "story-stages.service");
     assert_eq!(stages.port.map(|p| p.get()), Some(3000));
     assert_eq!(stages.domain.as_deref(), Some("books.jbyrd.org"));
-    assert_eq!(stages.healing_strategies, [Strategy::ServiceRestart, Strategy::PortConflict]);
+    assert_eq!(
+        stages.healing_strategies,
+        [Strategy::ServiceRestart, Strategy::PortConflict]
+    );
     let health = stages.health.as_ref().unwrap();
     assert_eq!(health.target, HealthTarget::Path("/health".into()));
-    assert_eq!((health.expected_status, health.timeout), (200, Duration::from_secs(5)));
+    assert_eq!(
+        (health.expected_status, health.timeout),
+        (200, Duration::from_secs(5))
+    );
 
     let traefik = c.service("traefik").unwrap();
     assert_eq!(traefik.depends_on[0].as_str(), "docker.service");
     assert_eq!(traefik.healing_strategies[2], Strategy::KillHung);
-    assert_eq!(traefik.health.as_ref().unwrap().timeout, Duration::from_secs(5), "defaults to probe_timeout");
+    assert_eq!(
+        traefik.health.as_ref().unwrap().timeout,
+        Duration::from_secs(5),
+        "defaults to probe_timeout"
+    );
 
     let email = c.email.as_ref().unwrap();
-    assert_eq!((email.smtp_host.as_str(), email.smtp_port, email.tls), ("smtp.example.org", 587, TlsMode::Starttls));
+    assert_eq!(
+        (email.smtp_host.as_str(), email.smtp_port, email.tls),
+        ("smtp.example.org", 587, TlsMode::Starttls)
+    );
     assert_eq!(email.to, ["ops@example.org"]);
-    assert_eq!(email.password_file.as_deref(), Some(Path::new("/etc/miraclemax/smtp-password")));
+    assert_eq!(
+        email.password_file.as_deref(),
+        Some(Path::new("/etc/miraclemax/smtp-password"))
+    );
 
     let hb = c.heartbeat.as_ref().unwrap();
-    assert_eq!(hb.ping_url.expose(), "https://hc-ping.com/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
-    assert_eq!(format!("{:?}", hb.ping_url), "https://hc-ping.com/<redacted>");
+    assert_eq!(
+        hb.ping_url.expose(),
+        "https://hc-ping.com/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+    );
+    assert_eq!(
+        format!("{:?}", hb.ping_url),
+        "https://hc-ping.com/<redacted>"
+    );
     assert_eq!(hb.services[0].0.as_str(), "story-stages");
     assert_eq!(c.limits.kill_grace, Duration::from_secs(5));
     assert_eq!(c.protected_processes, ["postgres"]);

@@ -25,6 +25,13 @@ enum Cmd {
         #[arg(default_value_t = 1)]
         count: usize,
     },
+    /// Boot N hosts, run a command on each over SSH, print what it printed, tear down.
+    Exec {
+        count: usize,
+        /// The command and its arguments (each reaches the host unchanged).
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
     /// Tear down hosts left behind by a process that died, and report anything still left.
     Clean,
 }
@@ -48,10 +55,33 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Up { count } => {
             let tb = Testbed::start(count)?;
             for h in tb.hosts() {
-                println!("{}  ssh {} root@{}", h.name, h.ssh_options().join(" "), h.address());
+                println!(
+                    "{}  ssh {} root@{}",
+                    h.name,
+                    h.ssh_options().join(" "),
+                    h.address()
+                );
             }
             println!("hosts are up; press Enter (or close input) to tear them down");
             let _ = std::io::stdin().lock().lines().next();
+        }
+        Cmd::Exec { count, command } => {
+            let tb = Testbed::start(count)?;
+            let args: Vec<&str> = command.iter().map(String::as_str).collect();
+            let mut failed = false;
+            for h in tb.hosts() {
+                let out = h.ssh(&args)?;
+                for line in String::from_utf8_lossy(&out.stdout).lines() {
+                    println!("{}: {line}", h.name);
+                }
+                for line in String::from_utf8_lossy(&out.stderr).lines() {
+                    eprintln!("{}: {line}", h.name);
+                }
+                failed |= !out.status.success();
+            }
+            if failed {
+                anyhow::bail!("the command failed on at least one host");
+            }
         }
         Cmd::Clean => {
             let left = Testbed::clean_stale()?;

@@ -20,12 +20,18 @@ pub const DEFAULT_PATH: &str = "/etc/miraclemax/config.yaml";
 /// Why a configuration file was refused. Displays one line per problem, each naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{}: cannot read: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}: cannot read", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}: {message}", path.display())]
     Syntax { path: PathBuf, message: String },
     #[error("{}", Invalid(path, problems))]
-    Invalid { path: PathBuf, problems: Vec<Problem> },
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
 }
 
 struct Invalid<'a>(&'a Path, &'a [Problem]);
@@ -72,7 +78,9 @@ fn syntax_message(e: &serde_saphyr::Error) -> String {
     let text = e.to_string();
     let text = text.lines().next().unwrap_or("").trim().to_string();
     match e.location() {
-        Some(l) if !text.contains("line") => format!("line {} column {}: {text}", l.line(), l.column()),
+        Some(l) if !text.contains("line") => {
+            format!("line {} column {}: {text}", l.line(), l.column())
+        }
         _ => text,
     }
 }

@@ -130,6 +130,13 @@ impl TlsMode {
             _ => None,
         }
     }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsMode::None => "none",
+            TlsMode::Starttls => "starttls",
+            TlsMode::Tls => "tls",
+        }
+    }
     pub fn default_port(self) -> u16 {
         match self {
             TlsMode::None => 25,

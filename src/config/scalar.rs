@@ -113,7 +113,13 @@ mod tests {
 
     #[test]
     fn ansible_boolean_words_are_booleans() {
-        for (w, b) in [("yes", true), ("No", false), ("on", true), ("OFF", false), ("True", true)] {
+        for (w, b) in [
+            ("yes", true),
+            ("No", false),
+            ("on", true),
+            ("OFF", false),
+            ("True", true),
+        ] {
             assert_eq!(parse_flag(w), Some(b), "{w}");
         }
         assert_eq!(parse_flag("maybe"), None);

@@ -113,11 +113,17 @@ fn services(raw: Vec<RawService>, limits: &Limits, p: &mut Problems) -> Vec<Serv
         };
         p.unknown_keys(&object, &s.unknown, SERVICE_KEYS);
         let Some(raw_name) = &s.name else {
-            p.add(&object, "missing required key 'name'; every monitored service needs a name");
+            p.add(
+                &object,
+                "missing required key 'name'; every monitored service needs a name",
+            );
             continue;
         };
         if names.insert(raw_name.clone(), i).is_some() {
-            p.add(&object, "is listed twice; service names must be unique (remove or rename one)");
+            p.add(
+                &object,
+                "is listed twice; service names must be unique (remove or rename one)",
+            );
         }
         let name = match ServiceName::parse(raw_name) {
             Ok(n) => n,
@@ -132,13 +138,16 @@ fn services(raw: Vec<RawService>, limits: &Limits, p: &mut Problems) -> Vec<Serv
         };
         let unit = unit.map_err(|e| p.add(&object, e)).ok();
 
-        let port = s.port.and_then(|port| match u16::try_from(port).ok().and_then(NonZeroU16::new) {
-            Some(v) => Some(v),
-            None => {
-                p.add(&object, format!("port {port} is out of range 1-65535"));
-                None
-            }
-        });
+        let port =
+            s.port.and_then(
+                |port| match u16::try_from(port).ok().and_then(NonZeroU16::new) {
+                    Some(v) => Some(v),
+                    None => {
+                        p.add(&object, format!("port {port} is out of range 1-65535"));
+                        None
+                    }
+                },
+            );
         if let Some(port) = port
             && let Some(other) = ports.insert(port.get(), raw_name.clone())
         {
@@ -150,22 +159,34 @@ fn services(raw: Vec<RawService>, limits: &Limits, p: &mut Problems) -> Vec<Serv
 
         let healing_strategies = strategies(s.healing_strategies, &object, p);
         if healing_strategies.contains(&Strategy::PortConflict) && s.port.is_none() {
-            p.add(&object, "healing strategy 'port_conflict' needs the service's 'port'");
+            p.add(
+                &object,
+                "healing strategy 'port_conflict' needs the service's 'port'",
+            );
         }
         let depends_on: Vec<UnitName> = s
             .depends_on
             .unwrap_or_default()
             .iter()
-            .filter_map(|d| UnitName::parse_service_default(d).map_err(|e| p.add(&object, format!("depends_on: {e}"))).ok())
+            .filter_map(|d| {
+                UnitName::parse_service_default(d)
+                    .map_err(|e| p.add(&object, format!("depends_on: {e}")))
+                    .ok()
+            })
             .collect();
         if healing_strategies.contains(&Strategy::DependencyRestart) && depends_on.is_empty() {
             p.add(&object, "healing strategy 'dependency_restart' needs 'depends_on' (the units it depends on)");
         }
-        let health = s.health.and_then(|h| health(h, s.port.is_some(), limits, &object, p));
+        let health = s
+            .health
+            .and_then(|h| health(h, s.port.is_some(), limits, &object, p));
         if let Some(d) = &s.domain
             && !is_hostname(d)
         {
-            p.add(&object, format!("domain '{d}' is not a host name; write it like books.example.org"));
+            p.add(
+                &object,
+                format!("domain '{d}' is not a host name; write it like books.example.org"),
+            );
         }
 
         if let Some(unit) = unit {
@@ -189,12 +210,17 @@ fn strategies(raw: Option<Vec<String>>, object: &str, p: &mut Problems) -> Vec<S
         return vec![Strategy::ServiceRestart];
     };
     if raw.is_empty() {
-        p.add(object, "healing_strategies is empty; list at least one, e.g. [service_restart]");
+        p.add(
+            object,
+            "healing_strategies is empty; list at least one, e.g. [service_restart]",
+        );
     }
     let mut out = Vec::new();
     for s in raw {
         match Strategy::parse(&s) {
-            Some(k) if out.contains(&k) => p.add(object, format!("healing strategy '{s}' is listed twice")),
+            Some(k) if out.contains(&k) => {
+                p.add(object, format!("healing strategy '{s}' is listed twice"))
+            }
             Some(k) => out.push(k),
             None => {
                 let known: Vec<&str> = Strategy::ALL.iter().map(|k| k.as_str()).collect();
@@ -204,7 +230,10 @@ fn strategies(raw: Option<Vec<String>>, object: &str, p: &mut Problems) -> Vec<S
                 };
                 p.add(
                     object,
-                    format!("unknown healing strategy '{s}' ({hint}known strategies: {})", known.join(", ")),
+                    format!(
+                        "unknown healing strategy '{s}' ({hint}known strategies: {})",
+                        known.join(", ")
+                    ),
                 );
             }
         }
@@ -212,7 +241,13 @@ fn strategies(raw: Option<Vec<String>>, object: &str, p: &mut Problems) -> Vec<S
     out
 }
 
-fn health(h: RawHealth, has_port: bool, limits: &Limits, object: &str, p: &mut Problems) -> Option<Health> {
+fn health(
+    h: RawHealth,
+    has_port: bool,
+    limits: &Limits,
+    object: &str,
+    p: &mut Problems,
+) -> Option<Health> {
     let object = format!("{object}: health");
     p.unknown_keys(&object, &h.unknown, HEALTH_KEYS);
     let target = match (h.url, h.path) {
@@ -220,9 +255,14 @@ fn health(h: RawHealth, has_port: bool, limits: &Limits, object: &str, p: &mut P
             p.add(&object, "give either 'url' or 'path', not both");
             None
         }
-        (Some(u), None) if u.starts_with("http://") || u.starts_with("https://") => Some(HealthTarget::Url(u)),
+        (Some(u), None) if u.starts_with("http://") || u.starts_with("https://") => {
+            Some(HealthTarget::Url(u))
+        }
         (Some(u), None) => {
-            p.add(&object, format!("url '{u}' must start with http:// or https://"));
+            p.add(
+                &object,
+                format!("url '{u}' must start with http:// or https://"),
+            );
             None
         }
         (None, Some(path)) if !path.starts_with('/') => {
@@ -243,7 +283,10 @@ fn health(h: RawHealth, has_port: bool, limits: &Limits, object: &str, p: &mut P
         None => Some(200),
         Some(code @ 100..=599) => Some(code as u16),
         Some(code) => {
-            p.add(&object, format!("expected_status {code} is not an HTTP status (100-599)"));
+            p.add(
+                &object,
+                format!("expected_status {code} is not an HTTP status (100-599)"),
+            );
             None
         }
     };
@@ -264,7 +307,10 @@ fn email(e: RawEmail, p: &mut Problems) -> Option<Email> {
     let tls = match e.tls.as_deref() {
         None => Some(TlsMode::Starttls),
         Some(t) => TlsMode::parse(t).or_else(|| {
-            p.add(object, format!("tls '{t}' is not one of none, starttls, tls"));
+            p.add(
+                object,
+                format!("tls '{t}' is not one of none, starttls, tls"),
+            );
             None
         }),
     };
@@ -289,17 +335,26 @@ fn email(e: RawEmail, p: &mut Problems) -> Option<Email> {
         }
     }
     let to = e.to.filter(|t| !t.is_empty()).or_else(|| {
-        p.add(object, "missing required key 'to' (a list of recipient addresses)");
+        p.add(
+            object,
+            "missing required key 'to' (a list of recipient addresses)",
+        );
         None
     });
     let password_file = e.password_file.map(PathBuf::from);
     if let Some(f) = &password_file
         && !f.is_absolute()
     {
-        p.add(object, format!("password_file '{}' must be an absolute path", f.display()));
+        p.add(
+            object,
+            format!("password_file '{}' must be an absolute path", f.display()),
+        );
     }
     if password_file.is_some() && e.username.is_none() {
-        p.add(object, "password_file is set but username is not; SMTP login needs both");
+        p.add(
+            object,
+            "password_file is set but username is not; SMTP login needs both",
+        );
     }
     Some(Email {
         smtp_host: smtp_host?,
@@ -318,7 +373,10 @@ fn heartbeat(h: RawHeartbeat, services: &[Service], p: &mut Problems) -> Option<
     let ping_url = match h.ping_url {
         Some(u) => check_ping_url(u, object, p),
         None => {
-            p.add(object, "missing required key 'ping_url' (the server check's ping URL from Healthchecks)");
+            p.add(
+                object,
+                "missing required key 'ping_url' (the server check's ping URL from Healthchecks)",
+            );
             None
         }
     };
@@ -329,13 +387,18 @@ fn heartbeat(h: RawHeartbeat, services: &[Service], p: &mut Problems) -> Option<
             None => format!("heartbeat.services[{i}]"),
         };
         p.unknown_keys(&object, &s.unknown, SERVICE_PING_KEYS);
-        let name = s.name.and_then(|n| match services.iter().find(|m| m.name.as_str() == n) {
-            Some(m) => Some(m.name.clone()),
-            None => {
-                p.add(&object, "is not in monitored_services; add it there or remove its ping URL");
-                None
-            }
-        });
+        let name = s
+            .name
+            .and_then(|n| match services.iter().find(|m| m.name.as_str() == n) {
+                Some(m) => Some(m.name.clone()),
+                None => {
+                    p.add(
+                        &object,
+                        "is not in monitored_services; add it there or remove its ping URL",
+                    );
+                    None
+                }
+            });
         let url = match s.ping_url {
             Some(u) => check_ping_url(u, &object, p),
             None => {
@@ -362,7 +425,10 @@ fn check_ping_url(u: Secret, object: &str, p: &mut Problems) -> Option<Secret> {
         .unwrap_or("");
     if host.is_empty() || s.chars().any(char::is_whitespace) {
         // The URL is a secret: name the problem, not the value.
-        p.add(object, format!("ping_url {} is not an http(s) URL", u.redacted()));
+        p.add(
+            object,
+            format!("ping_url {} is not an http(s) URL", u.redacted()),
+        );
         return None;
     }
     Some(u)
@@ -374,14 +440,31 @@ fn limits(l: RawLimits, p: &mut Problems) -> Limits {
     let d = Limits::default();
     let count = |v: Option<i64>, default: NonZeroU32, key: &str, p: &mut Problems| match v {
         None => default,
-        Some(n) => u32::try_from(n).ok().and_then(NonZeroU32::new).unwrap_or_else(|| {
-            p.add(object, format!("{key} {n} must be a whole number of at least 1"));
-            default
-        }),
+        Some(n) => u32::try_from(n)
+            .ok()
+            .and_then(NonZeroU32::new)
+            .unwrap_or_else(|| {
+                p.add(
+                    object,
+                    format!("{key} {n} must be a whole number of at least 1"),
+                );
+                default
+            }),
     };
     Limits {
-        check_interval: positive(l.check_interval, d.check_interval, object, "check_interval", p),
-        failures_before_action: count(l.failures_before_action, d.failures_before_action, "failures_before_action", p),
+        check_interval: positive(
+            l.check_interval,
+            d.check_interval,
+            object,
+            "check_interval",
+            p,
+        ),
+        failures_before_action: count(
+            l.failures_before_action,
+            d.failures_before_action,
+            "failures_before_action",
+            p,
+        ),
         heal_attempts: count(l.heal_attempts, d.heal_attempts, "heal_attempts", p),
         heal_window: positive(l.heal_window, d.heal_window, object, "heal_window", p),
         probe_timeout: positive(l.probe_timeout, d.probe_timeout, object, "probe_timeout", p),
@@ -391,7 +474,13 @@ fn limits(l: RawLimits, p: &mut Problems) -> Limits {
     }
 }
 
-fn positive(v: Option<Span>, default: Duration, object: &str, key: &str, p: &mut Problems) -> Duration {
+fn positive(
+    v: Option<Span>,
+    default: Duration,
+    object: &str,
+    key: &str,
+    p: &mut Problems,
+) -> Duration {
     match v {
         None => default,
         Some(Span(d)) if d.is_zero() => {
@@ -414,6 +503,8 @@ fn is_hostname(d: &str) -> bool {
 }
 
 fn looks_like_address(a: &str) -> bool {
-    let addr = a.rsplit_once('<').map_or(a, |(_, r)| r.trim_end_matches('>'));
+    let addr = a
+        .rsplit_once('<')
+        .map_or(a, |(_, r)| r.trim_end_matches('>'));
     matches!(addr.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !addr.contains(char::is_whitespace))
 }

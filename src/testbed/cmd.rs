@@ -33,7 +33,10 @@ pub fn quietly(program: &str, args: &[&str]) {
 }
 
 pub fn argv(program: &str, args: &[&str]) -> String {
-    std::iter::once(program).chain(args.iter().copied()).collect::<Vec<_>>().join(" ")
+    std::iter::once(program)
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Quotes one argument for the remote shell that ssh hands its command line to, so each

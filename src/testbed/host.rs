@@ -61,7 +61,17 @@ impl Host {
             path_str(&self.dir.join("upper"))?,
             path_str(&self.dir.join("work"))?
         );
-        run("mount", &["-t", "overlay", "overlay", "-o", &opts, path_str(&self.merged())?])?;
+        run(
+            "mount",
+            &[
+                "-t",
+                "overlay",
+                "overlay",
+                "-o",
+                &opts,
+                path_str(&self.merged())?,
+            ],
+        )?;
         self.personalise(public_key)?;
         self.net.create()?;
         for root in CGROUP_ROOTS {
@@ -77,15 +87,25 @@ impl Host {
         fs::write(m.join("etc/hostname"), format!("{}\n", self.name))?;
         fs::write(
             m.join("etc/hosts"),
-            format!("127.0.0.1 localhost\n127.0.1.1 {}\n{} {}\n", self.name, self.gateway(), "testbed-gateway"),
+            format!(
+                "127.0.0.1 localhost\n127.0.1.1 {}\n{} {}\n",
+                self.name,
+                self.gateway(),
+                "testbed-gateway"
+            ),
         )?;
-        let id = fs::read_to_string("/proc/sys/kernel/random/uuid")?.trim().replace('-', "");
+        let id = fs::read_to_string("/proc/sys/kernel/random/uuid")?
+            .trim()
+            .replace('-', "");
         fs::write(m.join("etc/machine-id"), format!("{id}\n"))?;
         let ssh = m.join("root/.ssh");
         fs::create_dir_all(&ssh)?;
         fs::set_permissions(&ssh, fs::Permissions::from_mode(0o700))?;
         fs::write(ssh.join("authorized_keys"), public_key)?;
-        fs::set_permissions(ssh.join("authorized_keys"), fs::Permissions::from_mode(0o600))?;
+        fs::set_permissions(
+            ssh.join("authorized_keys"),
+            fs::Permissions::from_mode(0o600),
+        )?;
         Ok(())
     }
 
@@ -100,10 +120,28 @@ impl Host {
         // The shell only moves itself into the instance's cgroups and then becomes nspawn;
         // every path and argument reaches it as a positional parameter, never as code.
         let child = Command::new("setsid")
-            .args(["sh", "-c", r#"echo $$ > "$1" && echo $$ > "$2" && shift 2 && exec "$@""#, "sh"])
+            .args([
+                "sh",
+                "-c",
+                r#"echo $$ > "$1" && echo $$ > "$2" && shift 2 && exec "$@""#,
+                "sh",
+            ])
             .args(&procs)
-            .args(["systemd-nspawn", "-D", path_str(&merged)?, "-M", &self.machine(), "-b"])
-            .args(["--register=no", "--keep-unit", "--link-journal=no", "--console=read-only", &netns])
+            .args([
+                "systemd-nspawn",
+                "-D",
+                path_str(&merged)?,
+                "-M",
+                &self.machine(),
+                "-b",
+            ])
+            .args([
+                "--register=no",
+                "--keep-unit",
+                "--link-journal=no",
+                "--console=read-only",
+                &netns,
+            ])
             .env("SYSTEMD_NSPAWN_UNIFIED_HIERARCHY", "1")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
@@ -120,13 +158,25 @@ impl Host {
             if let Some(child) = self.nspawn.as_mut()
                 && let Some(status) = child.try_wait()?
             {
-                bail!("{}: systemd-nspawn exited ({status}) while booting; log: {}", self.name, self.log_tail());
+                bail!(
+                    "{}: systemd-nspawn exited ({status}) while booting; log: {}",
+                    self.name,
+                    self.log_tail()
+                );
             }
-            if self.ssh(&["true"]).map(|o| o.status.success()).unwrap_or(false) {
+            if self
+                .ssh(&["true"])
+                .map(|o| o.status.success())
+                .unwrap_or(false)
+            {
                 break;
             }
             if Instant::now() > deadline {
-                bail!("{}: ssh did not answer within 90 s; log: {}", self.name, self.log_tail());
+                bail!(
+                    "{}: ssh did not answer within 90 s; log: {}",
+                    self.name,
+                    self.log_tail()
+                );
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -212,16 +262,23 @@ impl Host {
                 let _ = child.wait();
             }
         }
+        // An nspawn whose owner was killed is no child of ours: ask it to power off too.
+        let orphans = nspawn_pids(&self.machine());
+        for pid in &orphans {
+            quietly("kill", &["-TERM", &pid.to_string()]);
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !nspawn_pids(&self.machine()).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
         self.kill_cgroups()?;
         let merged = self.merged();
-        if is_mounted(&merged) {
-            if output("umount", &[path_str(&merged)?])?.status.success() {
-            } else {
-                quietly("umount", &["-l", path_str(&merged)?]);
-            }
+        if is_mounted(&merged) && !output("umount", &[path_str(&merged)?])?.status.success() {
+            quietly("umount", &["-l", path_str(&merged)?]);
         }
         if self.dir.exists() && !is_mounted(&merged) {
-            fs::remove_dir_all(&self.dir).with_context(|| format!("cannot remove {}", self.dir.display()))?;
+            fs::remove_dir_all(&self.dir)
+                .with_context(|| format!("cannot remove {}", self.dir.display()))?;
         }
         self.net.remove();
         let left = self.leftovers();
@@ -246,7 +303,12 @@ impl Host {
                     break;
                 }
                 if Instant::now() > deadline {
-                    bail!("{}: processes {:?} in {} will not die", self.name, pids, top.display());
+                    bail!(
+                        "{}: processes {:?} in {} will not die",
+                        self.name,
+                        pids,
+                        top.display()
+                    );
                 }
                 let mut args = vec!["-KILL".to_string()];
                 args.extend(pids.iter().map(u32::to_string));
@@ -324,7 +386,11 @@ fn cgroup_pids(top: &Path) -> Vec<u32> {
     cgroup_dirs(top)
         .iter()
         .filter_map(|d| fs::read_to_string(d.join("cgroup.procs")).ok())
-        .flat_map(|t| t.lines().filter_map(|l| l.trim().parse().ok()).collect::<Vec<u32>>())
+        .flat_map(|t| {
+            t.lines()
+                .filter_map(|l| l.trim().parse().ok())
+                .collect::<Vec<u32>>()
+        })
         .collect()
 }
 
@@ -333,7 +399,9 @@ fn is_mounted(p: &Path) -> bool {
         return false;
     };
     let want = p.to_string_lossy();
-    mounts.lines().any(|l| l.split_whitespace().nth(1) == Some(&want))
+    mounts
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some(&want))
 }
 
 /// Live (not zombie) systemd-nspawn processes running the named machine.
@@ -351,7 +419,9 @@ fn nspawn_pids(machine: &str) -> Vec<u32> {
             let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
             state.is_some_and(|s| s != 'Z')
                 && args.first().is_some_and(|a| a.ends_with(b"systemd-nspawn"))
-                && args.windows(2).any(|w| w[0] == b"-M" && w[1] == machine.as_bytes())
+                && args
+                    .windows(2)
+                    .any(|w| w[0] == b"-M" && w[1] == machine.as_bytes())
         })
         .collect()
 }

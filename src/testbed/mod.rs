@@ -45,7 +45,8 @@ impl Testbed {
             locks.push(lock);
             let mut host = Host::new(slot, &slots_dir, &key);
             // A process that died holding this slot may have left things behind.
-            host.stop().with_context(|| format!("cleaning stale slot {slot}"))?;
+            host.stop()
+                .with_context(|| format!("cleaning stale slot {slot}"))?;
             hosts.push(host);
         }
         let results: Vec<Result<()>> = std::thread::scope(|s| {
@@ -53,9 +54,15 @@ impl Testbed {
                 .iter_mut()
                 .map(|h| s.spawn(|| h.boot(&rootfs, &public)))
                 .collect();
-            handles.into_iter().map(|h| h.join().expect("boot thread panicked")).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("boot thread panicked"))
+                .collect()
         });
-        let testbed = Testbed { hosts, _locks: locks };
+        let testbed = Testbed {
+            hosts,
+            _locks: locks,
+        };
         for r in results {
             r?; // dropping `testbed` on this error path tears every host down
         }
@@ -86,10 +93,10 @@ impl Testbed {
         for slot in 1..=MAX_SLOT {
             let lock = File::create(slots_dir.join(format!("{slot}.lock")))?;
             let mut host = Host::new(slot, &slots_dir, &key);
-            if lock.try_lock().is_ok() {
-                if let Err(e) = host.stop() {
-                    left.push(format!("{e:#}"));
-                }
+            if lock.try_lock().is_ok()
+                && let Err(e) = host.stop()
+            {
+                left.push(format!("{e:#}"));
             }
             std::mem::forget(host); // nothing to tear down twice; its lock closes here
         }
@@ -131,7 +138,20 @@ fn ssh_key(state: &Path) -> Result<PathBuf> {
         let lock = File::create(state.join("key.lock"))?;
         lock.lock()?;
         if !key.exists() {
-            cmd::run("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-C", "miraclemax-testbed", "-f", rootfs::path_str(&key)?])?;
+            cmd::run(
+                "ssh-keygen",
+                &[
+                    "-q",
+                    "-t",
+                    "ed25519",
+                    "-N",
+                    "",
+                    "-C",
+                    "miraclemax-testbed",
+                    "-f",
+                    rootfs::path_str(&key)?,
+                ],
+            )?;
         }
     }
     Ok(key)

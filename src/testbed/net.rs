@@ -36,7 +36,10 @@ impl Net {
         let addr = format!("{}/24", self.address());
         let via = self.gateway().to_string();
         run("ip", &["netns", "add", &ns])?;
-        run("ip", &["link", "add", &hv, "type", "veth", "peer", "name", &gv])?;
+        run(
+            "ip",
+            &["link", "add", &hv, "type", "veth", "peer", "name", &gv],
+        )?;
         run("ip", &["link", "set", &gv, "netns", &ns])?;
         run("ip", &["addr", "add", &gw, "dev", &hv])?;
         run("ip", &["link", "set", &hv, "up"])?;
@@ -54,10 +57,14 @@ impl Net {
     }
 
     pub fn netns_exists(&self) -> bool {
-        std::path::Path::new("/run/netns").join(self.netns()).exists()
+        std::path::Path::new("/run/netns")
+            .join(self.netns())
+            .exists()
     }
 
     pub fn veth_exists(&self) -> bool {
-        std::path::Path::new("/sys/class/net").join(self.host_veth()).exists()
+        std::path::Path::new("/sys/class/net")
+            .join(self.host_veth())
+            .exists()
     }
 }

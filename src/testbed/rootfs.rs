@@ -35,7 +35,8 @@ const TRIM: &[&str] = &[
 /// Returns the golden rootfs, building it first if this recipe has not been built yet.
 /// Concurrent callers (parallel tests) wait for one build instead of racing.
 pub fn ensure(state_dir: &Path) -> Result<PathBuf> {
-    fs::create_dir_all(state_dir).with_context(|| format!("cannot create {}", state_dir.display()))?;
+    fs::create_dir_all(state_dir)
+        .with_context(|| format!("cannot create {}", state_dir.display()))?;
     let dir = state_dir.join(format!("rootfs-{:016x}", recipe_hash()));
     let done = dir.with_extension("ok");
     if done.exists() {
@@ -46,7 +47,10 @@ pub fn ensure(state_dir: &Path) -> Result<PathBuf> {
     if done.exists() {
         return Ok(dir);
     }
-    eprintln!("testbed: building the Debian {SUITE} rootfs in {} (about 2 minutes, once)", dir.display());
+    eprintln!(
+        "testbed: building the Debian {SUITE} rootfs in {} (about 2 minutes, once)",
+        dir.display()
+    );
     let tmp = dir.with_extension("tmp");
     if tmp.exists() {
         fs::remove_dir_all(&tmp)?;
@@ -73,12 +77,32 @@ pub fn ensure(state_dir: &Path) -> Result<PathBuf> {
 fn customise(root: &Path) -> Result<()> {
     let root_s = path_str(root)?;
     write(root, "usr/local/bin/mm-example-app", EXAMPLE_APP, 0o755)?;
-    write(root, "etc/systemd/system/example.service", EXAMPLE_UNIT, 0o644)?;
-    write(root, "etc/ssh/sshd_config.d/miraclemax-testbed.conf", SSHD_CONF, 0o644)?;
+    write(
+        root,
+        "etc/systemd/system/example.service",
+        EXAMPLE_UNIT,
+        0o644,
+    )?;
+    write(
+        root,
+        "etc/ssh/sshd_config.d/miraclemax-testbed.conf",
+        SSHD_CONF,
+        0o644,
+    )?;
     let mut mask = vec!["--root", root_s, "mask"];
     mask.extend_from_slice(MASKED);
     run("systemctl", &mask)?;
-    run("systemctl", &["--root", root_s, "enable", "example.service", "ssh.service", "cron.service"])?;
+    run(
+        "systemctl",
+        &[
+            "--root",
+            root_s,
+            "enable",
+            "example.service",
+            "ssh.service",
+            "cron.service",
+        ],
+    )?;
     // Each instance writes its own machine-id; an empty file here keeps systemd from
     // treating every boot as a first boot.
     fs::write(root.join("etc/machine-id"), "")?;
@@ -120,12 +144,22 @@ fn mirror() -> Result<String> {
     {
         return Ok(uri.to_string());
     }
-    bail!("no Debian mirror found in {sources} or /etc/apt/sources.list; the testbed needs one to debootstrap")
+    bail!(
+        "no Debian mirror found in {sources} or /etc/apt/sources.list; the testbed needs one to debootstrap"
+    )
 }
 
 fn recipe_hash() -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in [RECIPE_VERSION, PACKAGES, SUITE, EXAMPLE_APP, EXAMPLE_UNIT, SSHD_CONF, &MASKED.join(",")] {
+    for part in [
+        RECIPE_VERSION,
+        PACKAGES,
+        SUITE,
+        EXAMPLE_APP,
+        EXAMPLE_UNIT,
+        SSHD_CONF,
+        &MASKED.join(","),
+    ] {
         for b in part.bytes().chain([0]) {
             h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
@@ -134,5 +168,6 @@ fn recipe_hash() -> u64 {
 }
 
 pub fn path_str(p: &Path) -> Result<&str> {
-    p.to_str().with_context(|| format!("path {} is not UTF-8", p.display()))
+    p.to_str()
+        .with_context(|| format!("path {} is not UTF-8", p.display()))
 }

@@ -1,0 +1,34 @@
+//! What the binaries share: how an error is printed and which exit code it maps to, and the
+//! `--config` option. Each binary stays a thin shell around the library.
+
+pub mod summary;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code for "this part of MiracleMax is not built yet": distinct from a failure, so
+/// scripts and cron do not mistake it for a healthy run.
+pub const EXIT_NOT_IMPLEMENTED: u8 = 3;
+
+#[derive(Debug, clap::Args)]
+pub struct ConfigArg {
+    /// The agent configuration file.
+    #[arg(long, short = 'c', value_name = "FILE", default_value = crate::config::DEFAULT_PATH)]
+    pub config: PathBuf,
+}
+
+/// Prints `PROGRAM: error: ...` (every line of a multi-line error) and returns exit code 1.
+pub fn fail(program: &str, err: &anyhow::Error) -> ExitCode {
+    for line in format!("{err:#}").lines() {
+        eprintln!("{program}: error: {line}");
+    }
+    ExitCode::FAILURE
+}
+
+/// Says plainly that a feature is missing instead of pretending to work.
+pub fn not_built_yet(program: &str, what: &str) -> ExitCode {
+    eprintln!(
+        "{program}: error: {what} is not built yet in this version of MiracleMax; see README.md"
+    );
+    ExitCode::from(EXIT_NOT_IMPLEMENTED)
+}

@@ -1,0 +1,64 @@
+//! A short human summary of a validated configuration, printed by `--check-config` so an
+//! operator sees what the programs will act on. Secrets appear redacted.
+
+use crate::config::{Config, HealthTarget};
+use std::fmt::Write;
+
+pub fn config_summary(c: &Config) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} monitored service(s):", c.services.len());
+    for s in &c.services {
+        let strategies: Vec<&str> = s.healing_strategies.iter().map(|k| k.as_str()).collect();
+        let _ = write!(out, "  {} ({})", s.name, s.unit);
+        if let Some(p) = s.port {
+            let _ = write!(out, " port {p}");
+        }
+        if let Some(d) = &s.domain {
+            let _ = write!(out, " domain {d}");
+        }
+        if let Some(h) = &s.health {
+            let target = match &h.target {
+                HealthTarget::Url(u) => u.clone(),
+                HealthTarget::Path(p) => format!("127.0.0.1:{}{p}", s.port.map_or(0, |p| p.get())),
+            };
+            let _ = write!(out, " health {target} -> {}", h.expected_status);
+        }
+        let crit = if s.critical {
+            "critical"
+        } else {
+            "not critical"
+        };
+        let _ = writeln!(out, ", {crit}, strategies: {}", strategies.join(" > "));
+    }
+    match &c.email {
+        Some(e) => {
+            let _ = writeln!(
+                out,
+                "email: to {} via {}:{} ({})",
+                e.to.join(", "),
+                e.smtp_host,
+                e.smtp_port,
+                e.tls.as_str()
+            );
+        }
+        None => out.push_str("email: off\n"),
+    }
+    match &c.heartbeat {
+        Some(h) => {
+            let _ = writeln!(
+                out,
+                "heartbeat: {} (+{} service check(s))",
+                h.ping_url.redacted(),
+                h.services.len()
+            );
+        }
+        None => out.push_str("heartbeat: off\n"),
+    }
+    let l = &c.limits;
+    let _ = writeln!(
+        out,
+        "limits: check every {:?}, act after {} failed probes, at most {} heals per {:?}",
+        l.check_interval, l.failures_before_action, l.heal_attempts, l.heal_window
+    );
+    out
+}
