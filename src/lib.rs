@@ -4,4 +4,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod heal;
+pub mod journal;
+pub mod notify;
+pub mod probe;
+pub mod systemd;
 pub mod testbed;

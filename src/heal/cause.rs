@@ -1,0 +1,224 @@
+//! Root cause, classified from systemd's own record of the last run (Result=, ExecMainCode=,
+//! ExecMainStatus=) and from what the probes saw. Pure, so it is tested on captured
+//! `systemctl show` output.
+
+use crate::probe::port::Listener;
+use crate::systemd::{ExecCode, UnitStatus};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What a probe found wrong while the unit itself looked active.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Finding {
+    /// The unit is not active: systemd's data says why.
+    UnitDown,
+    /// Active, but nothing listens on its port.
+    PortNotListening(u16),
+    /// Its port is held by a process outside the unit.
+    PortHeld { port: u16, holder: Listener },
+    /// Active, but the HTTP probe failed.
+    HttpFailed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cause {
+    Stopped,
+    Crashed { status: i32 },
+    Killed { signal: i32 },
+    CoreDump { signal: i32 },
+    OutOfMemory,
+    Timeout,
+    StartLimit,
+    ConfigError { status: i32 },
+    PortConflict { port: u16, holder: String },
+    NotListening { port: u16 },
+    Hung { why: String },
+    DependencyDown { units: Vec<String> },
+    Other { result: String },
+}
+
+/// Exit statuses systemd itself uses when it cannot even run the command (systemd.exec(5),
+/// "Process Exit Codes"): a configuration problem, not a crash.
+fn systemd_exec_status(status: i32) -> Option<&'static str> {
+    Some(match status {
+        200 => "CHDIR",
+        203 => "EXEC",
+        205 => "LIMITS",
+        206 => "OOM_ADJUST",
+        207 => "SIGNAL_MASK",
+        208 => "STDIN",
+        209 => "STDOUT",
+        214 => "SETSCHEDULER",
+        216 => "GROUP",
+        217 => "USER",
+        218 => "CAPABILITIES",
+        219 => "CGROUP",
+        220 => "SETSID",
+        225 => "KEYRING",
+        226 => "NAMESPACE",
+        227 => "NO_NEW_PRIVILEGES",
+        228 => "SECCOMP",
+        231 => "APPARMOR",
+        233 => "RUNTIME_DIRECTORY",
+        236 => "SMACK_PROCESS_LABEL",
+        237 => "KEYRING",
+        238 => "STATE_DIRECTORY",
+        239 => "CACHE_DIRECTORY",
+        240 => "LOGS_DIRECTORY",
+        241 => "CONFIGURATION_DIRECTORY",
+        242 => "NUMA_POLICY",
+        243 => "CREDENTIALS",
+        _ => return None,
+    })
+}
+
+pub fn classify(st: &UnitStatus, finding: &Finding) -> Cause {
+    match finding {
+        Finding::PortHeld { port, holder } => {
+            return Cause::PortConflict {
+                port: *port,
+                holder: holder.describe(),
+            };
+        }
+        Finding::PortNotListening(port) if st.is_active() => return Cause::NotListening { port: *port },
+        Finding::HttpFailed(why) if st.is_active() => return Cause::Hung { why: why.clone() },
+        _ => {}
+    }
+    match st.result.as_str() {
+        "start-limit-hit" => Cause::StartLimit,
+        "oom-kill" => Cause::OutOfMemory,
+        "timeout" => Cause::Timeout,
+        "core-dump" => Cause::CoreDump {
+            signal: st.exec_main_status,
+        },
+        "signal" => Cause::Killed {
+            signal: st.exec_main_status,
+        },
+        "exit-code" if systemd_exec_status(st.exec_main_status).is_some() => Cause::ConfigError {
+            status: st.exec_main_status,
+        },
+        "exit-code" => Cause::Crashed {
+            status: st.exec_main_status,
+        },
+        "success" | "" => match st.exec_main_code {
+            ExecCode::Killed => Cause::Killed {
+                signal: st.exec_main_status,
+            },
+            _ => Cause::Stopped,
+        },
+        other => Cause::Other { result: other.into() },
+    }
+}
+
+pub fn signal_name(sig: i32) -> String {
+    let name = match sig {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        _ => return format!("signal {sig}"),
+    };
+    format!("signal {sig} ({name})")
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Cause::Stopped => write!(f, "Service was stopped (systemctl stop, or its process exited cleanly)"),
+            Cause::Crashed { status } => write!(f, "Service crashed: main process exited with status {status}"),
+            Cause::Killed { signal } => write!(f, "Service was killed: main process killed by {}", signal_name(*signal)),
+            Cause::CoreDump { signal } => {
+                write!(f, "Service crashed: main process dumped core ({})", signal_name(*signal))
+            }
+            Cause::OutOfMemory => write!(f, "Service was killed by the out-of-memory killer"),
+            Cause::Timeout => write!(f, "Service timed out starting or stopping"),
+            Cause::StartLimit => write!(f, "systemd gave up: the unit hit its start limit (StartLimitBurst)"),
+            Cause::ConfigError { status } => match systemd_exec_status(*status) {
+                Some(name) => write!(f, "Configuration error: the service fails at start (status {status}/{name})"),
+                None => write!(f, "Configuration error: the service fails at start (status {status})"),
+            },
+            Cause::PortConflict { port, holder } => {
+                write!(f, "Port conflict: port {port} was held by {holder}, outside the service")
+            }
+            Cause::NotListening { port } => write!(f, "Service was running but not listening on port {port}"),
+            Cause::Hung { why } => write!(f, "Service hung: running but not answering ({why})"),
+            Cause::DependencyDown { units } => write!(f, "Dependency down: {}", units.join(", ")),
+            Cause::Other { result } => write!(f, "Service failed (systemd Result={result})"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn show(text: &str) -> UnitStatus {
+        UnitStatus::from_show(text)
+    }
+
+    // Captured with `systemctl show example.service` on a testbed host after each event.
+    const STOPPED: &str = "LoadState=loaded\nActiveState=inactive\nSubState=dead\nResult=success\nMainPID=0\nExecMainCode=1\nExecMainStatus=0\nNRestarts=0\nControlGroup=\n";
+    const KILLED_9: &str = "LoadState=loaded\nActiveState=failed\nSubState=failed\nResult=signal\nMainPID=0\nExecMainCode=2\nExecMainStatus=9\nNRestarts=0\nControlGroup=\n";
+    const EXEC_MISSING: &str = "LoadState=loaded\nActiveState=failed\nSubState=failed\nResult=exit-code\nMainPID=0\nExecMainCode=1\nExecMainStatus=203\nNRestarts=0\nControlGroup=\n";
+    const EXIT_1: &str = "LoadState=loaded\nActiveState=failed\nSubState=failed\nResult=exit-code\nMainPID=0\nExecMainCode=1\nExecMainStatus=1\n";
+    const START_LIMIT: &str = "LoadState=loaded\nActiveState=failed\nSubState=failed\nResult=start-limit-hit\nExecMainCode=1\nExecMainStatus=1\n";
+    const OOM: &str = "ActiveState=failed\nSubState=failed\nResult=oom-kill\nExecMainCode=2\nExecMainStatus=9\n";
+    const SEGV: &str = "ActiveState=failed\nSubState=failed\nResult=core-dump\nExecMainCode=3\nExecMainStatus=11\n";
+    const ACTIVE: &str = "LoadState=loaded\nActiveState=active\nSubState=running\nResult=success\nMainPID=412\nExecMainCode=0\nExecMainStatus=0\nControlGroup=/system.slice/example.service\n";
+
+    #[test]
+    fn a_clean_stop_is_a_stop() {
+        assert_eq!(classify(&show(STOPPED), &Finding::UnitDown), Cause::Stopped);
+    }
+
+    #[test]
+    fn kill_dash_nine_is_killed_by_signal_9() {
+        let c = classify(&show(KILLED_9), &Finding::UnitDown);
+        assert_eq!(c, Cause::Killed { signal: 9 });
+        assert_eq!(c.to_string(), "Service was killed: main process killed by signal 9 (SIGKILL)");
+    }
+
+    #[test]
+    fn a_missing_binary_is_a_configuration_error() {
+        let c = classify(&show(EXEC_MISSING), &Finding::UnitDown);
+        assert_eq!(c.to_string(), "Configuration error: the service fails at start (status 203/EXEC)");
+    }
+
+    #[test]
+    fn other_results_map_to_their_causes() {
+        assert_eq!(classify(&show(EXIT_1), &Finding::UnitDown), Cause::Crashed { status: 1 });
+        assert_eq!(classify(&show(START_LIMIT), &Finding::UnitDown), Cause::StartLimit);
+        assert_eq!(classify(&show(OOM), &Finding::UnitDown), Cause::OutOfMemory);
+        assert_eq!(classify(&show(SEGV), &Finding::UnitDown).to_string(), "Service crashed: main process dumped core (signal 11 (SIGSEGV))");
+    }
+
+    #[test]
+    fn probe_findings_on_an_active_unit_name_the_probe() {
+        let st = show(ACTIVE);
+        assert_eq!(classify(&st, &Finding::PortNotListening(8080)), Cause::NotListening { port: 8080 });
+        assert_eq!(
+            classify(&st, &Finding::HttpFailed("no answer within 2s".into())).to_string(),
+            "Service hung: running but not answering (no answer within 2s)"
+        );
+        let holder = Listener {
+            pid: 77,
+            comm: "python3".into(),
+            cmdline: "python3 -m http.server 8080".into(),
+            uid: 0,
+            user: "root".into(),
+            cgroup: "/system.slice/ssh.service".into(),
+        };
+        assert_eq!(
+            classify(&show(STOPPED), &Finding::PortHeld { port: 8080, holder }).to_string(),
+            "Port conflict: port 8080 was held by PID 77 (python3 -m http.server 8080, user root), outside the service"
+        );
+    }
+}

@@ -1,0 +1,271 @@
+//! The healing ladder: a service's `healing_strategies` in order, each verified before the next
+//! is tried. Every action is recorded on the incident as it happens (for the report) and
+//! logged; a strategy that does not apply (no stray process on the port, nothing hung) says so
+//! and steps aside.
+
+use super::incident::{Attempt, Incident};
+use crate::config::{HealthTarget, Limits, Service, Strategy};
+use crate::probe::http::{self, HttpOutcome};
+use crate::probe::port::{self, Listener};
+use crate::systemd::{Systemd, UnitStatus};
+use std::time::Duration;
+
+/// What the ladder needs from the daemon.
+pub struct Ctx {
+    pub systemd: Systemd,
+    pub http: reqwest::Client,
+    pub limits: Limits,
+    pub protected: Vec<String>,
+}
+
+enum Step {
+    /// Verified healthy: the summary for the last step.
+    Healed(String),
+    Failed(String),
+    /// The strategy did not apply here.
+    Skipped(String),
+}
+
+/// Runs the ladder on an open incident. `record` is called after every change so the incident
+/// survives a crash. Returns the strategy that healed, if one did.
+pub async fn run(ctx: &Ctx, svc: &Service, inc: &mut Incident, record: &mut dyn FnMut(&Incident)) -> Option<Strategy> {
+    let done: Vec<String> = inc.attempts.iter().map(|a| a.strategy.clone()).collect();
+    for strategy in svc.healing_strategies.iter().copied() {
+        if done.iter().any(|d| d == strategy.as_str()) {
+            continue; // tried before a daemon restart
+        }
+        crate::journal::event(svc, "strategy", &inc.id, Some(strategy.as_str()), "started", &format!("trying {strategy}"));
+        let step = match strategy {
+            Strategy::ServiceRestart => restart(ctx, svc, inc).await,
+            Strategy::PortConflict => port_conflict(ctx, svc, inc, record).await,
+            Strategy::ResetFailed => reset_failed(ctx, svc, inc).await,
+            Strategy::DependencyRestart => dependency_restart(ctx, svc, inc, record).await,
+            Strategy::KillHung => kill_hung(ctx, svc, inc).await,
+        };
+        let (ok, detail, result) = match step {
+            Step::Healed(s) => (true, s, "healed"),
+            Step::Failed(s) => (false, s, "failed"),
+            Step::Skipped(s) => (false, s, "skipped"),
+        };
+        crate::journal::event(svc, "strategy", &inc.id, Some(strategy.as_str()), result, &format!("{strategy}: {detail}"));
+        if ok {
+            inc.steps.push(format!("Verified: {detail}"));
+        }
+        inc.attempts.push(Attempt {
+            strategy: strategy.as_str().into(),
+            ok,
+            detail: if result == "skipped" { format!("skipped: {detail}") } else { detail },
+        });
+        record(inc);
+        if ok {
+            return Some(strategy);
+        }
+    }
+    None
+}
+
+async fn restart(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
+    inc.steps.push(format!("Executed: systemctl restart {}", svc.unit));
+    if let Err(e) = ctx.systemd.restart(&svc.unit).await {
+        return Step::Failed(e.to_string());
+    }
+    verify(ctx, svc).await
+}
+
+async fn port_conflict(ctx: &Ctx, svc: &Service, inc: &mut Incident, record: &mut dyn FnMut(&Incident)) -> Step {
+    let Some(port) = svc.port.map(|p| p.get()) else {
+        return Step::Skipped("the service has no port".into());
+    };
+    let cgroup = ctx.systemd.status(&svc.unit).await.map(|s| s.control_group).unwrap_or_default();
+    let strays: Vec<Listener> = port::listeners(port).into_iter().filter(|l| !l.in_cgroup(&cgroup)).collect();
+    if strays.is_empty() {
+        return Step::Skipped(format!("port {port} was not held by another process"));
+    }
+    for p in &strays {
+        if let Some(why) = protected(p, &ctx.protected) {
+            return Step::Failed(format!("port {port} is held by {}, which is {why}; not killed", p.describe()));
+        }
+    }
+    for p in &strays {
+        inc.steps.push(format!("Found port {port} held by {} outside {}", p.describe(), svc.unit));
+        let how = terminate(p.pid, ctx.limits.kill_grace).await;
+        inc.steps.push(format!("Killed PID {} ({}) with {how}", p.pid, p.comm));
+        crate::journal::event(svc, "killed", &inc.id, Some("port_conflict"), "ok", &format!("killed {} with {how}", p.describe()));
+        record(inc);
+    }
+    inc.steps.push(format!("Executed: systemctl restart {}", svc.unit));
+    if let Err(e) = ctx.systemd.restart(&svc.unit).await {
+        return Step::Failed(e.to_string());
+    }
+    verify(ctx, svc).await
+}
+
+/// Why a process must not be killed to free a port, if it must not.
+fn protected(p: &Listener, extra: &[String]) -> Option<&'static str> {
+    if p.pid == 1 {
+        Some("PID 1")
+    } else if p.pid as u32 == std::process::id() {
+        Some("this daemon")
+    } else if p.comm == "sshd" {
+        Some("sshd")
+    } else if extra.iter().any(|c| *c == p.comm) {
+        Some("in protected_processes")
+    } else {
+        None
+    }
+}
+
+/// SIGTERM, then SIGKILL if it is still there after the grace period. Returns what it took.
+async fn terminate(pid: i32, grace: Duration) -> String {
+    use rustix::process::{Pid, Signal, kill_process};
+    let Some(p) = Pid::from_raw(pid) else { return "nothing (invalid PID)".into() };
+    let _ = kill_process(p, Signal::TERM);
+    let deadline = tokio::time::Instant::now() + grace;
+    while tokio::time::Instant::now() < deadline {
+        if !alive(pid) {
+            return "SIGTERM".into();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = kill_process(p, Signal::KILL);
+    for _ in 0..40 {
+        if !alive(pid) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    format!("SIGKILL (still running {grace:?} after SIGTERM)")
+}
+
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit_once(") ").and_then(|(_, r)| r.chars().next()) != Some('Z'),
+        Err(_) => false,
+    }
+}
+
+async fn reset_failed(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
+    match ctx.systemd.status(&svc.unit).await {
+        Ok(st) if st.active_state != "failed" => {
+            return Step::Skipped(format!("{} was not in the failed state", svc.unit));
+        }
+        Err(e) => return Step::Failed(e.to_string()),
+        Ok(_) => {}
+    }
+    inc.steps.push(format!("Executed: systemctl reset-failed {}", svc.unit));
+    if let Err(e) = ctx.systemd.reset_failed(&svc.unit).await {
+        return Step::Failed(e.to_string());
+    }
+    inc.steps.push(format!("Executed: systemctl start {}", svc.unit));
+    if let Err(e) = ctx.systemd.start(&svc.unit).await {
+        return Step::Failed(e.to_string());
+    }
+    verify(ctx, svc).await
+}
+
+async fn dependency_restart(ctx: &Ctx, svc: &Service, inc: &mut Incident, record: &mut dyn FnMut(&Incident)) -> Step {
+    let mut started = 0;
+    for dep in &svc.depends_on {
+        let st = match ctx.systemd.status(dep).await {
+            Ok(st) => st,
+            Err(e) => return Step::Failed(e.to_string()),
+        };
+        if st.is_active() {
+            continue;
+        }
+        inc.steps.push(format!("Found dependency {dep} {}; executed: systemctl start {dep}", st.active_state));
+        record(inc);
+        if let Err(e) = ctx.systemd.start(dep).await {
+            return Step::Failed(e.to_string());
+        }
+        if !ctx.systemd.wait_active(dep, ctx.limits.start_timeout).await.unwrap_or(false) {
+            return Step::Failed(format!("dependency {dep} did not become active"));
+        }
+        started += 1;
+    }
+    if started == 0 {
+        return Step::Skipped("every dependency was already active".into());
+    }
+    restart(ctx, svc, inc).await
+}
+
+async fn kill_hung(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
+    let st = match ctx.systemd.status(&svc.unit).await {
+        Ok(st) => st,
+        Err(e) => return Step::Failed(e.to_string()),
+    };
+    if !st.is_active() || st.main_pid == 0 {
+        return Step::Skipped(format!("{} had no running main process", svc.unit));
+    }
+    inc.steps.push(format!("Killed hung main process PID {} of {} with SIGKILL", st.main_pid, svc.unit));
+    if let Err(e) = ctx.systemd.kill_main(&svc.unit, 9).await {
+        return Step::Failed(e.to_string());
+    }
+    // Let systemd notice the death before the restart job is queued.
+    let _ = ctx.systemd.wait_active(&svc.unit, Duration::from_millis(300)).await;
+    restart(ctx, svc, inc).await
+}
+
+/// Verified means: unit active, its port listening and held by the unit, the HTTP probe
+/// healthy, and all of it still true after the settle time.
+async fn verify(ctx: &Ctx, svc: &Service) -> Step {
+    match check_healthy(ctx, svc, ctx.limits.start_timeout).await {
+        Err(why) => return Step::Failed(why),
+        Ok(_) if ctx.limits.settle_time.is_zero() => {}
+        Ok(_) => tokio::time::sleep(ctx.limits.settle_time).await,
+    }
+    match check_healthy(ctx, svc, Duration::from_secs(1)).await {
+        Ok(summary) => Step::Healed(summary),
+        Err(why) => Step::Failed(format!("did not stay healthy: {why}")),
+    }
+}
+
+async fn check_healthy(ctx: &Ctx, svc: &Service, within: Duration) -> Result<String, String> {
+    let deadline = tokio::time::Instant::now() + within;
+    if !ctx.systemd.wait_active(&svc.unit, within).await.map_err(|e| e.to_string())? {
+        let st = ctx.systemd.status(&svc.unit).await.map_err(|e| e.to_string())?;
+        return Err(format!("{} did not become active ({})", svc.unit, describe_status(&st)));
+    }
+    let st = ctx.systemd.status(&svc.unit).await.map_err(|e| e.to_string())?;
+    let mut summary = format!("{} is active", svc.unit);
+    if let Some(port) = svc.port.map(|p| p.get()) {
+        loop {
+            let holders = port::listeners(port);
+            if holders.iter().any(|l| l.in_cgroup(&st.control_group)) {
+                summary.push_str(&format!(", port {port} is listening"));
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(match holders.first() {
+                    Some(h) => format!("port {port} is held by {}, not by {}", h.describe(), svc.unit),
+                    None => format!("nothing listens on port {port}"),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    if let Some(h) = &svc.health {
+        let url = health_url(svc).unwrap_or_default();
+        match http::check(&ctx.http, &url, h.expected_status, h.timeout).await {
+            HttpOutcome::Healthy => summary.push_str(&format!(", {url} answered {}", h.expected_status)),
+            other => return Err(other.describe(&url, h.expected_status)),
+        }
+    }
+    Ok(summary)
+}
+
+pub fn health_url(svc: &Service) -> Option<String> {
+    let h = svc.health.as_ref()?;
+    Some(match &h.target {
+        HealthTarget::Url(u) => u.clone(),
+        HealthTarget::Path(p) => format!("http://127.0.0.1:{}{p}", svc.port.map_or(0, |p| p.get())),
+    })
+}
+
+pub fn describe_status(st: &UnitStatus) -> String {
+    let mut s = format!("ActiveState={}, Result={}", st.active_state, st.result);
+    if st.exec_main_code != crate::systemd::ExecCode::None {
+        s.push_str(&format!(", ExecMainStatus={}", st.exec_main_status));
+    }
+    s
+}

@@ -1,0 +1,73 @@
+//! What systemd says about a unit, as plain data: captured once per detection so root-cause
+//! classification and reports work from the same facts, and tests can feed captured values.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitStatus {
+    pub load_state: String,
+    pub active_state: String,
+    pub sub_state: String,
+    /// Service `Result=`: success, exit-code, signal, core-dump, oom-kill, timeout,
+    /// start-limit-hit, resources, watchdog, ...
+    pub result: String,
+    pub main_pid: u32,
+    pub exec_main_code: ExecCode,
+    pub exec_main_status: i32,
+    pub n_restarts: u32,
+    pub control_group: String,
+}
+
+/// How the main process last ended (`ExecMainCode=`, the CLD_* codes of waitid(2)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExecCode {
+    #[default]
+    None,
+    Exited,
+    Killed,
+    Dumped,
+}
+
+impl ExecCode {
+    pub fn from_raw(v: i32) -> ExecCode {
+        match v {
+            1 => ExecCode::Exited,
+            2 => ExecCode::Killed,
+            3 => ExecCode::Dumped,
+            _ => ExecCode::None,
+        }
+    }
+}
+
+impl UnitStatus {
+    pub fn is_active(&self) -> bool {
+        self.active_state == "active"
+    }
+
+    /// systemd is itself in the middle of starting, stopping or auto-restarting the unit.
+    pub fn systemd_is_acting(&self) -> bool {
+        matches!(self.active_state.as_str(), "activating" | "deactivating" | "reloading")
+            || self.sub_state == "auto-restart"
+    }
+
+    /// Parses `systemctl show` output (KEY=VALUE lines), for tests and tools.
+    pub fn from_show(text: &str) -> UnitStatus {
+        let mut st = UnitStatus::default();
+        for line in text.lines() {
+            let Some((k, v)) = line.split_once('=') else { continue };
+            match k {
+                "LoadState" => st.load_state = v.into(),
+                "ActiveState" => st.active_state = v.into(),
+                "SubState" => st.sub_state = v.into(),
+                "Result" => st.result = v.into(),
+                "MainPID" => st.main_pid = v.parse().unwrap_or(0),
+                "ExecMainCode" => st.exec_main_code = ExecCode::from_raw(v.parse().unwrap_or(0)),
+                "ExecMainStatus" => st.exec_main_status = v.parse().unwrap_or(0),
+                "NRestarts" => st.n_restarts = v.parse().unwrap_or(0),
+                "ControlGroup" => st.control_group = v.into(),
+                _ => {}
+            }
+        }
+        st
+    }
+}
