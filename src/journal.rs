@@ -13,15 +13,30 @@ pub fn init(identifier: &str) {
         .exists()
         .then(|| tracing_journald::layer().ok())
         .flatten()
-        .map(|l| l.with_syslog_identifier(identifier.to_string()).with_field_prefix(None));
-    let stderr = journald
-        .is_none()
-        .then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false));
-    let _ = tracing_subscriber::registry().with(journald).with(stderr).try_init();
+        .map(|l| {
+            l.with_syslog_identifier(identifier.to_string())
+                .with_field_prefix(None)
+        });
+    let stderr = journald.is_none().then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_target(false)
+    });
+    let _ = tracing_subscriber::registry()
+        .with(journald)
+        .with(stderr)
+        .try_init();
 }
 
 /// One healing event, logged with the fields operators filter on.
-pub fn event(svc: &Service, event: &str, incident: &str, strategy: Option<&str>, result: &str, message: &str) {
+pub fn event(
+    svc: &Service,
+    event: &str,
+    incident: &str,
+    strategy: Option<&str>,
+    result: &str,
+    message: &str,
+) {
     let unit = format!("{}-self-heal.service", svc.name);
     tracing::info!(
         service = svc.name.as_str(),

@@ -4,9 +4,11 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod heal;
 pub mod journal;
 pub mod notify;
 pub mod probe;
+pub mod state;
 pub mod systemd;
 pub mod testbed;

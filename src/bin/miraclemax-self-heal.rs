@@ -1,37 +1,141 @@
-//! miraclemax-self-heal: the per-server self-healing daemon (run by systemd).
+//! miraclemax-self-heal: the per-server self-healing daemon (run by systemd), and the
+//! operator's commands to pause, resume and reset it.
 
-use clap::Parser;
+use anyhow::bail;
+use clap::{Parser, Subcommand};
 use miraclemax::cli::{self, ConfigArg, summary::config_summary};
+use miraclemax::config::parse_span;
+use miraclemax::daemon::{self, control::Control};
+use miraclemax::heal::incident::now_ms;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 const NAME: &str = "miraclemax-self-heal";
 
 /// Watches the systemd services listed in the configuration, heals them with their configured
 /// strategies (restart, free a taken port, ...), verifies the fix and reports what it did by
-/// email and to journald (`journalctl -t miraclemax-self-heal`).
+/// email and to journald (`journalctl -t miraclemax-self-heal`). Without a command it runs the
+/// daemon (as systemd's miraclemax-self-heal.service does).
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
     #[command(flatten)]
     config: ConfigArg,
+    /// Where state, events and the email outbox are kept.
+    #[arg(long, value_name = "DIR", default_value = miraclemax::state::DEFAULT_DIR)]
+    state_dir: PathBuf,
+    /// Email templates here override the built-in ones (resolved.txt.j2, failed.txt.j2).
+    #[arg(long, value_name = "DIR", default_value = miraclemax::notify::report::TEMPLATE_DIR)]
+    template_dir: PathBuf,
     /// Validate the configuration, print what it describes and exit (0 when valid).
     #[arg(long)]
     check_config: bool,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Pause healing of a service (or all) for a while, e.g. for maintenance: `pause passgo --for 30m`.
+    Pause {
+        /// The service, as named in the configuration.
+        service: Option<String>,
+        /// Pause every service.
+        #[arg(long, conflicts_with = "service")]
+        all: bool,
+        /// How long (10m, 2h); the pause ends by itself.
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: String,
+    },
+    /// End a pause early.
+    Resume {
+        service: Option<String>,
+        #[arg(long, conflicts_with = "service")]
+        all: bool,
+    },
+    /// Close an open circuit breaker so a FAILED service is watched and healed again.
+    Reset { service: String },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match miraclemax::config::load(&cli.config.config) {
-        Ok(c) => c,
-        Err(e) => return cli::fail(NAME, &e.into()),
-    };
-    if cli.check_config {
-        print!(
-            "{}: configuration OK\n{}",
-            cli.config.config.display(),
-            config_summary(&config)
-        );
-        return ExitCode::SUCCESS;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => cli::fail(NAME, &e),
     }
-    cli::not_built_yet(NAME, "the healing daemon")
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = miraclemax::config::load(&cli.config.config)?;
+    let control = Control::new(&cli.state_dir);
+    let known = |s: &str| -> anyhow::Result<()> {
+        if config.service(s).is_none() {
+            bail!(
+                "{}: no monitored service '{s}'",
+                cli.config.config.display()
+            );
+        }
+        Ok(())
+    };
+    let target = |service: Option<String>, all: bool| -> anyhow::Result<Option<String>> {
+        match (service, all) {
+            (Some(s), false) => known(&s).map(|_| Some(s)),
+            (None, true) => Ok(None),
+            _ => bail!("name a service or give --all"),
+        }
+    };
+    match cli.command {
+        None if cli.check_config => {
+            print!(
+                "{}: configuration OK\n{}",
+                cli.config.config.display(),
+                config_summary(&config)
+            );
+        }
+        None => {
+            miraclemax::journal::init(NAME);
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(daemon::run(daemon::Options {
+                config_path: cli.config.config.clone(),
+                state_dir: cli.state_dir.clone(),
+                template_dir: cli.template_dir.clone(),
+            }))?;
+        }
+        Some(Cmd::Pause {
+            service,
+            all,
+            duration,
+        }) => {
+            let who = target(service, all)?;
+            let d = parse_span(&duration).map_err(|e| anyhow::anyhow!("--for: {e}"))?;
+            let until = now_ms() / 1000 + d.as_secs();
+            control.pause(who.as_deref(), until)?;
+            println!(
+                "healing of {} paused until {}",
+                who.as_deref().unwrap_or("every service"),
+                miraclemax::notify::report::utc(until * 1000)
+            );
+        }
+        Some(Cmd::Resume { service, all }) => {
+            let who = target(service, all)?;
+            let had = control.resume(who.as_deref());
+            let name = who.as_deref().unwrap_or("every service");
+            println!(
+                "{}",
+                if had {
+                    format!("healing of {name} resumed")
+                } else {
+                    format!("healing of {name} was not paused")
+                }
+            );
+        }
+        Some(Cmd::Reset { service }) => {
+            known(&service)?;
+            control.request_reset(&service)?;
+            println!("circuit breaker of {service} will be reset at the daemon's next check");
+        }
+    }
+    Ok(())
 }

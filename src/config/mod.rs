@@ -8,7 +8,7 @@ mod scalar;
 mod validate;
 
 pub use model::*;
-pub use scalar::{Flag, Secret, Span, parse_flag};
+pub use scalar::{Flag, Secret, Span, parse_flag, parse_span};
 pub use validate::Problem;
 
 use std::fmt;

@@ -12,6 +12,8 @@ use std::time::Duration;
 pub struct Config {
     /// Display name of this server in reports; defaults to the machine's hostname.
     pub host: Option<String>,
+    /// How a human reaches this server, for the FAILED report; default `root@<host>`.
+    pub ssh_target: Option<String>,
     pub services: Vec<Service>,
     /// Email reports; `None` when no `notifications.email` is configured or it is disabled.
     pub email: Option<Email>,

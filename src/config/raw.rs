@@ -13,6 +13,7 @@ pub type Unknown = BTreeMap<String, IgnoredAny>;
 #[derive(Debug, Default, Deserialize)]
 pub struct RawConfig {
     pub host: Option<String>,
+    pub ssh_target: Option<String>,
     pub monitored_services: Option<Vec<RawService>>,
     pub notifications: Option<RawNotifications>,
     pub heartbeat: Option<RawHeartbeat>,
@@ -100,6 +101,7 @@ pub struct RawLimits {
 /// The keys each mapping accepts, for "did you mean" hints and the list in the message.
 pub const TOP_KEYS: &[&str] = &[
     "host",
+    "ssh_target",
     "monitored_services",
     "notifications",
     "heartbeat",

@@ -62,18 +62,20 @@ impl<'de> serde::Deserialize<'de> for Span {
                     .map_err(|_| E::custom(format!("duration {v} is negative")))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Span, E> {
-                if let Ok(secs) = v.trim().parse::<u64>() {
-                    return Ok(Span(Duration::from_secs(secs)));
-                }
-                humantime::parse_duration(v).map(Span).map_err(|e| {
-                    E::custom(format!(
-                        "'{v}' is not a duration ({e}); write it like 10s, 15m or 1h"
-                    ))
-                })
+                parse_span(v).map(Span).map_err(E::custom)
             }
         }
         d.deserialize_any(V)
     }
+}
+
+/// Parses `500ms`, `10s`, `15m`, `1h 30m` or a whole number of seconds.
+pub fn parse_span(v: &str) -> Result<Duration, String> {
+    if let Ok(secs) = v.trim().parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(v.trim())
+        .map_err(|e| format!("'{v}' is not a duration ({e}); write it like 10s, 15m or 1h"))
 }
 
 /// A value that must never appear whole in logs, emails or output (ping URLs, passwords).

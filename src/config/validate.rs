@@ -78,6 +78,14 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
         .and_then(|e| email(e, &mut p));
     let heartbeat = raw.heartbeat.and_then(|h| heartbeat(h, &services, &mut p));
 
+    if let Some(t) = &raw.ssh_target
+        && (t.is_empty() || t.starts_with('-') || t.contains(char::is_whitespace))
+    {
+        p.add(
+            "ssh_target",
+            format!("'{t}' is not an ssh destination; write it like admin@server.example.org"),
+        );
+    }
     let protected_processes = raw.protected_processes.unwrap_or_default();
     for name in &protected_processes {
         if name.is_empty() || name.contains('/') || name.len() > 15 {
@@ -91,6 +99,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
     if p.0.is_empty() {
         Ok(Config {
             host: raw.host,
+            ssh_target: raw.ssh_target,
             services,
             email,
             heartbeat,

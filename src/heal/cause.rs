@@ -3,7 +3,7 @@
 //! `systemctl show` output.
 
 use crate::probe::port::Listener;
-use crate::systemd::{ExecCode, UnitStatus};
+use crate::systemd::UnitStatus;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -80,7 +80,9 @@ pub fn classify(st: &UnitStatus, finding: &Finding) -> Cause {
                 holder: holder.describe(),
             };
         }
-        Finding::PortNotListening(port) if st.is_active() => return Cause::NotListening { port: *port },
+        Finding::PortNotListening(port) if st.is_active() => {
+            return Cause::NotListening { port: *port };
+        }
         Finding::HttpFailed(why) if st.is_active() => return Cause::Hung { why: why.clone() },
         _ => {}
     }
@@ -100,13 +102,12 @@ pub fn classify(st: &UnitStatus, finding: &Finding) -> Cause {
         "exit-code" => Cause::Crashed {
             status: st.exec_main_status,
         },
-        "success" | "" => match st.exec_main_code {
-            ExecCode::Killed => Cause::Killed {
-                signal: st.exec_main_status,
-            },
-            _ => Cause::Stopped,
+        // systemd counts an exit on SIGTERM, SIGINT, SIGHUP or SIGPIPE as success: that is how
+        // `systemctl stop` ends most services, so it is a stop, not a kill.
+        "success" | "" => Cause::Stopped,
+        other => Cause::Other {
+            result: other.into(),
         },
-        other => Cause::Other { result: other.into() },
     }
 }
 
@@ -132,23 +133,51 @@ pub fn signal_name(sig: i32) -> String {
 impl fmt::Display for Cause {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self {
-            Cause::Stopped => write!(f, "Service was stopped (systemctl stop, or its process exited cleanly)"),
-            Cause::Crashed { status } => write!(f, "Service crashed: main process exited with status {status}"),
-            Cause::Killed { signal } => write!(f, "Service was killed: main process killed by {}", signal_name(*signal)),
+            Cause::Stopped => write!(
+                f,
+                "Service was stopped (systemctl stop, or its main process exited cleanly or on SIGTERM)"
+            ),
+            Cause::Crashed { status } => write!(
+                f,
+                "Service crashed: main process exited with status {status}"
+            ),
+            Cause::Killed { signal } => write!(
+                f,
+                "Service was killed: main process killed by {}",
+                signal_name(*signal)
+            ),
             Cause::CoreDump { signal } => {
-                write!(f, "Service crashed: main process dumped core ({})", signal_name(*signal))
+                write!(
+                    f,
+                    "Service crashed: main process dumped core ({})",
+                    signal_name(*signal)
+                )
             }
             Cause::OutOfMemory => write!(f, "Service was killed by the out-of-memory killer"),
             Cause::Timeout => write!(f, "Service timed out starting or stopping"),
-            Cause::StartLimit => write!(f, "systemd gave up: the unit hit its start limit (StartLimitBurst)"),
+            Cause::StartLimit => write!(
+                f,
+                "systemd gave up: the unit hit its start limit (StartLimitBurst)"
+            ),
             Cause::ConfigError { status } => match systemd_exec_status(*status) {
-                Some(name) => write!(f, "Configuration error: the service fails at start (status {status}/{name})"),
-                None => write!(f, "Configuration error: the service fails at start (status {status})"),
+                Some(name) => write!(
+                    f,
+                    "Configuration error: the service fails at start (status {status}/{name})"
+                ),
+                None => write!(
+                    f,
+                    "Configuration error: the service fails at start (status {status})"
+                ),
             },
             Cause::PortConflict { port, holder } => {
-                write!(f, "Port conflict: port {port} was held by {holder}, outside the service")
+                write!(
+                    f,
+                    "Port conflict: port {port} was held by {holder}, outside the service"
+                )
             }
-            Cause::NotListening { port } => write!(f, "Service was running but not listening on port {port}"),
+            Cause::NotListening { port } => {
+                write!(f, "Service was running but not listening on port {port}")
+            }
             Cause::Hung { why } => write!(f, "Service hung: running but not answering ({why})"),
             Cause::DependencyDown { units } => write!(f, "Dependency down: {}", units.join(", ")),
             Cause::Other { result } => write!(f, "Service failed (systemd Result={result})"),
@@ -170,40 +199,66 @@ mod tests {
     const EXEC_MISSING: &str = "LoadState=loaded\nActiveState=failed\nSubState=failed\nResult=exit-code\nMainPID=0\nExecMainCode=1\nExecMainStatus=203\nNRestarts=0\nControlGroup=\n";
     const EXIT_1: &str = "LoadState=loaded\nActiveState=failed\nSubState=failed\nResult=exit-code\nMainPID=0\nExecMainCode=1\nExecMainStatus=1\n";
     const START_LIMIT: &str = "LoadState=loaded\nActiveState=failed\nSubState=failed\nResult=start-limit-hit\nExecMainCode=1\nExecMainStatus=1\n";
-    const OOM: &str = "ActiveState=failed\nSubState=failed\nResult=oom-kill\nExecMainCode=2\nExecMainStatus=9\n";
+    const OOM: &str =
+        "ActiveState=failed\nSubState=failed\nResult=oom-kill\nExecMainCode=2\nExecMainStatus=9\n";
     const SEGV: &str = "ActiveState=failed\nSubState=failed\nResult=core-dump\nExecMainCode=3\nExecMainStatus=11\n";
     const ACTIVE: &str = "LoadState=loaded\nActiveState=active\nSubState=running\nResult=success\nMainPID=412\nExecMainCode=0\nExecMainStatus=0\nControlGroup=/system.slice/example.service\n";
+
+    // `systemctl stop` of a process that does not catch SIGTERM.
+    const STOPPED_BY_SIGTERM: &str = "LoadState=loaded\nActiveState=inactive\nSubState=dead\nResult=success\nMainPID=0\nExecMainCode=2\nExecMainStatus=15\n";
 
     #[test]
     fn a_clean_stop_is_a_stop() {
         assert_eq!(classify(&show(STOPPED), &Finding::UnitDown), Cause::Stopped);
+        assert_eq!(
+            classify(&show(STOPPED_BY_SIGTERM), &Finding::UnitDown),
+            Cause::Stopped
+        );
     }
 
     #[test]
     fn kill_dash_nine_is_killed_by_signal_9() {
         let c = classify(&show(KILLED_9), &Finding::UnitDown);
         assert_eq!(c, Cause::Killed { signal: 9 });
-        assert_eq!(c.to_string(), "Service was killed: main process killed by signal 9 (SIGKILL)");
+        assert_eq!(
+            c.to_string(),
+            "Service was killed: main process killed by signal 9 (SIGKILL)"
+        );
     }
 
     #[test]
     fn a_missing_binary_is_a_configuration_error() {
         let c = classify(&show(EXEC_MISSING), &Finding::UnitDown);
-        assert_eq!(c.to_string(), "Configuration error: the service fails at start (status 203/EXEC)");
+        assert_eq!(
+            c.to_string(),
+            "Configuration error: the service fails at start (status 203/EXEC)"
+        );
     }
 
     #[test]
     fn other_results_map_to_their_causes() {
-        assert_eq!(classify(&show(EXIT_1), &Finding::UnitDown), Cause::Crashed { status: 1 });
-        assert_eq!(classify(&show(START_LIMIT), &Finding::UnitDown), Cause::StartLimit);
+        assert_eq!(
+            classify(&show(EXIT_1), &Finding::UnitDown),
+            Cause::Crashed { status: 1 }
+        );
+        assert_eq!(
+            classify(&show(START_LIMIT), &Finding::UnitDown),
+            Cause::StartLimit
+        );
         assert_eq!(classify(&show(OOM), &Finding::UnitDown), Cause::OutOfMemory);
-        assert_eq!(classify(&show(SEGV), &Finding::UnitDown).to_string(), "Service crashed: main process dumped core (signal 11 (SIGSEGV))");
+        assert_eq!(
+            classify(&show(SEGV), &Finding::UnitDown).to_string(),
+            "Service crashed: main process dumped core (signal 11 (SIGSEGV))"
+        );
     }
 
     #[test]
     fn probe_findings_on_an_active_unit_name_the_probe() {
         let st = show(ACTIVE);
-        assert_eq!(classify(&st, &Finding::PortNotListening(8080)), Cause::NotListening { port: 8080 });
+        assert_eq!(
+            classify(&st, &Finding::PortNotListening(8080)),
+            Cause::NotListening { port: 8080 }
+        );
         assert_eq!(
             classify(&st, &Finding::HttpFailed("no answer within 2s".into())).to_string(),
             "Service hung: running but not answering (no answer within 2s)"

@@ -18,10 +18,18 @@ pub struct Attempt {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     Open,
-    Resolved { at_ms: u64, strategy: String },
-    Failed { at_ms: u64 },
+    Resolved {
+        at_ms: u64,
+        strategy: String,
+    },
+    Failed {
+        at_ms: u64,
+    },
     /// The breaker tripped before any strategy ran: too many heals in the window.
-    Flapping { at_ms: u64, recent_heals: u32 },
+    Flapping {
+        at_ms: u64,
+        recent_heals: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,11 +51,18 @@ pub struct Incident {
 }
 
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl Incident {
-    pub fn new(service: &crate::config::Service, detected: String, cause: Cause, at_ms: u64) -> Incident {
+    pub fn new(
+        service: &crate::config::Service,
+        detected: String,
+        cause: Cause,
+        at_ms: u64,
+    ) -> Incident {
         Incident {
             id: format!("{}-{}", service.name, at_ms),
             service: service.name.to_string(),
@@ -71,7 +86,9 @@ impl Incident {
     /// Detection to verified fix, for RESOLVED incidents.
     pub fn healing_time(&self) -> Option<Duration> {
         match self.outcome {
-            Outcome::Resolved { at_ms, .. } => Some(Duration::from_millis(at_ms.saturating_sub(self.detected_at_ms))),
+            Outcome::Resolved { at_ms, .. } => Some(Duration::from_millis(
+                at_ms.saturating_sub(self.detected_at_ms),
+            )),
             _ => None,
         }
     }

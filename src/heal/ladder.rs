@@ -28,13 +28,25 @@ enum Step {
 
 /// Runs the ladder on an open incident. `record` is called after every change so the incident
 /// survives a crash. Returns the strategy that healed, if one did.
-pub async fn run(ctx: &Ctx, svc: &Service, inc: &mut Incident, record: &mut dyn FnMut(&Incident)) -> Option<Strategy> {
+pub async fn run(
+    ctx: &Ctx,
+    svc: &Service,
+    inc: &mut Incident,
+    record: &mut (dyn FnMut(&Incident) + Send),
+) -> Option<Strategy> {
     let done: Vec<String> = inc.attempts.iter().map(|a| a.strategy.clone()).collect();
     for strategy in svc.healing_strategies.iter().copied() {
         if done.iter().any(|d| d == strategy.as_str()) {
             continue; // tried before a daemon restart
         }
-        crate::journal::event(svc, "strategy", &inc.id, Some(strategy.as_str()), "started", &format!("trying {strategy}"));
+        crate::journal::event(
+            svc,
+            "strategy",
+            &inc.id,
+            Some(strategy.as_str()),
+            "started",
+            &format!("trying {strategy}"),
+        );
         let step = match strategy {
             Strategy::ServiceRestart => restart(ctx, svc, inc).await,
             Strategy::PortConflict => port_conflict(ctx, svc, inc, record).await,
@@ -47,14 +59,25 @@ pub async fn run(ctx: &Ctx, svc: &Service, inc: &mut Incident, record: &mut dyn 
             Step::Failed(s) => (false, s, "failed"),
             Step::Skipped(s) => (false, s, "skipped"),
         };
-        crate::journal::event(svc, "strategy", &inc.id, Some(strategy.as_str()), result, &format!("{strategy}: {detail}"));
+        crate::journal::event(
+            svc,
+            "strategy",
+            &inc.id,
+            Some(strategy.as_str()),
+            result,
+            &format!("{strategy}: {detail}"),
+        );
         if ok {
             inc.steps.push(format!("Verified: {detail}"));
         }
         inc.attempts.push(Attempt {
             strategy: strategy.as_str().into(),
             ok,
-            detail: if result == "skipped" { format!("skipped: {detail}") } else { detail },
+            detail: if result == "skipped" {
+                format!("skipped: {detail}")
+            } else {
+                detail
+            },
         });
         record(inc);
         if ok {
@@ -65,35 +88,65 @@ pub async fn run(ctx: &Ctx, svc: &Service, inc: &mut Incident, record: &mut dyn 
 }
 
 async fn restart(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
-    inc.steps.push(format!("Executed: systemctl restart {}", svc.unit));
+    inc.steps
+        .push(format!("Executed: systemctl restart {}", svc.unit));
     if let Err(e) = ctx.systemd.restart(&svc.unit).await {
         return Step::Failed(e.to_string());
     }
     verify(ctx, svc).await
 }
 
-async fn port_conflict(ctx: &Ctx, svc: &Service, inc: &mut Incident, record: &mut dyn FnMut(&Incident)) -> Step {
+async fn port_conflict(
+    ctx: &Ctx,
+    svc: &Service,
+    inc: &mut Incident,
+    record: &mut (dyn FnMut(&Incident) + Send),
+) -> Step {
     let Some(port) = svc.port.map(|p| p.get()) else {
         return Step::Skipped("the service has no port".into());
     };
-    let cgroup = ctx.systemd.status(&svc.unit).await.map(|s| s.control_group).unwrap_or_default();
-    let strays: Vec<Listener> = port::listeners(port).into_iter().filter(|l| !l.in_cgroup(&cgroup)).collect();
+    let cgroup = ctx
+        .systemd
+        .status(&svc.unit)
+        .await
+        .map(|s| s.control_group)
+        .unwrap_or_default();
+    let strays: Vec<Listener> = port::listeners(port)
+        .into_iter()
+        .filter(|l| !l.in_cgroup(&cgroup))
+        .collect();
     if strays.is_empty() {
         return Step::Skipped(format!("port {port} was not held by another process"));
     }
     for p in &strays {
         if let Some(why) = protected(p, &ctx.protected) {
-            return Step::Failed(format!("port {port} is held by {}, which is {why}; not killed", p.describe()));
+            return Step::Failed(format!(
+                "port {port} is held by {}, which is {why}; not killed",
+                p.describe()
+            ));
         }
     }
     for p in &strays {
-        inc.steps.push(format!("Found port {port} held by {} outside {}", p.describe(), svc.unit));
+        inc.steps.push(format!(
+            "Found port {port} held by {} outside {}",
+            p.describe(),
+            svc.unit
+        ));
         let how = terminate(p.pid, ctx.limits.kill_grace).await;
-        inc.steps.push(format!("Killed PID {} ({}) with {how}", p.pid, p.comm));
-        crate::journal::event(svc, "killed", &inc.id, Some("port_conflict"), "ok", &format!("killed {} with {how}", p.describe()));
+        inc.steps
+            .push(format!("Killed PID {} ({}) with {how}", p.pid, p.comm));
+        crate::journal::event(
+            svc,
+            "killed",
+            &inc.id,
+            Some("port_conflict"),
+            "ok",
+            &format!("killed {} with {how}", p.describe()),
+        );
         record(inc);
     }
-    inc.steps.push(format!("Executed: systemctl restart {}", svc.unit));
+    inc.steps
+        .push(format!("Executed: systemctl restart {}", svc.unit));
     if let Err(e) = ctx.systemd.restart(&svc.unit).await {
         return Step::Failed(e.to_string());
     }
@@ -108,7 +161,7 @@ fn protected(p: &Listener, extra: &[String]) -> Option<&'static str> {
         Some("this daemon")
     } else if p.comm == "sshd" {
         Some("sshd")
-    } else if extra.iter().any(|c| *c == p.comm) {
+    } else if extra.contains(&p.comm) {
         Some("in protected_processes")
     } else {
         None
@@ -118,7 +171,9 @@ fn protected(p: &Listener, extra: &[String]) -> Option<&'static str> {
 /// SIGTERM, then SIGKILL if it is still there after the grace period. Returns what it took.
 async fn terminate(pid: i32, grace: Duration) -> String {
     use rustix::process::{Pid, Signal, kill_process};
-    let Some(p) = Pid::from_raw(pid) else { return "nothing (invalid PID)".into() };
+    let Some(p) = Pid::from_raw(pid) else {
+        return "nothing (invalid PID)".into();
+    };
     let _ = kill_process(p, Signal::TERM);
     let deadline = tokio::time::Instant::now() + grace;
     while tokio::time::Instant::now() < deadline {
@@ -152,18 +207,25 @@ async fn reset_failed(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
         Err(e) => return Step::Failed(e.to_string()),
         Ok(_) => {}
     }
-    inc.steps.push(format!("Executed: systemctl reset-failed {}", svc.unit));
+    inc.steps
+        .push(format!("Executed: systemctl reset-failed {}", svc.unit));
     if let Err(e) = ctx.systemd.reset_failed(&svc.unit).await {
         return Step::Failed(e.to_string());
     }
-    inc.steps.push(format!("Executed: systemctl start {}", svc.unit));
+    inc.steps
+        .push(format!("Executed: systemctl start {}", svc.unit));
     if let Err(e) = ctx.systemd.start(&svc.unit).await {
         return Step::Failed(e.to_string());
     }
     verify(ctx, svc).await
 }
 
-async fn dependency_restart(ctx: &Ctx, svc: &Service, inc: &mut Incident, record: &mut dyn FnMut(&Incident)) -> Step {
+async fn dependency_restart(
+    ctx: &Ctx,
+    svc: &Service,
+    inc: &mut Incident,
+    record: &mut (dyn FnMut(&Incident) + Send),
+) -> Step {
     let mut started = 0;
     for dep in &svc.depends_on {
         let st = match ctx.systemd.status(dep).await {
@@ -173,12 +235,20 @@ async fn dependency_restart(ctx: &Ctx, svc: &Service, inc: &mut Incident, record
         if st.is_active() {
             continue;
         }
-        inc.steps.push(format!("Found dependency {dep} {}; executed: systemctl start {dep}", st.active_state));
+        inc.steps.push(format!(
+            "Found dependency {dep} {}; executed: systemctl start {dep}",
+            st.active_state
+        ));
         record(inc);
         if let Err(e) = ctx.systemd.start(dep).await {
             return Step::Failed(e.to_string());
         }
-        if !ctx.systemd.wait_active(dep, ctx.limits.start_timeout).await.unwrap_or(false) {
+        if !ctx
+            .systemd
+            .wait_active(dep, ctx.limits.start_timeout)
+            .await
+            .unwrap_or(false)
+        {
             return Step::Failed(format!("dependency {dep} did not become active"));
         }
         started += 1;
@@ -197,12 +267,18 @@ async fn kill_hung(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
     if !st.is_active() || st.main_pid == 0 {
         return Step::Skipped(format!("{} had no running main process", svc.unit));
     }
-    inc.steps.push(format!("Killed hung main process PID {} of {} with SIGKILL", st.main_pid, svc.unit));
+    inc.steps.push(format!(
+        "Killed hung main process PID {} of {} with SIGKILL",
+        st.main_pid, svc.unit
+    ));
     if let Err(e) = ctx.systemd.kill_main(&svc.unit, 9).await {
         return Step::Failed(e.to_string());
     }
     // Let systemd notice the death before the restart job is queued.
-    let _ = ctx.systemd.wait_active(&svc.unit, Duration::from_millis(300)).await;
+    let _ = ctx
+        .systemd
+        .wait_active(&svc.unit, Duration::from_millis(300))
+        .await;
     restart(ctx, svc, inc).await
 }
 
@@ -222,11 +298,28 @@ async fn verify(ctx: &Ctx, svc: &Service) -> Step {
 
 async fn check_healthy(ctx: &Ctx, svc: &Service, within: Duration) -> Result<String, String> {
     let deadline = tokio::time::Instant::now() + within;
-    if !ctx.systemd.wait_active(&svc.unit, within).await.map_err(|e| e.to_string())? {
-        let st = ctx.systemd.status(&svc.unit).await.map_err(|e| e.to_string())?;
-        return Err(format!("{} did not become active ({})", svc.unit, describe_status(&st)));
+    if !ctx
+        .systemd
+        .wait_active(&svc.unit, within)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        let st = ctx
+            .systemd
+            .status(&svc.unit)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Err(format!(
+            "{} did not become active ({})",
+            svc.unit,
+            describe_status(&st)
+        ));
     }
-    let st = ctx.systemd.status(&svc.unit).await.map_err(|e| e.to_string())?;
+    let st = ctx
+        .systemd
+        .status(&svc.unit)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut summary = format!("{} is active", svc.unit);
     if let Some(port) = svc.port.map(|p| p.get()) {
         loop {
@@ -237,7 +330,11 @@ async fn check_healthy(ctx: &Ctx, svc: &Service, within: Duration) -> Result<Str
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(match holders.first() {
-                    Some(h) => format!("port {port} is held by {}, not by {}", h.describe(), svc.unit),
+                    Some(h) => format!(
+                        "port {port} is held by {}, not by {}",
+                        h.describe(),
+                        svc.unit
+                    ),
                     None => format!("nothing listens on port {port}"),
                 });
             }
@@ -247,7 +344,9 @@ async fn check_healthy(ctx: &Ctx, svc: &Service, within: Duration) -> Result<Str
     if let Some(h) = &svc.health {
         let url = health_url(svc).unwrap_or_default();
         match http::check(&ctx.http, &url, h.expected_status, h.timeout).await {
-            HttpOutcome::Healthy => summary.push_str(&format!(", {url} answered {}", h.expected_status)),
+            HttpOutcome::Healthy => {
+                summary.push_str(&format!(", {url} answered {}", h.expected_status))
+            }
             other => return Err(other.describe(&url, h.expected_status)),
         }
     }

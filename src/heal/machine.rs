@@ -10,12 +10,18 @@ pub enum Phase {
     #[default]
     Healthy,
     /// Probes failed this many times in a row (not yet enough to act).
-    Failing { misses: u32 },
+    Failing {
+        misses: u32,
+    },
     Healing,
     /// Left alone until `until` (unix seconds), or until it recovers or an operator resets it.
-    Failed { until: u64 },
+    Failed {
+        until: u64,
+    },
     /// An operator paused healing until `until` (unix seconds).
-    Paused { until: u64 },
+    Paused {
+        until: u64,
+    },
 }
 
 impl Phase {
@@ -69,7 +75,11 @@ pub struct Machine {
 
 impl Machine {
     fn heals_in_window(&self, now: u64, p: &Policy) -> Vec<u64> {
-        self.heals.iter().copied().filter(|t| now.saturating_sub(*t) < p.heal_window_secs).collect()
+        self.heals
+            .iter()
+            .copied()
+            .filter(|t| now.saturating_sub(*t) < p.heal_window_secs)
+            .collect()
     }
 
     pub fn observe(&mut self, seen: Seen, now: u64, p: &Policy) -> Action {
@@ -141,6 +151,13 @@ impl Machine {
         self.phase = Phase::Paused { until };
     }
 
+    /// An operator ended a pause early.
+    pub fn resume(&mut self) {
+        if let Phase::Paused { .. } = self.phase {
+            self.phase = Phase::Healthy;
+        }
+    }
+
     /// Operator reset: forget the breaker and watch afresh.
     pub fn reset(&mut self) {
         self.phase = Phase::Healthy;
@@ -199,9 +216,17 @@ mod tests {
         m.finish_heal(false, 130, &P);
         assert_eq!(m.phase, Phase::Failed { until: 1030 });
         for t in [140, 500, 1029] {
-            assert_eq!(m.observe(Seen::UnitDown, t, &P), Action::Nothing, "no attempt at {t}");
+            assert_eq!(
+                m.observe(Seen::UnitDown, t, &P),
+                Action::Nothing,
+                "no attempt at {t}"
+            );
         }
-        assert_eq!(m.observe(Seen::UnitDown, 1030, &P), Action::Heal, "the window has passed");
+        assert_eq!(
+            m.observe(Seen::UnitDown, 1030, &P),
+            Action::Heal,
+            "the window has passed"
+        );
     }
 
     #[test]

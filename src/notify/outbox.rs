@@ -1,1 +1,235 @@
-pub struct Outbox;
+//! The outbox: every report is written to disk first and deleted only once the SMTP server has
+//! accepted it, so a mail server that is down for a minute (or a daemon restart) loses nothing.
+//! Delivery is retried with exponential backoff; a late report says how late it is. A `sent/`
+//! marker per report id keeps a report from being queued and sent twice.
+
+use super::report::Email;
+use crate::config;
+use crate::heal::incident::{human, now_ms};
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Reports later than this get a note saying how late they are.
+const LATE_AFTER: Duration = Duration::from_secs(60);
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+const SENT_MARKERS_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Queued {
+    pub id: String,
+    pub email: Email,
+    pub created_ms: u64,
+    pub attempts: u32,
+    pub next_try_ms: u64,
+    pub last_error: Option<String>,
+}
+
+pub struct Outbox {
+    dir: PathBuf,
+}
+
+impl Outbox {
+    pub fn open(dir: &Path) -> io::Result<Outbox> {
+        use std::os::unix::fs::DirBuilderExt;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir.join("sent"))?;
+        Ok(Outbox {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.json"))
+    }
+
+    /// Queues a report. Returns false when a report with this id is already queued or sent.
+    pub fn enqueue(&self, id: &str, email: &Email) -> io::Result<bool> {
+        if self.path(id).exists() || self.dir.join("sent").join(id).exists() {
+            return Ok(false);
+        }
+        let q = Queued {
+            id: id.into(),
+            email: email.clone(),
+            created_ms: now_ms(),
+            attempts: 0,
+            next_try_ms: 0,
+            last_error: None,
+        };
+        self.write(&q)?;
+        Ok(true)
+    }
+
+    fn write(&self, q: &Queued) -> io::Result<()> {
+        crate::state::write_atomic(&self.path(&q.id), &serde_json::to_vec_pretty(q)?)
+    }
+
+    /// Reports not yet delivered, oldest first.
+    pub fn pending(&self) -> Vec<Queued> {
+        let mut out: Vec<Queued> = fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+            .filter_map(|e| serde_json::from_slice(&fs::read(e.path()).ok()?).ok())
+            .collect();
+        out.sort_by_key(|q| q.created_ms);
+        out
+    }
+
+    /// Tries every report that is due. Returns how many were delivered.
+    pub async fn deliver_due(&self, mailer: &Mailer) -> usize {
+        let mut sent = 0;
+        for mut q in self.pending() {
+            let now = now_ms();
+            if q.next_try_ms > now {
+                continue;
+            }
+            let late = Duration::from_millis(now.saturating_sub(q.created_ms));
+            let mut email = q.email.clone();
+            if late >= LATE_AFTER {
+                email.body = format!(
+                    "NOTE: this report is {} late: the mail server could not be reached when it was written.\n\n{}",
+                    human(late),
+                    email.body
+                );
+            }
+            match mailer.send(&email, &q.id).await {
+                Ok(()) => {
+                    let _ = fs::write(self.dir.join("sent").join(&q.id), b"");
+                    let _ = fs::remove_file(self.path(&q.id));
+                    tracing::info!(
+                        report = q.id.as_str(),
+                        attempts = q.attempts + 1,
+                        "report {} sent: {}",
+                        q.id,
+                        email.subject
+                    );
+                    sent += 1;
+                }
+                Err(e) => {
+                    q.attempts += 1;
+                    let backoff = Duration::from_secs(5 * 2u64.saturating_pow(q.attempts - 1))
+                        .min(MAX_BACKOFF);
+                    q.next_try_ms = now + backoff.as_millis() as u64;
+                    tracing::warn!(
+                        report = q.id.as_str(),
+                        "report {} not sent (attempt {}), retrying in {:?}: {e}",
+                        q.id,
+                        q.attempts,
+                        backoff
+                    );
+                    q.last_error = Some(e);
+                    let _ = self.write(&q);
+                }
+            }
+        }
+        self.prune_sent_markers();
+        sent
+    }
+
+    fn prune_sent_markers(&self) {
+        for e in fs::read_dir(self.dir.join("sent"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > SENT_MARKERS_KEPT);
+            if old {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// An SMTP client built from the validated email settings.
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    to: Vec<Mailbox>,
+    hostname: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailerError {
+    #[error("notifications.email: address '{0}' cannot be used: {1}")]
+    Address(String, String),
+    #[error("notifications.email: cannot read password_file {0}: {1}")]
+    Password(PathBuf, io::Error),
+    #[error("notifications.email: SMTP setup for {0} failed: {1}")]
+    Smtp(String, String),
+}
+
+impl Mailer {
+    pub fn new(cfg: &config::Email, hostname: &str) -> Result<Mailer, MailerError> {
+        let mailbox = |a: &str| {
+            a.parse::<Mailbox>()
+                .map_err(|e| MailerError::Address(a.into(), e.to_string()))
+        };
+        let smtp_err = |e: lettre::transport::smtp::Error| {
+            MailerError::Smtp(cfg.smtp_host.clone(), e.to_string())
+        };
+        let builder = match cfg.tls {
+            config::TlsMode::None => {
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.smtp_host)
+            }
+            config::TlsMode::Starttls => {
+                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&cfg.smtp_host)
+                    .map_err(smtp_err)?
+            }
+            config::TlsMode::Tls => {
+                AsyncSmtpTransport::<Tokio1Executor>::relay(&cfg.smtp_host).map_err(smtp_err)?
+            }
+        };
+        let mut builder = builder
+            .port(cfg.smtp_port)
+            .timeout(Some(Duration::from_secs(15)));
+        if let (Some(user), Some(file)) = (&cfg.username, &cfg.password_file) {
+            let password =
+                fs::read_to_string(file).map_err(|e| MailerError::Password(file.clone(), e))?;
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                password.trim_end_matches(['\r', '\n']).to_string(),
+            ));
+        }
+        Ok(Mailer {
+            transport: builder.build(),
+            from: mailbox(&cfg.from)?,
+            to: cfg
+                .to
+                .iter()
+                .map(|a| mailbox(a))
+                .collect::<Result<_, _>>()?,
+            hostname: hostname.to_string(),
+        })
+    }
+
+    pub async fn send(&self, email: &Email, id: &str) -> Result<(), String> {
+        let mut b = Message::builder()
+            .from(self.from.clone())
+            .subject(&email.subject)
+            .message_id(Some(format!("<{id}@{}>", self.hostname)))
+            .header(ContentType::TEXT_PLAIN);
+        for to in &self.to {
+            b = b.to(to.clone());
+        }
+        let msg = b.body(email.body.clone()).map_err(|e| e.to_string())?;
+        self.transport
+            .send(msg)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}

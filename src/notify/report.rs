@@ -29,8 +29,13 @@ pub struct Origin<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     #[error("email template {name}: {source}")]
-    Template { name: String, source: minijinja::Error },
-    #[error("email template {name}: the first line must be 'Subject: ...' followed by a blank line")]
+    Template {
+        name: String,
+        source: minijinja::Error,
+    },
+    #[error(
+        "email template {name}: the first line must be 'Subject: ...' followed by a blank line"
+    )]
     NoSubject { name: String },
 }
 
@@ -39,7 +44,8 @@ pub fn render(inc: &Incident, origin: &Origin, template_dir: &Path) -> Result<Em
         Outcome::Resolved { .. } => ("resolved.txt.j2", RESOLVED),
         _ => ("failed.txt.j2", FAILED),
     };
-    let source = std::fs::read_to_string(template_dir.join(name)).unwrap_or_else(|_| builtin.to_string());
+    let source =
+        std::fs::read_to_string(template_dir.join(name)).unwrap_or_else(|_| builtin.to_string());
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_syntax(
@@ -49,7 +55,10 @@ pub fn render(inc: &Incident, origin: &Origin, template_dir: &Path) -> Result<Em
             .build()
             .expect("static syntax settings are valid"),
     );
-    let err = |source| ReportError::Template { name: name.into(), source };
+    let err = |source| ReportError::Template {
+        name: name.into(),
+        source,
+    };
     env.add_template(name, &source).map_err(err)?;
 
     let mut steps = vec![inc.detected.clone()];
@@ -65,11 +74,18 @@ pub fn render(inc: &Incident, origin: &Origin, template_dir: &Path) -> Result<Em
         format!("Check status: systemctl status {}", inc.unit),
     ];
     if let Some(port) = inc.port {
-        manual.push(format!("See who holds its port: ss -ltnp 'sport = :{port}'"));
+        manual.push(format!(
+            "See who holds its port: ss -ltnp 'sport = :{port}'"
+        ));
     }
-    manual.push(format!("When it is fixed, let self-healing watch it again: miraclemax-self-heal reset {}", inc.service));
+    manual.push(format!(
+        "When it is fixed, let self-healing watch it again: miraclemax-self-heal reset {}",
+        inc.service
+    ));
     let until_ms = match inc.outcome {
-        Outcome::Failed { at_ms } | Outcome::Flapping { at_ms, .. } => at_ms + origin.heal_window.as_millis() as u64,
+        Outcome::Failed { at_ms } | Outcome::Flapping { at_ms, .. } => {
+            at_ms + origin.heal_window.as_millis() as u64
+        }
         _ => inc.detected_at_ms,
     };
 
@@ -98,7 +114,9 @@ pub fn render(inc: &Incident, origin: &Origin, template_dir: &Path) -> Result<Em
             })
         })
         .map_err(err)?;
-    let (first, body) = text.split_once("\n\n").ok_or(ReportError::NoSubject { name: name.into() })?;
+    let (first, body) = text
+        .split_once("\n\n")
+        .ok_or(ReportError::NoSubject { name: name.into() })?;
     let subject = first
         .strip_prefix("Subject: ")
         .ok_or(ReportError::NoSubject { name: name.into() })?;
@@ -111,8 +129,12 @@ pub fn render(inc: &Incident, origin: &Origin, template_dir: &Path) -> Result<Em
 fn success_line(strategy: &str) -> &'static str {
     match strategy {
         "port_conflict" => "Freed its port and restarted the service; it is now active",
-        "reset_failed" => "Cleared systemd's failed state and started the service; it is now active",
-        "dependency_restart" => "Started its dependencies and restarted the service; it is now active",
+        "reset_failed" => {
+            "Cleared systemd's failed state and started the service; it is now active"
+        }
+        "dependency_restart" => {
+            "Started its dependencies and restarted the service; it is now active"
+        }
         "kill_hung" => "Killed the hung process and restarted the service; it is now active",
         _ => "Service restarted and is now active",
     }
@@ -120,7 +142,7 @@ fn success_line(strategy: &str) -> &'static str {
 
 fn human_window(d: Duration) -> String {
     let m = d.as_secs() / 60;
-    if m > 0 && d.as_secs() % 60 == 0 {
+    if m > 0 && d.as_secs().is_multiple_of(60) {
         format!("{m} minutes")
     } else {
         human(d)
@@ -140,7 +162,12 @@ pub fn utc(ms: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]

@@ -10,7 +10,12 @@ pub enum HttpOutcome {
     Failed(String),
 }
 
-pub async fn check(client: &reqwest::Client, url: &str, expected: u16, timeout: Duration) -> HttpOutcome {
+pub async fn check(
+    client: &reqwest::Client,
+    url: &str,
+    expected: u16,
+    timeout: Duration,
+) -> HttpOutcome {
     match client.get(url).timeout(timeout).send().await {
         Ok(r) if r.status().as_u16() == expected => HttpOutcome::Healthy,
         Ok(r) => HttpOutcome::WrongStatus(r.status().as_u16()),

@@ -19,21 +19,29 @@ pub struct Listener {
 impl Listener {
     /// A one-line description for reports: `PID 812 (python3 -m http.server 8080, user root)`.
     pub fn describe(&self) -> String {
-        let cmd = if self.cmdline.is_empty() { &self.comm } else { &self.cmdline };
+        let cmd = if self.cmdline.is_empty() {
+            &self.comm
+        } else {
+            &self.cmdline
+        };
         format!("PID {} ({cmd}, user {})", self.pid, self.user)
     }
 
     /// True when the process belongs to the given unit's control group (or one below it).
     pub fn in_cgroup(&self, control_group: &str) -> bool {
         !control_group.is_empty()
-            && (self.cgroup == control_group || self.cgroup.starts_with(&format!("{control_group}/")))
+            && (self.cgroup == control_group
+                || self.cgroup.starts_with(&format!("{control_group}/")))
     }
 }
 
 /// Socket inodes listening on `port` (IPv4 and IPv6).
 fn listening_inodes(port: u16) -> HashSet<u64> {
     let mut inodes = HashSet::new();
-    for table in [procfs::net::tcp(), procfs::net::tcp6()].into_iter().flatten() {
+    for table in [procfs::net::tcp(), procfs::net::tcp6()]
+        .into_iter()
+        .flatten()
+    {
         for e in table {
             if e.state == procfs::net::TcpState::Listen && e.local_address.port() == port {
                 inodes.insert(e.inode);
@@ -60,7 +68,9 @@ pub fn listeners(port: u16) -> Vec<Listener> {
     };
     for p in procs.flatten() {
         let Ok(fds) = p.fd() else { continue };
-        let holds = fds.flatten().any(|fd| matches!(fd.target, procfs::process::FDTarget::Socket(i) if inodes.contains(&i)));
+        let holds = fds.flatten().any(
+            |fd| matches!(fd.target, procfs::process::FDTarget::Socket(i) if inodes.contains(&i)),
+        );
         if !holds {
             continue;
         }
@@ -70,7 +80,11 @@ pub fn listeners(port: u16) -> Vec<Listener> {
         let cgroup = p
             .cgroups()
             .ok()
-            .and_then(|cgs| cgs.into_iter().find(|c| c.hierarchy == 0).map(|c| c.pathname))
+            .and_then(|cgs| {
+                cgs.into_iter()
+                    .find(|c| c.hierarchy == 0)
+                    .map(|c| c.pathname)
+            })
             .unwrap_or_default();
         out.push(Listener {
             pid: p.pid,

@@ -30,7 +30,10 @@ pub struct Systemd {
     conn: Connection,
 }
 
-fn call<'a>(call: &'static str, unit: &'a UnitName) -> impl FnOnce(zbus::Error) -> SystemdError + 'a {
+fn call<'a>(
+    call: &'static str,
+    unit: &'a UnitName,
+) -> impl FnOnce(zbus::Error) -> SystemdError + 'a {
     move |source| SystemdError::Call {
         call,
         unit: unit.to_string(),
@@ -50,12 +53,16 @@ impl Systemd {
 
     async fn unit_path(&self, unit: &UnitName) -> Result<zbus::OwnedObjectPath, SystemdError> {
         let m = self.manager().await.map_err(call("Manager", unit))?;
-        m.load_unit(unit.to_string()).await.map_err(call("LoadUnit", unit))
+        m.load_unit(unit.to_string())
+            .await
+            .map_err(call("LoadUnit", unit))
     }
 
     /// Asks systemd to send change signals (needed for `watch` on some versions).
     pub async fn subscribe(&self) -> Result<(), SystemdError> {
-        let m = ManagerProxy::new(&self.conn).await.map_err(SystemdError::Connect)?;
+        let m = ManagerProxy::new(&self.conn)
+            .await
+            .map_err(SystemdError::Connect)?;
         // Already subscribed is fine; anything else will show up in the first real call.
         let _ = m.subscribe().await;
         Ok(())
@@ -85,16 +92,29 @@ impl Systemd {
                 .map_err(call("Service", unit))?;
             st.result = s.result().await.map_err(call("Result", unit))?;
             st.main_pid = s.main_pid().await.map_err(call("MainPID", unit))?;
-            st.exec_main_code = ExecCode::from_raw(s.exec_main_code().await.map_err(call("ExecMainCode", unit))?);
-            st.exec_main_status = s.exec_main_status().await.map_err(call("ExecMainStatus", unit))?;
+            st.exec_main_code = ExecCode::from_raw(
+                s.exec_main_code()
+                    .await
+                    .map_err(call("ExecMainCode", unit))?,
+            );
+            st.exec_main_status = s
+                .exec_main_status()
+                .await
+                .map_err(call("ExecMainStatus", unit))?;
             st.n_restarts = s.n_restarts().await.map_err(call("NRestarts", unit))?;
-            st.control_group = s.control_group().await.map_err(call("ControlGroup", unit))?;
+            st.control_group = s
+                .control_group()
+                .await
+                .map_err(call("ControlGroup", unit))?;
         }
         Ok(st)
     }
 
     /// A stream that yields each time the unit's ActiveState changes (the new value).
-    pub async fn watch(&self, unit: &UnitName) -> Result<impl Stream<Item = String> + use<>, SystemdError> {
+    pub async fn watch(
+        &self,
+        unit: &UnitName,
+    ) -> Result<impl Stream<Item = String> + use<>, SystemdError> {
         use futures_util::StreamExt;
         let path = self.unit_path(unit).await?;
         let u = UnitProxy::builder(&self.conn)
@@ -108,45 +128,53 @@ impl Systemd {
 
     pub async fn restart(&self, unit: &UnitName) -> Result<(), SystemdError> {
         let m = self.manager().await.map_err(call("Manager", unit))?;
-        m.restart_unit(unit.to_string(), "replace".into()).await.map_err(call("RestartUnit", unit))?;
+        m.restart_unit(unit.to_string(), "replace".into())
+            .await
+            .map_err(call("RestartUnit", unit))?;
         Ok(())
     }
 
     pub async fn start(&self, unit: &UnitName) -> Result<(), SystemdError> {
         let m = self.manager().await.map_err(call("Manager", unit))?;
-        m.start_unit(unit.to_string(), "replace".into()).await.map_err(call("StartUnit", unit))?;
+        m.start_unit(unit.to_string(), "replace".into())
+            .await
+            .map_err(call("StartUnit", unit))?;
         Ok(())
     }
 
     pub async fn reset_failed(&self, unit: &UnitName) -> Result<(), SystemdError> {
         let m = self.manager().await.map_err(call("Manager", unit))?;
-        m.reset_failed_unit(unit.to_string()).await.map_err(call("ResetFailedUnit", unit))
+        m.reset_failed_unit(unit.to_string())
+            .await
+            .map_err(call("ResetFailedUnit", unit))
     }
 
     /// Sends a signal to the unit's main process only.
     pub async fn kill_main(&self, unit: &UnitName, signal: i32) -> Result<(), SystemdError> {
         let m = self.manager().await.map_err(call("Manager", unit))?;
-        m.kill_unit(unit.to_string(), "main".into(), signal).await.map_err(call("KillUnit", unit))
+        m.kill_unit(unit.to_string(), "main".into(), signal)
+            .await
+            .map_err(call("KillUnit", unit))
     }
 
     /// Polls until the unit is `active` (true) or has settled in `failed`/`inactive` (false),
     /// or the timeout passes (false).
-    pub async fn wait_active(&self, unit: &UnitName, timeout: Duration) -> Result<bool, SystemdError> {
-        let deadline = tokio::time::Instant::now() + timeout;
+    pub async fn wait_active(
+        &self,
+        unit: &UnitName,
+        timeout: Duration,
+    ) -> Result<bool, SystemdError> {
+        let started = tokio::time::Instant::now();
         loop {
             let st = self.status(unit).await?;
             match st.active_state.as_str() {
                 "active" => return Ok(true),
                 "failed" => return Ok(false),
-                "inactive" if st.sub_state == "dead" => {
-                    // A start job may not have begun yet; give it a moment before judging.
-                    if tokio::time::Instant::now() + timeout - deadline > Duration::from_millis(500) {
-                        return Ok(false);
-                    }
-                }
+                // A start job may not have begun yet; give it a moment before judging.
+                "inactive" if started.elapsed() > Duration::from_millis(500) => return Ok(false),
                 _ => {}
             }
-            if tokio::time::Instant::now() >= deadline {
+            if started.elapsed() >= timeout {
                 return Ok(false);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

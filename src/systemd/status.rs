@@ -46,15 +46,19 @@ impl UnitStatus {
 
     /// systemd is itself in the middle of starting, stopping or auto-restarting the unit.
     pub fn systemd_is_acting(&self) -> bool {
-        matches!(self.active_state.as_str(), "activating" | "deactivating" | "reloading")
-            || self.sub_state == "auto-restart"
+        matches!(
+            self.active_state.as_str(),
+            "activating" | "deactivating" | "reloading"
+        ) || self.sub_state == "auto-restart"
     }
 
     /// Parses `systemctl show` output (KEY=VALUE lines), for tests and tools.
     pub fn from_show(text: &str) -> UnitStatus {
         let mut st = UnitStatus::default();
         for line in text.lines() {
-            let Some((k, v)) = line.split_once('=') else { continue };
+            let Some((k, v)) = line.split_once('=') else {
+                continue;
+            };
             match k {
                 "LoadState" => st.load_state = v.into(),
                 "ActiveState" => st.active_state = v.into(),

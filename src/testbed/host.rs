@@ -226,6 +226,32 @@ impl Host {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
+    /// Copies a local file to the host (scp over the same SSH options).
+    pub fn copy(&self, local: &Path, remote: &str) -> Result<()> {
+        let mut argv = self.ssh_options();
+        argv.push("-q".into());
+        argv.push(path_str(local)?.to_string());
+        argv.push(format!("root@{}:{remote}", self.address()));
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        run("scp", &argv).map(|_| ())
+    }
+
+    /// Writes text to a file on the host, creating its directory.
+    pub fn write(&self, remote: &str, text: &str) -> Result<()> {
+        let tmp = std::env::temp_dir().join(format!(
+            "mm-testbed-{}-{}",
+            std::process::id(),
+            self.net.slot
+        ));
+        fs::write(&tmp, text)?;
+        if let Some(dir) = Path::new(remote).parent() {
+            self.ssh_ok(&["mkdir", "-p", path_str(dir)?])?;
+        }
+        let r = self.copy(&tmp, remote);
+        let _ = fs::remove_file(&tmp);
+        r
+    }
+
     /// The ssh client options for reaching this host, for tools (ansible, mmctl) under test.
     pub fn ssh_options(&self) -> Vec<String> {
         [

@@ -1,0 +1,209 @@
+//! The daemon: one task per watched service (so one slow heal never delays another), a mail
+//! task draining the outbox, and a main loop that answers systemd's watchdog, reloads the
+//! configuration on SIGHUP (keeping the old one if the new one is invalid) and stops on SIGTERM.
+
+pub mod control;
+mod worker;
+
+use crate::config::{self, Config};
+use crate::heal::incident::now_ms;
+use crate::heal::ladder::Ctx;
+use crate::notify::outbox::{Mailer, Outbox};
+use crate::state::Dirs;
+use crate::systemd::Systemd;
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{Notify, watch};
+
+/// Everything the service workers share for one configuration generation.
+pub struct Shared {
+    pub ctx: Ctx,
+    pub config: Config,
+    pub dirs: Dirs,
+    pub state: Mutex<crate::state::State>,
+    pub outbox: Outbox,
+    pub mail_wakeup: Notify,
+    pub host: String,
+    pub ssh_target: String,
+    pub template_dir: PathBuf,
+}
+
+impl Shared {
+    /// Saves the state after `f` changed it. A failed save is logged, never fatal: healing
+    /// goes on even on a full disk.
+    pub fn update<R>(&self, f: impl FnOnce(&mut crate::state::State) -> R) -> R {
+        let mut st = self.state.lock().expect("state lock poisoned");
+        let r = f(&mut st);
+        if let Err(e) = self.dirs.save_state(&st) {
+            tracing::error!("cannot save {}: {e}", self.dirs.state().display());
+        }
+        r
+    }
+}
+
+pub struct Options {
+    pub config_path: PathBuf,
+    pub state_dir: PathBuf,
+    pub template_dir: PathBuf,
+}
+
+pub fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+pub async fn run(opts: Options) -> Result<()> {
+    let mut config = config::load(&opts.config_path)?;
+    let dirs = Dirs::new(&opts.state_dir);
+    dirs.create()
+        .with_context(|| format!("cannot create {}", opts.state_dir.display()))?;
+    let systemd = Systemd::connect().await?;
+    systemd.subscribe().await?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let started = now_ms();
+    let mut first = true;
+
+    loop {
+        let shared = Arc::new(build_shared(
+            &config,
+            &systemd,
+            &dirs,
+            &opts.template_dir,
+            started,
+        )?);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        for svc in &config.services {
+            tasks.push(tokio::spawn(worker::run(
+                shared.clone(),
+                svc.clone(),
+                stop_rx.clone(),
+            )));
+        }
+        tasks.push(tokio::spawn(mail_loop(shared.clone(), stop_rx.clone())));
+        let status = format!("watching {} service(s)", config.services.len());
+        let _ = sd_notify::notify(&[
+            sd_notify::NotifyState::Ready,
+            sd_notify::NotifyState::Status(&status),
+        ]);
+        tracing::info!(
+            event = "started",
+            "{} {status}",
+            if first {
+                "started,"
+            } else {
+                "configuration reloaded,"
+            }
+        );
+        first = false;
+
+        let beat = sd_notify::watchdog_enabled()
+            .map(|d| d / 2)
+            .unwrap_or(Duration::from_secs(10))
+            .min(config.limits.check_interval);
+        let mut ticker = tokio::time::interval(beat);
+        let reload = loop {
+            tokio::select! {
+                _ = ticker.tick() => {
+                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                    if let Err(e) = dirs.touch_alive() {
+                        tracing::error!("cannot write {}: {e}", dirs.alive().display());
+                    }
+                }
+                _ = hup.recv() => match config::load(&opts.config_path) {
+                    Ok(new) => {
+                        let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading, sd_notify::NotifyState::monotonic_usec_now()?]);
+                        config = new;
+                        break true;
+                    }
+                    Err(e) => {
+                        for line in e.to_string().lines() {
+                            tracing::error!(event = "reload_rejected", "configuration not reloaded, keeping the running one: {line}");
+                        }
+                    }
+                },
+                _ = term.recv() => break false,
+                _ = int.recv() => break false,
+            }
+        };
+        let _ = stop_tx.send(true);
+        for t in tasks {
+            let _ = t.await;
+        }
+        if !reload {
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+            tracing::info!(event = "stopped", "stopped");
+            return Ok(());
+        }
+    }
+}
+
+fn build_shared(
+    config: &Config,
+    systemd: &Systemd,
+    dirs: &Dirs,
+    template_dir: &Path,
+    started: u64,
+) -> Result<Shared> {
+    let mut state = dirs.load_state()?;
+    state.daemon_pid = std::process::id();
+    state.daemon_started_ms = started;
+    // Services no longer configured leave the state; the others keep their history.
+    state
+        .services
+        .retain(|name, _| config.service(name).is_some());
+    let host = config.host.clone().unwrap_or_else(hostname);
+    let shared = Shared {
+        ctx: Ctx {
+            systemd: systemd.clone(),
+            http: crate::probe::http::client(),
+            limits: config.limits.clone(),
+            protected: config.protected_processes.clone(),
+        },
+        config: config.clone(),
+        outbox: Outbox::open(&dirs.outbox())?,
+        dirs: dirs.clone(),
+        state: Mutex::new(state),
+        mail_wakeup: Notify::new(),
+        ssh_target: config
+            .ssh_target
+            .clone()
+            .unwrap_or_else(|| format!("root@{host}")),
+        host,
+        template_dir: template_dir.to_path_buf(),
+    };
+    shared.update(|_| ());
+    Ok(shared)
+}
+
+async fn mail_loop(sh: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let Some(email) = &sh.config.email else {
+        return;
+    };
+    let mailer = match Mailer::new(email, &sh.host) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(
+                event = "mail_setup_failed",
+                "reports stay in the outbox: {e}"
+            );
+            return;
+        }
+    };
+    loop {
+        sh.outbox.deliver_due(&mailer).await;
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = sh.mail_wakeup.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+        }
+    }
+}

@@ -1,0 +1,443 @@
+//! One watched service: wakes on systemd's state-change signal or the probe interval, looks at
+//! the service, feeds the state machine, and runs the healing ladder when it says so. An
+//! incident left open by a killed daemon is resumed first, never started again.
+
+use super::Shared;
+use super::control::Control;
+use crate::config::Service;
+use crate::heal::cause::{Cause, Finding, classify};
+use crate::heal::incident::{Incident, Outcome, now_ms};
+use crate::heal::ladder::{self, describe_status, health_url};
+use crate::heal::machine::{Action, Policy, Seen};
+use crate::notify::report::{Origin, render};
+use crate::probe::http::{self, HttpOutcome};
+use crate::probe::port;
+use crate::state::Event;
+use crate::systemd::UnitStatus;
+use futures_util::StreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+struct Look {
+    seen: Seen,
+    finding: Finding,
+    status: UnitStatus,
+    summary: String,
+}
+
+pub async fn run(sh: Arc<Shared>, svc: Service, mut stop: watch::Receiver<bool>) {
+    let open = sh.update(|st| {
+        st.services
+            .entry(svc.name.to_string())
+            .or_default()
+            .open
+            .clone()
+    });
+    if let Some(inc) = open {
+        log(
+            &sh,
+            &svc,
+            "resumed",
+            &inc.id,
+            "",
+            &format!("resuming incident {} after a daemon restart", inc.id),
+        );
+        heal(&sh, &svc, inc).await;
+    }
+
+    let mut changes = match sh.ctx.systemd.watch(&svc.unit).await {
+        Ok(s) => Some(Box::pin(s)),
+        Err(e) => {
+            tracing::warn!(
+                service = svc.name.as_str(),
+                "no state-change signals for {} ({e}); probing every {:?}",
+                svc.unit,
+                sh.config.limits.check_interval
+            );
+            None
+        }
+    };
+    let mut tick = tokio::time::interval(sh.config.limits.check_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let control = Control::new(&sh.dirs.root);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick.tick() => {}
+            Some(state) = async { match changes.as_mut() { Some(s) => s.next().await, None => std::future::pending().await } } => {
+                if state == "active" || state == "activating" || state == "deactivating" || state == "reloading" {
+                    continue;
+                }
+            }
+        }
+        look_and_act(&sh, &svc, &control).await;
+    }
+}
+
+fn policy(sh: &Shared) -> Policy {
+    let l = &sh.config.limits;
+    Policy {
+        failures_before_action: l.failures_before_action.get(),
+        heal_attempts: l.heal_attempts.get(),
+        heal_window_secs: l.heal_window.as_secs(),
+    }
+}
+
+async fn look_and_act(sh: &Arc<Shared>, svc: &Service, control: &Control) {
+    let now_s = now_ms() / 1000;
+    if control.take_reset(svc.name.as_str()) {
+        sh.update(|st| {
+            st.services
+                .entry(svc.name.to_string())
+                .or_default()
+                .machine
+                .reset()
+        });
+        log(
+            sh,
+            svc,
+            "reset",
+            "",
+            "ok",
+            "circuit breaker reset by an operator",
+        );
+    }
+    let paused = control.paused_until(svc.name.as_str(), now_s);
+    let look = look(sh, svc).await;
+    let action = sh.update(|st| {
+        let s = st.services.entry(svc.name.to_string()).or_default();
+        s.last_probe = Some(look.summary.clone());
+        s.last_probe_ms = now_ms();
+        match paused {
+            Some(until) => {
+                s.machine.pause(until);
+                Action::Nothing
+            }
+            None => {
+                s.machine.resume();
+                s.machine.observe(look.seen, now_s, &policy(sh))
+            }
+        }
+    });
+    match action {
+        Action::Nothing => {}
+        Action::Recovered => log(
+            sh,
+            svc,
+            "recovered",
+            "",
+            "ok",
+            &format!("is healthy again: {}", look.summary),
+        ),
+        Action::Heal => {
+            let inc = Incident::new(
+                svc,
+                detected_text(svc, &look),
+                classify(&look.status, &look.finding),
+                now_ms(),
+            );
+            log(
+                sh,
+                svc,
+                "detected",
+                &inc.id,
+                "",
+                &format!("{}; root cause: {}", inc.detected, inc.cause),
+            );
+            sh.update(|st| {
+                st.services.entry(svc.name.to_string()).or_default().open = Some(inc.clone())
+            });
+            heal(sh, svc, inc).await;
+        }
+        Action::TripBreaker => {
+            let recent = sh.update(|st| {
+                st.services
+                    .get(svc.name.as_str())
+                    .map_or(0, |s| s.machine.heals.len() as u32)
+            });
+            let mut inc = Incident::new(
+                svc,
+                detected_text(svc, &look),
+                classify(&look.status, &look.finding),
+                now_ms(),
+            );
+            inc.outcome = Outcome::Flapping {
+                at_ms: now_ms(),
+                recent_heals: recent,
+            };
+            inc.journal = journal_lines(svc).await;
+            log(
+                sh,
+                svc,
+                "breaker_open",
+                &inc.id,
+                "failed",
+                &format!(
+                    "needed healing {recent} times within {:?}; leaving it alone",
+                    sh.config.limits.heal_window
+                ),
+            );
+            close(sh, svc, inc);
+        }
+    }
+}
+
+async fn look(sh: &Shared, svc: &Service) -> Look {
+    let status = match sh.ctx.systemd.status(&svc.unit).await {
+        Ok(s) => s,
+        Err(e) => {
+            return Look {
+                seen: Seen::ProbeFailed,
+                finding: Finding::UnitDown,
+                status: UnitStatus::default(),
+                summary: e.to_string(),
+            };
+        }
+    };
+    let strays = |port: u16| -> Vec<port::Listener> {
+        port::listeners(port)
+            .into_iter()
+            .filter(|l| !l.in_cgroup(&status.control_group))
+            .collect()
+    };
+    if status.systemd_is_acting() {
+        let summary = format!(
+            "{} is {} ({}); systemd is acting",
+            svc.unit, status.active_state, status.sub_state
+        );
+        return Look {
+            seen: Seen::SystemdActing,
+            finding: Finding::UnitDown,
+            status,
+            summary,
+        };
+    }
+    if !status.is_active() {
+        let finding = match svc.port.map(|p| p.get()) {
+            Some(p) => match strays(p).into_iter().next() {
+                Some(holder) => Finding::PortHeld { port: p, holder },
+                None => Finding::UnitDown,
+            },
+            None => Finding::UnitDown,
+        };
+        let summary = format!(
+            "{} is {} ({})",
+            svc.unit,
+            status.active_state,
+            describe_status(&status)
+        );
+        return Look {
+            seen: Seen::UnitDown,
+            finding,
+            status,
+            summary,
+        };
+    }
+    let mut summary = format!("{} is active", svc.unit);
+    if let Some(p) = svc.port.map(|p| p.get()) {
+        let all = port::listeners(p);
+        if !all.iter().any(|l| l.in_cgroup(&status.control_group)) {
+            let finding = match all.into_iter().next() {
+                Some(holder) => Finding::PortHeld { port: p, holder },
+                None => Finding::PortNotListening(p),
+            };
+            summary.push_str(&format!(", but not listening on port {p}"));
+            return Look {
+                seen: Seen::ProbeFailed,
+                finding,
+                status,
+                summary,
+            };
+        }
+        summary.push_str(&format!(", port {p} is listening"));
+    }
+    if let (Some(h), Some(url)) = (&svc.health, health_url(svc)) {
+        match http::check(&sh.ctx.http, &url, h.expected_status, h.timeout).await {
+            HttpOutcome::Healthy => {
+                summary.push_str(&format!(", {url} answered {}", h.expected_status))
+            }
+            bad => {
+                let why = bad.describe(&url, h.expected_status);
+                summary.push_str(&format!(", but {why}"));
+                return Look {
+                    seen: Seen::ProbeFailed,
+                    finding: Finding::HttpFailed(why),
+                    status,
+                    summary,
+                };
+            }
+        }
+    }
+    Look {
+        seen: Seen::Ok,
+        finding: Finding::UnitDown,
+        status,
+        summary,
+    }
+}
+
+fn detected_text(svc: &Service, look: &Look) -> String {
+    match &look.finding {
+        Finding::UnitDown => format!(
+            "Detected {} was {} ({})",
+            svc.name,
+            look.status.active_state,
+            describe_status(&look.status)
+        ),
+        Finding::PortHeld { port, holder } if !look.status.is_active() => format!(
+            "Detected {} was {} and its port {port} was held by {}",
+            svc.name,
+            look.status.active_state,
+            holder.describe()
+        ),
+        Finding::PortHeld { port, holder } => format!(
+            "Detected {} was active but port {port} was held by {}",
+            svc.name,
+            holder.describe()
+        ),
+        Finding::PortNotListening(p) => format!(
+            "Detected {} was active but not listening on port {p}",
+            svc.name
+        ),
+        Finding::HttpFailed(why) => format!(
+            "Detected {} was active but its health check failed: {why}",
+            svc.name
+        ),
+    }
+}
+
+async fn heal(sh: &Arc<Shared>, svc: &Service, mut inc: Incident) {
+    if inc.is_open() {
+        let mut record = |i: &Incident| {
+            sh.update(|st| {
+                st.services.entry(svc.name.to_string()).or_default().open = Some(i.clone())
+            });
+        };
+        let healed = ladder::run(&sh.ctx, svc, &mut inc, &mut record).await;
+        let at_ms = now_ms();
+        inc.outcome = match healed {
+            Some(strategy) => Outcome::Resolved {
+                at_ms,
+                strategy: strategy.as_str().into(),
+            },
+            None => Outcome::Failed { at_ms },
+        };
+        if healed.is_none() {
+            refine_cause(sh, svc, &mut inc).await;
+            inc.journal = journal_lines(svc).await;
+        }
+        sh.update(|st| {
+            let s = st.services.entry(svc.name.to_string()).or_default();
+            s.machine
+                .finish_heal(healed.is_some(), at_ms / 1000, &policy(sh));
+            s.open = Some(inc.clone());
+        });
+    }
+    let (event, msg) = match &inc.outcome {
+        Outcome::Resolved { strategy, .. } => (
+            "resolved",
+            format!(
+                "healed by {strategy} in {:?}",
+                inc.healing_time().unwrap_or_default()
+            ),
+        ),
+        _ => (
+            "failed",
+            "all healing strategies failed; leaving it alone until the window passes".to_string(),
+        ),
+    };
+    log(
+        sh,
+        svc,
+        event,
+        &inc.id,
+        if event == "resolved" { "ok" } else { "failed" },
+        &msg,
+    );
+    close(sh, svc, inc);
+}
+
+/// When every strategy failed, systemd's record of the last start says more than what was
+/// seen at detection (a stop that then fails at start is a configuration error).
+async fn refine_cause(sh: &Shared, svc: &Service, inc: &mut Incident) {
+    let unit_cause = matches!(
+        inc.cause,
+        Cause::Stopped | Cause::Killed { .. } | Cause::Crashed { .. } | Cause::Other { .. }
+    );
+    if let (true, Ok(st)) = (unit_cause, sh.ctx.systemd.status(&svc.unit).await)
+        && !st.is_active()
+        && st.result != "success"
+    {
+        inc.cause = classify(&st, &Finding::UnitDown);
+    }
+}
+
+/// Queues the report, then closes the incident. Queuing is idempotent per incident, so a crash
+/// between the two sends the report once when the incident is resumed.
+fn close(sh: &Arc<Shared>, svc: &Service, inc: Incident) {
+    let origin = Origin {
+        host: &sh.host,
+        ssh_target: &sh.ssh_target,
+        heal_window: sh.config.limits.heal_window,
+    };
+    match render(&inc, &origin, &sh.template_dir) {
+        Ok(email) => match sh
+            .outbox
+            .enqueue(&format!("{}-{}", inc.id, inc.kind()), &email)
+        {
+            Ok(_) => sh.mail_wakeup.notify_one(),
+            Err(e) => tracing::error!(
+                service = svc.name.as_str(),
+                "cannot queue the report for {}: {e}",
+                inc.id
+            ),
+        },
+        Err(e) => tracing::error!(
+            service = svc.name.as_str(),
+            "cannot render the report for {}: {e}",
+            inc.id
+        ),
+    }
+    sh.update(|st| {
+        let s = st.services.entry(svc.name.to_string()).or_default();
+        s.open = None;
+        s.last = Some(inc);
+    });
+}
+
+async fn journal_lines(svc: &Service) -> Vec<String> {
+    let out = tokio::process::Command::new("journalctl")
+        .args([
+            "-u",
+            svc.unit.as_str(),
+            "-n",
+            "20",
+            "--no-pager",
+            "-o",
+            "short-iso",
+        ])
+        .output();
+    match tokio::time::timeout(Duration::from_secs(5), out).await {
+        Ok(Ok(o)) => String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect(),
+        _ => vec!["(journalctl did not answer)".into()],
+    }
+}
+
+fn log(sh: &Shared, svc: &Service, event: &str, incident: &str, result: &str, message: &str) {
+    crate::journal::event(svc, event, incident, None, result, message);
+    let ev = Event {
+        time_ms: now_ms(),
+        service: svc.name.to_string(),
+        event: event.into(),
+        incident: incident.into(),
+        result: result.into(),
+        message: message.into(),
+    };
+    if let Err(e) = sh.dirs.append_event(&ev) {
+        tracing::error!("cannot write {}: {e}", sh.dirs.events().display());
+    }
+}

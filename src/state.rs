@@ -1,0 +1,184 @@
+//! What the daemon knows, kept under /var/lib/miraclemax so it survives restarts: per service
+//! the state machine, the open incident and the last one (`state.json`), and a bounded history
+//! of events (`events.jsonl`, rotated at 1 MiB) that `miraclemax-status` and the heartbeat read.
+
+use crate::heal::incident::{Incident, now_ms};
+use crate::heal::machine::Machine;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_DIR: &str = "/var/lib/miraclemax";
+const EVENTS_MAX_BYTES: u64 = 1024 * 1024;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ServiceState {
+    pub machine: Machine,
+    pub open: Option<Incident>,
+    pub last: Option<Incident>,
+    /// What the last look found, e.g. "example.service is active, port 8080 is listening".
+    pub last_probe: Option<String>,
+    pub last_probe_ms: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct State {
+    pub daemon_pid: u32,
+    pub daemon_started_ms: u64,
+    pub services: BTreeMap<String, ServiceState>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Event {
+    pub time_ms: u64,
+    pub service: String,
+    pub event: String,
+    pub incident: String,
+    pub result: String,
+    pub message: String,
+}
+
+/// The state directory and its files.
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    pub root: PathBuf,
+}
+
+impl Dirs {
+    pub fn new(root: &Path) -> Dirs {
+        Dirs {
+            root: root.to_path_buf(),
+        }
+    }
+    pub fn create(&self) -> io::Result<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.root)
+    }
+    pub fn state(&self) -> PathBuf {
+        self.root.join("state.json")
+    }
+    pub fn events(&self) -> PathBuf {
+        self.root.join("events.jsonl")
+    }
+    pub fn outbox(&self) -> PathBuf {
+        self.root.join("outbox")
+    }
+    /// Touched by the daemon on every check cycle; the heartbeat reads its age.
+    pub fn alive(&self) -> PathBuf {
+        self.root.join("alive")
+    }
+    /// Operator requests (pause, resume, reset) the daemon picks up.
+    pub fn control(&self) -> PathBuf {
+        self.root.join("control.json")
+    }
+
+    pub fn load_state(&self) -> io::Result<State> {
+        match fs::read(self.state()) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{}: {e}", self.state().display()),
+                )
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(State::default()),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn save_state(&self, s: &State) -> io::Result<()> {
+        write_atomic(&self.state(), &serde_json::to_vec_pretty(s)?)
+    }
+
+    pub fn append_event(&self, ev: &Event) -> io::Result<()> {
+        let path = self.events();
+        if fs::metadata(&path).map(|m| m.len()).unwrap_or(0) > EVENTS_MAX_BYTES {
+            fs::rename(&path, path.with_extension("jsonl.1"))?;
+        }
+        let mut f = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        let mut line = serde_json::to_vec(ev)?;
+        line.push(b'\n');
+        f.write_all(&line)
+    }
+
+    /// Events newer than `since_ms`, oldest first (both files).
+    pub fn events_since(&self, since_ms: u64) -> Vec<Event> {
+        let mut out = Vec::new();
+        for p in [self.events().with_extension("jsonl.1"), self.events()] {
+            let text = fs::read_to_string(p).unwrap_or_default();
+            out.extend(
+                text.lines()
+                    .filter_map(|l| serde_json::from_str::<Event>(l).ok())
+                    .filter(|e| e.time_ms > since_ms),
+            );
+        }
+        out
+    }
+
+    pub fn touch_alive(&self) -> io::Result<()> {
+        write_atomic(
+            &self.alive(),
+            format!("{} {}\n", std::process::id(), now_ms()).as_bytes(),
+        )
+    }
+}
+
+/// Writes a file so readers see the old or the new content, never half of it: a temporary file
+/// beside it, fsync, rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips_and_events_rotate() {
+        let dir = std::env::temp_dir().join(format!("mm-state-{}", std::process::id()));
+        let d = Dirs::new(&dir);
+        d.create().unwrap();
+        assert_eq!(d.load_state().unwrap(), State::default());
+        let mut s = State::default();
+        s.services.insert("example".into(), ServiceState::default());
+        d.save_state(&s).unwrap();
+        assert_eq!(d.load_state().unwrap(), s);
+
+        let ev = |t| Event {
+            time_ms: t,
+            service: "example".into(),
+            event: "detected".into(),
+            incident: "i".into(),
+            result: "".into(),
+            message: "x".repeat(1000),
+        };
+        for t in 1..=1200 {
+            d.append_event(&ev(t)).unwrap();
+        }
+        assert!(
+            d.events().with_extension("jsonl.1").exists(),
+            "rotated past 1 MiB"
+        );
+        assert_eq!(d.events_since(1190).len(), 10);
+        fs::remove_dir_all(dir).unwrap();
+    }
+}
