@@ -10,5 +10,6 @@ pub mod journal;
 pub mod notify;
 pub mod probe;
 pub mod state;
+pub mod status;
 pub mod systemd;
 pub mod testbed;

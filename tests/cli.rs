@@ -76,19 +76,22 @@ fn a_missing_config_file_is_named() {
 
 #[test]
 fn unbuilt_parts_say_so_and_exit_3() {
-    for bin in [
-        env!("CARGO_BIN_EXE_miraclemax-heartbeat"),
-        env!("CARGO_BIN_EXE_miraclemax-status"),
+    let out = run(env!("CARGO_BIN_EXE_miraclemax-heartbeat"), &["--config", &example()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("is not built yet"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn pausing_an_unknown_service_is_refused_by_name() {
+    let out = run(
         env!("CARGO_BIN_EXE_miraclemax-self-heal"),
-    ] {
-        let out = run(bin, &["--config", &example()]);
-        assert_eq!(out.status.code(), Some(3), "{bin}");
-        assert!(
-            text(&out.stderr).contains("is not built yet"),
-            "{bin}: {}",
-            text(&out.stderr)
-        );
-    }
+        &["--config", &example(), "--state-dir", "/nonexistent", "pause", "nosuch", "--for", "5m"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!("miraclemax-self-heal: error: {}: no monitored service 'nosuch'\n", example())
+    );
 }
 
 #[test]

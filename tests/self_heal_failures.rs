@@ -85,6 +85,16 @@ fn a_unit_that_cannot_start_gets_one_ladder_then_a_failed_email_and_is_left_alon
     assert_eq!(ev.last().map(String::as_str), Some("failed"), "{ev:?}");
     assert_eq!(smtp.count("❌ MiracleMax: broken - FAILED"), 1);
     assert_eq!(is_active(host, "broken.service"), "failed");
+
+    // Status shows the open breaker and exits non-zero: a critical service is down.
+    let out = host.ssh(&["miraclemax-status", "--json"]).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let broken = &json["services"][1];
+    assert_eq!(broken["healing"], "failed");
+    assert!(broken["breaker_open_until"].is_string(), "{broken}");
+    assert_eq!(broken["last_incident"]["outcome"], "failed");
+    assert_eq!(json["ok"], false);
 }
 
 #[test]

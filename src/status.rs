@@ -1,0 +1,196 @@
+//! `miraclemax-status`: one look at everything the host knows: the daemon, each service's unit,
+//! port owner, last probe, last incident, heals in the last 24 h, breaker and pause, and the
+//! heartbeat's last ping. A table for people, JSON for machines.
+
+use crate::config::Config;
+use crate::daemon::control::Control;
+use crate::heal::incident::{Outcome, now_ms};
+use crate::heal::machine::Phase;
+use crate::probe::port;
+use crate::state::Dirs;
+use crate::systemd::Systemd;
+use serde::Serialize;
+use std::fmt::Write;
+
+pub const DAEMON_UNIT: &str = "miraclemax-self-heal.service";
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub host: String,
+    pub daemon: Daemon,
+    pub services: Vec<ServiceReport>,
+    /// Whether every critical service is up (the exit code says the same).
+    pub ok: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Daemon {
+    pub active_state: String,
+    pub pid: u32,
+    /// Seconds since the daemon last proved it is looping (its liveness stamp).
+    pub last_alive_secs: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ServiceReport {
+    pub name: String,
+    pub unit: String,
+    pub critical: bool,
+    pub active_state: String,
+    pub sub_state: String,
+    pub port: Option<u16>,
+    pub port_owner: Option<String>,
+    pub last_probe: Option<String>,
+    pub last_probe_secs: Option<u64>,
+    /// healthy, failing, healing, failed (breaker open) or paused.
+    pub healing: String,
+    pub breaker_open_until: Option<String>,
+    pub paused_until: Option<String>,
+    pub heals_24h: usize,
+    pub last_incident: Option<IncidentReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IncidentReport {
+    pub id: String,
+    pub outcome: String,
+    pub detected_at: String,
+    pub root_cause: String,
+    pub healing_time_secs: Option<f64>,
+}
+
+pub async fn gather(config: &Config, dirs: &Dirs) -> Report {
+    let now = now_ms();
+    let systemd = Systemd::connect().await.ok();
+    let state = dirs.load_state().unwrap_or_default();
+    let control = Control::new(&dirs.root);
+    let unit_status = |u: crate::config::UnitName| {
+        let sd = systemd.clone();
+        async move {
+            match sd {
+                Some(sd) => sd.status(&u).await.unwrap_or_default(),
+                None => Default::default(),
+            }
+        }
+    };
+    let daemon_unit = crate::config::UnitName::parse(DAEMON_UNIT).expect("valid unit name");
+    let d = unit_status(daemon_unit).await;
+    let alive = std::fs::metadata(dirs.alive())
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .map(|e| e.as_secs());
+    let day_ago = now.saturating_sub(24 * 3600 * 1000);
+    let events = dirs.events_since(day_ago);
+
+    let mut services = Vec::new();
+    for svc in &config.services {
+        let st = unit_status(svc.unit.clone()).await;
+        let saved = state.services.get(svc.name.as_str()).cloned().unwrap_or_default();
+        let port = svc.port.map(|p| p.get());
+        let port_owner = port.and_then(|p| port::listeners(p).first().map(|l| l.describe()));
+        let paused = control.paused_until(svc.name.as_str(), now / 1000);
+        let healing = if paused.is_some() { "paused" } else { saved.machine.phase.name() };
+        let breaker = match saved.machine.phase {
+            Phase::Failed { until } if until * 1000 > now => Some(crate::notify::report::utc(until * 1000)),
+            _ => None,
+        };
+        let last = saved.open.as_ref().or(saved.last.as_ref()).map(|i| IncidentReport {
+            id: i.id.clone(),
+            outcome: match i.outcome {
+                Outcome::Open => "healing".into(),
+                Outcome::Resolved { .. } => "resolved".into(),
+                Outcome::Failed { .. } => "failed".into(),
+                Outcome::Flapping { .. } => "failed (breaker)".into(),
+            },
+            detected_at: crate::notify::report::utc(i.detected_at_ms),
+            root_cause: i.cause.to_string(),
+            healing_time_secs: i.healing_time().map(|d| (d.as_secs_f64() * 10.0).round() / 10.0),
+        });
+        services.push(ServiceReport {
+            name: svc.name.to_string(),
+            unit: svc.unit.to_string(),
+            critical: svc.critical,
+            active_state: st.active_state.clone(),
+            sub_state: st.sub_state.clone(),
+            port,
+            port_owner,
+            last_probe: saved.last_probe.clone(),
+            last_probe_secs: (saved.last_probe_ms > 0).then(|| now.saturating_sub(saved.last_probe_ms) / 1000),
+            healing: healing.into(),
+            breaker_open_until: breaker,
+            paused_until: paused.map(|u| crate::notify::report::utc(u * 1000)),
+            heals_24h: events
+                .iter()
+                .filter(|e| e.service == svc.name.as_str() && e.event == "resolved")
+                .count(),
+            last_incident: last,
+        });
+    }
+    let ok = services.iter().all(|s| !s.critical || s.active_state == "active");
+    Report {
+        host: config.host.clone().unwrap_or_else(crate::daemon::hostname),
+        daemon: Daemon {
+            active_state: if d.active_state.is_empty() { "unknown".into() } else { d.active_state },
+            pid: d.main_pid,
+            last_alive_secs: alive,
+        },
+        services,
+        ok,
+    }
+}
+
+pub fn table(r: &Report) -> String {
+    let mut out = String::new();
+    let alive = r.daemon.last_alive_secs.map_or("never".to_string(), |s| format!("{s}s ago"));
+    let _ = writeln!(
+        out,
+        "MiracleMax on {}: self-healing daemon {} (pid {}, last check {alive})",
+        r.host, r.daemon.active_state, r.daemon.pid
+    );
+    let rows: Vec<[String; 7]> = r
+        .services
+        .iter()
+        .map(|s| {
+            let state = if s.sub_state.is_empty() { s.active_state.clone() } else { format!("{} ({})", s.active_state, s.sub_state) };
+            let port = match (s.port, &s.port_owner) {
+                (Some(p), Some(o)) => format!("{p} {o}"),
+                (Some(p), None) => format!("{p} (free)"),
+                _ => "-".into(),
+            };
+            let healing = match (&s.paused_until, &s.breaker_open_until) {
+                (Some(u), _) => format!("paused until {u}"),
+                (None, Some(u)) => format!("FAILED, breaker open until {u}"),
+                _ => s.healing.clone(),
+            };
+            let last = s.last_incident.as_ref().map_or("-".to_string(), |i| {
+                let t = i.healing_time_secs.map_or(String::new(), |t| format!(" in {t}s"));
+                format!("{} {}{t}: {}", i.outcome, i.detected_at, i.root_cause)
+            });
+            [s.name.clone(), state, port, healing, s.heals_24h.to_string(), if s.critical { "yes".into() } else { "no".into() }, last]
+        })
+        .collect();
+    let header = ["SERVICE", "UNIT STATE", "PORT / OWNER", "HEALING", "HEALS 24H", "CRITICAL", "LAST INCIDENT"];
+    let widths: Vec<usize> = (0..6)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).chain([header[i].len()]).max().unwrap_or(0))
+        .collect();
+    let line = |cells: [&str; 7]| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i < 6 {
+                let _ = write!(l, "{c:<w$}  ", w = widths[i]);
+            } else {
+                l.push_str(c);
+            }
+        }
+        l.trim_end().to_string()
+    };
+    let _ = writeln!(out, "{}", line(header));
+    for r in &rows {
+        let _ = writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6]]));
+    }
+    if !r.ok {
+        out.push_str("A critical service is down.\n");
+    }
+    out
+}
