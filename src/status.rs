@@ -86,27 +86,43 @@ pub async fn gather(config: &Config, dirs: &Dirs) -> Report {
     let mut services = Vec::new();
     for svc in &config.services {
         let st = unit_status(svc.unit.clone()).await;
-        let saved = state.services.get(svc.name.as_str()).cloned().unwrap_or_default();
+        let saved = state
+            .services
+            .get(svc.name.as_str())
+            .cloned()
+            .unwrap_or_default();
         let port = svc.port.map(|p| p.get());
         let port_owner = port.and_then(|p| port::listeners(p).first().map(|l| l.describe()));
         let paused = control.paused_until(svc.name.as_str(), now / 1000);
-        let healing = if paused.is_some() { "paused" } else { saved.machine.phase.name() };
+        let healing = if paused.is_some() {
+            "paused"
+        } else {
+            saved.machine.phase.name()
+        };
         let breaker = match saved.machine.phase {
-            Phase::Failed { until } if until * 1000 > now => Some(crate::notify::report::utc(until * 1000)),
+            Phase::Failed { until } if until * 1000 > now => {
+                Some(crate::notify::report::utc(until * 1000))
+            }
             _ => None,
         };
-        let last = saved.open.as_ref().or(saved.last.as_ref()).map(|i| IncidentReport {
-            id: i.id.clone(),
-            outcome: match i.outcome {
-                Outcome::Open => "healing".into(),
-                Outcome::Resolved { .. } => "resolved".into(),
-                Outcome::Failed { .. } => "failed".into(),
-                Outcome::Flapping { .. } => "failed (breaker)".into(),
-            },
-            detected_at: crate::notify::report::utc(i.detected_at_ms),
-            root_cause: i.cause.to_string(),
-            healing_time_secs: i.healing_time().map(|d| (d.as_secs_f64() * 10.0).round() / 10.0),
-        });
+        let last = saved
+            .open
+            .as_ref()
+            .or(saved.last.as_ref())
+            .map(|i| IncidentReport {
+                id: i.id.clone(),
+                outcome: match i.outcome {
+                    Outcome::Open => "healing".into(),
+                    Outcome::Resolved { .. } => "resolved".into(),
+                    Outcome::Failed { .. } => "failed".into(),
+                    Outcome::Flapping { .. } => "failed (breaker)".into(),
+                },
+                detected_at: crate::notify::report::utc(i.detected_at_ms),
+                root_cause: i.cause.to_string(),
+                healing_time_secs: i
+                    .healing_time()
+                    .map(|d| (d.as_secs_f64() * 10.0).round() / 10.0),
+            });
         services.push(ServiceReport {
             name: svc.name.to_string(),
             unit: svc.unit.to_string(),
@@ -116,7 +132,8 @@ pub async fn gather(config: &Config, dirs: &Dirs) -> Report {
             port,
             port_owner,
             last_probe: saved.last_probe.clone(),
-            last_probe_secs: (saved.last_probe_ms > 0).then(|| now.saturating_sub(saved.last_probe_ms) / 1000),
+            last_probe_secs: (saved.last_probe_ms > 0)
+                .then(|| now.saturating_sub(saved.last_probe_ms) / 1000),
             healing: healing.into(),
             breaker_open_until: breaker,
             paused_until: paused.map(|u| crate::notify::report::utc(u * 1000)),
@@ -127,11 +144,18 @@ pub async fn gather(config: &Config, dirs: &Dirs) -> Report {
             last_incident: last,
         });
     }
-    let ok = services.iter().all(|s| !s.critical || s.active_state == "active");
+    // A service paused for maintenance is expected to be down: it does not fail the check.
+    let ok = services
+        .iter()
+        .all(|s| !s.critical || s.active_state == "active" || s.healing == "paused");
     Report {
         host: config.host.clone().unwrap_or_else(crate::daemon::hostname),
         daemon: Daemon {
-            active_state: if d.active_state.is_empty() { "unknown".into() } else { d.active_state },
+            active_state: if d.active_state.is_empty() {
+                "unknown".into()
+            } else {
+                d.active_state
+            },
             pid: d.main_pid,
             last_alive_secs: alive,
         },
@@ -142,7 +166,10 @@ pub async fn gather(config: &Config, dirs: &Dirs) -> Report {
 
 pub fn table(r: &Report) -> String {
     let mut out = String::new();
-    let alive = r.daemon.last_alive_secs.map_or("never".to_string(), |s| format!("{s}s ago"));
+    let alive = r
+        .daemon
+        .last_alive_secs
+        .map_or("never".to_string(), |s| format!("{s}s ago"));
     let _ = writeln!(
         out,
         "MiracleMax on {}: self-healing daemon {} (pid {}, last check {alive})",
@@ -152,7 +179,11 @@ pub fn table(r: &Report) -> String {
         .services
         .iter()
         .map(|s| {
-            let state = if s.sub_state.is_empty() { s.active_state.clone() } else { format!("{} ({})", s.active_state, s.sub_state) };
+            let state = if s.sub_state.is_empty() {
+                s.active_state.clone()
+            } else {
+                format!("{} ({})", s.active_state, s.sub_state)
+            };
             let port = match (s.port, &s.port_owner) {
                 (Some(p), Some(o)) => format!("{p} {o}"),
                 (Some(p), None) => format!("{p} (free)"),
@@ -164,15 +195,43 @@ pub fn table(r: &Report) -> String {
                 _ => s.healing.clone(),
             };
             let last = s.last_incident.as_ref().map_or("-".to_string(), |i| {
-                let t = i.healing_time_secs.map_or(String::new(), |t| format!(" in {t}s"));
+                let t = i
+                    .healing_time_secs
+                    .map_or(String::new(), |t| format!(" in {t}s"));
                 format!("{} {}{t}: {}", i.outcome, i.detected_at, i.root_cause)
             });
-            [s.name.clone(), state, port, healing, s.heals_24h.to_string(), if s.critical { "yes".into() } else { "no".into() }, last]
+            [
+                s.name.clone(),
+                state,
+                port,
+                healing,
+                s.heals_24h.to_string(),
+                if s.critical {
+                    "yes".into()
+                } else {
+                    "no".into()
+                },
+                last,
+            ]
         })
         .collect();
-    let header = ["SERVICE", "UNIT STATE", "PORT / OWNER", "HEALING", "HEALS 24H", "CRITICAL", "LAST INCIDENT"];
+    let header = [
+        "SERVICE",
+        "UNIT STATE",
+        "PORT / OWNER",
+        "HEALING",
+        "HEALS 24H",
+        "CRITICAL",
+        "LAST INCIDENT",
+    ];
     let widths: Vec<usize> = (0..6)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).chain([header[i].len()]).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |cells: [&str; 7]| {
         let mut l = String::new();
@@ -187,7 +246,11 @@ pub fn table(r: &Report) -> String {
     };
     let _ = writeln!(out, "{}", line(header));
     for r in &rows {
-        let _ = writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6]]));
+        let _ = writeln!(
+            out,
+            "{}",
+            line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6]])
+        );
     }
     if !r.ok {
         out.push_str("A critical service is down.\n");

@@ -76,21 +76,40 @@ fn a_missing_config_file_is_named() {
 
 #[test]
 fn unbuilt_parts_say_so_and_exit_3() {
-    let out = run(env!("CARGO_BIN_EXE_miraclemax-heartbeat"), &["--config", &example()]);
+    let out = run(
+        env!("CARGO_BIN_EXE_miraclemax-heartbeat"),
+        &["--config", &example()],
+    );
     assert_eq!(out.status.code(), Some(3));
-    assert!(text(&out.stderr).contains("is not built yet"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is not built yet"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn pausing_an_unknown_service_is_refused_by_name() {
     let out = run(
         env!("CARGO_BIN_EXE_miraclemax-self-heal"),
-        &["--config", &example(), "--state-dir", "/nonexistent", "pause", "nosuch", "--for", "5m"],
+        &[
+            "--config",
+            &example(),
+            "--state-dir",
+            "/nonexistent",
+            "pause",
+            "nosuch",
+            "--for",
+            "5m",
+        ],
     );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
-        format!("miraclemax-self-heal: error: {}: no monitored service 'nosuch'\n", example())
+        format!(
+            "miraclemax-self-heal: error: {}: no monitored service 'nosuch'\n",
+            example()
+        )
     );
 }
 

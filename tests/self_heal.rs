@@ -53,17 +53,35 @@ fn a_stopped_service_is_restarted_and_a_resolved_email_says_how() {
     assert_eq!(mail.to, "ops@example.org");
 
     // The incident is in the journal under the daemon's tag, the per-service unit name and its id.
-    let id = body.lines().find_map(|l| l.strip_prefix("Incident: ")).unwrap().split(' ').next().unwrap().to_string();
-    let journal = |args: &[&str]| host.ssh_ok(&[&["journalctl", "--no-pager", "-o", "cat"], args].concat()).unwrap();
-    wait_until(Duration::from_secs(10), "journald to have the entries", || {
-        journal(&["-u", "example-self-heal"]).contains("example: healed by service_restart")
-    });
-    assert!(journal(&["-t", "miraclemax-self-heal"]).contains("example: Detected example was inactive"));
+    let id = body
+        .lines()
+        .find_map(|l| l.strip_prefix("Incident: "))
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let journal = |args: &[&str]| {
+        host.ssh_ok(&[&["journalctl", "--no-pager", "-o", "cat"], args].concat())
+            .unwrap()
+    };
+    wait_until(
+        Duration::from_secs(10),
+        "journald to have the entries",
+        || journal(&["-u", "example-self-heal"]).contains("example: healed by service_restart"),
+    );
+    assert!(
+        journal(&["-t", "miraclemax-self-heal"]).contains("example: Detected example was inactive")
+    );
     let by_id = journal(&["-t", "miraclemax-self-heal", &format!("INCIDENT={id}")]);
-    assert!(by_id.contains("example: Detected") && by_id.contains("example: healed"), "{by_id}");
+    assert!(
+        by_id.contains("example: Detected") && by_id.contains("example: healed"),
+        "{by_id}"
+    );
 
     // miraclemax-status reports it, as JSON and as a table, and exits 0 with everything up.
-    let json: serde_json::Value = serde_json::from_str(&host.ssh_ok(&["miraclemax-status", "--json"]).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&host.ssh_ok(&["miraclemax-status", "--json"]).unwrap()).unwrap();
     let svc = &json["services"][0];
     assert_eq!(json["daemon"]["active_state"], "active");
     assert_eq!(svc["name"], "example");
@@ -72,10 +90,18 @@ fn a_stopped_service_is_restarted_and_a_resolved_email_says_how() {
     assert_eq!(svc["heals_24h"], 1);
     assert_eq!(svc["last_incident"]["id"], id.as_str());
     assert_eq!(svc["last_incident"]["outcome"], "resolved");
-    assert!(svc["port_owner"].as_str().unwrap().contains("python3"), "{svc}");
+    assert!(
+        svc["port_owner"].as_str().unwrap().contains("python3"),
+        "{svc}"
+    );
     let table = host.ssh_ok(&["miraclemax-status"]).unwrap();
     assert!(table.contains("self-healing daemon active"), "{table}");
-    assert!(table.lines().any(|l| l.starts_with("example ") && l.contains("resolved")), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("example ") && l.contains("resolved")),
+        "{table}"
+    );
 }
 
 #[test]

@@ -29,15 +29,28 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return cli::fail(NAME, &e.into()),
     };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return cli::fail(NAME, &e.into()),
     };
-    let report = rt.block_on(miraclemax::status::gather(&config, &Dirs::new(&cli.state_dir)));
+    let report = rt.block_on(miraclemax::status::gather(
+        &config,
+        &Dirs::new(&cli.state_dir),
+    ));
     if cli.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("report serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("report serialises")
+        );
     } else {
         print!("{}", miraclemax::status::table(&report));
     }
-    if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

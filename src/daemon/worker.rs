@@ -151,17 +151,27 @@ async fn look_and_act(sh: &Arc<Shared>, svc: &Service, control: &Control) {
             heal(sh, svc, inc).await;
         }
         Action::TripBreaker => {
-            let recent = sh.update(|st| {
+            let heals = sh.update(|st| {
                 st.services
                     .get(svc.name.as_str())
-                    .map_or(0, |s| s.machine.heals.len() as u32)
+                    .map(|s| s.machine.heals.clone())
+                    .unwrap_or_default()
             });
+            let recent = heals.len() as u32;
             let mut inc = Incident::new(
                 svc,
                 detected_text(svc, &look),
                 classify(&look.status, &look.finding),
                 now_ms(),
             );
+            let times: Vec<String> = heals
+                .iter()
+                .map(|t| crate::notify::report::utc(t * 1000))
+                .collect();
+            inc.steps.push(format!(
+                "Healed {recent} times before, at {}; not healing again until the window passes",
+                times.join(", ")
+            ));
             inc.outcome = Outcome::Flapping {
                 at_ms: now_ms(),
                 recent_heals: recent,

@@ -1,0 +1,148 @@
+//! The reports, rendered from fixed incidents and compared with golden files in tests/golden/.
+//! Run with UPDATE_GOLDEN=1 to rewrite them after an intended change, then review the diff.
+
+use miraclemax::heal::cause::Cause;
+use miraclemax::heal::incident::{Attempt, Incident, Outcome};
+use miraclemax::notify::report::{Origin, render};
+use std::path::Path;
+use std::time::Duration;
+
+const DETECTED_MS: u64 = 1_795_867_923_000; // 2026-11-28 12:12:03 UTC
+
+fn incident(outcome: Outcome) -> Incident {
+    Incident {
+        id: format!("story-stages-{DETECTED_MS}"),
+        service: "story-stages".into(),
+        unit: "story-stages.service".into(),
+        domain: Some("books.jbyrd.org".into()),
+        port: Some(3000),
+        detected_at_ms: DETECTED_MS,
+        detected: "Detected story-stages was inactive and its port 3000 was held by PID 812 (python3 -m http.server 3000, user root)".into(),
+        cause: Cause::PortConflict { port: 3000, holder: "PID 812 (python3 -m http.server 3000, user root)".into() },
+        steps: vec![
+            "Executed: systemctl restart story-stages.service".into(),
+            "Found port 3000 held by PID 812 (python3 -m http.server 3000, user root) outside story-stages.service".into(),
+            "Killed PID 812 (python3) with SIGTERM".into(),
+            "Executed: systemctl restart story-stages.service".into(),
+        ],
+        attempts: vec![
+            Attempt {
+                strategy: "service_restart".into(),
+                ok: false,
+                detail: "story-stages.service did not become active (ActiveState=failed, Result=exit-code, ExecMainStatus=1)".into(),
+            },
+        ],
+        outcome,
+        journal: vec![],
+    }
+}
+
+fn check(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} missing; run with UPDATE_GOLDEN=1", path.display()));
+    assert_eq!(actual, expected, "{name} differs from the golden file");
+}
+
+fn origin() -> Origin<'static> {
+    Origin {
+        host: "miraclemax",
+        ssh_target: "admin@miraclemax",
+        heal_window: Duration::from_secs(900),
+    }
+}
+
+fn no_overrides() -> &'static Path {
+    Path::new("/nonexistent")
+}
+
+#[test]
+fn the_resolved_report_matches_its_golden_file() {
+    let mut inc = incident(Outcome::Resolved {
+        at_ms: DETECTED_MS + 4_300,
+        strategy: "port_conflict".into(),
+    });
+    inc.steps
+        .push("Verified: story-stages.service is active, port 3000 is listening".into());
+    inc.attempts.push(Attempt {
+        strategy: "port_conflict".into(),
+        ok: true,
+        detail: "story-stages.service is active, port 3000 is listening".into(),
+    });
+    let email = render(&inc, &origin(), no_overrides()).unwrap();
+    check(
+        "resolved.eml.txt",
+        &format!("Subject: {}\n\n{}", email.subject, email.body),
+    );
+}
+
+#[test]
+fn the_failed_report_matches_its_golden_file() {
+    let mut inc = incident(Outcome::Failed {
+        at_ms: DETECTED_MS + 21_000,
+    });
+    inc.attempts.push(Attempt {
+        strategy: "port_conflict".into(),
+        ok: false,
+        detail: "port 3000 is held by PID 1 (/sbin/init, user root), which is PID 1; not killed"
+            .into(),
+    });
+    inc.journal = vec![
+        "2026-11-28T12:12:01+0000 miraclemax story-stages[901]: Error: listen EADDRINUSE: address already in use :::3000".into(),
+        "2026-11-28T12:12:01+0000 miraclemax systemd[1]: story-stages.service: Failed with result 'exit-code'.".into(),
+    ];
+    let email = render(&inc, &origin(), no_overrides()).unwrap();
+    check(
+        "failed.eml.txt",
+        &format!("Subject: {}\n\n{}", email.subject, email.body),
+    );
+}
+
+#[test]
+fn the_breaker_report_says_how_often_it_healed() {
+    let mut inc = incident(Outcome::Flapping {
+        at_ms: DETECTED_MS,
+        recent_heals: 3,
+    });
+    inc.steps = vec![
+        "Healed 3 times before, at 2026-11-28 12:00:01 UTC, 2026-11-28 12:04:10 UTC, 2026-11-28 12:08:30 UTC; \
+         not healing again until the window passes"
+            .into(),
+    ];
+    inc.attempts.clear();
+    let email = render(&inc, &origin(), no_overrides()).unwrap();
+    check(
+        "flapping.eml.txt",
+        &format!("Subject: {}\n\n{}", email.subject, email.body),
+    );
+}
+
+#[test]
+fn a_template_on_the_host_overrides_the_built_in_one() {
+    let dir = std::env::temp_dir().join(format!("mm-templates-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("resolved.txt.j2"),
+        "Subject: fixed {{ service }}\n\n{{ cause }} in {{ healing_time }}\n",
+    )
+    .unwrap();
+    let inc = incident(Outcome::Resolved {
+        at_ms: DETECTED_MS + 2_000,
+        strategy: "service_restart".into(),
+    });
+    let email = render(&inc, &origin(), &dir).unwrap();
+    assert_eq!(email.subject, "fixed story-stages");
+    assert_eq!(
+        email.body,
+        "Port conflict: port 3000 was held by PID 812 (python3 -m http.server 3000, user root), outside the service in 2.0 seconds\n"
+    );
+    std::fs::write(dir.join("resolved.txt.j2"), "{{ nosuchvariable }}").unwrap();
+    let err = render(&inc, &origin(), &dir).unwrap_err().to_string();
+    assert!(err.starts_with("email template resolved.txt.j2: "), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
