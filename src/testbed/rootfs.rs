@@ -7,9 +7,10 @@ use anyhow::{Context, Result, bail};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-const PACKAGES: &str = "systemd,systemd-sysv,dbus,openssh-server,python3,iproute2,cron,procps,psmisc,curl,ca-certificates";
+// monit is there as a peer for the healing benchmark; it stays disabled unless one starts it.
+const PACKAGES: &str = "systemd,systemd-sysv,dbus,openssh-server,python3,iproute2,cron,procps,psmisc,curl,ca-certificates,monit";
 const SUITE: &str = "bookworm";
-const RECIPE_VERSION: &str = "1";
+const RECIPE_VERSION: &str = "2";
 const EXAMPLE_APP: &str = include_str!("files/mm-example-app");
 const EXAMPLE_UNIT: &str = include_str!("files/example.service");
 const SSHD_CONF: &str = include_str!("files/sshd-testbed.conf");
@@ -71,7 +72,23 @@ pub fn ensure(state_dir: &Path) -> Result<PathBuf> {
     }
     fs::rename(&tmp, &dir)?;
     File::create(&done)?;
+    remove_older_recipes(state_dir, &dir);
     Ok(dir)
+}
+
+/// Rootfs trees of earlier recipes are dead weight (about 170 MB each) once a new one exists.
+fn remove_older_recipes(state_dir: &Path, keep: &Path) {
+    for e in fs::read_dir(state_dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("rootfs-") && p.with_extension("") != keep {
+            let _ = if p.is_dir() {
+                fs::remove_dir_all(&p)
+            } else {
+                fs::remove_file(&p)
+            };
+        }
+    }
 }
 
 fn customise(root: &Path) -> Result<()> {
@@ -103,6 +120,14 @@ fn customise(root: &Path) -> Result<()> {
             "cron.service",
         ],
     )?;
+    // monit comes as a SysV script: its rc links, not a unit, start it at boot.
+    for level in 2..=5 {
+        for e in fs::read_dir(root.join(format!("etc/rc{level}.d")))?.flatten() {
+            if e.file_name().to_string_lossy().ends_with("monit") {
+                fs::remove_file(e.path())?;
+            }
+        }
+    }
     // Each instance writes its own machine-id; an empty file here keeps systemd from
     // treating every boot as a first boot.
     fs::write(root.join("etc/machine-id"), "")?;
