@@ -4,11 +4,19 @@
 //! `journalctl -u <service>-self-heal` show one service's healing history.
 
 use crate::config::Service;
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// Sends tracing events to journald when it is there, else to stderr.
+/// Sends tracing events to journald when it is there, else to stderr. Only our own events at
+/// info and above get through; libraries (HTTP, D-Bus) only when they warn.
 pub fn init(identifier: &str) {
+    let filter = || {
+        Targets::new()
+            .with_target("miraclemax", tracing::Level::INFO)
+            .with_default(tracing::Level::WARN)
+    };
     let journald = std::path::Path::new("/run/systemd/journal/socket")
         .exists()
         .then(|| tracing_journald::layer().ok())
@@ -16,11 +24,13 @@ pub fn init(identifier: &str) {
         .map(|l| {
             l.with_syslog_identifier(identifier.to_string())
                 .with_field_prefix(None)
+                .with_filter(filter())
         });
     let stderr = journald.is_none().then(|| {
         tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .with_target(false)
+            .with_filter(filter())
     });
     let _ = tracing_subscriber::registry()
         .with(journald)

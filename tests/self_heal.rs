@@ -73,6 +73,11 @@ fn a_stopped_service_is_restarted_and_a_resolved_email_says_how() {
     assert!(
         journal(&["-t", "miraclemax-self-heal"]).contains("example: Detected example was inactive")
     );
+    let noise = journal(&["-t", "miraclemax-self-heal", "-p", "info..debug"]);
+    assert!(
+        !noise.contains("connect"),
+        "library debug output stays out of the journal: {noise}"
+    );
     let by_id = journal(&["-t", "miraclemax-self-heal", &format!("INCIDENT={id}")]);
     assert!(
         by_id.contains("example: Detected") && by_id.contains("example: healed"),

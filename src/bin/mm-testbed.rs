@@ -32,6 +32,9 @@ enum Cmd {
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
+    /// The demo: boot a host, install the daemon built beside this binary, break a service and
+    /// show the healing, the email and the journal.
+    Demo,
     /// Tear down hosts left behind by a process that died, and report anything still left.
     Clean,
 }
@@ -82,6 +85,11 @@ fn run(cli: Cli) -> Result<()> {
             if failed {
                 anyhow::bail!("the command failed on at least one host");
             }
+        }
+        Cmd::Demo => {
+            let exe = std::env::current_exe()?;
+            let bin_dir = exe.parent().expect("an executable lives in a directory");
+            miraclemax::testbed::demo::run(bin_dir)?;
         }
         Cmd::Clean => {
             let left = Testbed::clean_stale()?;

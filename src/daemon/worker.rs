@@ -61,6 +61,7 @@ pub async fn run(sh: Arc<Shared>, svc: Service, mut stop: watch::Receiver<bool>)
     let mut tick = tokio::time::interval(sh.config.limits.check_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let control = Control::new(&sh.dirs.root);
+    let mut acting_since = None;
     loop {
         tokio::select! {
             _ = stop.changed() => return,
@@ -71,7 +72,7 @@ pub async fn run(sh: Arc<Shared>, svc: Service, mut stop: watch::Receiver<bool>)
                 }
             }
         }
-        look_and_act(&sh, &svc, &control).await;
+        look_and_act(&sh, &svc, &control, &mut acting_since).await;
     }
 }
 
@@ -84,7 +85,14 @@ fn policy(sh: &Shared) -> Policy {
     }
 }
 
-async fn look_and_act(sh: &Arc<Shared>, svc: &Service, control: &Control) {
+/// `acting_since`: when systemd was first seen starting or restarting the unit without
+/// finishing; systemd is trusted with its own attempt for at most `start_timeout`.
+async fn look_and_act(
+    sh: &Arc<Shared>,
+    svc: &Service,
+    control: &Control,
+    acting_since: &mut Option<tokio::time::Instant>,
+) {
     let now_s = now_ms() / 1000;
     if control.take_reset(svc.name.as_str()) {
         sh.update(|st| {
@@ -104,7 +112,19 @@ async fn look_and_act(sh: &Arc<Shared>, svc: &Service, control: &Control) {
         );
     }
     let paused = control.paused_until(svc.name.as_str(), now_s);
-    let look = look(sh, svc).await;
+    let mut look = look(sh, svc).await;
+    if look.seen == Seen::SystemdActing {
+        let since = *acting_since.get_or_insert_with(tokio::time::Instant::now);
+        if since.elapsed() > sh.config.limits.start_timeout {
+            look.seen = Seen::UnitDown;
+            look.summary = format!(
+                "{} for over {:?}",
+                look.summary, sh.config.limits.start_timeout
+            );
+        }
+    } else {
+        *acting_since = None;
+    }
     let action = sh.update(|st| {
         let s = st.services.entry(svc.name.to_string()).or_default();
         s.last_probe = Some(look.summary.clone());

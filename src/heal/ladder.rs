@@ -111,9 +111,12 @@ async fn port_conflict(
         .await
         .map(|s| s.control_group)
         .unwrap_or_default();
+    // Never through this strategy: a process of the unit itself, running or left over (its
+    // cgroup is still named after the unit when systemd no longer reports one).
+    let own = format!("/{}", svc.unit);
     let strays: Vec<Listener> = port::listeners(port)
         .into_iter()
-        .filter(|l| !l.in_cgroup(&cgroup))
+        .filter(|l| !l.in_cgroup(&cgroup) && !l.cgroup.ends_with(&own))
         .collect();
     if strays.is_empty() {
         return Step::Skipped(format!("port {port} was not held by another process"));

@@ -7,9 +7,12 @@
 //! lives in `/var/lib/miraclemax-testbed` (or `$MIRACLEMAX_TESTBED_DIR`).
 
 mod cmd;
+pub mod demo;
+pub mod deploy;
 mod host;
 mod net;
 mod rootfs;
+pub mod smtp;
 
 pub use cmd::shell_quote;
 pub use host::Host;
