@@ -94,20 +94,12 @@ fn own_start_ms(host: &Host, rounds: usize) -> f64 {
 
 fn break_it(host: &Host, how: &str) {
     match how {
-        "stop" => host
-            .ssh_ok(&["systemctl", "stop", "example.service"])
-            .unwrap(),
-        _ => host
-            .ssh_ok(&[
-                "systemctl",
-                "kill",
-                "-s",
-                "KILL",
-                "--kill-whom=main",
-                "example.service",
-            ])
-            .unwrap(),
-    };
+        "stop" => {
+            host.ssh_ok(&["systemctl", "stop", "example.service"])
+                .unwrap();
+        }
+        _ => kill_9(host, "example.service"),
+    }
 }
 
 /// Breaks the service `rounds` times; returns (down -> active ms) per round.

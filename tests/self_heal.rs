@@ -40,12 +40,7 @@ fn a_stopped_service_is_restarted_and_a_resolved_email_says_how() {
         "{body}"
     );
     assert!(body.contains("ROOT CAUSE: Service was stopped (systemctl stop, or its main process exited cleanly or on SIGTERM)\n"), "{body}");
-    let secs: f64 = body
-        .lines()
-        .find_map(|l| l.strip_prefix("HEALING TIME: "))
-        .and_then(|t| t.strip_suffix(" seconds"))
-        .and_then(|t| t.parse().ok())
-        .unwrap_or_else(|| panic!("no HEALING TIME in {body}"));
+    let secs = healing_secs(body);
     assert!(
         (1.0..30.0).contains(&secs),
         "healing time {secs} includes the 1 s settle time"
@@ -116,15 +111,7 @@ fn a_kill_9_is_healed_and_the_root_cause_names_signal_9() {
     let smtp = Smtp::start(host.gateway());
     install_daemon(host, &test_config(host, EXAMPLE));
 
-    host.ssh_ok(&[
-        "systemctl",
-        "kill",
-        "-s",
-        "KILL",
-        "--kill-whom=main",
-        "example.service",
-    ])
-    .unwrap();
+    kill_9(host, "example.service");
     let mail = smtp.wait_for(RESOLVED, Duration::from_secs(30));
     assert_eq!(is_active(host, "example.service"), "active");
     assert!(

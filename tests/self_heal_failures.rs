@@ -15,14 +15,6 @@ fn add_unit(host: &Host, name: &str, body: &str) {
     host.ssh_ok(&["systemctl", "daemon-reload"]).unwrap();
 }
 
-fn healing_secs(body: &str) -> f64 {
-    body.lines()
-        .find_map(|l| l.strip_prefix("HEALING TIME: "))
-        .and_then(|t| t.strip_suffix(" seconds"))
-        .and_then(|t| t.parse().ok())
-        .unwrap_or_else(|| panic!("no HEALING TIME in {body}"))
-}
-
 #[test]
 fn a_unit_that_cannot_start_gets_one_ladder_then_a_failed_email_and_is_left_alone() {
     let tb = Testbed::start(1).unwrap();
@@ -117,15 +109,7 @@ fn a_failing_heal_of_one_service_does_not_delay_another() {
     );
 
     let started = Instant::now();
-    host.ssh_ok(&[
-        "systemctl",
-        "kill",
-        "-s",
-        "KILL",
-        "--kill-whom=main",
-        "example.service",
-    ])
-    .unwrap();
+    kill_9(host, "example.service");
     let mail = smtp.wait_for(RESOLVED, Duration::from_secs(30));
     let took = started.elapsed();
     assert!(

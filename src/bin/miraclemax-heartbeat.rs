@@ -1,7 +1,7 @@
 //! miraclemax-heartbeat: the external heartbeat, run by root's crontab every 5 minutes.
 
 use clap::Parser;
-use miraclemax::cli::{self, ConfigArg};
+use miraclemax::cli::{self, HostArgs};
 use std::process::ExitCode;
 
 const NAME: &str = "miraclemax-heartbeat";
@@ -13,12 +13,12 @@ const NAME: &str = "miraclemax-heartbeat";
 #[command(version)]
 struct Cli {
     #[command(flatten)]
-    config: ConfigArg,
+    host: HostArgs,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = miraclemax::config::load(&cli.config.config) {
+    if let Err(e) = miraclemax::config::load(&cli.host.config) {
         return cli::fail(NAME, &e.into());
     }
     cli::not_built_yet(NAME, "the Healthchecks ping")

@@ -3,7 +3,7 @@
 
 use anyhow::bail;
 use clap::{Parser, Subcommand};
-use miraclemax::cli::{self, ConfigArg, summary::config_summary};
+use miraclemax::cli::{self, HostArgs, summary::config_summary};
 use miraclemax::config::parse_span;
 use miraclemax::daemon::{self, control::Control};
 use miraclemax::heal::incident::now_ms;
@@ -20,10 +20,7 @@ const NAME: &str = "miraclemax-self-heal";
 #[command(version)]
 struct Cli {
     #[command(flatten)]
-    config: ConfigArg,
-    /// Where state, events and the email outbox are kept.
-    #[arg(long, value_name = "DIR", default_value = miraclemax::state::DEFAULT_DIR)]
-    state_dir: PathBuf,
+    host: HostArgs,
     /// Email templates here override the built-in ones (resolved.txt.j2, failed.txt.j2).
     #[arg(long, value_name = "DIR", default_value = miraclemax::notify::report::TEMPLATE_DIR)]
     template_dir: PathBuf,
@@ -66,14 +63,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = miraclemax::config::load(&cli.config.config)?;
-    let control = Control::new(&cli.state_dir);
+    let config = miraclemax::config::load(&cli.host.config)?;
+    let control = Control::new(&cli.host.state_dir);
     let known = |s: &str| -> anyhow::Result<()> {
         if config.service(s).is_none() {
-            bail!(
-                "{}: no monitored service '{s}'",
-                cli.config.config.display()
-            );
+            bail!("{}: no monitored service '{s}'", cli.host.config.display());
         }
         Ok(())
     };
@@ -88,7 +82,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         None if cli.check_config => {
             print!(
                 "{}: configuration OK\n{}",
-                cli.config.config.display(),
+                cli.host.config.display(),
                 config_summary(&config)
             );
         }
@@ -98,8 +92,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             rt.block_on(daemon::run(daemon::Options {
-                config_path: cli.config.config.clone(),
-                state_dir: cli.state_dir.clone(),
+                config_path: cli.host.config.clone(),
+                state_dir: cli.host.state_dir.clone(),
                 template_dir: cli.template_dir.clone(),
             }))?;
         }

@@ -1,9 +1,8 @@
 //! miraclemax-status: what the self-healing daemon and the heartbeat know, on the host.
 
 use clap::Parser;
-use miraclemax::cli::{self, ConfigArg};
+use miraclemax::cli::{self, HostArgs};
 use miraclemax::state::Dirs;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 const NAME: &str = "miraclemax-status";
@@ -14,10 +13,7 @@ const NAME: &str = "miraclemax-status";
 #[command(version)]
 struct Cli {
     #[command(flatten)]
-    config: ConfigArg,
-    /// Where the daemon keeps its state.
-    #[arg(long, value_name = "DIR", default_value = miraclemax::state::DEFAULT_DIR)]
-    state_dir: PathBuf,
+    host: HostArgs,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -25,7 +21,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match miraclemax::config::load(&cli.config.config) {
+    let config = match miraclemax::config::load(&cli.host.config) {
         Ok(c) => c,
         Err(e) => return cli::fail(NAME, &e.into()),
     };
@@ -38,7 +34,7 @@ fn main() -> ExitCode {
     };
     let report = rt.block_on(miraclemax::status::gather(
         &config,
-        &Dirs::new(&cli.state_dir),
+        &Dirs::new(&cli.host.state_dir),
     ));
     if cli.json {
         println!(

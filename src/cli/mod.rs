@@ -10,11 +10,15 @@ use std::process::ExitCode;
 /// scripts and cron do not mistake it for a healthy run.
 pub const EXIT_NOT_IMPLEMENTED: u8 = 3;
 
+/// Where the host-side programs find their configuration and the daemon's state.
 #[derive(Debug, clap::Args)]
-pub struct ConfigArg {
+pub struct HostArgs {
     /// The agent configuration file.
     #[arg(long, short = 'c', value_name = "FILE", default_value = crate::config::DEFAULT_PATH)]
     pub config: PathBuf,
+    /// Where the daemon keeps state, events and the email outbox.
+    #[arg(long, value_name = "DIR", default_value = crate::state::DEFAULT_DIR)]
+    pub state_dir: PathBuf,
 }
 
 /// Prints `PROGRAM: error: ...` (every line of a multi-line error) and returns exit code 1.

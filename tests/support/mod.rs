@@ -68,3 +68,18 @@ pub fn events(host: &Host, service: &str) -> Vec<String> {
         .map(|v| v["event"].as_str().unwrap_or("").to_string())
         .collect()
 }
+
+/// `kill -9` of a unit's main process, as an operator (or the OOM killer) would.
+pub fn kill_9(host: &Host, unit: &str) {
+    host.ssh_ok(&["systemctl", "kill", "-s", "KILL", "--kill-whom=main", unit])
+        .unwrap();
+}
+
+/// The seconds in a report's `HEALING TIME: 1.2 seconds` line.
+pub fn healing_secs(body: &str) -> f64 {
+    body.lines()
+        .find_map(|l| l.strip_prefix("HEALING TIME: "))
+        .and_then(|t| t.strip_suffix(" seconds"))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no HEALING TIME in {body}"))
+}
