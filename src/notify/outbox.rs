@@ -85,7 +85,7 @@ impl Outbox {
     }
 
     /// Tries every report that is due. Returns how many were delivered.
-    pub async fn deliver_due(&self, mailer: &Mailer) -> usize {
+    pub async fn deliver_due(&self, mailer: &impl Deliver) -> usize {
         let mut sent = 0;
         for mut q in self.pending() {
             let now = now_ms();
@@ -151,6 +151,17 @@ impl Outbox {
                 let _ = fs::remove_file(e.path());
             }
         }
+    }
+}
+
+/// Something that delivers a rendered report (the SMTP client; tests use a recorder).
+pub trait Deliver {
+    fn send(&self, email: &Email, id: &str) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+impl Deliver for Mailer {
+    async fn send(&self, email: &Email, id: &str) -> Result<(), String> {
+        Mailer::send(self, email, id).await
     }
 }
 
@@ -231,5 +242,105 @@ impl Mailer {
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Refuses the first `down` sends, as an unreachable server would, then records them.
+    struct Recorder {
+        down: Mutex<u32>,
+        sent: Mutex<Vec<Email>>,
+    }
+
+    impl Deliver for Recorder {
+        async fn send(&self, email: &Email, _id: &str) -> Result<(), String> {
+            let mut down = self.down.lock().unwrap();
+            if *down > 0 {
+                *down -= 1;
+                return Err("connection refused".into());
+            }
+            self.sent.lock().unwrap().push(email.clone());
+            Ok(())
+        }
+    }
+
+    fn email() -> Email {
+        Email {
+            subject: "✅ MiracleMax: example - RESOLVED".into(),
+            body: "Service: example\n".into(),
+        }
+    }
+
+    fn outbox(name: &str) -> (Outbox, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("mm-outbox-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        (Outbox::open(&dir).unwrap(), dir)
+    }
+
+    fn run<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn a_failed_send_is_kept_and_retried_with_backoff_then_sent_once() {
+        let (ob, dir) = outbox("retry");
+        let r = Recorder {
+            down: Mutex::new(1),
+            sent: Mutex::new(vec![]),
+        };
+        assert!(ob.enqueue("inc-1-resolved", &email()).unwrap());
+        assert_eq!(run(ob.deliver_due(&r)), 0);
+        let q = &ob.pending()[0];
+        assert_eq!(
+            (q.attempts, q.last_error.as_deref()),
+            (1, Some("connection refused"))
+        );
+        assert!(
+            q.next_try_ms >= now_ms() + 4_000,
+            "next try backs off about 5 s"
+        );
+        assert_eq!(run(ob.deliver_due(&r)), 0, "not due yet: no new attempt");
+        assert_eq!(*r.down.lock().unwrap(), 0);
+
+        // Make it due, as if the backoff had passed.
+        let mut q = ob.pending().remove(0);
+        q.next_try_ms = 0;
+        ob.write(&q).unwrap();
+        assert_eq!(run(ob.deliver_due(&r)), 1);
+        assert!(ob.pending().is_empty());
+        assert!(
+            !ob.enqueue("inc-1-resolved", &email()).unwrap(),
+            "a sent report is never queued again"
+        );
+        assert_eq!(r.sent.lock().unwrap().len(), 1);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_late_report_says_how_late_it_is() {
+        let (ob, dir) = outbox("late");
+        let r = Recorder {
+            down: Mutex::new(0),
+            sent: Mutex::new(vec![]),
+        };
+        ob.enqueue("inc-2-failed", &email()).unwrap();
+        let mut q = ob.pending().remove(0);
+        q.created_ms -= 185_000;
+        ob.write(&q).unwrap();
+        run(ob.deliver_due(&r));
+        let body = r.sent.lock().unwrap()[0].body.clone();
+        assert!(
+            body.starts_with("NOTE: this report is 3 minutes 5 seconds late: the mail server could not be reached when it was written.\n\nService: example\n"),
+            "{body}"
+        );
+        fs::remove_dir_all(dir).unwrap();
     }
 }
