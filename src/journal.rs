@@ -9,9 +9,10 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// Sends tracing events to journald when it is there, else to stderr. Only our own events at
-/// info and above get through; libraries (HTTP, D-Bus) only when they warn.
-pub fn init(identifier: &str) {
+/// Sends tracing events to journald when it is there, else (with `stderr_fallback`) to stderr.
+/// Only our own events at info and above get through; libraries only when they warn. A program
+/// run by cron passes false: cron mails whatever reaches stderr.
+pub fn init(identifier: &str, stderr_fallback: bool) {
     let filter = || {
         Targets::new()
             .with_target("miraclemax", tracing::Level::INFO)
@@ -26,7 +27,7 @@ pub fn init(identifier: &str) {
                 .with_field_prefix(None)
                 .with_filter(filter())
         });
-    let stderr = journald.is_none().then(|| {
+    let stderr = (journald.is_none() && stderr_fallback).then(|| {
         tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .with_target(false)

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod heal;
+pub mod heartbeat;
 pub mod journal;
 pub mod notify;
 pub mod probe;

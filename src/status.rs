@@ -19,6 +19,8 @@ pub struct Report {
     pub host: String,
     pub daemon: Daemon,
     pub services: Vec<ServiceReport>,
+    /// The heartbeat's last run; `None` before its first.
+    pub heartbeat: Option<HeartbeatReport>,
     /// Whether every critical service is up (the exit code says the same).
     pub ok: bool,
 }
@@ -29,6 +31,16 @@ pub struct Daemon {
     pub pid: u32,
     /// Seconds since the daemon last proved it is looping (its liveness stamp).
     pub last_alive_secs: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HeartbeatReport {
+    pub last_run: String,
+    /// "ok" or "fail": what the last run told Healthchecks.
+    pub last_signal: String,
+    pub delivered: bool,
+    pub error: Option<String>,
+    pub last_success: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -148,7 +160,17 @@ pub async fn gather(config: &Config, dirs: &Dirs) -> Report {
     let ok = services
         .iter()
         .all(|s| !s.critical || s.active_state == "active" || s.healing == "paused");
+    let hb = crate::heartbeat::load_record(dirs);
+    let heartbeat = (hb.last_run_ms > 0).then(|| HeartbeatReport {
+        last_run: crate::notify::report::utc(hb.last_run_ms),
+        last_signal: hb.last_signal.clone(),
+        delivered: hb.last_delivered,
+        error: hb.last_error.clone(),
+        last_success: (hb.last_success_ms > 0)
+            .then(|| crate::notify::report::utc(hb.last_success_ms)),
+    });
     Report {
+        heartbeat,
         host: config.host.clone().unwrap_or_else(crate::daemon::hostname),
         daemon: Daemon {
             active_state: if d.active_state.is_empty() {
@@ -251,6 +273,21 @@ pub fn table(r: &Report) -> String {
             "{}",
             line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6]])
         );
+    }
+    match &r.heartbeat {
+        None => out.push_str("Heartbeat: no run yet\n"),
+        Some(h) => {
+            let delivered = if h.delivered {
+                "delivered".to_string()
+            } else {
+                format!("NOT delivered: {}", h.error.as_deref().unwrap_or("?"))
+            };
+            let _ = writeln!(
+                out,
+                "Heartbeat: last run {} sent {} ({delivered})",
+                h.last_run, h.last_signal
+            );
+        }
     }
     if !r.ok {
         out.push_str("A critical service is down.\n");

@@ -2,24 +2,118 @@
 
 use clap::Parser;
 use miraclemax::cli::{self, HostArgs};
+use miraclemax::heartbeat::{self, Outcome, ping::Signal};
+use miraclemax::state::Dirs;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 const NAME: &str = "miraclemax-heartbeat";
 
 /// Pings this server's Healthchecks check (and each per-service check) with a summary of the
 /// host, or `/fail` with the reason when the self-healing daemon or a critical service is down.
-/// Appends one line per run to /var/log/healthcheck-heartbeat.log.
+/// Appends one line per run to /var/log/healthcheck-heartbeat.log. Exits 1 when a ping could
+/// not be delivered.
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
     #[command(flatten)]
     host: HostArgs,
+    /// The run log (one line per run, ping URL redacted).
+    #[arg(long, value_name = "FILE", default_value = heartbeat::DEFAULT_LOG)]
+    log_file: PathBuf,
+    /// Print nothing unless a ping could not be delivered (for cron).
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = miraclemax::config::load(&cli.host.config) {
-        return cli::fail(NAME, &e.into());
+    let config = match miraclemax::config::load(&cli.host.config) {
+        Ok(c) => c,
+        Err(e) => return cli::fail(NAME, &e.into()),
+    };
+    let Some(hb) = config.heartbeat.clone() else {
+        return cli::fail(
+            NAME,
+            &anyhow::anyhow!(
+                "{}: no 'heartbeat' section: nothing to ping",
+                cli.host.config.display()
+            ),
+        );
+    };
+    miraclemax::journal::init(NAME, false);
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return cli::fail(NAME, &e.into()),
+    };
+    let dirs = Dirs::new(&cli.host.state_dir);
+    let outcome = match rt.block_on(heartbeat::run(&config, &hb, &dirs, &cli.log_file)) {
+        Ok(o) => o,
+        Err(e) => {
+            return cli::fail(
+                NAME,
+                &anyhow::Error::from(e).context("cannot record the run"),
+            );
+        }
+    };
+    match &outcome {
+        Outcome::Skipped => {
+            if !cli.quiet {
+                println!("another miraclemax-heartbeat run is in progress; this one sent nothing");
+            }
+        }
+        Outcome::Ran {
+            problems,
+            body,
+            sent,
+        } => {
+            if !cli.quiet {
+                println!(
+                    "checked: {}",
+                    if problems.is_empty() {
+                        "healthy".to_string()
+                    } else {
+                        problems.join("; ")
+                    }
+                );
+                println!("sent to {}:", hb.ping_url.redacted());
+                for line in body.lines() {
+                    println!("  | {line}");
+                }
+            }
+            for s in sent {
+                let what = if s.signal == Signal::Success {
+                    "success"
+                } else {
+                    "/fail"
+                };
+                let line = match &s.result.error {
+                    None => format!(
+                        "{} check: {what} delivered in {} ms",
+                        s.check,
+                        s.result.latency.as_millis()
+                    ),
+                    Some(e) => format!(
+                        "{} check: {what} NOT delivered after {} attempt(s): {e}",
+                        s.check, s.result.attempts
+                    ),
+                };
+                if s.result.delivered {
+                    if !cli.quiet {
+                        println!("{line}");
+                    }
+                } else {
+                    eprintln!("{NAME}: error: {line}");
+                }
+            }
+        }
     }
-    cli::not_built_yet(NAME, "the Healthchecks ping")
+    if outcome.all_delivered() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

@@ -87,7 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         None => {
-            miraclemax::journal::init(NAME);
+            miraclemax::journal::init(NAME, true);
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;

@@ -154,6 +154,10 @@ pub struct Heartbeat {
     pub ping_url: Secret,
     /// Per-service checks: (service, ping URL).
     pub services: Vec<(ServiceName, Secret)>,
+    /// One ping request's timeout. Default 10s.
+    pub timeout: Duration,
+    /// The whole run, retries included, ends by then (well inside cron's 5 minutes). Default 30s.
+    pub deadline: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]

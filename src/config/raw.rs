@@ -72,6 +72,8 @@ pub struct RawEmail {
 pub struct RawHeartbeat {
     pub ping_url: Option<Secret>,
     pub services: Option<Vec<RawServicePing>>,
+    pub timeout: Option<Span>,
+    pub deadline: Option<Span>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -130,7 +132,7 @@ pub const EMAIL_KEYS: &[&str] = &[
     "from",
     "to",
 ];
-pub const HEARTBEAT_KEYS: &[&str] = &["ping_url", "services"];
+pub const HEARTBEAT_KEYS: &[&str] = &["ping_url", "services", "timeout", "deadline"];
 pub const SERVICE_PING_KEYS: &[&str] = &["name", "ping_url"];
 pub const LIMIT_KEYS: &[&str] = &[
     "check_interval",

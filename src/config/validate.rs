@@ -419,9 +419,19 @@ fn heartbeat(h: RawHeartbeat, services: &[Service], p: &mut Problems) -> Option<
             pings.push((n, u));
         }
     }
+    let timeout = positive(h.timeout, Duration::from_secs(10), object, "timeout", p);
+    let deadline = positive(h.deadline, Duration::from_secs(30), object, "deadline", p);
+    if deadline > Duration::from_secs(240) {
+        p.add(
+            object,
+            "deadline must be under 4m so a run ends before cron starts the next one",
+        );
+    }
     Some(Heartbeat {
         ping_url: ping_url?,
         services: pings,
+        timeout: timeout.min(deadline),
+        deadline,
     })
 }
 

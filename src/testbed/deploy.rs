@@ -9,9 +9,13 @@ use std::time::{Duration, Instant};
 
 const UNIT: &str = include_str!("../../templates/miraclemax-self-heal.service");
 
-/// `bin_dir` holds the built `miraclemax-self-heal` and `miraclemax-status`.
+/// `bin_dir` holds the built `miraclemax-self-heal`, `miraclemax-status` and `miraclemax-heartbeat`.
 pub fn install_daemon(host: &Host, bin_dir: &Path, config: &str) -> Result<()> {
-    for name in ["miraclemax-self-heal", "miraclemax-status"] {
+    for name in [
+        "miraclemax-self-heal",
+        "miraclemax-status",
+        "miraclemax-heartbeat",
+    ] {
         host.copy(&bin_dir.join(name), &format!("/usr/local/bin/{name}"))?;
     }
     host.write("/etc/miraclemax/config.yaml", config)?;

@@ -9,6 +9,7 @@
 mod cmd;
 pub mod demo;
 pub mod deploy;
+pub mod healthchecks;
 mod host;
 mod net;
 mod rootfs;

@@ -1,0 +1,222 @@
+//! Layer 2: `miraclemax-heartbeat`, run by root's crontab every 5 minutes. It pings the
+//! server's Healthchecks check (success only when the daemon is alive and no critical service
+//! is FAILED, else `/fail` with the reason first), pings each per-service check, and records
+//! the run: one line in /var/log/healthcheck-heartbeat.log, journald, and `heartbeat.json` for
+//! `miraclemax-status`. A lock keeps two runs from overlapping.
+
+pub mod body;
+pub mod health;
+pub mod ping;
+
+use crate::config::{Config, Heartbeat};
+use crate::heal::incident::now_ms;
+use crate::notify::report::utc;
+use crate::state::{Dirs, write_atomic};
+use ping::{PingResult, Signal};
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+pub const DEFAULT_LOG: &str = "/var/log/healthcheck-heartbeat.log";
+
+/// What the last run did, for `miraclemax-status` and the next run's event window.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Record {
+    pub last_run_ms: u64,
+    pub last_success_ms: u64,
+    /// "ok" or "fail" (what was sent) and whether it was delivered.
+    pub last_signal: String,
+    pub last_delivered: bool,
+    pub last_error: Option<String>,
+}
+
+pub fn load_record(dirs: &Dirs) -> Record {
+    std::fs::read(dirs.root.join("heartbeat.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// One ping that was sent, for the printout and the log.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub check: String,
+    pub signal: Signal,
+    pub result: PingResult,
+}
+
+pub enum Outcome {
+    /// Another run holds the lock: this one did nothing.
+    Skipped,
+    Ran {
+        problems: Vec<String>,
+        body: String,
+        sent: Vec<Sent>,
+    },
+}
+
+impl Outcome {
+    pub fn all_delivered(&self) -> bool {
+        match self {
+            Outcome::Skipped => true,
+            Outcome::Ran { sent, .. } => sent.iter().all(|s| s.result.delivered),
+        }
+    }
+}
+
+pub async fn run(
+    config: &Config,
+    hb: &Heartbeat,
+    dirs: &Dirs,
+    log_file: &Path,
+) -> std::io::Result<Outcome> {
+    dirs.create()?;
+    let lock = File::create(dirs.root.join("heartbeat.lock"))?;
+    if lock.try_lock().is_err() {
+        return Ok(Outcome::Skipped);
+    }
+    let deadline = tokio::time::Instant::now() + hb.deadline;
+    let record = load_record(dirs);
+    let assessment = health::assess(config, dirs);
+    let mut events = dirs.events_since(record.last_success_ms);
+    events.reverse();
+    let host = config.host.clone().unwrap_or_else(crate::daemon::hostname);
+    let body = body::render(&host, &assessment, &events, body::BODY_LIMIT);
+    let rid = run_id();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .build()
+        .expect("a TLS backend is compiled in");
+
+    let signal = if assessment.problems.is_empty() {
+        Signal::Success
+    } else {
+        Signal::Fail
+    };
+    let server = ping::ping(
+        &client,
+        &hb.ping_url,
+        signal,
+        &body,
+        &rid,
+        hb.timeout,
+        deadline,
+    )
+    .await;
+    let mut sent = vec![Sent {
+        check: "server".into(),
+        signal,
+        result: server.clone(),
+    }];
+    for (name, url) in &hb.services {
+        let svc = assessment.services.iter().find(|s| s.name == name.as_str());
+        let (signal, text) = match svc.and_then(|s| s.reason.clone()) {
+            Some(reason) => (Signal::Fail, format!("FAIL: {reason}\nhost: {host}\n")),
+            None => (
+                Signal::Success,
+                format!(
+                    "{name}: {}\nhost: {host}\n",
+                    svc.map_or("up", |s| s.state.as_str())
+                ),
+            ),
+        };
+        let r = ping::ping(&client, url, signal, &text, &rid, hb.timeout, deadline).await;
+        sent.push(Sent {
+            check: name.to_string(),
+            signal,
+            result: r,
+        });
+    }
+
+    let now = now_ms();
+    let new = Record {
+        last_run_ms: now,
+        last_success_ms: if server.delivered && signal == Signal::Success {
+            now
+        } else {
+            record.last_success_ms
+        },
+        last_signal: if signal == Signal::Success {
+            "ok".into()
+        } else {
+            "fail".into()
+        },
+        last_delivered: server.delivered,
+        last_error: server.error.clone(),
+    };
+    write_atomic(
+        &dirs.root.join("heartbeat.json"),
+        &serde_json::to_vec_pretty(&new)?,
+    )?;
+    let line = log_line(now, &sent, &hb.ping_url.redacted(), &assessment.problems);
+    append_log(log_file, &line)?;
+    let level_ok = sent.iter().all(|s| s.result.delivered);
+    if level_ok {
+        tracing::info!(event = "ping", "{}", line.trim_end());
+    } else {
+        tracing::warn!(event = "ping_failed", "{}", line.trim_end());
+    }
+    Ok(Outcome::Ran {
+        problems: assessment.problems,
+        body,
+        sent,
+    })
+}
+
+/// `2026-11-28 12:00:01 UTC server=ok delivered latency=120ms retries=0 ...`: one line per run.
+fn log_line(now: u64, sent: &[Sent], url: &str, problems: &[String]) -> String {
+    let mut line = utc(now);
+    for s in sent {
+        let what = if s.signal == Signal::Success {
+            "ok"
+        } else {
+            "fail"
+        };
+        let result = if s.result.delivered {
+            "delivered".to_string()
+        } else {
+            format!(
+                "NOT DELIVERED ({})",
+                s.result.error.as_deref().unwrap_or("?")
+            )
+        };
+        line.push_str(&format!(
+            " {}={what} {result} latency={}ms retries={}",
+            s.check,
+            s.result.latency.as_millis(),
+            s.result.attempts.saturating_sub(1)
+        ));
+    }
+    line.push_str(&format!(" url={url}"));
+    if let Some(p) = problems.first() {
+        line.push_str(&format!(" reason=\"{p}\""));
+    }
+    line.push('\n');
+    line
+}
+
+fn append_log(path: &Path, line: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        .open(path)?;
+    f.write_all(line.as_bytes())
+}
+
+/// A random UUID (version 4 form) from the kernel, to pair this run's pings.
+fn run_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/uuid")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| {
+            format!(
+                "00000000-0000-4000-8000-{:012x}",
+                now_ms() & 0xffff_ffff_ffff
+            )
+        })
+}

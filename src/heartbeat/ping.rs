@@ -1,0 +1,136 @@
+//! The Healthchecks ping: one POST with the summary as its body, success only when the server
+//! answers 200 "OK" (or 201 "Created" for `?create=1` slug URLs). Connection errors, timeouts,
+//! 408, 429 and 5xx are retried with backoff, all inside the run's hard deadline. The ping URL is
+//! a secret: it never appears in results, errors or logs.
+
+use crate::config::Secret;
+use std::time::Duration;
+use tokio::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Success,
+    Fail,
+}
+
+#[derive(Debug, Clone)]
+pub struct PingResult {
+    pub delivered: bool,
+    /// The last HTTP status seen, if any.
+    pub status: Option<u16>,
+    /// Why it was not delivered (never contains the URL).
+    pub error: Option<String>,
+    pub attempts: u32,
+    pub latency: Duration,
+}
+
+/// `BASE[/fail]?rid=<run id>`, keeping a query the URL already has (`?create=1`).
+pub fn url_for(base: &str, signal: Signal, rid: &str) -> String {
+    let (path, query) = base
+        .split_once('?')
+        .map_or((base, None), |(p, q)| (p, Some(q)));
+    let path = path.trim_end_matches('/');
+    let suffix = if signal == Signal::Fail { "/fail" } else { "" };
+    match query {
+        Some(q) if !q.is_empty() => format!("{path}{suffix}?{q}&rid={rid}"),
+        _ => format!("{path}{suffix}?rid={rid}"),
+    }
+}
+
+fn retryable(status: u16) -> bool {
+    status == 408 || status == 429 || (500..600).contains(&status)
+}
+
+pub async fn ping(
+    client: &reqwest::Client,
+    url: &Secret,
+    signal: Signal,
+    body: &str,
+    rid: &str,
+    timeout: Duration,
+    deadline: Instant,
+) -> PingResult {
+    let target = url_for(url.expose(), signal, rid);
+    let started = Instant::now();
+    let mut result = PingResult {
+        delivered: false,
+        status: None,
+        error: None,
+        attempts: 0,
+        latency: Duration::ZERO,
+    };
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            let last = result.error.take().unwrap_or_else(|| "no attempt".into());
+            result.error = Some(format!(
+                "gave up at the deadline after {} attempt(s); last: {last}",
+                result.attempts
+            ));
+            break;
+        }
+        result.attempts += 1;
+        let send = client
+            .post(&target)
+            .body(body.to_string())
+            .timeout(timeout.min(remaining))
+            .send();
+        let retry = match send.await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                result.status = Some(status);
+                let text = resp.text().await.unwrap_or_default();
+                let reply = text.trim();
+                if (status == 200 && reply == "OK") || (status == 201 && reply == "Created") {
+                    result.delivered = true;
+                    result.error = None;
+                    break;
+                }
+                let shown: String = reply.chars().take(80).collect();
+                result.error = Some(format!("HTTP {status} \"{shown}\""));
+                retryable(status)
+            }
+            Err(e) => {
+                result.error = Some(describe(&e.without_url()));
+                true
+            }
+        };
+        if !retry {
+            break;
+        }
+        let wait = backoff.min(deadline.saturating_duration_since(Instant::now()));
+        tokio::time::sleep(wait).await;
+        backoff = (backoff * 2).min(Duration::from_secs(8));
+    }
+    result.latency = started.elapsed();
+    result
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "timed out".into();
+    }
+    let mut cur: &dyn std::error::Error = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_keep_their_form_and_gain_a_run_id() {
+        let u = "https://hc-ping.com/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+        assert_eq!(url_for(u, Signal::Success, "r1"), format!("{u}?rid=r1"));
+        assert_eq!(url_for(u, Signal::Fail, "r1"), format!("{u}/fail?rid=r1"));
+        let slug = "https://hc.example.org/ping/key123/web-1/?create=1";
+        assert_eq!(
+            url_for(slug, Signal::Fail, "r2"),
+            "https://hc.example.org/ping/key123/web-1/fail?create=1&rid=r2"
+        );
+    }
+}
