@@ -2,6 +2,7 @@
 //! deployed as configuration as code. This library holds everything; the binaries in
 //! `src/bin/` only parse arguments, call it and map the result to an exit code.
 
+pub mod ansible;
 pub mod cli;
 pub mod config;
 pub mod daemon;

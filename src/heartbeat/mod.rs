@@ -4,6 +4,7 @@
 //! the run: one line in /var/log/healthcheck-heartbeat.log, journald, and `heartbeat.json` for
 //! `miraclemax-status`. A lock keeps two runs from overlapping.
 
+pub mod api;
 pub mod body;
 pub mod health;
 pub mod ping;

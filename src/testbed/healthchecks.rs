@@ -2,7 +2,9 @@
 //! (UUID and ping-key/slug URLs, /fail, /start, /log, exit statuses, `rid` validation,
 //! `?create=1`, "OK"/"Created"/"not found" replies, a 10,000-byte body limit), plus scripted
 //! misbehaviour (429, 5xx, a 200 that is not "OK", a server that hangs) for the cases a real
-//! one shows only sometimes. It records every ping it counts.
+//! one shows only sometimes. It records every ping it counts. Under /api/v3 it serves the
+//! Management API's checks: X-Api-Key auth, create/upsert with `unique`, list by slug, get,
+//! delete, pause/resume, with the contract's validation errors and a plan limit.
 
 use std::collections::{HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -31,8 +33,32 @@ pub enum Forced {
     Hang,
 }
 
+/// A check as the Management API keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub uuid: String,
+    pub name: String,
+    pub slug: String,
+    pub tags: String,
+    pub desc: String,
+    pub timeout: i64,
+    pub grace: i64,
+    pub schedule: Option<String>,
+    pub tz: String,
+    pub channels: String,
+    pub status: String,
+}
+
+/// The one read-write key the API accepts (32 characters, like a real project key).
+pub const API_KEY: &str = "mm-test-key-0123456789abcdefghij";
+/// The project's one integration: `"channels": "*"` selects it.
+pub const CHANNEL: &str = "5f9b2a94-1b6f-4a3c-9d0e-6a1f2b3c4d5e";
+
 #[derive(Default)]
 struct Inner {
+    checks: Vec<Check>,
+    max_checks: Option<usize>,
+    writes: usize,
     uuids: HashSet<String>,
     slugs: HashSet<String>,
     forced: VecDeque<Forced>,
@@ -42,6 +68,7 @@ struct Inner {
 
 pub struct Healthchecks {
     base: String,
+    pub api_url: String,
     inner: Arc<Mutex<Inner>>,
 }
 
@@ -50,6 +77,7 @@ impl Healthchecks {
     pub fn start(ip: IpAddr) -> std::io::Result<Healthchecks> {
         let listener = TcpListener::bind((ip, 0))?;
         let base = format!("http://{}/ping", listener.local_addr()?);
+        let api_url = format!("http://{}/api/v3", listener.local_addr()?);
         let inner = Arc::new(Mutex::new(Inner::default()));
         let shared = inner.clone();
         std::thread::spawn(move || {
@@ -58,7 +86,11 @@ impl Healthchecks {
                 std::thread::spawn(move || serve(conn, &shared));
             }
         });
-        Ok(Healthchecks { base, inner })
+        Ok(Healthchecks {
+            base,
+            api_url,
+            inner,
+        })
     }
 
     /// Registers a check and returns its ping URL (UUID form).
@@ -79,6 +111,21 @@ impl Healthchecks {
     /// The ping-key/slug URL of a slug check (created on first `?create=1` ping).
     pub fn slug_url(&self, key: &str, slug: &str) -> String {
         format!("{}/{key}/{slug}", self.base)
+    }
+
+    /// Checks the Management API holds.
+    pub fn checks(&self) -> Vec<Check> {
+        self.inner.lock().unwrap().checks.clone()
+    }
+
+    /// Requests that changed something through the Management API.
+    pub fn writes(&self) -> usize {
+        self.inner.lock().unwrap().writes
+    }
+
+    /// The plan's limit on checks (403 past it).
+    pub fn limit_checks(&self, n: usize) {
+        self.inner.lock().unwrap().max_checks = Some(n);
     }
 
     pub fn force(&self, reply: Forced) {
@@ -111,19 +158,27 @@ fn serve(mut conn: TcpStream, shared: &Mutex<Inner>) {
         return;
     }
     let mut length = 0usize;
+    let mut api_key = None;
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
             break;
         }
-        if let Some((k, v)) = h.split_once(':')
-            && k.eq_ignore_ascii_case("content-length")
-        {
-            length = v.trim().parse().unwrap_or(0);
+        if let Some((k, v)) = h.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse().unwrap_or(0);
+            } else if k.eq_ignore_ascii_case("x-api-key") {
+                api_key = Some(v.trim().to_string());
+            }
         }
     }
     let mut body = vec![0; length];
     let _ = reader.read_exact(&mut body);
+    let method = request_line
+        .split_whitespace()
+        .next()
+        .unwrap_or("GET")
+        .to_string();
     let target = request_line
         .split_whitespace()
         .nth(1)
@@ -141,20 +196,41 @@ fn serve(mut conn: TcpStream, shared: &Mutex<Inner>) {
             return;
         }
         Some(Forced::Status(s, t)) => (s, t.to_string()),
+        None if target.starts_with("/api/v3/") => {
+            let base = format!(
+                "http://{}/ping",
+                conn.local_addr().map(|a| a.to_string()).unwrap_or_default()
+            );
+            api(
+                &method,
+                &target,
+                api_key.as_deref(),
+                &body,
+                &base,
+                &mut shared.lock().unwrap(),
+            )
+        }
         None => contract(&target, &body, &mut shared.lock().unwrap()),
     };
     let reason = match status {
         200 => "OK",
         201 => "Created",
         400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
         404 => "Not Found",
         409 => "Conflict",
         429 => "Too Many Requests",
         _ => "Status",
     };
+    let ctype = if text.starts_with('{') {
+        "application/json"
+    } else {
+        "text/plain"
+    };
     let _ = write!(
         conn,
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nPing-Body-Limit: {BODY_LIMIT}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\nPing-Body-Limit: {BODY_LIMIT}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
         text.len()
     );
 }
@@ -243,4 +319,220 @@ fn is_uuid(s: &str) -> bool {
             .iter()
             .zip([8, 4, 4, 4, 12])
             .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn json_error(status: u16, msg: &str) -> (u16, String) {
+    (status, serde_json::json!({ "error": msg }).to_string())
+}
+
+fn check_json(c: &Check, base: &str) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "name": c.name, "slug": c.slug, "tags": c.tags, "desc": c.desc, "grace": c.grace,
+        "n_pings": 0, "status": c.status, "started": false, "last_ping": null, "next_ping": null,
+        "manual_resume": false, "methods": "", "uuid": c.uuid,
+        "ping_url": format!("{base}/{}", c.uuid),
+        "update_url": format!("{}/api/v3/checks/{}", base.trim_end_matches("/ping"), c.uuid),
+        "pause_url": format!("{}/api/v3/checks/{}/pause", base.trim_end_matches("/ping"), c.uuid),
+        "resume_url": format!("{}/api/v3/checks/{}/resume", base.trim_end_matches("/ping"), c.uuid),
+        "channels": c.channels,
+    });
+    match &c.schedule {
+        Some(s) => {
+            v["schedule"] = s.clone().into();
+            v["tz"] = c.tz.clone().into();
+        }
+        None => v["timeout"] = c.timeout.into(),
+    }
+    v
+}
+
+/// The Management API v3, the parts the checks module uses.
+fn api(
+    method: &str,
+    target: &str,
+    key: Option<&str>,
+    body: &[u8],
+    base: &str,
+    inner: &mut Inner,
+) -> (u16, String) {
+    match key {
+        Some(k) if k.len() == 32 && k == API_KEY => {}
+        Some(k) if k.len() == 32 => return json_error(401, "wrong api key"),
+        _ => return json_error(401, "missing api key"),
+    }
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let parts: Vec<&str> = path
+        .trim_start_matches("/api/v3/")
+        .trim_end_matches('/')
+        .split('/')
+        .collect();
+    match (method, parts.as_slice()) {
+        ("GET", ["checks"]) => {
+            let slug = query.split('&').find_map(|kv| kv.strip_prefix("slug="));
+            let list: Vec<serde_json::Value> =
+                inner.checks.iter().filter(|c| slug.is_none_or(|s| c.slug == s)).map(|c| check_json(c, base)).collect();
+            (200, serde_json::json!({ "checks": list }).to_string())
+        }
+        ("POST", ["checks"]) => upsert(body, base, inner),
+        ("GET", ["channels"]) => (
+            200,
+            serde_json::json!({ "channels": [{ "id": CHANNEL, "name": "Email ops", "kind": "email" }] }).to_string(),
+        ),
+        ("GET", ["checks", id]) => match inner.checks.iter().find(|c| c.uuid == *id) {
+            Some(c) => (200, check_json(c, base).to_string()),
+            None => (404, "<html><body><h1>Not Found</h1></body></html>".into()),
+        },
+        ("DELETE", ["checks", id]) => match inner.checks.iter().position(|c| c.uuid == *id) {
+            Some(i) => {
+                inner.writes += 1;
+                let c = inner.checks.remove(i);
+                (200, check_json(&c, base).to_string())
+            }
+            None => (404, "<html><body><h1>Not Found</h1></body></html>".into()),
+        },
+        ("POST", ["checks", id, action @ ("pause" | "resume")]) => {
+            let Some(c) = inner.checks.iter_mut().find(|c| c.uuid == *id) else {
+                return (404, "<html><body><h1>Not Found</h1></body></html>".into());
+            };
+            if *action == "resume" && c.status != "paused" {
+                return json_error(409, "check is not paused");
+            }
+            c.status = if *action == "pause" { "paused".into() } else { "new".into() };
+            let reply = check_json(c, base).to_string();
+            inner.writes += 1;
+            (200, reply)
+        }
+        _ => (404, "<html><body><h1>Not Found</h1></body></html>".into()),
+    }
+}
+
+fn upsert(body: &[u8], base: &str, inner: &mut Inner) -> (u16, String) {
+    let Ok(req) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return json_error(400, "could not parse request body");
+    };
+    for field in ["timeout", "grace"] {
+        match req.get(field) {
+            None => {}
+            Some(v) if v.is_i64() => {
+                let n = v.as_i64().unwrap();
+                if n < 60 {
+                    return json_error(
+                        400,
+                        &format!("json validation error: {field} is too small"),
+                    );
+                }
+                if n > 31_536_000 {
+                    return json_error(
+                        400,
+                        &format!("json validation error: {field} is too large"),
+                    );
+                }
+            }
+            Some(_) => {
+                return json_error(
+                    400,
+                    &format!("json validation error: {field} is not a number"),
+                );
+            }
+        }
+    }
+    let text = |k: &str| req.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    if let Some(slug) = text("slug")
+        && slug
+            .chars()
+            .any(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'))
+    {
+        return json_error(400, "json validation error: slug does not match pattern");
+    }
+    let unique: Vec<String> = req
+        .get("unique")
+        .and_then(|u| u.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    // A field named in `unique` but missing from the request: no lookup, a new check.
+    let lookup = !unique.is_empty() && unique.iter().all(|f| req.get(f).is_some());
+    let existing = if lookup {
+        inner.checks.iter().position(|c| {
+            unique.iter().all(|f| match f.as_str() {
+                "name" => text("name").as_deref() == Some(c.name.as_str()),
+                "slug" => text("slug").as_deref() == Some(c.slug.as_str()),
+                "tags" => text("tags").as_deref() == Some(c.tags.as_str()),
+                "timeout" => req["timeout"].as_i64() == Some(c.timeout),
+                "grace" => req["grace"].as_i64() == Some(c.grace),
+                _ => false,
+            })
+        })
+    } else {
+        None
+    };
+    let channels = text("channels").map(|c| if c == "*" { CHANNEL.to_string() } else { c });
+    let apply = |c: &mut Check| {
+        if let Some(v) = text("name") {
+            c.name = v;
+        }
+        if let Some(v) = text("slug") {
+            c.slug = v;
+        }
+        if let Some(v) = text("tags") {
+            c.tags = v;
+        }
+        if let Some(v) = text("desc") {
+            c.desc = v;
+        }
+        if let Some(v) = req.get("timeout").and_then(|v| v.as_i64()) {
+            c.timeout = v;
+            c.schedule = None;
+        }
+        if let Some(v) = req.get("grace").and_then(|v| v.as_i64()) {
+            c.grace = v;
+        }
+        if let Some(v) = text("schedule") {
+            c.schedule = Some(v);
+        }
+        if let Some(v) = text("tz") {
+            c.tz = v;
+        }
+        if let Some(v) = channels.clone() {
+            c.channels = v;
+        }
+    };
+    inner.writes += 1;
+    match existing {
+        Some(i) => {
+            apply(&mut inner.checks[i]);
+            (200, check_json(&inner.checks[i], base).to_string())
+        }
+        None => {
+            if inner.max_checks.is_some_and(|m| inner.checks.len() >= m) {
+                inner.writes -= 1;
+                return json_error(403, "Checks limit reached");
+            }
+            let uuid = std::fs::read_to_string("/proc/sys/kernel/random/uuid")
+                .expect("Linux")
+                .trim()
+                .to_string();
+            let mut c = Check {
+                uuid,
+                name: String::new(),
+                slug: String::new(),
+                tags: String::new(),
+                desc: String::new(),
+                timeout: 86_400,
+                grace: 3_600,
+                schedule: None,
+                tz: "UTC".into(),
+                channels: String::new(),
+                status: "new".into(),
+            };
+            apply(&mut c);
+            inner.uuids.insert(c.uuid.clone());
+            let reply = check_json(&c, base).to_string();
+            inner.checks.push(c);
+            (201, reply)
+        }
+    }
 }

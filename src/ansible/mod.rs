@@ -1,0 +1,122 @@
+//! Ansible's binary-module protocol: the one argument is a JSON file with the task's options
+//! and Ansible's `_ansible_*` keys; the module prints exactly one JSON object. Binary modules
+//! get no check-mode protection from Ansible, so `Args::check_mode` must be honoured by each.
+//! Options written as `key=value` arrive as strings: `int` and `bool` accept them.
+
+pub mod healthchecks_check;
+
+use serde_json::{Map, Value, json};
+use std::process::ExitCode;
+
+pub struct Args {
+    map: Map<String, Value>,
+}
+
+#[derive(Debug)]
+pub struct ModuleError(pub String);
+
+impl<T: std::fmt::Display> From<T> for ModuleError {
+    fn from(e: T) -> Self {
+        ModuleError(e.to_string())
+    }
+}
+
+impl Args {
+    pub fn from_json(text: &str) -> Result<Args, ModuleError> {
+        match serde_json::from_str(text) {
+            Ok(Value::Object(map)) => Ok(Args { map }),
+            _ => Err(ModuleError(
+                "the module's arguments are not a JSON object".into(),
+            )),
+        }
+    }
+
+    pub fn check_mode(&self) -> bool {
+        self.bool("_ansible_check_mode")
+            .unwrap_or(None)
+            .unwrap_or(false)
+    }
+
+    pub fn diff(&self) -> bool {
+        self.bool("_ansible_diff").unwrap_or(None).unwrap_or(false)
+    }
+
+    /// Option keys that are not Ansible's own and not in `known`: a typo in the task.
+    pub fn unknown(&self, known: &[&str]) -> Vec<String> {
+        self.map
+            .keys()
+            .filter(|k| !k.starts_with("_ansible_") && !known.contains(&k.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    pub fn str(&self, key: &str) -> Result<Option<String>, ModuleError> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(other) => Err(ModuleError(format!(
+                "option {key}: expected a string, got {other}"
+            ))),
+        }
+    }
+
+    pub fn int(&self, key: &str) -> Result<Option<i64>, ModuleError> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64()),
+            Some(Value::String(s)) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| ModuleError(format!("option {key}: '{s}' is not a whole number"))),
+            Some(other) => Err(ModuleError(format!(
+                "option {key}: expected a whole number, got {other}"
+            ))),
+        }
+    }
+
+    pub fn bool(&self, key: &str) -> Result<Option<bool>, ModuleError> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) => crate::config::parse_flag(s)
+                .map(Some)
+                .ok_or_else(|| ModuleError(format!("option {key}: '{s}' is not a boolean"))),
+            Some(other) => Err(ModuleError(format!(
+                "option {key}: expected a boolean, got {other}"
+            ))),
+        }
+    }
+}
+
+/// Runs a module: reads the args file named by the first argument, prints the result (or
+/// `failed` with the message) as one JSON object, exits 0 or 1 like Python modules do.
+pub fn main(run: impl FnOnce(&Args) -> Result<Map<String, Value>, ModuleError>) -> ExitCode {
+    let result = std::env::args()
+        .nth(1)
+        .ok_or_else(|| {
+            ModuleError("usage: MODULE ARGS_FILE (Ansible runs modules this way)".into())
+        })
+        .and_then(|path| {
+            std::fs::read_to_string(&path)
+                .map_err(|e| ModuleError(format!("cannot read {path}: {e}")))
+        })
+        .and_then(|text| Args::from_json(&text))
+        .and_then(|args| run(&args));
+    match result {
+        Ok(mut out) => {
+            out.entry("changed").or_insert(json!(false));
+            out.insert("failed".into(), json!(false));
+            println!("{}", Value::Object(out));
+            ExitCode::SUCCESS
+        }
+        Err(ModuleError(msg)) => {
+            println!(
+                "{}",
+                json!({ "failed": true, "changed": false, "msg": msg })
+            );
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The Healthchecks Management API v3, the calls the `healthchecks_check` module makes. Every
+//! call has a timeout; 429 is retried with backoff; every other error names its cause (bad
+//! key, validation, plan limit, unreachable) in words an operator can act on. The API key is
+//! sent only in the X-Api-Key header and never appears in an error.
+
+use serde_json::Value;
+use std::time::Duration;
+
+pub const HOSTED: &str = "https://healthchecks.io/api/v3";
+
+pub struct Api {
+    base: String,
+    key: String,
+    client: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(base: &str, key: &str) -> Api {
+        Api {
+            base: base.trim_end_matches('/').to_string(),
+            key: key.to_string(),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(15))
+                .build()
+                .expect("a TLS backend is compiled in"),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), String> {
+        let url = format!("{}{path}", self.base);
+        let mut wait = Duration::from_secs(1);
+        for attempt in 1..=4 {
+            let mut req = self
+                .client
+                .request(method.clone(), &url)
+                .header("X-Api-Key", &self.key);
+            if let Some(b) = body {
+                req = req
+                    .header("Content-Type", "application/json")
+                    .body(b.to_string());
+            }
+            let resp = req.send().await.map_err(|e| {
+                let e = e.without_url();
+                format!("cannot reach Healthchecks at {}: {}", self.base, root(&e))
+            })?;
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap_or_default();
+            if status == 429 && attempt < 4 {
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+                continue;
+            }
+            let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            let server = json
+                .get("error")
+                .and_then(|e| e.as_str())
+                .unwrap_or(text.trim())
+                .to_string();
+            return match status {
+                200 | 201 => Ok((status, json)),
+                401 => Err(format!(
+                    "Healthchecks rejected the API key ({server}): use the project's read-write API key from its Settings page"
+                )),
+                400 => Err(format!(
+                    "Healthchecks refused the check's settings: {server}"
+                )),
+                403 => Err(format!(
+                    "Healthchecks refused: the plan's limit on checks is reached ({server})"
+                )),
+                429 => Err(
+                    "Healthchecks rate limit: still 429 after 4 attempts; try again in a minute"
+                        .into(),
+                ),
+                404 => Ok((404, Value::Null)),
+                409 => Ok((409, json)),
+                s => Err(format!(
+                    "Healthchecks answered HTTP {s} for {method} {path}"
+                )),
+            };
+        }
+        unreachable!("the loop returns on its last attempt")
+    }
+
+    /// The check with this slug, if there is one.
+    pub async fn find_by_slug(&self, slug: &str) -> Result<Option<Value>, String> {
+        let (_, v) = self
+            .call(reqwest::Method::GET, &format!("/checks/?slug={slug}"), None)
+            .await?;
+        Ok(v["checks"].as_array().and_then(|a| a.first().cloned()))
+    }
+
+    /// Creates or updates (upsert on slug). Returns the check as the server has it.
+    pub async fn upsert(&self, fields: &Value) -> Result<Value, String> {
+        let (_, v) = self
+            .call(reqwest::Method::POST, "/checks/", Some(fields))
+            .await?;
+        Ok(v)
+    }
+
+    pub async fn delete(&self, uuid: &str) -> Result<(), String> {
+        self.call(reqwest::Method::DELETE, &format!("/checks/{uuid}"), None)
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn pause(&self, uuid: &str) -> Result<Value, String> {
+        let (_, v) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/checks/{uuid}/pause"),
+                None,
+            )
+            .await?;
+        Ok(v)
+    }
+
+    /// The project's integrations: (id, name).
+    pub async fn channels(&self) -> Result<Vec<(String, String)>, String> {
+        let (_, v) = self.call(reqwest::Method::GET, "/channels/", None).await?;
+        Ok(v["channels"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|c| {
+                        (
+                            c["id"].as_str().unwrap_or("").to_string(),
+                            c["name"].as_str().unwrap_or("").to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
+
+fn root(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
