@@ -65,6 +65,30 @@ fn the_cron_heartbeat_pings_with_a_summary_and_fails_when_the_daemon_stops() {
     let status = host.ssh_ok(&["miraclemax-status", "--json"]).unwrap();
     assert!(status.contains("\"last_signal\": \"ok\""), "{status}");
 
+    // By hand, as the user guide says: it prints what it checked and sent, and logs to journald.
+    let by_hand = host
+        .ssh_ok(&["/usr/local/bin/miraclemax-heartbeat"])
+        .unwrap();
+    assert!(
+        by_hand.starts_with("checked: healthy\nsent to http://"),
+        "{by_hand}"
+    );
+    assert!(
+        by_hand.contains("server check: success delivered in "),
+        "{by_hand}"
+    );
+    let journal = host
+        .ssh_ok(&[
+            "journalctl",
+            "-t",
+            "miraclemax-heartbeat",
+            "--no-pager",
+            "-o",
+            "cat",
+        ])
+        .unwrap();
+    assert!(journal.contains("server=ok delivered"), "{journal}");
+
     host.ssh_ok(&["systemctl", "stop", "miraclemax-self-heal.service"])
         .unwrap();
     let n = hc.pings().len();

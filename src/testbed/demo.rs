@@ -1,11 +1,13 @@
 //! The demo (`make demo` with no servers given): a real Debian host under systemd-nspawn gets
-//! the self-healing daemon, its example service is broken, and everything a user would see is
-//! printed: status, the email that arrived, the journal.
+//! the self-healing daemon and the heartbeat, its example service is broken, and everything a
+//! user would see is printed: status, the email that arrived, the heartbeat's ping, the journal.
 
 use super::Testbed;
 use super::deploy::{EXAMPLE_SERVICE, install_daemon, lab_config};
+use super::healthchecks::Healthchecks;
 use super::smtp::Smtp;
 use anyhow::{Context, Result};
+use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -20,9 +22,18 @@ pub fn run(bin_dir: &Path) -> Result<()> {
         host.gateway(),
         super::smtp::SMTP_PORT
     );
+    let hc = Healthchecks::start(IpAddr::V4(host.gateway()))?;
+    let ping_url = hc.add_check();
+    println!(
+        "a local Healthchecks (ping API) listens on {}",
+        host.gateway()
+    );
 
-    step("Installing miraclemax-self-heal with this configuration");
-    let config = lab_config(host, EXAMPLE_SERVICE);
+    step("Installing miraclemax-self-heal and miraclemax-heartbeat with this configuration");
+    let config = format!(
+        "{}heartbeat:\n  ping_url: {ping_url}\n",
+        lab_config(host, EXAMPLE_SERVICE)
+    );
     print!("{config}");
     install_daemon(host, bin_dir, &config)?;
     show(host, &["miraclemax-status"])?;
@@ -39,6 +50,24 @@ pub fn run(bin_dir: &Path) -> Result<()> {
         "From: {}\nTo: {}\nSubject: {}\n\n{}",
         mail.from, mail.to, mail.subject, mail.body
     );
+
+    step("Test Heartbeat: sudo /usr/local/bin/miraclemax-heartbeat");
+    show(host, &["/usr/local/bin/miraclemax-heartbeat"])?;
+    let pings = hc.wait_for_pings(1, Duration::from_secs(10));
+    if let Some(p) = pings.last() {
+        println!(
+            "Healthchecks recorded a '{}' ping (run id {}) with this body:",
+            p.kind,
+            p.rid.as_deref().unwrap_or("-")
+        );
+        for line in p.body.lines() {
+            println!("  | {line}");
+        }
+    }
+    show(
+        host,
+        &["tail", "-n", "1", "/var/log/healthcheck-heartbeat.log"],
+    )?;
 
     step("journalctl -t miraclemax-self-heal");
     show(
