@@ -75,16 +75,16 @@ fn a_missing_config_file_is_named() {
 }
 
 #[test]
-fn unbuilt_parts_say_so_and_exit_3() {
+fn the_heartbeat_without_a_heartbeat_section_says_so() {
+    let path = temp_config("no-heartbeat.yaml", "monitored_services:\n  - name: web\n");
     let out = run(
         env!("CARGO_BIN_EXE_miraclemax-heartbeat"),
-        &["--config", &example()],
+        &["--config", &path],
     );
-    assert_eq!(out.status.code(), Some(3));
-    assert!(
-        text(&out.stderr).contains("is not built yet"),
-        "{}",
-        text(&out.stderr)
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!("miraclemax-heartbeat: error: {path}: no 'heartbeat' section: nothing to ping\n")
     );
 }
 

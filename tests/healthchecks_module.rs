@@ -163,6 +163,9 @@ fn paused_pauses_once() {
     assert_eq!(hc.checks()[0].status, "paused");
     let (_, r) = module(with(server_check(&hc), json!({ "state": "paused" })));
     assert_eq!(r["changed"], false, "{r}");
+    let (_, r) = module(server_check(&hc));
+    assert_eq!(r["changed"], true, "present resumes a paused check: {r}");
+    assert_eq!(r["status"], "new");
 }
 
 #[test]
@@ -195,6 +198,17 @@ fn each_error_names_its_cause() {
     assert_eq!(
         r["msg"],
         "cannot reach Healthchecks at http://127.0.0.1:9/api/v3: Connection refused (os error 111)"
+    );
+    let (_, r) = module(with(
+        server_check(&hc),
+        json!({ "api_url": format!("{}/nowhere", hc.api_url) }),
+    ));
+    assert!(
+        r["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("Healthchecks answered 404 Not Found for GET: is api_url ("),
+        "{r}"
     );
     let (_, r) = module(with(server_check(&hc), json!({ "grcae": 600 })));
     assert!(

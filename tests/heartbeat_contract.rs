@@ -188,6 +188,27 @@ fn a_dead_daemon_turns_the_ping_into_fail_with_the_reason_first() {
         server.body
     );
     assert!(h.log().contains("server=fail delivered"), "{}", h.log());
+    assert_eq!(
+        h.hc.pings().len(),
+        1,
+        "a dead daemon's view of web is not vouched for"
+    );
+}
+
+#[test]
+fn an_unreadable_state_file_fails_the_check_instead_of_passing_it() {
+    let h = Host::new("corrupt", "");
+    std::fs::write(h.dirs().state(), "{ not json").unwrap();
+    h.run();
+    let server = &h.hc.pings()[0];
+    assert_eq!(server.kind, "fail");
+    assert!(
+        server
+            .body
+            .starts_with("FAIL: cannot read the daemon's state: "),
+        "{}",
+        server.body
+    );
 }
 
 #[test]

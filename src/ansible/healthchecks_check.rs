@@ -151,10 +151,17 @@ async fn ensure(
         body.insert("unique".into(), json!(["slug"]));
         check = api.upsert(&Value::Object(body)).await?;
     }
-    if state == "paused" && check["status"].as_str() != Some("paused") {
+    let paused = check["status"].as_str() == Some("paused");
+    if state == "paused" && !paused {
         changed = true;
         if !check_mode {
             check = api.pause(check["uuid"].as_str().unwrap_or("")).await?;
+        }
+    } else if state == "present" && paused {
+        // present means watched: a paused check alerts no one.
+        changed = true;
+        if !check_mode {
+            check = api.resume(check["uuid"].as_str().unwrap_or("")).await?;
         }
     }
     let mut after = before.clone();

@@ -112,12 +112,7 @@ pub async fn run(opts: Options) -> Result<()> {
         let mut ticker = tokio::time::interval(beat);
         let reload = loop {
             tokio::select! {
-                _ = ticker.tick() => {
-                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
-                    if let Err(e) = dirs.touch_alive() {
-                        tracing::error!("cannot write {}: {e}", dirs.alive().display());
-                    }
-                }
+                _ = ticker.tick() => alive(&dirs),
                 _ = hup.recv() => match config::load(&opts.config_path) {
                     Ok(new) => {
                         let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading, sd_notify::NotifyState::monotonic_usec_now()?]);
@@ -135,14 +130,27 @@ pub async fn run(opts: Options) -> Result<()> {
             }
         };
         let _ = stop_tx.send(true);
-        for t in tasks {
-            let _ = t.await;
+        // A heal in progress finishes first; systemd's watchdog keeps hearing from us meanwhile.
+        let mut all = std::pin::pin!(futures_util::future::join_all(tasks));
+        loop {
+            tokio::select! {
+                _ = &mut all => break,
+                _ = ticker.tick() => alive(&dirs),
+            }
         }
         if !reload {
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
             tracing::info!(event = "stopped", "stopped");
             return Ok(());
         }
+    }
+}
+
+/// Tells systemd's watchdog and the heartbeat (through the liveness stamp) that we are looping.
+fn alive(dirs: &Dirs) {
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+    if let Err(e) = dirs.touch_alive() {
+        tracing::error!("cannot write {}: {e}", dirs.alive().display());
     }
 }
 
@@ -153,7 +161,20 @@ fn build_shared(
     template_dir: &Path,
     started: u64,
 ) -> Result<Shared> {
-    let mut state = dirs.load_state()?;
+    let mut state = match dirs.load_state() {
+        Ok(s) => s,
+        Err(e) => {
+            // A damaged state file must not keep the healer down: keep it aside and start fresh.
+            let aside = dirs.state().with_extension(format!("damaged.{}", now_ms()));
+            let _ = std::fs::rename(dirs.state(), &aside);
+            tracing::error!(
+                event = "state_reset",
+                "{e}; moved to {} and starting with a fresh state",
+                aside.display()
+            );
+            crate::state::State::default()
+        }
+    };
     state.daemon_pid = std::process::id();
     state.daemon_started_ms = started;
     // Services no longer configured leave the state; the others keep their history.

@@ -28,11 +28,12 @@ struct Look {
 
 pub async fn run(sh: Arc<Shared>, svc: Service, mut stop: watch::Receiver<bool>) {
     let open = sh.update(|st| {
-        st.services
-            .entry(svc.name.to_string())
-            .or_default()
-            .open
-            .clone()
+        let s = st.services.entry(svc.name.to_string()).or_default();
+        if s.open.is_none() && s.machine.phase == crate::heal::machine::Phase::Healing {
+            // Killed between deciding to heal and recording the incident (older state files).
+            s.machine.phase = crate::heal::machine::Phase::Healthy;
+        }
+        s.open.clone()
     });
     if let Some(inc) = open {
         log(
@@ -125,24 +126,49 @@ async fn look_and_act(
     } else {
         *acting_since = None;
     }
-    let action = sh.update(|st| {
+    let now = now_ms();
+    // The phase change and the incident it opens are saved together: a crash between them
+    // would leave a service "healing" with nothing to resume.
+    let (action, inc) = sh.update(|st| {
         let s = st.services.entry(svc.name.to_string()).or_default();
         s.last_probe = Some(look.summary.clone());
-        s.last_probe_ms = now_ms();
-        match paused {
-            Some(until) => {
-                s.machine.pause(until);
-                Action::Nothing
-            }
-            None => {
-                s.machine.resume();
-                s.machine.observe(look.seen, now_s, &policy(sh))
-            }
+        s.last_probe_ms = now;
+        if paused.is_some() {
+            // A pause is the operator's, kept apart from the phase so it never clears a breaker.
+            return (Action::Nothing, None);
         }
+        s.machine.resume();
+        let action = s.machine.observe(look.seen, now_s, &policy(sh));
+        if !matches!(action, Action::Heal | Action::TripBreaker) {
+            return (action, None);
+        }
+        let mut inc = Incident::new(
+            svc,
+            detected_text(svc, &look),
+            classify(&look.status, &look.finding),
+            now,
+        );
+        if action == Action::TripBreaker {
+            let heals = &s.machine.heals;
+            let times: Vec<String> = heals
+                .iter()
+                .map(|t| crate::notify::report::utc(t * 1000))
+                .collect();
+            inc.steps.push(format!(
+                "Healed {} times before, at {}; not healing again until the window passes",
+                heals.len(),
+                times.join(", ")
+            ));
+            inc.outcome = Outcome::Flapping {
+                at_ms: now,
+                recent_heals: heals.len() as u32,
+            };
+        }
+        s.open = Some(inc.clone());
+        (action, Some(inc))
     });
-    match action {
-        Action::Nothing => {}
-        Action::Recovered => log(
+    match (action, inc) {
+        (Action::Recovered, _) => log(
             sh,
             svc,
             "recovered",
@@ -150,13 +176,7 @@ async fn look_and_act(
             "ok",
             &format!("is healthy again: {}", look.summary),
         ),
-        Action::Heal => {
-            let inc = Incident::new(
-                svc,
-                detected_text(svc, &look),
-                classify(&look.status, &look.finding),
-                now_ms(),
-            );
+        (Action::Heal, Some(inc)) => {
             log(
                 sh,
                 svc,
@@ -165,38 +185,16 @@ async fn look_and_act(
                 "",
                 &format!("{}; root cause: {}", inc.detected, inc.cause),
             );
-            sh.update(|st| {
-                st.services.entry(svc.name.to_string()).or_default().open = Some(inc.clone())
-            });
             heal(sh, svc, inc).await;
+            // Whatever systemd does next is judged afresh, not against time spent healing.
+            *acting_since = None;
         }
-        Action::TripBreaker => {
-            let heals = sh.update(|st| {
-                st.services
-                    .get(svc.name.as_str())
-                    .map(|s| s.machine.heals.clone())
-                    .unwrap_or_default()
-            });
-            let recent = heals.len() as u32;
-            let mut inc = Incident::new(
-                svc,
-                detected_text(svc, &look),
-                classify(&look.status, &look.finding),
-                now_ms(),
-            );
-            let times: Vec<String> = heals
-                .iter()
-                .map(|t| crate::notify::report::utc(t * 1000))
-                .collect();
-            inc.steps.push(format!(
-                "Healed {recent} times before, at {}; not healing again until the window passes",
-                times.join(", ")
-            ));
-            inc.outcome = Outcome::Flapping {
-                at_ms: now_ms(),
-                recent_heals: recent,
-            };
+        (Action::TripBreaker, Some(mut inc)) => {
             inc.journal = journal_lines(svc).await;
+            let recent = match inc.outcome {
+                Outcome::Flapping { recent_heals, .. } => recent_heals,
+                _ => 0,
+            };
             log(
                 sh,
                 svc,
@@ -210,6 +208,7 @@ async fn look_and_act(
             );
             close(sh, svc, inc);
         }
+        _ => {}
     }
 }
 
@@ -411,8 +410,15 @@ fn close(sh: &Arc<Shared>, svc: &Service, inc: Incident) {
         ssh_target: &sh.ssh_target,
         heal_window: sh.config.limits.heal_window,
     };
-    match render(&inc, &origin, &sh.template_dir) {
-        Ok(email) => match sh
+    // No email configured: nothing to queue (the journal and events have it all).
+    let rendered = sh
+        .config
+        .email
+        .as_ref()
+        .map(|_| render(&inc, &origin, &sh.template_dir));
+    match rendered {
+        None => {}
+        Some(Ok(email)) => match sh
             .outbox
             .enqueue(&format!("{}-{}", inc.id, inc.kind()), &email)
         {
@@ -423,7 +429,7 @@ fn close(sh: &Arc<Shared>, svc: &Service, inc: Incident) {
                 inc.id
             ),
         },
-        Err(e) => tracing::error!(
+        Some(Err(e)) => tracing::error!(
             service = svc.name.as_str(),
             "cannot render the report for {}: {e}",
             inc.id

@@ -19,8 +19,11 @@ impl Api {
         Api {
             base: base.trim_end_matches('/').to_string(),
             key: key.to_string(),
+            // No redirects: a redirect would resend the key, possibly elsewhere or in clear,
+            // and turn a POST into a GET whose answer looks like success.
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(15))
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("a TLS backend is compiled in"),
         }
@@ -76,11 +79,15 @@ impl Api {
                     "Healthchecks rate limit: still 429 after 4 attempts; try again in a minute"
                         .into(),
                 ),
-                404 => Ok((404, Value::Null)),
-                409 => Ok((409, json)),
-                s => Err(format!(
-                    "Healthchecks answered HTTP {s} for {method} {path}"
+                404 => Err(format!(
+                    "Healthchecks answered 404 Not Found for {method}: is api_url ({}) right?",
+                    self.base
                 )),
+                s @ 300..=399 => Err(format!(
+                    "Healthchecks at {} redirected ({s}); set api_url to the final address (https://...)",
+                    self.base
+                )),
+                s => Err(format!("Healthchecks answered HTTP {s} for {method}")),
             };
         }
         unreachable!("the loop returns on its last attempt")
@@ -98,6 +105,23 @@ impl Api {
     pub async fn upsert(&self, fields: &Value) -> Result<Value, String> {
         let (_, v) = self
             .call(reqwest::Method::POST, "/checks/", Some(fields))
+            .await?;
+        if v["uuid"].as_str().is_none() {
+            return Err(
+                "Healthchecks answered the upsert without a check uuid: is the API key read-write?"
+                    .into(),
+            );
+        }
+        Ok(v)
+    }
+
+    pub async fn resume(&self, uuid: &str) -> Result<Value, String> {
+        let (_, v) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/checks/{uuid}/resume"),
+                None,
+            )
             .await?;
         Ok(v)
     }

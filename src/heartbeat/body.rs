@@ -91,6 +91,7 @@ mod tests {
 
     fn assessment(problems: Vec<String>) -> Assessment {
         Assessment {
+            daemon_ok: problems.is_empty(),
             problems,
             daemon: "miraclemax-self-heal running (pid 9, last check 2.0 seconds ago)".into(),
             services: vec![

@@ -23,6 +23,8 @@ pub struct ServiceHealth {
 pub struct Assessment {
     /// Reasons the server check must get `/fail`; empty means healthy.
     pub problems: Vec<String>,
+    /// Whether the daemon is alive and looking, so its view of the services can be trusted.
+    pub daemon_ok: bool,
     pub daemon: String,
     pub services: Vec<ServiceHealth>,
 }
@@ -34,14 +36,20 @@ pub fn stale_after(config: &Config) -> Duration {
 
 pub fn assess(config: &Config, dirs: &Dirs) -> Assessment {
     let mut problems = Vec::new();
-    let daemon = match daemon_state(config, dirs) {
-        Ok(s) => s,
+    let (daemon, daemon_ok) = match daemon_state(config, dirs) {
+        Ok(s) => (s, true),
         Err(problem) => {
             problems.push(problem.clone());
-            problem
+            (problem, false)
         }
     };
-    let state = dirs.load_state().unwrap_or_default();
+    let state = match dirs.load_state() {
+        Ok(s) => s,
+        Err(e) => {
+            problems.push(format!("cannot read the daemon's state: {e}"));
+            Default::default()
+        }
+    };
     let control = Control::new(&dirs.root);
     let now_s = now_ms() / 1000;
     let mut services = Vec::new();
@@ -76,6 +84,7 @@ pub fn assess(config: &Config, dirs: &Dirs) -> Assessment {
     }
     Assessment {
         problems,
+        daemon_ok,
         daemon,
         services,
     }

@@ -92,6 +92,11 @@ impl Outbox {
             if q.next_try_ms > now {
                 continue;
             }
+            if self.dir.join("sent").join(&q.id).exists() {
+                // Sent before, but the queue file could not be removed then: never send twice.
+                let _ = fs::remove_file(self.path(&q.id));
+                continue;
+            }
             let late = Duration::from_millis(now.saturating_sub(q.created_ms));
             let mut email = q.email.clone();
             if late >= LATE_AFTER {
@@ -116,7 +121,7 @@ impl Outbox {
                 }
                 Err(e) => {
                     q.attempts += 1;
-                    let backoff = Duration::from_secs(5 * 2u64.saturating_pow(q.attempts - 1))
+                    let backoff = Duration::from_secs(5 * 2u64.pow((q.attempts - 1).min(10)))
                         .min(MAX_BACKOFF);
                     q.next_try_ms = now + backoff.as_millis() as u64;
                     tracing::warn!(

@@ -43,7 +43,12 @@ fn call<'a>(
 
 impl Systemd {
     pub async fn connect() -> Result<Systemd, SystemdError> {
-        let conn = Connection::system().await.map_err(SystemdError::Connect)?;
+        // A stalled PID 1 must not hang a worker forever: every call gets a deadline.
+        let conn = zbus::connection::Builder::system()
+            .method_timeout(Duration::from_secs(25))
+            .build()
+            .await
+            .map_err(SystemdError::Connect)?;
         Ok(Systemd { conn })
     }
 
