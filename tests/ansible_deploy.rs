@@ -1,0 +1,182 @@
+//! The Ansible deployment, run for real: ansible-playbook from the project venv, over SSH, to
+//! two fresh test hosts, with the example inventory's group variables.
+
+mod support;
+
+use miraclemax::testbed::{Host, Testbed};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+use support::*;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// An inventory for these hosts: the example's group variables, the hosts' real addresses.
+fn inventory(hosts: &[Host]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "mm-inventory-{}-{}",
+        std::process::id(),
+        hosts[0].name
+    ));
+    std::fs::create_dir_all(dir.join("group_vars")).unwrap();
+    std::fs::copy(
+        repo().join("inventory/group_vars/miraclemax.yml"),
+        dir.join("group_vars/miraclemax.yml"),
+    )
+    .unwrap();
+    let mut yaml = String::from("miraclemax:\n  hosts:\n");
+    for h in hosts {
+        yaml.push_str(&format!(
+            "    {}:\n      ansible_host: {}\n",
+            h.name,
+            h.address()
+        ));
+    }
+    let key = miraclemax::testbed::state_dir().join("id_ed25519");
+    yaml.push_str(&format!(
+        "  vars:\n    ansible_user: root\n    ansible_python_interpreter: /usr/bin/python3\n    \
+         ansible_ssh_private_key_file: {}\n    ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\n",
+        key.display()
+    ));
+    std::fs::write(dir.join("hosts.yml"), yaml).unwrap();
+    dir
+}
+
+fn playbook(inventory: &Path, name: &str, extra: &[&str]) -> Output {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_miraclemax-self-heal"))
+        .parent()
+        .unwrap();
+    Command::new(repo().join(".venv/bin/ansible-playbook"))
+        .current_dir(repo())
+        .env("ANSIBLE_CONFIG", repo().join("ansible/ansible.cfg"))
+        .env("ANSIBLE_NOCOLOR", "1")
+        .args([
+            "-i",
+            inventory.to_str().unwrap(),
+            &format!("playbooks/{name}"),
+        ])
+        .args(["-e", &format!("self_healing_bin_dir={}", bin_dir.display())])
+        .args(extra)
+        .output()
+        .expect("scripts/install-deps puts ansible-core into .venv")
+}
+
+/// `changed=` of each host in the PLAY RECAP.
+fn recap(out: &Output) -> Vec<(String, u32, u32)> {
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .skip_while(|l| !l.starts_with("PLAY RECAP"))
+        .skip(1)
+        .filter_map(|l| {
+            let host = l.split_whitespace().next()?.to_string();
+            let num = |k: &str| {
+                l.split_whitespace()
+                    .find_map(|w| w.strip_prefix(k)?.parse().ok())
+            };
+            Some((host, num("changed=")?, num("failed=")?))
+        })
+        .collect()
+}
+
+#[test]
+fn deploy_self_healing_from_clean_hosts_then_again_with_no_change() {
+    let tb = Testbed::start(2).unwrap();
+    let smtp: Vec<Smtp> = tb
+        .hosts()
+        .iter()
+        .map(|h| Smtp::start(h.gateway()))
+        .collect();
+    let inv = inventory(tb.hosts());
+
+    let first = playbook(&inv, "deploy-self-healing.yml", &[]);
+    let out = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        first.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    for (host, changed, failed) in recap(&first) {
+        assert!(
+            changed > 0 && failed == 0,
+            "{host}: changed={changed} failed={failed}"
+        );
+    }
+    for h in tb.hosts() {
+        assert_eq!(is_active(h, "miraclemax-self-heal.service"), "active");
+        let text = h.ssh_ok(&["cat", "/etc/miraclemax/config.yaml"]).unwrap();
+        let config = miraclemax::config::parse(&text, Path::new("config.yaml")).unwrap();
+        assert_eq!(config.host.as_deref(), Some(h.name.as_str()));
+        let example = config.service("example").expect("the inventory's service");
+        assert_eq!(example.port.map(|p| p.get()), Some(8080));
+        assert_eq!(
+            config.email.as_ref().unwrap().smtp_host,
+            h.gateway().to_string()
+        );
+        assert_eq!(
+            h.ssh_ok(&["stat", "-c", "%a", "/etc/miraclemax/config.yaml"])
+                .unwrap()
+                .trim(),
+            "600"
+        );
+    }
+
+    let second = playbook(&inv, "deploy-self-healing.yml", &[]);
+    assert!(second.status.success());
+    let r = recap(&second);
+    assert_eq!(r.len(), 2, "{}", String::from_utf8_lossy(&second.stdout));
+    for (host, changed, _) in r {
+        assert_eq!(
+            changed,
+            0,
+            "{host}: a second run changes nothing\n{}",
+            String::from_utf8_lossy(&second.stdout)
+        );
+    }
+
+    // The deployed daemon heals, and reports to the SMTP server the inventory names.
+    let h = tb.host(1);
+    h.ssh_ok(&["systemctl", "stop", "example.service"]).unwrap();
+    smtp[1].wait_for("✅ MiracleMax: example - RESOLVED", Duration::from_secs(30));
+}
+
+#[test]
+fn a_bad_inventory_value_fails_before_the_hosts_config_changes() {
+    let tb = Testbed::start(1).unwrap();
+    let _smtp = Smtp::start(tb.host(0).gateway());
+    let inv = inventory(tb.hosts());
+    assert!(
+        playbook(&inv, "deploy-self-healing.yml", &[])
+            .status
+            .success()
+    );
+    let before = tb
+        .host(0)
+        .ssh_ok(&["cat", "/etc/miraclemax/config.yaml"])
+        .unwrap();
+
+    let bad = r#"{"monitored_services": [{"name": "example", "port": 70000, "healing_strategies": ["restart_everything"]}]}"#;
+    let out = playbook(&inv, "deploy-self-healing.yml", &["-e", bad]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        text.contains("service 'example': port 70000 is out of range 1-65535"),
+        "{text}"
+    );
+    assert!(
+        text.contains("unknown healing strategy 'restart_everything'"),
+        "{text}"
+    );
+    assert_eq!(
+        tb.host(0)
+            .ssh_ok(&["cat", "/etc/miraclemax/config.yaml"])
+            .unwrap(),
+        before,
+        "config untouched"
+    );
+    assert_eq!(
+        is_active(tb.host(0), "miraclemax-self-heal.service"),
+        "active"
+    );
+}
