@@ -3,6 +3,7 @@
 
 mod support;
 
+use miraclemax::testbed::healthchecks::{API_KEY, Healthchecks};
 use miraclemax::testbed::{Host, Testbed};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -57,7 +58,13 @@ fn playbook(inventory: &Path, name: &str, extra: &[&str]) -> Output {
             inventory.to_str().unwrap(),
             &format!("playbooks/{name}"),
         ])
-        .args(["-e", &format!("self_healing_bin_dir={}", bin_dir.display())])
+        .args([
+            "-e",
+            &format!(
+                "self_healing_bin_dir={0} healthchecks_bin_dir={0}",
+                bin_dir.display()
+            ),
+        ])
         .args(extra)
         .output()
         .expect("scripts/install-deps puts ansible-core into .venv")
@@ -179,4 +186,98 @@ fn a_bad_inventory_value_fails_before_the_hosts_config_changes() {
         is_active(tb.host(0), "miraclemax-self-heal.service"),
         "active"
     );
+}
+
+#[test]
+fn deploy_complete_monitoring_creates_checks_once_and_wires_their_urls() {
+    let tb = Testbed::start(2).unwrap();
+    let _smtp: Vec<Smtp> = tb
+        .hosts()
+        .iter()
+        .map(|h| Smtp::start(h.gateway()))
+        .collect();
+    let hc = Healthchecks::start("127.0.0.1".parse().unwrap()).unwrap();
+    let inv = inventory(tb.hosts());
+    let vars = serde_json::json!({
+        "healthchecks_api_key": API_KEY,
+        "healthchecks_api_url": hc.api_url,
+        "healthcheck_services": [{ "name": "example" }],
+    })
+    .to_string();
+
+    let first = playbook(&inv, "deploy-complete-monitoring.yml", &["-e", &vars]);
+    let out = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        first.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        !out.contains(API_KEY),
+        "the API key stays out of the output"
+    );
+    let checks = hc.checks();
+    assert_eq!(
+        checks.len(),
+        4,
+        "a server check and an example check per host: {checks:?}"
+    );
+    for h in tb.hosts() {
+        let server = checks
+            .iter()
+            .find(|c| c.slug == h.name)
+            .expect("the server check");
+        assert_eq!(
+            (server.name.clone(), server.timeout, server.grace),
+            (format!("MiracleMax Server {}", h.name), 300, 600)
+        );
+        let service = checks
+            .iter()
+            .find(|c| c.slug == format!("{}-example", h.name))
+            .expect("the service check");
+        let config = miraclemax::config::parse(
+            &h.ssh_ok(&["cat", "/etc/miraclemax/config.yaml"]).unwrap(),
+            Path::new("c"),
+        )
+        .unwrap();
+        let heartbeat = config.heartbeat.expect("the heartbeat section");
+        assert!(
+            heartbeat
+                .ping_url
+                .expose()
+                .ends_with(&format!("/ping/{}", server.uuid))
+        );
+        assert_eq!(heartbeat.services[0].0.as_str(), "example");
+        assert!(
+            heartbeat.services[0]
+                .1
+                .expose()
+                .ends_with(&format!("/ping/{}", service.uuid))
+        );
+        let crontab = h.ssh_ok(&["crontab", "-l"]).unwrap();
+        assert!(
+            crontab.contains("*/5 * * * * /usr/local/bin/miraclemax-heartbeat --quiet"),
+            "{crontab}"
+        );
+        assert!(
+            h.ssh_ok(&["cat", "/etc/logrotate.d/miraclemax-heartbeat"])
+                .unwrap()
+                .contains("/var/log/healthcheck-heartbeat.log")
+        );
+        assert_eq!(is_active(h, "miraclemax-self-heal.service"), "active");
+    }
+
+    let writes = hc.writes();
+    let second = playbook(&inv, "deploy-complete-monitoring.yml", &["-e", &vars]);
+    assert!(second.status.success());
+    for (host, changed, _) in recap(&second) {
+        assert_eq!(
+            changed,
+            0,
+            "{host}: a second run changes nothing\n{}",
+            String::from_utf8_lossy(&second.stdout)
+        );
+    }
+    assert_eq!(hc.writes(), writes, "no check is written again");
+    assert_eq!(hc.checks().len(), 4);
 }
