@@ -281,3 +281,84 @@ fn deploy_complete_monitoring_creates_checks_once_and_wires_their_urls() {
     assert_eq!(hc.writes(), writes, "no check is written again");
     assert_eq!(hc.checks().len(), 4);
 }
+
+#[test]
+fn adding_a_service_shows_in_check_diff_then_the_daemon_reloads_and_watches_it() {
+    let tb = Testbed::start(1).unwrap();
+    let h = tb.host(0);
+    let smtp = Smtp::start(h.gateway());
+    let inv = inventory(tb.hosts());
+    assert!(
+        playbook(&inv, "deploy-self-healing.yml", &[])
+            .status
+            .success()
+    );
+    h.write(
+        "/etc/systemd/system/second.service",
+        "[Service]\nType=notify\nNotifyAccess=main\nExecStart=/usr/bin/python3 /usr/local/bin/mm-example-app 8081\n",
+    )
+    .unwrap();
+    h.ssh_ok(&["systemctl", "daemon-reload"]).unwrap();
+    h.ssh_ok(&["systemctl", "start", "second.service"]).unwrap();
+    let before = h.ssh_ok(&["cat", "/etc/miraclemax/config.yaml"]).unwrap();
+    let daemon_pid = h
+        .ssh_ok(&[
+            "systemctl",
+            "show",
+            "-P",
+            "MainPID",
+            "miraclemax-self-heal.service",
+        ])
+        .unwrap();
+
+    let services = r#"{"monitored_services": [
+        {"name": "example", "port": 8080, "domain": "example.lab.test", "critical": true,
+         "healing_strategies": ["service_restart", "port_conflict", "kill_hung"], "health": {"path": "/health"}},
+        {"name": "second", "port": 8081}]}"#;
+    let check = playbook(
+        &inv,
+        "deploy-self-healing.yml",
+        &["-e", services, "--check", "--diff"],
+    );
+    let out = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{out}");
+    let added = out
+        .lines()
+        .find(|l| l.starts_with('+') && l.contains("\"second\""))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(added.contains("8081"), "{added}");
+    assert_eq!(
+        h.ssh_ok(&["cat", "/etc/miraclemax/config.yaml"]).unwrap(),
+        before,
+        "--check changes nothing"
+    );
+
+    let real = playbook(&inv, "deploy-self-healing.yml", &["-e", services]);
+    let out = String::from_utf8_lossy(&real.stdout);
+    assert!(real.status.success(), "{out}");
+    assert!(
+        out.contains("RUNNING HANDLER [self_healing : Reload miraclemax-self-heal]"),
+        "{out}"
+    );
+    let new_pid = h
+        .ssh_ok(&[
+            "systemctl",
+            "show",
+            "-P",
+            "MainPID",
+            "miraclemax-self-heal.service",
+        ])
+        .unwrap();
+    assert_eq!(daemon_pid, new_pid, "reloaded, not restarted");
+    wait_until(
+        Duration::from_secs(15),
+        "the daemon to watch the new service",
+        || {
+            h.ssh_ok(&["miraclemax-status", "--json"])
+                .map(|s| s.contains("second.service is active"))
+                .unwrap_or(false)
+        },
+    );
+    h.ssh_ok(&["systemctl", "stop", "second.service"]).unwrap();
+    smtp.wait_for("✅ MiracleMax: second - RESOLVED", Duration::from_secs(30));
+}
