@@ -45,6 +45,28 @@ fn inventory(hosts: &[Host]) -> PathBuf {
     dir
 }
 
+/// The compiled modules of this build, beside their documentation, as Ansible's library.
+/// Made once per test process: rewriting a module while another play runs it breaks that play.
+fn library() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("mm-library-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(
+            env!("CARGO_BIN_EXE_healthchecks_check"),
+            dir.join("healthchecks_check"),
+        )
+        .unwrap();
+        std::fs::copy(
+            repo().join("ansible/modules/healthchecks_check.yml"),
+            dir.join("healthchecks_check.yml"),
+        )
+        .unwrap();
+        dir
+    })
+    .clone()
+}
+
 fn playbook(inventory: &Path, name: &str, extra: &[&str]) -> Output {
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_miraclemax-self-heal"))
         .parent()
@@ -52,6 +74,7 @@ fn playbook(inventory: &Path, name: &str, extra: &[&str]) -> Output {
     Command::new(repo().join(".venv/bin/ansible-playbook"))
         .current_dir(repo())
         .env("ANSIBLE_CONFIG", repo().join("ansible/ansible.cfg"))
+        .env("ANSIBLE_LIBRARY", library())
         .env("ANSIBLE_NOCOLOR", "1")
         .args([
             "-i",
