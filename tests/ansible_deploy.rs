@@ -45,28 +45,6 @@ fn inventory(hosts: &[Host]) -> PathBuf {
     dir
 }
 
-/// The compiled modules of this build, beside their documentation, as Ansible's library.
-/// Made once per test process: rewriting a module while another play runs it breaks that play.
-fn library() -> PathBuf {
-    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("mm-library-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(
-            env!("CARGO_BIN_EXE_healthchecks_check"),
-            dir.join("healthchecks_check"),
-        )
-        .unwrap();
-        std::fs::copy(
-            repo().join("ansible/modules/healthchecks_check.yml"),
-            dir.join("healthchecks_check.yml"),
-        )
-        .unwrap();
-        dir
-    })
-    .clone()
-}
-
 fn playbook(inventory: &Path, name: &str, extra: &[&str]) -> Output {
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_miraclemax-self-heal"))
         .parent()
@@ -74,7 +52,7 @@ fn playbook(inventory: &Path, name: &str, extra: &[&str]) -> Output {
     Command::new(repo().join(".venv/bin/ansible-playbook"))
         .current_dir(repo())
         .env("ANSIBLE_CONFIG", repo().join("ansible/ansible.cfg"))
-        .env("ANSIBLE_LIBRARY", library())
+        .env("ANSIBLE_LIBRARY", module_library())
         .env("ANSIBLE_NOCOLOR", "1")
         .args([
             "-i",
@@ -316,23 +294,9 @@ fn adding_a_service_shows_in_check_diff_then_the_daemon_reloads_and_watches_it()
             .status
             .success()
     );
-    h.write(
-        "/etc/systemd/system/second.service",
-        "[Service]\nType=notify\nNotifyAccess=main\nExecStart=/usr/bin/python3 /usr/local/bin/mm-example-app 8081\n",
-    )
-    .unwrap();
-    h.ssh_ok(&["systemctl", "daemon-reload"]).unwrap();
-    h.ssh_ok(&["systemctl", "start", "second.service"]).unwrap();
+    start_second_service(h);
     let before = h.ssh_ok(&["cat", "/etc/miraclemax/config.yaml"]).unwrap();
-    let daemon_pid = h
-        .ssh_ok(&[
-            "systemctl",
-            "show",
-            "-P",
-            "MainPID",
-            "miraclemax-self-heal.service",
-        ])
-        .unwrap();
+    let daemon_pid = main_pid(h, "miraclemax-self-heal.service");
 
     let services = r#"{"monitored_services": [
         {"name": "example", "port": 8080, "domain": "example.lab.test", "critical": true,
@@ -363,15 +327,7 @@ fn adding_a_service_shows_in_check_diff_then_the_daemon_reloads_and_watches_it()
         out.contains("RUNNING HANDLER [self_healing : Reload miraclemax-self-heal]"),
         "{out}"
     );
-    let new_pid = h
-        .ssh_ok(&[
-            "systemctl",
-            "show",
-            "-P",
-            "MainPID",
-            "miraclemax-self-heal.service",
-        ])
-        .unwrap();
+    let new_pid = main_pid(h, "miraclemax-self-heal.service");
     assert_eq!(daemon_pid, new_pid, "reloaded, not restarted");
     wait_until(
         Duration::from_secs(15),

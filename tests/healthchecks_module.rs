@@ -1,6 +1,8 @@
 //! The `healthchecks_check` Ansible module (the real binary, run the way Ansible runs it: one
 //! JSON args file) against the local Healthchecks-contract server's Management API.
 
+mod support;
+
 use miraclemax::testbed::healthchecks::{API_KEY, CHANNEL, Forced, Healthchecks};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -233,18 +235,7 @@ fn a_rate_limit_is_retried() {
 #[test]
 fn ansible_doc_shows_the_modules_documentation() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = std::env::temp_dir().join(format!("mm-ansible-doc-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(
-        env!("CARGO_BIN_EXE_healthchecks_check"),
-        dir.join("healthchecks_check"),
-    )
-    .unwrap();
-    std::fs::copy(
-        root.join("ansible/modules/healthchecks_check.yml"),
-        dir.join("healthchecks_check.yml"),
-    )
-    .unwrap();
+    let dir = support::module_library();
     let out = Command::new(root.join(".venv/bin/ansible-doc"))
         .args(["-M", dir.to_str().unwrap(), "healthchecks_check"])
         .env("ANSIBLE_NOCOLOR", "1")

@@ -160,11 +160,7 @@ fn a_stray_process_on_the_port_is_killed_and_named_in_the_email() {
                 .unwrap_or(false)
         },
     );
-    let stray_pid = host
-        .ssh_ok(&["systemctl", "show", "-P", "MainPID", "stray.service"])
-        .unwrap()
-        .trim()
-        .to_string();
+    let stray_pid = main_pid(host, "stray.service");
     host.ssh_ok(&["miraclemax-self-heal", "resume", "example"])
         .unwrap();
 
@@ -175,9 +171,7 @@ fn a_stray_process_on_the_port_is_killed_and_named_in_the_email() {
         "inactive",
         "exactly the stray process was killed"
     );
-    let owner = host
-        .ssh_ok(&["systemctl", "show", "-P", "MainPID", "example.service"])
-        .unwrap();
+    let owner = main_pid(host, "example.service");
     let listening = host.ssh_ok(&["ss", "-Hltnp", "sport = :8080"]).unwrap();
     assert!(
         listening.contains(&format!("pid={}", owner.trim())),

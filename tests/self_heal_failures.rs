@@ -135,11 +135,7 @@ fn a_hung_process_is_killed_and_restarted() {
     let services = "  - name: example\n    port: 8080\n    health: {path: /health, timeout: 1s}\n    healing_strategies: [kill_hung]\n";
     install_daemon(host, &test_config(host, services));
 
-    let pid = host
-        .ssh_ok(&["systemctl", "show", "-P", "MainPID", "example.service"])
-        .unwrap()
-        .trim()
-        .to_string();
+    let pid = main_pid(host, "example.service");
     host.ssh_ok(&["kill", "-STOP", &pid]).unwrap();
     let mail = smtp.wait_for(RESOLVED, Duration::from_secs(40));
     let body = &mail.body;
@@ -209,15 +205,7 @@ fn a_daemon_killed_mid_heal_resumes_the_incident_and_reports_it_once() {
     // A long settle time keeps the heal open long enough to kill the daemon inside it.
     let config = test_config(host, EXAMPLE).replace("settle_time: 1s", "settle_time: 4s");
     install_daemon(host, &config);
-    let daemon_pid = host
-        .ssh_ok(&[
-            "systemctl",
-            "show",
-            "-P",
-            "MainPID",
-            "miraclemax-self-heal.service",
-        ])
-        .unwrap();
+    let daemon_pid = main_pid(host, "miraclemax-self-heal.service");
 
     host.ssh_ok(&["systemctl", "stop", "example.service"])
         .unwrap();
@@ -244,15 +232,7 @@ fn a_daemon_killed_mid_heal_resumes_the_incident_and_reports_it_once() {
     );
     assert!(ev.contains(&"resumed".to_string()), "{ev:?}");
     assert_eq!(is_active(host, "miraclemax-self-heal.service"), "active");
-    let new_pid = host
-        .ssh_ok(&[
-            "systemctl",
-            "show",
-            "-P",
-            "MainPID",
-            "miraclemax-self-heal.service",
-        ])
-        .unwrap();
+    let new_pid = main_pid(host, "miraclemax-self-heal.service");
     assert_ne!(daemon_pid, new_pid, "systemd restarted the daemon");
     assert_eq!(is_active(host, "example.service"), "active");
 }

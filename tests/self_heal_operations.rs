@@ -13,14 +13,7 @@ fn a_reload_adds_a_service_and_a_bad_config_is_refused_while_the_old_one_keeps_w
     let host = tb.host(0);
     let smtp = Smtp::start(host.gateway());
     install_daemon(host, &test_config(host, EXAMPLE));
-    host.write(
-        "/etc/systemd/system/second.service",
-        "[Service]\nType=notify\nNotifyAccess=main\nExecStart=/usr/bin/python3 /usr/local/bin/mm-example-app 8081\n",
-    )
-    .unwrap();
-    host.ssh_ok(&["systemctl", "daemon-reload"]).unwrap();
-    host.ssh_ok(&["systemctl", "start", "second.service"])
-        .unwrap();
+    start_second_service(host);
 
     let second = "  - name: second\n    port: 8081\n";
     host.write(

@@ -83,3 +83,47 @@ pub fn healing_secs(body: &str) -> f64 {
         .and_then(|t| t.parse().ok())
         .unwrap_or_else(|| panic!("no HEALING TIME in {body}"))
 }
+
+/// A unit's MainPID on the host.
+pub fn main_pid(host: &Host, unit: &str) -> String {
+    host.ssh_ok(&["systemctl", "show", "-P", "MainPID", unit])
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+/// A second copy of the example app as `second.service` (port 8081), started.
+pub fn start_second_service(host: &Host) {
+    host.write(
+        "/etc/systemd/system/second.service",
+        "[Service]\nType=notify\nNotifyAccess=main\nExecStart=/usr/bin/python3 /usr/local/bin/mm-example-app 8081\n",
+    )
+    .unwrap();
+    host.ssh_ok(&["systemctl", "daemon-reload"]).unwrap();
+    host.ssh_ok(&["systemctl", "start", "second.service"])
+        .unwrap();
+}
+
+/// This build's compiled Ansible modules beside their documentation: a directory for
+/// ANSIBLE_LIBRARY or `ansible-doc -M`. Made once per test process, never rewritten while a
+/// play may be running a module from it.
+pub fn module_library() -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = std::env::temp_dir().join(format!("mm-library-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(
+            env!("CARGO_BIN_EXE_healthchecks_check"),
+            dir.join("healthchecks_check"),
+        )
+        .unwrap();
+        std::fs::copy(
+            root.join("ansible/modules/healthchecks_check.yml"),
+            dir.join("healthchecks_check.yml"),
+        )
+        .unwrap();
+        dir
+    })
+    .clone()
+}
