@@ -6,11 +6,6 @@ pub mod summary;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Exit code for "this part of MiracleMax is not built yet": distinct from a failure, so
-/// scripts and cron do not mistake it for a healthy run.
-pub const EXIT_NOT_IMPLEMENTED: u8 = 3;
-
-/// Where the host-side programs find their configuration and the daemon's state.
 #[derive(Debug, clap::Args)]
 pub struct HostArgs {
     /// The agent configuration file.
@@ -27,12 +22,4 @@ pub fn fail(program: &str, err: &anyhow::Error) -> ExitCode {
         eprintln!("{program}: error: {line}");
     }
     ExitCode::FAILURE
-}
-
-/// Says plainly that a feature is missing instead of pretending to work.
-pub fn not_built_yet(program: &str, what: &str) -> ExitCode {
-    eprintln!(
-        "{program}: error: {what} is not built yet in this version of MiracleMax; see README.md"
-    );
-    ExitCode::from(EXIT_NOT_IMPLEMENTED)
 }

@@ -148,12 +148,7 @@ async fn port_conflict(
         );
         record(inc);
     }
-    inc.steps
-        .push(format!("Executed: systemctl restart {}", svc.unit));
-    if let Err(e) = ctx.systemd.restart(&svc.unit).await {
-        return Step::Failed(e.to_string());
-    }
-    verify(ctx, svc).await
+    restart(ctx, svc, inc).await
 }
 
 /// Why a process must not be killed to free a port, if it must not.

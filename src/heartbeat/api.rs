@@ -116,14 +116,7 @@ impl Api {
     }
 
     pub async fn resume(&self, uuid: &str) -> Result<Value, String> {
-        let (_, v) = self
-            .call(
-                reqwest::Method::POST,
-                &format!("/checks/{uuid}/resume"),
-                None,
-            )
-            .await?;
-        Ok(v)
+        self.check_action(uuid, "resume").await
     }
 
     pub async fn delete(&self, uuid: &str) -> Result<(), String> {
@@ -133,13 +126,13 @@ impl Api {
     }
 
     pub async fn pause(&self, uuid: &str) -> Result<Value, String> {
-        let (_, v) = self
-            .call(
-                reqwest::Method::POST,
-                &format!("/checks/{uuid}/pause"),
-                None,
-            )
-            .await?;
+        self.check_action(uuid, "pause").await
+    }
+
+    /// POST /checks/<uuid>/<action> (pause, resume): the check as the server now has it.
+    async fn check_action(&self, uuid: &str, action: &str) -> Result<Value, String> {
+        let path = format!("/checks/{uuid}/{action}");
+        let (_, v) = self.call(reqwest::Method::POST, &path, None).await?;
         Ok(v)
     }
 
