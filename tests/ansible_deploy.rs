@@ -5,8 +5,9 @@ mod support;
 
 use miraclemax::testbed::healthchecks::{API_KEY, Healthchecks};
 use miraclemax::testbed::{Host, Testbed};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 use support::*;
 
@@ -21,10 +22,10 @@ fn inventory(hosts: &[Host]) -> PathBuf {
         std::process::id(),
         hosts[0].name
     ));
-    std::fs::create_dir_all(dir.join("group_vars")).unwrap();
+    std::fs::create_dir_all(dir.join("group_vars/miraclemax")).unwrap();
     std::fs::copy(
-        repo().join("inventory/group_vars/miraclemax.yml"),
-        dir.join("group_vars/miraclemax.yml"),
+        repo().join("inventory/group_vars/miraclemax/main.yml"),
+        dir.join("group_vars/miraclemax/main.yml"),
     )
     .unwrap();
     let mut yaml = String::from("miraclemax:\n  hosts:\n");
@@ -49,23 +50,13 @@ fn playbook(inventory: &Path, name: &str, extra: &[&str]) -> Output {
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_miraclemax-self-heal"))
         .parent()
         .unwrap();
-    Command::new(repo().join(".venv/bin/ansible-playbook"))
-        .current_dir(repo())
-        .env("ANSIBLE_CONFIG", repo().join("ansible/ansible.cfg"))
-        .env("ANSIBLE_LIBRARY", module_library())
-        .env("ANSIBLE_NOCOLOR", "1")
+    ansible("ansible-playbook")
         .args([
             "-i",
             inventory.to_str().unwrap(),
             &format!("playbooks/{name}"),
         ])
-        .args([
-            "-e",
-            &format!(
-                "self_healing_bin_dir={0} healthchecks_bin_dir={0}",
-                bin_dir.display()
-            ),
-        ])
+        .args(["-e", &format!("self_healing_bin_dir={}", bin_dir.display())])
         .args(extra)
         .output()
         .expect("scripts/install-deps puts ansible-core into .venv")
@@ -189,24 +180,41 @@ fn a_bad_inventory_value_fails_before_the_hosts_config_changes() {
     );
 }
 
+/// Puts the inventory's secrets into group_vars/miraclemax/vault.yml, encrypted with
+/// ansible-vault as the example vault file says; returns the password file to run with.
+fn vault(inventory: &Path, secrets: &str) -> PathBuf {
+    let file = inventory.join("group_vars/miraclemax/vault.yml");
+    std::fs::write(&file, secrets).unwrap();
+    let password = inventory.join("vault-password");
+    std::fs::write(&password, "correct horse battery staple\n").unwrap();
+    let out = ansible("ansible-vault")
+        .args(["encrypt", "--vault-password-file"])
+        .args([&password, &file])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let on_disk = std::fs::read_to_string(&file).unwrap();
+    assert!(on_disk.starts_with("$ANSIBLE_VAULT;"), "{on_disk}");
+    password
+}
+
 #[test]
-fn deploy_complete_monitoring_creates_checks_once_and_wires_their_urls() {
+fn deploy_complete_monitoring_creates_checks_once_wires_their_urls_and_drills() {
     let tb = Testbed::start(2).unwrap();
-    let _smtp: Vec<Smtp> = tb
+    let smtp: Vec<Smtp> = tb
         .hosts()
         .iter()
         .map(|h| Smtp::start(h.gateway()))
         .collect();
-    let hc = Healthchecks::start("127.0.0.1".parse().unwrap()).unwrap();
+    // On a test host's gateway: the controller reaches it, and so do both hosts' heartbeats.
+    let hc = Healthchecks::start(IpAddr::V4(tb.host(0).gateway())).unwrap();
     let inv = inventory(tb.hosts());
-    let vars = serde_json::json!({
-        "healthchecks_api_key": API_KEY,
-        "healthchecks_api_url": hc.api_url,
-        "healthcheck_services": [{ "name": "example" }],
-    })
-    .to_string();
+    let password = vault(&inv, &format!("vault_healthchecks_api_key: {API_KEY}\n"));
+    let password = password.to_str().unwrap();
+    let api_url = format!("healthchecks_api_url={}", hc.api_url);
+    let args = ["-e", &api_url, "--vault-password-file", password];
 
-    let first = playbook(&inv, "deploy-complete-monitoring.yml", &["-e", &vars]);
+    let first = playbook(&inv, "deploy-complete-monitoring.yml", &args);
     let out = String::from_utf8_lossy(&first.stdout);
     assert!(
         first.status.success(),
@@ -223,6 +231,7 @@ fn deploy_complete_monitoring_creates_checks_once_and_wires_their_urls() {
         4,
         "a server check and an example check per host: {checks:?}"
     );
+    let pings = hc.pings();
     for h in tb.hosts() {
         let server = checks
             .iter()
@@ -231,6 +240,13 @@ fn deploy_complete_monitoring_creates_checks_once_and_wires_their_urls() {
         assert_eq!(
             (server.name.clone(), server.timeout, server.grace),
             (format!("MiracleMax Server {}", h.name), 300, 600)
+        );
+        assert!(
+            pings
+                .iter()
+                .any(|p| p.check == server.uuid && p.kind == "success"),
+            "{}: the deploy's heartbeat run reached Healthchecks: {pings:?}",
+            h.name
         );
         let service = checks
             .iter()
@@ -267,9 +283,25 @@ fn deploy_complete_monitoring_creates_checks_once_and_wires_their_urls() {
         );
         assert_eq!(is_active(h, "miraclemax-self-heal.service"), "active");
     }
+    for task in [
+        "TASK [self_healing : Check that the daemon and every critical service are active]",
+        "TASK [healthchecks : Check that the heartbeat's run was delivered]",
+    ] {
+        let ok_after = out
+            .split(task)
+            .nth(1)
+            .unwrap_or_else(|| panic!("{task} ran: {out}"));
+        for h in tb.hosts() {
+            assert!(
+                ok_after.contains(&format!("ok: [{}]", h.name)),
+                "{task} passed on {}: {out}",
+                h.name
+            );
+        }
+    }
 
     let writes = hc.writes();
-    let second = playbook(&inv, "deploy-complete-monitoring.yml", &["-e", &vars]);
+    let second = playbook(&inv, "deploy-complete-monitoring.yml", &args);
     assert!(second.status.success());
     for (host, changed, _) in recap(&second) {
         assert_eq!(
@@ -281,6 +313,53 @@ fn deploy_complete_monitoring_creates_checks_once_and_wires_their_urls() {
     }
     assert_eq!(hc.writes(), writes, "no check is written again");
     assert_eq!(hc.checks().len(), 4);
+
+    // The drill: each host's example.service is stopped in turn and healed.
+    let drill = playbook(
+        &inv,
+        "drill.yml",
+        &["-e", "drill_service=example", "--vault-password-file", password],
+    );
+    let out = String::from_utf8_lossy(&drill.stdout);
+    assert!(
+        drill.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&drill.stderr)
+    );
+    for (i, h) in tb.hosts().iter().enumerate() {
+        let reported = out
+            .lines()
+            .skip_while(|l| !l.starts_with(&format!("ok: [{}] => ", h.name)))
+            .nth(1)
+            .unwrap_or_else(|| panic!("{}: the drill's report: {out}", h.name));
+        assert!(
+            reported.contains("example.service was stopped and miraclemax-self-heal healed it in")
+                && reported.contains("Service was stopped"),
+            "{reported}"
+        );
+        let secs: f64 = reported
+            .split(" healed it in ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("a healing time: {reported}"));
+        assert!(secs > 0.0 && secs < 60.0, "{reported}");
+        assert_eq!(is_active(h, "example.service"), "active");
+        let mail = smtp[i].wait_for("✅ MiracleMax: example - RESOLVED", Duration::from_secs(30));
+        assert!(
+            mail.body
+                .contains("2. Executed: systemctl restart example.service"),
+            "{}",
+            mail.body
+        );
+    }
+    assert_eq!(
+        recap(&drill)
+            .iter()
+            .map(|(_, changed, failed)| (*changed, *failed))
+            .collect::<Vec<_>>(),
+        vec![(1, 0), (1, 0)]
+    );
 }
 
 #[test]

@@ -1,21 +1,12 @@
-//! The playbooks and roles pass ansible-lint's production profile (`.ansible-lint`).
+//! The playbooks and roles pass ansible-lint's production profile (`.ansible-lint`), and
+//! `ansible-doc` shows each module's documentation.
 
 mod support;
 
-use std::path::Path;
-use std::process::Command;
-
 #[test]
 fn playbooks_and_roles_pass_ansible_lint_production_profile() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    // The linter resolves module names: give it this build's module and its documentation.
-    let lib = support::module_library();
-    let out = Command::new(root.join(".venv/bin/ansible-lint"))
-        .current_dir(root)
+    let out = support::ansible("ansible-lint")
         .args(["playbooks/", "roles/"])
-        .env("ANSIBLE_CONFIG", root.join("ansible/ansible.cfg"))
-        .env("ANSIBLE_LIBRARY", &lib)
-        .env("NO_COLOR", "1")
         .output()
         .expect("scripts/install-deps puts ansible-lint into .venv");
     let report = format!(
@@ -28,4 +19,36 @@ fn playbooks_and_roles_pass_ansible_lint_production_profile() {
         report.contains("Profile 'production' was required, and it passed."),
         "{report}"
     );
+}
+
+#[test]
+fn ansible_doc_shows_each_modules_documentation() {
+    for (name, first_line) in [
+        (
+            "healthchecks_check",
+            "Ensures a check exists on Healthchecks",
+        ),
+        (
+            "stack_facts",
+            "Returns what `miraclemax-status --json' shows",
+        ),
+        ("drill", "A fire drill for one service"),
+    ] {
+        let out = support::ansible("ansible-doc")
+            .arg(format!("miraclemax.stack.{name}"))
+            .output()
+            .expect("scripts/install-deps puts ansible-core into .venv");
+        let doc = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            doc.starts_with(&format!("> MODULE miraclemax.stack.{name}")),
+            "{doc}"
+        );
+        assert!(doc.contains(first_line), "{doc}");
+        assert!(doc.contains("EXAMPLES") && doc.contains("RETURN"), "{doc}");
+    }
 }

@@ -5,7 +5,6 @@ mod support;
 
 use miraclemax::testbed::healthchecks::{API_KEY, CHANNEL, Forced, Healthchecks};
 use serde_json::{Value, json};
-use std::path::Path;
 use std::process::Command;
 
 fn module(args: Value) -> (bool, Value) {
@@ -230,28 +229,4 @@ fn a_rate_limit_is_retried() {
     assert!(ok, "{r}");
     assert_eq!(r["changed"], true);
     assert_eq!(hc.checks().len(), 1);
-}
-
-#[test]
-fn ansible_doc_shows_the_modules_documentation() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = support::module_library();
-    let out = Command::new(root.join(".venv/bin/ansible-doc"))
-        .args(["-M", dir.to_str().unwrap(), "healthchecks_check"])
-        .env("ANSIBLE_NOCOLOR", "1")
-        .env("PAGER", "cat")
-        .output()
-        .expect("scripts/install-deps puts ansible-core into .venv");
-    let doc = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(doc.starts_with("> MODULE healthchecks_check"), "{doc}");
-    assert!(
-        doc.contains("Ensures a check exists on Healthchecks"),
-        "{doc}"
-    );
-    assert!(doc.contains("api_key") && doc.contains("ping_url"), "{doc}");
 }

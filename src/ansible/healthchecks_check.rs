@@ -19,14 +19,7 @@ const SETTINGS: &[&str] = &[
 ];
 
 pub fn run(args: &Args) -> Result<Map<String, Value>, ModuleError> {
-    let unknown = args.unknown(OPTIONS);
-    if !unknown.is_empty() {
-        return Err(ModuleError(format!(
-            "unsupported option(s): {}; supported: {}",
-            unknown.join(", "),
-            OPTIONS.join(", ")
-        )));
-    }
+    args.only(OPTIONS)?;
     let key = args.str("api_key")?.ok_or_else(|| {
         ModuleError("api_key is required (the project's read-write API key)".into())
     })?;
@@ -49,11 +42,7 @@ pub fn run(args: &Args) -> Result<Map<String, Value>, ModuleError> {
             "state '{state}' is not one of present, absent, paused"
         )));
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(ensure(args, Api::new(&api_url, &key), &slug, &state))
-        .map_err(ModuleError)
+    super::block_on(ensure(args, Api::new(&api_url, &key), &slug, &state))?.map_err(ModuleError)
 }
 
 /// The settings the task asks for (only those it names), channels still as written.

@@ -3,9 +3,13 @@
 //! get no check-mode protection from Ansible, so `Args::check_mode` must be honoured by each.
 //! Options written as `key=value` arrive as strings: `int` and `bool` accept them.
 
+pub mod drill;
 pub mod healthchecks_check;
+pub mod stack_facts;
 
+use crate::state::Dirs;
 use serde_json::{Map, Value, json};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub struct Args {
@@ -50,6 +54,30 @@ impl Args {
             .collect()
     }
 
+    /// Fails on options the module does not know, naming the ones it does.
+    pub fn only(&self, known: &[&str]) -> Result<(), ModuleError> {
+        let unknown = self.unknown(known);
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        Err(ModuleError(format!(
+            "unsupported option(s): {}; supported: {}",
+            unknown.join(", "),
+            known.join(", ")
+        )))
+    }
+
+    /// The host's agent configuration and state directory (`config`, `state_dir` options).
+    pub fn host_paths(&self) -> Result<(PathBuf, Dirs), ModuleError> {
+        let config = self
+            .str("config")?
+            .unwrap_or_else(|| crate::config::DEFAULT_PATH.to_string());
+        let state = self
+            .str("state_dir")?
+            .unwrap_or_else(|| crate::state::DEFAULT_DIR.to_string());
+        Ok((PathBuf::from(config), Dirs::new(Path::new(&state))))
+    }
+
     pub fn str(&self, key: &str) -> Result<Option<String>, ModuleError> {
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(None),
@@ -88,6 +116,14 @@ impl Args {
             ))),
         }
     }
+}
+
+/// A single-threaded runtime for a module's async work.
+pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, ModuleError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(rt.block_on(f))
 }
 
 /// Runs a module: reads the args file named by the first argument, prints the result (or

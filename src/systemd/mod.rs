@@ -147,6 +147,14 @@ impl Systemd {
         Ok(())
     }
 
+    pub async fn stop(&self, unit: &UnitName) -> Result<(), SystemdError> {
+        let m = self.manager().await.map_err(call("Manager", unit))?;
+        m.stop_unit(unit.to_string(), "replace".into())
+            .await
+            .map_err(call("StopUnit", unit))?;
+        Ok(())
+    }
+
     pub async fn reset_failed(&self, unit: &UnitName) -> Result<(), SystemdError> {
         let m = self.manager().await.map_err(call("Manager", unit))?;
         m.reset_failed_unit(unit.to_string())

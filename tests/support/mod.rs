@@ -104,26 +104,51 @@ pub fn start_second_service(host: &Host) {
         .unwrap();
 }
 
-/// This build's compiled Ansible modules beside their documentation: a directory for
-/// ANSIBLE_LIBRARY or `ansible-doc -M`. Made once per test process, never rewritten while a
-/// play may be running a module from it.
-pub fn module_library() -> std::path::PathBuf {
+/// The miraclemax.stack modules of this build.
+pub const MODULES: [(&str, &str); 3] = [
+    (
+        "healthchecks_check",
+        env!("CARGO_BIN_EXE_healthchecks_check"),
+    ),
+    ("stack_facts", env!("CARGO_BIN_EXE_stack_facts")),
+    ("drill", env!("CARGO_BIN_EXE_drill")),
+];
+
+/// A collections root holding the miraclemax.stack collection with this build's compiled
+/// modules beside their documentation, for ANSIBLE_COLLECTIONS_PATH. Made once per test process,
+/// never rewritten while a play may be running a module from it.
+pub fn collections() -> std::path::PathBuf {
     static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let dir = std::env::temp_dir().join(format!("mm-library-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(
-            env!("CARGO_BIN_EXE_healthchecks_check"),
-            dir.join("healthchecks_check"),
-        )
-        .unwrap();
-        std::fs::copy(
-            root.join("ansible/modules/healthchecks_check.yml"),
-            dir.join("healthchecks_check.yml"),
-        )
-        .unwrap();
-        dir
+        let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("ansible/collections/ansible_collections/miraclemax/stack");
+        let root = std::env::temp_dir().join(format!("mm-collections-{}", std::process::id()));
+        let to = root.join("ansible_collections/miraclemax/stack");
+        std::fs::create_dir_all(to.join("plugins/modules")).unwrap();
+        std::fs::create_dir_all(to.join("meta")).unwrap();
+        for f in ["galaxy.yml", "README.md", "meta/runtime.yml"] {
+            std::fs::copy(from.join(f), to.join(f)).unwrap();
+        }
+        for (name, exe) in MODULES {
+            let doc = format!("plugins/modules/{name}.yml");
+            std::fs::copy(from.join(&doc), to.join(&doc)).unwrap();
+            std::fs::copy(exe, to.join("plugins/modules").join(name)).unwrap();
+        }
+        root
     })
     .clone()
+}
+
+/// A command from the project venv (ansible-playbook, ansible-doc, ansible-lint) set up as the
+/// README says, with this build's modules.
+pub fn ansible(tool: &str) -> std::process::Command {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut cmd = std::process::Command::new(root.join(".venv/bin").join(tool));
+    cmd.current_dir(root)
+        .env("ANSIBLE_CONFIG", root.join("ansible/ansible.cfg"))
+        .env("ANSIBLE_COLLECTIONS_PATH", collections())
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("NO_COLOR", "1")
+        .env("PAGER", "cat");
+    cmd
 }
