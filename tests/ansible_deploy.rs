@@ -318,7 +318,12 @@ fn deploy_complete_monitoring_creates_checks_once_wires_their_urls_and_drills() 
     let drill = playbook(
         &inv,
         "drill.yml",
-        &["-e", "drill_service=example", "--vault-password-file", password],
+        &[
+            "-e",
+            "drill_service=example",
+            "--vault-password-file",
+            password,
+        ],
     );
     let out = String::from_utf8_lossy(&drill.stdout);
     assert!(

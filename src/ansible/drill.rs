@@ -44,7 +44,8 @@ pub fn run(args: &Args) -> Result<Map<String, Value>, ModuleError> {
         )));
     }
     let before = super::block_on(crate::status::gather(&config, &dirs))?;
-    let unit = ready(&before, &name)?;
+    let stale = crate::heartbeat::health::stale_after(&config);
+    let unit = ready(&before, &name, stale)?;
     let mut out = Map::new();
     out.insert("service".into(), json!(name));
     out.insert("unit".into(), json!(unit));
@@ -82,12 +83,21 @@ pub fn run(args: &Args) -> Result<Map<String, Value>, ModuleError> {
 }
 
 /// The unit to stop, once everything a heal needs is in place; otherwise why not.
-fn ready(r: &Report, name: &str) -> Result<String, ModuleError> {
+fn ready(r: &Report, name: &str, stale: Duration) -> Result<String, ModuleError> {
     if r.daemon.active_state != "active" {
         return Err(ModuleError(format!(
             "{DAEMON_UNIT} is {} on this host: nothing would heal {name}, so the drill did not \
              stop it. Start the daemon first (systemctl start {DAEMON_UNIT})",
             r.daemon.active_state
+        )));
+    }
+    if r.daemon.last_alive_secs.is_none_or(|s| s > stale.as_secs()) {
+        return Err(ModuleError(format!(
+            "{DAEMON_UNIT} is active but has not looked at its services for {}: it may be \
+             stuck, so the drill did not stop {name}. See journalctl -u {DAEMON_UNIT}",
+            r.daemon
+                .last_alive_secs
+                .map_or("ever".to_string(), |s| format!("{s} s"))
         )));
     }
     let s = r
