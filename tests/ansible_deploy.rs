@@ -22,27 +22,7 @@ fn inventory(hosts: &[Host]) -> PathBuf {
         std::process::id(),
         hosts[0].name
     ));
-    std::fs::create_dir_all(dir.join("group_vars/miraclemax")).unwrap();
-    std::fs::copy(
-        repo().join("inventory/group_vars/miraclemax/main.yml"),
-        dir.join("group_vars/miraclemax/main.yml"),
-    )
-    .unwrap();
-    let mut yaml = String::from("miraclemax:\n  hosts:\n");
-    for h in hosts {
-        yaml.push_str(&format!(
-            "    {}:\n      ansible_host: {}\n",
-            h.name,
-            h.address()
-        ));
-    }
-    let key = miraclemax::testbed::state_dir().join("id_ed25519");
-    yaml.push_str(&format!(
-        "  vars:\n    ansible_user: root\n    ansible_python_interpreter: /usr/bin/python3\n    \
-         ansible_ssh_private_key_file: {}\n    ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\n",
-        key.display()
-    ));
-    std::fs::write(dir.join("hosts.yml"), yaml).unwrap();
+    miraclemax::testbed::deploy::inventory(repo(), hosts, &dir).unwrap();
     dir
 }
 
@@ -178,6 +158,25 @@ fn a_bad_inventory_value_fails_before_the_hosts_config_changes() {
         is_active(tb.host(0), "miraclemax-self-heal.service"),
         "active"
     );
+
+    // No binaries built for the host's architecture: the play says what to do.
+    let empty = std::env::temp_dir().join(format!("mm-no-binaries-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = playbook(
+        &inv,
+        "deploy-self-healing.yml",
+        &["-e", &format!("self_healing_bin_dir={}", empty.display())],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    let expected = format!(
+        "{} is {}, and miraclemax-self-heal, miraclemax-status is not built for it in {}. \
+         Run scripts/build on the controller",
+        tb.host(0).name,
+        std::env::consts::ARCH,
+        empty.display()
+    );
+    assert!(text.contains(&expected), "{text}");
 }
 
 /// Puts the inventory's secrets into group_vars/miraclemax/vault.yml, encrypted with
@@ -424,4 +423,49 @@ fn adding_a_service_shows_in_check_diff_then_the_daemon_reloads_and_watches_it()
     );
     h.ssh_ok(&["systemctl", "stop", "second.service"]).unwrap();
     smtp.wait_for("✅ MiracleMax: second - RESOLVED", Duration::from_secs(30));
+}
+
+#[test]
+fn a_check_run_on_a_clean_host_reports_the_changes_and_makes_none() {
+    let tb = Testbed::start(1).unwrap();
+    let h = tb.host(0);
+    let hc = Healthchecks::start(IpAddr::V4(h.gateway())).unwrap();
+    let inv = inventory(tb.hosts());
+    let password = vault(&inv, &format!("vault_healthchecks_api_key: {API_KEY}\n"));
+    let api_url = format!("healthchecks_api_url={}", hc.api_url);
+    let out = playbook(
+        &inv,
+        "deploy-complete-monitoring.yml",
+        &[
+            "-e",
+            &api_url,
+            "--vault-password-file",
+            password.to_str().unwrap(),
+            "--check",
+            "--diff",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!text.contains(API_KEY));
+    let r = recap(&out);
+    assert!(r[0].1 > 0, "the changes are reported: {text}");
+    assert_eq!(hc.writes(), 0, "no check is created");
+    for path in [
+        "/etc/miraclemax",
+        "/usr/local/bin/miraclemax-self-heal",
+        "/usr/local/bin/miraclemax-heartbeat",
+        "/etc/systemd/system/miraclemax-self-heal.service",
+        "/etc/logrotate.d/miraclemax-heartbeat",
+        "/var/spool/cron/crontabs/root",
+    ] {
+        assert!(
+            !h.ssh(&["test", "-e", path]).unwrap().status.success(),
+            "{path} was not made"
+        );
+    }
 }

@@ -1,4 +1,5 @@
-//! The `healthchecks_check` Ansible module (see ansible/modules/healthchecks_check.yml).
+//! The `miraclemax.stack.healthchecks_check` Ansible module (documentation: its `.yml` beside
+//! it in the collection).
 
 fn main() -> std::process::ExitCode {
     miraclemax::ansible::main(miraclemax::ansible::healthchecks_check::run)

@@ -32,8 +32,8 @@ enum Cmd {
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
-    /// The demo: boot a host, install the daemon built beside this binary, break a service and
-    /// show the healing, the email and the journal.
+    /// The demo, run from the repository root after scripts/build: boot a host, deploy it with
+    /// the playbooks, drill its example service, show the healing, the email and the journal.
     Demo,
     /// Tear down hosts left behind by a process that died, and report anything still left.
     Clean,
@@ -86,11 +86,7 @@ fn run(cli: Cli) -> Result<()> {
                 anyhow::bail!("the command failed on at least one host");
             }
         }
-        Cmd::Demo => {
-            let exe = std::env::current_exe()?;
-            let bin_dir = exe.parent().expect("an executable lives in a directory");
-            miraclemax::testbed::demo::run(bin_dir)?;
-        }
+        Cmd::Demo => miraclemax::testbed::demo::run(&std::env::current_dir()?)?,
         Cmd::Clean => {
             let left = Testbed::clean_stale()?;
             if left.is_empty() {

@@ -1,17 +1,29 @@
-//! The demo (`make demo` with no servers given): a real Debian host under systemd-nspawn gets
-//! the self-healing daemon and the heartbeat, its example service is broken, and everything a
-//! user would see is printed: status, the email that arrived, the heartbeat's ping, the journal.
+//! The demo (`make demo` with no servers given): a real Debian host under systemd-nspawn is
+//! deployed with the project's own playbooks, exactly as a server would be, its example service
+//! is drilled, and everything a user would see is printed: the plays, the email that arrived,
+//! the heartbeat's ping, the journal and miraclemax-status.
 
 use super::Testbed;
-use super::deploy::{EXAMPLE_SERVICE, install_daemon, lab_config};
-use super::healthchecks::Healthchecks;
+use super::deploy::inventory;
+use super::healthchecks::{API_KEY, Healthchecks};
 use super::smtp::Smtp;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use std::net::IpAddr;
 use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
-pub fn run(bin_dir: &Path) -> Result<()> {
+/// `repo` is the repository root (playbooks, roles, inventory, and `scripts/build`'s output).
+pub fn run(repo: &Path) -> Result<()> {
+    if !repo
+        .join("playbooks/deploy-complete-monitoring.yml")
+        .exists()
+    {
+        bail!(
+            "{}: no playbooks here; run the demo from the repository root (make demo)",
+            repo.display()
+        );
+    }
     step("Booting a local test host (Debian 12, real systemd, reached over SSH)");
     let tb = Testbed::start(1)?;
     let host = tb.host(0);
@@ -23,23 +35,41 @@ pub fn run(bin_dir: &Path) -> Result<()> {
         super::smtp::SMTP_PORT
     );
     let hc = Healthchecks::start(IpAddr::V4(host.gateway()))?;
-    let ping_url = hc.add_check();
     println!(
-        "a local Healthchecks (ping API) listens on {}",
+        "a local Healthchecks (ping and Management API) listens on {}",
         host.gateway()
     );
+    let work = std::env::temp_dir().join(format!("mm-demo-{}", std::process::id()));
+    let dir = work.join("inventory");
+    inventory(repo, tb.hosts(), &dir)?;
+    // The API key as a vault would hold it: a variables file only root can read.
+    let secrets = work.join("secrets.yml");
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&secrets)?;
+        writeln!(f, "vault_healthchecks_api_key: {API_KEY}")?;
+    }
+    let api_url = format!("healthchecks_api_url={}", hc.api_url);
+    let secrets_arg = format!("@{}", secrets.display());
+    let vars = ["-e", api_url.as_str(), "-e", secrets_arg.as_str()];
 
-    step("Installing miraclemax-self-heal and miraclemax-heartbeat with this configuration");
-    let config = format!(
-        "{}heartbeat:\n  ping_url: {ping_url}\n",
-        lab_config(host, EXAMPLE_SERVICE)
+    step("Deploying both layers: ansible-playbook playbooks/deploy-complete-monitoring.yml");
+    println!(
+        "(inventory: {} with the example group_vars of inventory/)",
+        dir.display()
     );
-    print!("{config}");
-    install_daemon(host, bin_dir, &config)?;
+    playbook(repo, &dir, "deploy-complete-monitoring.yml", &vars)?;
     show(host, &["miraclemax-status"])?;
 
-    step("Test Self-Healing: sudo systemctl stop example");
-    show(host, &["systemctl", "stop", "example.service"])?;
+    step("Test Self-Healing: ansible-playbook playbooks/drill.yml -e drill_service=example");
+    println!("(the drill stops example.service, as `sudo systemctl stop example` would)");
+    playbook(repo, &dir, "drill.yml", &["-e", "drill_service=example"])?;
     let mail = smtp
         .wait_for("✅ MiracleMax: example - RESOLVED", Duration::from_secs(30))
         .context("the RESOLVED email did not arrive")?;
@@ -53,8 +83,14 @@ pub fn run(bin_dir: &Path) -> Result<()> {
 
     step("Test Heartbeat: sudo /usr/local/bin/miraclemax-heartbeat");
     show(host, &["/usr/local/bin/miraclemax-heartbeat"])?;
-    let pings = hc.wait_for_pings(1, Duration::from_secs(10));
-    if let Some(p) = pings.last() {
+    // The deploy's own run pinged each check once; this run pings them again.
+    let pings = hc.wait_for_pings(4, Duration::from_secs(10));
+    let server = hc.checks().into_iter().find(|c| c.slug == host.name);
+    let last = pings
+        .iter()
+        .rev()
+        .find(|p| server.as_ref().is_some_and(|c| c.uuid == p.check));
+    if let Some(p) = last {
         println!(
             "Healthchecks recorded a '{}' ping (run id {}) with this body:",
             p.kind,
@@ -108,5 +144,23 @@ fn show(host: &super::Host, args: &[&str]) -> Result<()> {
     let out = host.ssh(args)?;
     print!("{}", String::from_utf8_lossy(&out.stdout));
     eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    Ok(())
+}
+
+/// Runs one of the project's playbooks against the demo inventory, its output shown as is.
+fn playbook(repo: &Path, inventory: &Path, name: &str, extra: &[&str]) -> Result<()> {
+    let program = repo.join(".venv/bin/ansible-playbook");
+    let status = Command::new(&program)
+        .current_dir(repo)
+        .env("ANSIBLE_CONFIG", repo.join("ansible/ansible.cfg"))
+        .arg("-i")
+        .arg(inventory)
+        .arg(format!("playbooks/{name}"))
+        .args(extra)
+        .status()
+        .with_context(|| format!("{}: run scripts/install-deps first", program.display()))?;
+    if !status.success() {
+        bail!("ansible-playbook playbooks/{name} failed ({status})");
+    }
     Ok(())
 }

@@ -62,3 +62,30 @@ pub fn lab_config(host: &Host, services: &str) -> String {
 /// The example service every test host runs, with all the probes it supports.
 pub const EXAMPLE_SERVICE: &str = "  - name: example\n    port: 8080\n    domain: example.lab.test\n    \
     health: {path: /health}\n    healing_strategies: [service_restart, port_conflict, kill_hung]\n";
+
+/// An Ansible inventory for these hosts in `dir`: their real addresses and SSH key, with the
+/// example inventory's group variables (`repo`/inventory/group_vars/miraclemax/main.yml).
+pub fn inventory(repo: &Path, hosts: &[Host], dir: &Path) -> Result<()> {
+    let vars = dir.join("group_vars/miraclemax");
+    std::fs::create_dir_all(&vars)?;
+    std::fs::copy(
+        repo.join("inventory/group_vars/miraclemax/main.yml"),
+        vars.join("main.yml"),
+    )?;
+    let mut yaml = String::from("miraclemax:\n  hosts:\n");
+    for h in hosts {
+        yaml.push_str(&format!(
+            "    {}:\n      ansible_host: {}\n",
+            h.name,
+            h.address()
+        ));
+    }
+    yaml.push_str(&format!(
+        "  vars:\n    ansible_user: root\n    ansible_python_interpreter: /usr/bin/python3\n    \
+         ansible_ssh_private_key_file: {}\n    \
+         ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\n",
+        super::state_dir().join("id_ed25519").display()
+    ));
+    std::fs::write(dir.join("hosts.yml"), yaml)?;
+    Ok(())
+}
