@@ -17,8 +17,11 @@ fn repo() -> &'static Path {
 
 /// An inventory for these hosts: the example's group variables, the hosts' real addresses.
 fn inventory(hosts: &[Host]) -> PathBuf {
+    // One per call: tests in this process reuse host names once a slot is free again.
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!(
-        "mm-inventory-{}-{}",
+        "mm-inventory-{}-{n}-{}",
         std::process::id(),
         hosts[0].name
     ));
@@ -68,8 +71,23 @@ fn deploy_self_healing_from_clean_hosts_then_again_with_no_change() {
         .map(|h| Smtp::start(h.gateway()))
         .collect();
     let inv = inventory(tb.hosts());
+    // A customised RESOLVED report, installed on the hosts by the role (kept beside the
+    // inventory: every file in an inventory folder is read as inventory).
+    let custom = inv.with_extension("email").join("resolved.txt.j2");
+    std::fs::create_dir_all(custom.parent().unwrap()).unwrap();
+    let builtin = std::fs::read_to_string(repo().join("templates/email/resolved.txt.j2")).unwrap();
+    std::fs::write(
+        &custom,
+        format!("{builtin}\nCustomised for {{{{ host }}}}.\n"),
+    )
+    .unwrap();
+    let templates = format!(
+        "{{\"self_healing_email_templates\": [\"{}\"]}}",
+        custom.display()
+    );
+    let vars = ["-e", templates.as_str()];
 
-    let first = playbook(&inv, "deploy-self-healing.yml", &[]);
+    let first = playbook(&inv, "deploy-self-healing.yml", &vars);
     let out = String::from_utf8_lossy(&first.stdout);
     assert!(
         first.status.success(),
@@ -101,7 +119,7 @@ fn deploy_self_healing_from_clean_hosts_then_again_with_no_change() {
         );
     }
 
-    let second = playbook(&inv, "deploy-self-healing.yml", &[]);
+    let second = playbook(&inv, "deploy-self-healing.yml", &vars);
     assert!(second.status.success());
     let r = recap(&second);
     assert_eq!(r.len(), 2, "{}", String::from_utf8_lossy(&second.stdout));
@@ -114,10 +132,27 @@ fn deploy_self_healing_from_clean_hosts_then_again_with_no_change() {
         );
     }
 
-    // The deployed daemon heals, and reports to the SMTP server the inventory names.
+    // The deployed daemon heals, and reports to the SMTP server the inventory names, with the
+    // inventory's template.
     let h = tb.host(1);
     h.ssh_ok(&["systemctl", "stop", "example.service"]).unwrap();
-    smtp[1].wait_for("✅ MiracleMax: example - RESOLVED", Duration::from_secs(30));
+    let mail = smtp[1].wait_for("✅ MiracleMax: example - RESOLVED", Duration::from_secs(30));
+    assert!(
+        mail.body
+            .contains(&format!("\n\nCustomised for {}.\n", h.name)),
+        "{}",
+        mail.body
+    );
+
+    // Taken out of the list, the template goes and the built-in report is back.
+    let third = playbook(&inv, "deploy-self-healing.yml", &[]);
+    assert!(third.status.success());
+    assert!(
+        !h.ssh(&["test", "-e", "/etc/miraclemax/templates/resolved.txt.j2"])
+            .unwrap()
+            .status
+            .success()
+    );
 }
 
 #[test]
@@ -159,6 +194,35 @@ fn a_bad_inventory_value_fails_before_the_hosts_config_changes() {
         "active"
     );
 
+    // A template the daemon cannot render is refused with its message, and not installed.
+    let bad = inv.with_extension("bad").join("resolved.txt.j2");
+    std::fs::create_dir_all(bad.parent().unwrap()).unwrap();
+    std::fs::write(&bad, "Subject: {{ service }}\n\n{{ sevrice }}\n").unwrap();
+    let out = playbook(
+        &inv,
+        "deploy-self-healing.yml",
+        &[
+            "-e",
+            &format!(
+                "{{\"self_healing_email_templates\": [\"{}\"]}}",
+                bad.display()
+            ),
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        text.contains("undefined value: `sevrice` is undefined"),
+        "{text}"
+    );
+    assert!(
+        !tb.host(0)
+            .ssh(&["test", "-e", "/etc/miraclemax/templates/resolved.txt.j2"])
+            .unwrap()
+            .status
+            .success()
+    );
+
     // No binaries built for the host's architecture: the play says what to do.
     let empty = std::env::temp_dir().join(format!("mm-no-binaries-{}", std::process::id()));
     std::fs::create_dir_all(&empty).unwrap();
@@ -184,7 +248,8 @@ fn a_bad_inventory_value_fails_before_the_hosts_config_changes() {
 fn vault(inventory: &Path, secrets: &str) -> PathBuf {
     let file = inventory.join("group_vars/miraclemax/vault.yml");
     std::fs::write(&file, secrets).unwrap();
-    let password = inventory.join("vault-password");
+    // Beside the inventory, not in it: every file in an inventory folder is read as inventory.
+    let password = inventory.with_extension("vault-password");
     std::fs::write(&password, "correct horse battery staple\n").unwrap();
     let out = ansible("ansible-vault")
         .args(["encrypt", "--vault-password-file"])

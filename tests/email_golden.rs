@@ -3,7 +3,7 @@
 
 use miraclemax::heal::cause::Cause;
 use miraclemax::heal::incident::{Attempt, Incident, Outcome};
-use miraclemax::notify::report::{Origin, render};
+use miraclemax::notify::report::{Origin, check_template, render};
 use std::path::Path;
 use std::time::Duration;
 
@@ -141,8 +141,37 @@ fn a_template_on_the_host_overrides_the_built_in_one() {
         email.body,
         "Port conflict: port 3000 was held by PID 812 (python3 -m http.server 3000, user root), outside the service in 2.0 seconds\n"
     );
+    assert!(check_template(&dir.join("resolved.txt.j2")).is_ok());
+
+    // A broken one never costs the report: the built-in one is sent instead.
     std::fs::write(dir.join("resolved.txt.j2"), "{{ nosuchvariable }}").unwrap();
-    let err = render(&inc, &origin(), &dir).unwrap_err().to_string();
-    assert!(err.starts_with("email template resolved.txt.j2: "), "{err}");
+    let email = render(&inc, &origin(), &dir).unwrap();
+    let builtin = render(&inc, &origin(), no_overrides()).unwrap();
+    assert_eq!((email.subject, email.body), (builtin.subject, builtin.body));
+    // The deploy's check refuses it first, naming the file and the fault.
+    let err = check_template(&dir.join("resolved.txt.j2"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "email template {0}: undefined value: `nosuchvariable` is undefined (in {0}:1)",
+            dir.join("resolved.txt.j2").display()
+        )
+    );
+    std::fs::write(dir.join("failed.txt.j2"), "no subject\n").unwrap();
+    let err = check_template(&dir.join("failed.txt.j2"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.ends_with("the first line must be 'Subject: ...' followed by a blank line"),
+        "{err}"
+    );
+    for shipped in ["resolved.txt.j2", "failed.txt.j2"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("templates/email")
+            .join(shipped);
+        assert!(check_template(&path).is_ok(), "{shipped}");
+    }
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -27,6 +27,10 @@ struct Cli {
     /// Validate the configuration, print what it describes and exit (0 when valid).
     #[arg(long)]
     check_config: bool,
+    /// Check an email template (resolved.txt.j2 or failed.txt.j2 for /etc/miraclemax/templates)
+    /// by rendering it for a sample incident, and exit (0 when it renders).
+    #[arg(long, value_name = "FILE", conflicts_with = "check_config")]
+    check_template: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -63,6 +67,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(path) = &cli.check_template {
+        miraclemax::notify::report::check_template(path)?;
+        println!("{}: email template OK", path.display());
+        return Ok(());
+    }
     let config = miraclemax::config::load(&cli.host.config)?;
     let control = Control::new(&cli.host.state_dir);
     let known = |s: &str| -> anyhow::Result<()> {

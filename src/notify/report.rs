@@ -28,10 +28,16 @@ pub struct Origin<'a> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("email template {name}: {source}")]
+    // The causes are in the messages, not chained, so each is printed once.
+    #[error("cannot read {}: {error}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        error: std::io::Error,
+    },
+    #[error("email template {name}: {error}")]
     Template {
         name: String,
-        source: minijinja::Error,
+        error: minijinja::Error,
     },
     #[error(
         "email template {name}: the first line must be 'Subject: ...' followed by a blank line"
@@ -39,13 +45,77 @@ pub enum ReportError {
     NoSubject { name: String },
 }
 
+/// Renders the report for an incident: the host's own template when there is one in
+/// `template_dir`, else the built-in one. A host template that fails to render is logged and the
+/// built-in one is used, so a broken customisation never costs a report.
 pub fn render(inc: &Incident, origin: &Origin, template_dir: &Path) -> Result<Email, ReportError> {
     let (name, builtin) = match inc.outcome {
         Outcome::Resolved { .. } => ("resolved.txt.j2", RESOLVED),
         _ => ("failed.txt.j2", FAILED),
     };
-    let source =
-        std::fs::read_to_string(template_dir.join(name)).unwrap_or_else(|_| builtin.to_string());
+    match std::fs::read_to_string(template_dir.join(name)) {
+        Ok(custom) => render_source(inc, origin, name, &custom).or_else(|e| {
+            tracing::error!(
+                "{}: {e}; sending the built-in report instead",
+                template_dir.display()
+            );
+            render_source(inc, origin, name, builtin)
+        }),
+        Err(_) => render_source(inc, origin, name, builtin),
+    }
+}
+
+/// Checks an email template file before it is installed: it must render, with the first line
+/// `Subject: ...`, for both a RESOLVED and a FAILED incident (every variable is defined in one
+/// or the other only as the templates document).
+pub fn check_template(path: &Path) -> Result<(), ReportError> {
+    let source = std::fs::read_to_string(path).map_err(|error| ReportError::Read {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    let name = path.display().to_string();
+    let origin = Origin {
+        host: "example-host",
+        ssh_target: "root@example-host",
+        heal_window: std::time::Duration::from_secs(900),
+    };
+    for outcome in [
+        Outcome::Resolved {
+            at_ms: 1_000_001_200,
+            strategy: "service_restart".into(),
+        },
+        Outcome::Failed {
+            at_ms: 1_000_030_000,
+        },
+    ] {
+        render_source(&sample(outcome), &origin, &name, &source)?;
+    }
+    Ok(())
+}
+
+fn sample(outcome: Outcome) -> Incident {
+    Incident {
+        id: "example-1000000000".into(),
+        service: "example".into(),
+        unit: "example.service".into(),
+        domain: Some("example.org".into()),
+        port: Some(8080),
+        detected_at_ms: 1_000_000_000,
+        detected: "Detected example was inactive".into(),
+        cause: crate::heal::cause::Cause::Stopped,
+        steps: vec!["Executed: systemctl restart example.service".into()],
+        attempts: vec![],
+        outcome,
+        journal: vec!["example.service: Main process exited, code=exited, status=1".into()],
+    }
+}
+
+fn render_source(
+    inc: &Incident,
+    origin: &Origin,
+    name: &str,
+    source: &str,
+) -> Result<Email, ReportError> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_syntax(
@@ -55,11 +125,11 @@ pub fn render(inc: &Incident, origin: &Origin, template_dir: &Path) -> Result<Em
             .build()
             .expect("static syntax settings are valid"),
     );
-    let err = |source| ReportError::Template {
+    let err = |error| ReportError::Template {
         name: name.into(),
-        source,
+        error,
     };
-    env.add_template(name, &source).map_err(err)?;
+    env.add_template(name, source).map_err(err)?;
 
     let mut steps = vec![inc.detected.clone()];
     steps.extend(inc.steps.iter().cloned());
