@@ -152,7 +152,8 @@ fn playbook(repo: &Path, inventory: &Path, name: &str, extra: &[&str]) -> Result
     let program = repo.join(".venv/bin/ansible-playbook");
     let status = Command::new(&program)
         .current_dir(repo)
-        .env("ANSIBLE_CONFIG", repo.join("ansible/ansible.cfg"))
+        // As a user runs it: from the repository root, whose ansible.cfg finds everything.
+        .env_remove("ANSIBLE_CONFIG")
         .arg("-i")
         .arg(inventory)
         .arg(format!("playbooks/{name}"))

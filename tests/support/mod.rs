@@ -139,13 +139,14 @@ pub fn collections() -> std::path::PathBuf {
     .clone()
 }
 
-/// A command from the project venv (ansible-playbook, ansible-doc, ansible-lint) set up as the
-/// README says, with this build's modules.
+/// A command from the project venv (ansible-playbook, ansible-doc, ansible-lint) run as the
+/// README says: from the repository root, whose ansible.cfg finds inventory, roles and
+/// collections; only the collection is this build's.
 pub fn ansible(tool: &str) -> std::process::Command {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut cmd = std::process::Command::new(root.join(".venv/bin").join(tool));
     cmd.current_dir(root)
-        .env("ANSIBLE_CONFIG", root.join("ansible/ansible.cfg"))
+        .env_remove("ANSIBLE_CONFIG")
         .env("ANSIBLE_COLLECTIONS_PATH", collections())
         .env("ANSIBLE_NOCOLOR", "1")
         .env("NO_COLOR", "1")
