@@ -234,8 +234,8 @@ fn a_bad_inventory_value_fails_before_the_hosts_config_changes() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
     let expected = format!(
-        "{} is {}, and miraclemax-self-heal, miraclemax-status is not built for it in {}. \
-         Run scripts/build on the controller",
+        "{} is {}, and no build for it is in {} (missing: miraclemax-self-heal, \
+         miraclemax-status, stack_facts, drill). Run scripts/build on the controller",
         tb.host(0).name,
         std::env::consts::ARCH,
         empty.display()

@@ -74,6 +74,20 @@ fn a_drill_stops_the_service_and_reports_the_daemons_healing_time() {
     let last = &facts["ansible_facts"]["miraclemax"]["services"][0]["last_incident"];
     assert_eq!(last["id"], r["incident"], "{facts}");
     assert_eq!(last["outcome"], "resolved", "{facts}");
+
+    // The breaker allows 3 heals per 15 minutes: a second drill may run, a third would leave
+    // no heal for a real failure, so it stops nothing.
+    let second = module(h, "drill", json!({ "service": "example" }));
+    assert_eq!(second["failed"], false, "{second}");
+    let third = module(h, "drill", json!({ "service": "example" }));
+    assert_eq!(
+        third["msg"],
+        "example was healed 2 time(s) in the last 15 minutes; the breaker allows 3 per window, \
+         and a drill now would leave no heal for a real failure. Try again later",
+        "{third}"
+    );
+    assert_eq!(third["changed"], false);
+    assert_eq!(is_active(h, "example.service"), "active");
 }
 
 #[test]
@@ -147,6 +161,11 @@ fn a_drill_whose_healing_never_comes_starts_the_service_itself() {
     h.ssh_ok(&["kill", "-STOP", &pid]).unwrap();
     let r = module(h, "drill", json!({ "service": "example", "timeout": 3 }));
     h.ssh_ok(&["kill", "-CONT", &pid]).unwrap();
+    assert_eq!(
+        (&r["failed"], &r["changed"]),
+        (&json!(true), &json!(true)),
+        "{r}"
+    );
     assert_eq!(
         r["msg"],
         "example.service was not healed within 3 s of the drill stopping it; the drill started \

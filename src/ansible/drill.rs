@@ -46,6 +46,7 @@ pub fn run(args: &Args) -> Result<Map<String, Value>, ModuleError> {
     let before = super::block_on(crate::status::gather(&config, &dirs))?;
     let stale = crate::heartbeat::health::stale_after(&config);
     let unit = ready(&before, &name, stale)?;
+    reserve(&config, &dirs, &name)?;
     let mut out = Map::new();
     out.insert("service".into(), json!(name));
     out.insert("unit".into(), json!(unit));
@@ -60,7 +61,15 @@ pub fn run(args: &Args) -> Result<Map<String, Value>, ModuleError> {
         return Ok(out);
     }
     let timeout = Duration::from_secs(timeout as u64);
-    let healed = super::block_on(drill(&config, &dirs, &name, timeout))??;
+    let healed = match super::block_on(drill(&config, &dirs, &name, timeout))? {
+        Ok(h) => h,
+        // The unit was stopped: the task changed the host, and failed.
+        Err(Stopped(msg)) => {
+            out.insert("failed".into(), json!(true));
+            out.insert("msg".into(), json!(msg));
+            return Ok(out);
+        }
+    };
     let secs = |d: Duration| (d.as_secs_f64() * 10.0).round() / 10.0;
     let daemon = healed.incident.healing_time().map(secs);
     out.insert(
@@ -127,6 +136,36 @@ fn ready(r: &Report, name: &str, stale: Duration) -> Result<String, ModuleError>
     Ok(s.unit.clone())
 }
 
+/// Refuses a drill that would use the last heal the circuit breaker allows in its window, so a
+/// real failure right after the drill is still healed.
+fn reserve(config: &Config, dirs: &Dirs, name: &str) -> Result<(), ModuleError> {
+    let limits = &config.limits;
+    let now = crate::heal::incident::now_ms() / 1000;
+    let recent = dirs
+        .load_state()
+        .ok()
+        .and_then(|s| s.services.get(name).cloned())
+        .map_or(0, |s| {
+            s.machine
+                .heals
+                .iter()
+                .filter(|t| now.saturating_sub(**t) < limits.heal_window.as_secs())
+                .count() as u32
+        });
+    if recent + 1 >= limits.heal_attempts.get() {
+        return Err(ModuleError(format!(
+            "{name} was healed {recent} time(s) in the last {}; the breaker allows {} per \
+             window, and a drill now would leave no heal for a real failure. Try again later",
+            crate::notify::report::human_window(limits.heal_window),
+            limits.heal_attempts
+        )));
+    }
+    Ok(())
+}
+
+/// Why a drill failed after it had stopped the unit.
+struct Stopped(String);
+
 struct Healed {
     incident: Incident,
     downtime: Duration,
@@ -137,7 +176,7 @@ async fn drill(
     dirs: &Dirs,
     name: &str,
     timeout: Duration,
-) -> Result<Healed, ModuleError> {
+) -> Result<Healed, Stopped> {
     let svc = config.service(name).expect("checked by the caller");
     let latest = |dirs: &Dirs| -> Option<Incident> {
         let state = dirs.load_state().ok()?;
@@ -145,14 +184,23 @@ async fn drill(
         s.open.clone().or_else(|| s.last.clone())
     };
     let before = latest(dirs).map(|i| i.id);
-    let sd = Systemd::connect().await?;
+    let sd = Systemd::connect()
+        .await
+        .map_err(|e| Stopped(format!("nothing was stopped: {e}")))?;
     let started = Instant::now();
-    sd.stop(&svc.unit).await?;
+    if let Err(e) = sd.stop(&svc.unit).await {
+        let state = restore(&sd, svc).await;
+        return Err(Stopped(format!(
+            "stopping {} failed ({e}); it is now {state}",
+            svc.unit
+        )));
+    }
+    let mut healing = None;
     loop {
         tokio::time::sleep(Duration::from_millis(200)).await;
         if let Some(i) = latest(dirs).filter(|i| Some(&i.id) != before.as_ref()) {
             match i.outcome {
-                Outcome::Open => {}
+                Outcome::Open => healing = Some(i.id),
                 Outcome::Resolved { .. } => {
                     return Ok(Healed {
                         incident: i,
@@ -161,7 +209,7 @@ async fn drill(
                 }
                 Outcome::Failed { .. } | Outcome::Flapping { .. } => {
                     let state = restore(&sd, svc).await;
-                    return Err(ModuleError(format!(
+                    return Err(Stopped(format!(
                         "miraclemax-self-heal could not heal {name} (incident {}, {}); the \
                          drill started {} itself and it is now {state}. See the FAILED email, \
                          miraclemax-status and journalctl -u {DAEMON_UNIT}",
@@ -171,8 +219,17 @@ async fn drill(
             }
         }
         if started.elapsed() >= timeout {
+            // Starting the unit in the middle of the daemon's own heal would fight it.
+            if let Some(id) = healing {
+                return Err(Stopped(format!(
+                    "{} is still being healed after {} s (incident {id} is open); the drill \
+                     leaves it to miraclemax-self-heal. See miraclemax-status",
+                    svc.unit,
+                    timeout.as_secs()
+                )));
+            }
             let state = restore(&sd, svc).await;
-            return Err(ModuleError(format!(
+            return Err(Stopped(format!(
                 "{} was not healed within {} s of the drill stopping it; the drill started it \
                  itself and it is now {state}. See miraclemax-status and journalctl -u \
                  {DAEMON_UNIT}",

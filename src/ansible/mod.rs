@@ -141,11 +141,16 @@ pub fn main(run: impl FnOnce(&Args) -> Result<Map<String, Value>, ModuleError>) 
         .and_then(|text| Args::from_json(&text))
         .and_then(|args| run(&args));
     match result {
+        // A module may report a failure after it changed something (`failed` and `changed`).
         Ok(mut out) => {
             out.entry("changed").or_insert(json!(false));
-            out.insert("failed".into(), json!(false));
+            let failed = out.entry("failed").or_insert(json!(false)) == &json!(true);
             println!("{}", Value::Object(out));
-            ExitCode::SUCCESS
+            if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Err(ModuleError(msg)) => {
             println!(

@@ -61,7 +61,15 @@ pub fn render(inc: &Incident, origin: &Origin, template_dir: &Path) -> Result<Em
             );
             render_source(inc, origin, name, builtin)
         }),
-        Err(_) => render_source(inc, origin, name, builtin),
+        Err(e) => {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::error!(
+                    "cannot read {}: {e}; sending the built-in report instead",
+                    template_dir.join(name).display()
+                );
+            }
+            render_source(inc, origin, name, builtin)
+        }
     }
 }
 
@@ -79,34 +87,54 @@ pub fn check_template(path: &Path) -> Result<(), ReportError> {
         ssh_target: "root@example-host",
         heal_window: std::time::Duration::from_secs(900),
     };
-    for outcome in [
-        Outcome::Resolved {
-            at_ms: 1_000_001_200,
-            strategy: "service_restart".into(),
-        },
-        Outcome::Failed {
-            at_ms: 1_000_030_000,
-        },
+    // Every shape a real incident takes: with and without domain, port, attempts and journal.
+    let resolved = Outcome::Resolved {
+        at_ms: 1_000_001_200,
+        strategy: "port_conflict".into(),
+    };
+    let failed = Outcome::Failed {
+        at_ms: 1_000_030_000,
+    };
+    let flapping = Outcome::Flapping {
+        at_ms: 1_000_000_000,
+        recent_heals: 3,
+    };
+    for (outcome, full) in [
+        (resolved.clone(), true),
+        (resolved, false),
+        (failed.clone(), true),
+        (failed, false),
+        (flapping, false),
     ] {
-        render_source(&sample(outcome), &origin, &name, &source)?;
+        render_source(&sample(outcome, full), &origin, &name, &source)?;
     }
     Ok(())
 }
 
-fn sample(outcome: Outcome) -> Incident {
+fn sample(outcome: Outcome, full: bool) -> Incident {
+    let some = |s: &str| full.then(|| s.to_string());
+    let many = |s: &str| if full { vec![s.to_string()] } else { vec![] };
     Incident {
         id: "example-1000000000".into(),
         service: "example".into(),
         unit: "example.service".into(),
-        domain: Some("example.org".into()),
-        port: Some(8080),
+        domain: some("example.org"),
+        port: full.then_some(8080),
         detected_at_ms: 1_000_000_000,
         detected: "Detected example was inactive".into(),
         cause: crate::heal::cause::Cause::Stopped,
-        steps: vec!["Executed: systemctl restart example.service".into()],
-        attempts: vec![],
+        steps: many("Executed: systemctl restart example.service"),
+        attempts: if full {
+            vec![crate::heal::incident::Attempt {
+                strategy: "service_restart".into(),
+                ok: false,
+                detail: "example.service did not become active".into(),
+            }]
+        } else {
+            vec![]
+        },
         outcome,
-        journal: vec!["example.service: Main process exited, code=exited, status=1".into()],
+        journal: many("example.service: Main process exited, code=exited, status=1"),
     }
 }
 
@@ -210,7 +238,7 @@ fn success_line(strategy: &str) -> &'static str {
     }
 }
 
-fn human_window(d: Duration) -> String {
+pub fn human_window(d: Duration) -> String {
     let m = d.as_secs() / 60;
     if m > 0 && d.as_secs().is_multiple_of(60) {
         format!("{m} minutes")

@@ -130,9 +130,19 @@ pub fn collections() -> std::path::PathBuf {
             std::fs::copy(from.join(f), to.join(f)).unwrap();
         }
         for (name, exe) in MODULES {
-            let doc = format!("plugins/modules/{name}.yml");
-            std::fs::copy(from.join(&doc), to.join(&doc)).unwrap();
-            std::fs::copy(exe, to.join("plugins/modules").join(name)).unwrap();
+            let file = format!("plugins/modules/{name}");
+            std::fs::copy(
+                from.join(format!("{file}.yml")),
+                to.join(format!("{file}.yml")),
+            )
+            .unwrap();
+            // The host-side modules' dispatchers are in the repository; the role installs the
+            // binaries they run on the hosts (from self_healing_bin_dir, this build's).
+            let module = match name {
+                "healthchecks_check" => std::path::PathBuf::from(exe),
+                _ => from.join(&file),
+            };
+            std::fs::copy(module, to.join(&file)).unwrap();
         }
         root
     })
