@@ -45,6 +45,25 @@ fn playbook(inventory: &Path, name: &str, extra: &[&str]) -> Output {
         .expect("scripts/install-deps puts ansible-core into .venv")
 }
 
+/// The play's output, after checking it succeeded (its output and errors shown if not).
+fn succeeded(out: &Output) -> String {
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// A test SMTP server on each host's gateway, where the example inventory sends reports.
+fn smtp_per_host(tb: &Testbed) -> Vec<Smtp> {
+    tb.hosts()
+        .iter()
+        .map(|h| Smtp::start(h.gateway()))
+        .collect()
+}
+
 /// `changed=` of each host in the PLAY RECAP.
 fn recap(out: &Output) -> Vec<(String, u32, u32)> {
     let text = String::from_utf8_lossy(&out.stdout);
@@ -65,11 +84,7 @@ fn recap(out: &Output) -> Vec<(String, u32, u32)> {
 #[test]
 fn deploy_self_healing_from_clean_hosts_then_again_with_no_change() {
     let tb = Testbed::start(2).unwrap();
-    let smtp: Vec<Smtp> = tb
-        .hosts()
-        .iter()
-        .map(|h| Smtp::start(h.gateway()))
-        .collect();
+    let smtp = smtp_per_host(&tb);
     let inv = inventory(tb.hosts());
     // A customised RESOLVED report, installed on the hosts by the role (kept beside the
     // inventory: every file in an inventory folder is read as inventory).
@@ -88,12 +103,7 @@ fn deploy_self_healing_from_clean_hosts_then_again_with_no_change() {
     let vars = ["-e", templates.as_str()];
 
     let first = playbook(&inv, "deploy-self-healing.yml", &vars);
-    let out = String::from_utf8_lossy(&first.stdout);
-    assert!(
-        first.status.success(),
-        "{out}\n{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    succeeded(&first);
     for (host, changed, failed) in recap(&first) {
         assert!(
             changed > 0 && failed == 0,
@@ -120,7 +130,7 @@ fn deploy_self_healing_from_clean_hosts_then_again_with_no_change() {
     }
 
     let second = playbook(&inv, "deploy-self-healing.yml", &vars);
-    assert!(second.status.success());
+    succeeded(&second);
     let r = recap(&second);
     assert_eq!(r.len(), 2, "{}", String::from_utf8_lossy(&second.stdout));
     for (host, changed, _) in r {
@@ -146,7 +156,7 @@ fn deploy_self_healing_from_clean_hosts_then_again_with_no_change() {
 
     // Taken out of the list, the template goes and the built-in report is back.
     let third = playbook(&inv, "deploy-self-healing.yml", &[]);
-    assert!(third.status.success());
+    succeeded(&third);
     assert!(
         !h.ssh(&["test", "-e", "/etc/miraclemax/templates/resolved.txt.j2"])
             .unwrap()
@@ -265,11 +275,7 @@ fn vault(inventory: &Path, secrets: &str) -> PathBuf {
 #[test]
 fn deploy_complete_monitoring_creates_checks_once_wires_their_urls_and_drills() {
     let tb = Testbed::start(2).unwrap();
-    let smtp: Vec<Smtp> = tb
-        .hosts()
-        .iter()
-        .map(|h| Smtp::start(h.gateway()))
-        .collect();
+    let smtp = smtp_per_host(&tb);
     // On a test host's gateway: the controller reaches it, and so do both hosts' heartbeats.
     let hc = Healthchecks::start(IpAddr::V4(tb.host(0).gateway())).unwrap();
     let inv = inventory(tb.hosts());
@@ -279,12 +285,7 @@ fn deploy_complete_monitoring_creates_checks_once_wires_their_urls_and_drills() 
     let args = ["-e", &api_url, "--vault-password-file", password];
 
     let first = playbook(&inv, "deploy-complete-monitoring.yml", &args);
-    let out = String::from_utf8_lossy(&first.stdout);
-    assert!(
-        first.status.success(),
-        "{out}\n{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    let out = succeeded(&first);
     assert!(
         !out.contains(API_KEY),
         "the API key stays out of the output"
@@ -366,7 +367,7 @@ fn deploy_complete_monitoring_creates_checks_once_wires_their_urls_and_drills() 
 
     let writes = hc.writes();
     let second = playbook(&inv, "deploy-complete-monitoring.yml", &args);
-    assert!(second.status.success());
+    succeeded(&second);
     for (host, changed, _) in recap(&second) {
         assert_eq!(
             changed,
@@ -389,12 +390,7 @@ fn deploy_complete_monitoring_creates_checks_once_wires_their_urls_and_drills() 
             password,
         ],
     );
-    let out = String::from_utf8_lossy(&drill.stdout);
-    assert!(
-        drill.status.success(),
-        "{out}\n{}",
-        String::from_utf8_lossy(&drill.stderr)
-    );
+    let out = succeeded(&drill);
     for (i, h) in tb.hosts().iter().enumerate() {
         let reported = out
             .lines()
@@ -455,8 +451,7 @@ fn adding_a_service_shows_in_check_diff_then_the_daemon_reloads_and_watches_it()
         "deploy-self-healing.yml",
         &["-e", services, "--check", "--diff"],
     );
-    let out = String::from_utf8_lossy(&check.stdout);
-    assert!(check.status.success(), "{out}");
+    let out = succeeded(&check);
     let added = out
         .lines()
         .find(|l| l.starts_with('+') && l.contains("\"second\""))
@@ -469,8 +464,7 @@ fn adding_a_service_shows_in_check_diff_then_the_daemon_reloads_and_watches_it()
     );
 
     let real = playbook(&inv, "deploy-self-healing.yml", &["-e", services]);
-    let out = String::from_utf8_lossy(&real.stdout);
-    assert!(real.status.success(), "{out}");
+    let out = succeeded(&real);
     assert!(
         out.contains("RUNNING HANDLER [self_healing : Reload miraclemax-self-heal]"),
         "{out}"
@@ -510,12 +504,7 @@ fn a_check_run_on_a_clean_host_reports_the_changes_and_makes_none() {
             "--diff",
         ],
     );
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = succeeded(&out);
     assert!(!text.contains(API_KEY));
     let r = recap(&out);
     assert!(r[0].1 > 0, "the changes are reported: {text}");

@@ -45,18 +45,14 @@ impl Args {
         self.bool("_ansible_diff").unwrap_or(None).unwrap_or(false)
     }
 
-    /// Option keys that are not Ansible's own and not in `known`: a typo in the task.
-    pub fn unknown(&self, known: &[&str]) -> Vec<String> {
-        self.map
-            .keys()
-            .filter(|k| !k.starts_with("_ansible_") && !known.contains(&k.as_str()))
-            .cloned()
-            .collect()
-    }
-
-    /// Fails on options the module does not know, naming the ones it does.
+    /// Fails on options the module does not know (a typo in the task), naming the ones it does.
     pub fn only(&self, known: &[&str]) -> Result<(), ModuleError> {
-        let unknown = self.unknown(known);
+        let unknown: Vec<&str> = self
+            .map
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !k.starts_with("_ansible_") && !known.contains(k))
+            .collect();
         if unknown.is_empty() {
             return Ok(());
         }

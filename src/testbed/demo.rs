@@ -44,17 +44,10 @@ pub fn run(repo: &Path) -> Result<()> {
     inventory(repo, tb.hosts(), &dir)?;
     // The API key as a vault would hold it: a variables file only root can read.
     let secrets = work.join("secrets.yml");
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&secrets)?;
-        writeln!(f, "vault_healthchecks_api_key: {API_KEY}")?;
-    }
+    crate::state::write_atomic(
+        &secrets,
+        format!("vault_healthchecks_api_key: {API_KEY}\n").as_bytes(),
+    )?;
     let api_url = format!("healthchecks_api_url={}", hc.api_url);
     let secrets_arg = format!("@{}", secrets.display());
     let vars = ["-e", api_url.as_str(), "-e", secrets_arg.as_str()];
