@@ -9,10 +9,10 @@
 //!
 //! Run as root: `cargo bench --bench heal_latency` (ROUNDS=N to change the 7 rounds).
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/e2e/support.rs"]
 mod support;
 
-use miraclemax::testbed::{Host, Testbed};
+use mm_testbed::{Host, Testbed};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use support::*;
 

@@ -5,7 +5,7 @@
 //! (default 25). The heartbeat does more per run (reads state, events, builds the summary,
 //! writes its log and record): the ratio says what that costs.
 
-use miraclemax::testbed::healthchecks::Healthchecks;
+use mm_testbed::healthchecks::Healthchecks;
 use std::path::Path;
 use std::process::Command;
 

@@ -1,8 +1,9 @@
-//! MiracleMax: self-healing for systemd services plus an external Healthchecks heartbeat,
-//! deployed as configuration as code. This library holds everything; the binaries in
-//! `src/bin/` only parse arguments, call it and map the result to an exit code.
+//! MiracleMax's host core: what runs on each server. Layer 1 is the self-healing daemon
+//! (`config`, `systemd`, `probe`, `heal`, `daemon`, `notify`, `state`, `journal`), layer 2 the
+//! external heartbeat (`heartbeat`), and `status` reads both. The binaries in `src/bin/` only
+//! parse arguments, call this library and map the result to an exit code. The Ansible modules,
+//! the controller (`mmctl`) and the test infrastructure are crates of their own under `crates/`.
 
-pub mod ansible;
 pub mod cli;
 pub mod config;
 pub mod daemon;
@@ -14,4 +15,3 @@ pub mod probe;
 pub mod state;
 pub mod status;
 pub mod systemd;
-pub mod testbed;

@@ -1,0 +1,191 @@
+//! `healthchecks_check`: ensures a Healthchecks check exists with the wanted settings (upsert on
+//! slug), is absent, or is paused, and returns its uuid and ping_url so playbooks never need a
+//! human to copy a ping URL. `changed` only when something differs; check mode writes nothing;
+//! diff mode shows the settings before and after. The API key is never echoed.
+
+use super::{Args, ModuleError};
+use miraclemax::heartbeat::api::{Api, HOSTED};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeSet;
+
+pub const OPTIONS: &[&str] = &[
+    "api_key", "api_url", "name", "slug", "tags", "desc", "timeout", "grace", "schedule", "tz",
+    "channels", "state",
+];
+
+/// The settings compared and shown in diffs, in this order.
+const SETTINGS: &[&str] = &[
+    "name", "slug", "tags", "desc", "timeout", "grace", "schedule", "tz", "channels",
+];
+
+pub fn run(args: &Args) -> Result<Map<String, Value>, ModuleError> {
+    args.only(OPTIONS)?;
+    let key = args.str("api_key")?.ok_or_else(|| {
+        ModuleError("api_key is required (the project's read-write API key)".into())
+    })?;
+    let api_url = args.str("api_url")?.unwrap_or_else(|| HOSTED.to_string());
+    let slug = args
+        .str("slug")?
+        .ok_or_else(|| ModuleError("slug is required: checks are found by slug".into()))?;
+    if slug.is_empty()
+        || slug
+            .chars()
+            .any(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'))
+    {
+        return Err(ModuleError(format!(
+            "slug '{slug}' may only hold a-z, 0-9, - and _"
+        )));
+    }
+    let state = args.str("state")?.unwrap_or_else(|| "present".into());
+    if !["present", "absent", "paused"].contains(&state.as_str()) {
+        return Err(ModuleError(format!(
+            "state '{state}' is not one of present, absent, paused"
+        )));
+    }
+    super::block_on(ensure(args, Api::new(&api_url, &key), &slug, &state))?.map_err(ModuleError)
+}
+
+/// The settings the task asks for (only those it names), channels still as written.
+fn wanted(args: &Args, slug: &str) -> Result<Map<String, Value>, ModuleError> {
+    let mut w = Map::new();
+    w.insert("slug".into(), json!(slug));
+    for k in ["name", "tags", "desc", "schedule", "tz"] {
+        if let Some(v) = args.str(k)? {
+            w.insert(k.into(), json!(v));
+        }
+    }
+    for k in ["timeout", "grace"] {
+        if let Some(v) = args.int(k)? {
+            w.insert(k.into(), json!(v));
+        }
+    }
+    w.insert(
+        "channels".into(),
+        json!(args.str("channels")?.unwrap_or_else(|| "*".into())),
+    );
+    Ok(w)
+}
+
+fn settings(check: &Value) -> Map<String, Value> {
+    SETTINGS
+        .iter()
+        .filter_map(|k| check.get(*k).map(|v| (k.to_string(), v.clone())))
+        .collect()
+}
+
+/// Channels as a set of integration ids, whether written as "*", "", names or ids.
+fn channel_set(spec: &str, all: &[(String, String)]) -> BTreeSet<String> {
+    match spec.trim() {
+        "*" => all.iter().map(|(id, _)| id.clone()).collect(),
+        "" => BTreeSet::new(),
+        list => list
+            .split(',')
+            .map(str::trim)
+            .map(|c| {
+                all.iter()
+                    .find(|(id, name)| id == c || name == c)
+                    .map_or(c.to_string(), |(id, _)| id.clone())
+            })
+            .collect(),
+    }
+}
+
+async fn ensure(
+    args: &Args,
+    api: Api,
+    slug: &str,
+    state: &str,
+) -> Result<Map<String, Value>, String> {
+    let existing = api.find_by_slug(slug).await?;
+    let check_mode = args.check_mode();
+    let mut out = Map::new();
+    let before = existing.as_ref().map(settings).unwrap_or_default();
+
+    if state == "absent" {
+        if let Some(c) = &existing {
+            if !check_mode {
+                api.delete(c["uuid"].as_str().unwrap_or("")).await?;
+            }
+            out.insert("changed".into(), json!(true));
+        }
+        if args.diff() {
+            out.insert("diff".into(), json!({ "before": before, "after": {}, "before_header": slug, "after_header": slug }));
+        }
+        return Ok(out);
+    }
+
+    let want = wanted(args, slug).map_err(|e| e.0)?;
+    if existing.is_none() && !want.contains_key("name") {
+        return Err(format!("name is required to create check '{slug}'"));
+    }
+    let all_channels = api.channels().await?;
+    let differs = |k: &str, v: &Value| -> bool {
+        let Some(c) = &existing else { return true };
+        if k == "channels" {
+            let have = c["channels"].as_str().unwrap_or("");
+            return channel_set(v.as_str().unwrap_or(""), &all_channels)
+                != channel_set(have, &all_channels);
+        }
+        c.get(k) != Some(v)
+    };
+    let changed_fields: Vec<&String> = want
+        .iter()
+        .filter(|(k, v)| differs(k, v))
+        .map(|(k, _)| k)
+        .collect();
+    let mut check = existing.clone().unwrap_or(Value::Null);
+    let mut changed = !changed_fields.is_empty();
+    if changed && !check_mode {
+        let mut body = want.clone();
+        body.insert("unique".into(), json!(["slug"]));
+        check = api.upsert(&Value::Object(body)).await?;
+    }
+    let paused = check["status"].as_str() == Some("paused");
+    if state == "paused" && !paused {
+        changed = true;
+        if !check_mode {
+            check = api.pause(check["uuid"].as_str().unwrap_or("")).await?;
+        }
+    } else if state == "present" && paused {
+        // present means watched: a paused check alerts no one.
+        changed = true;
+        if !check_mode {
+            check = api.resume(check["uuid"].as_str().unwrap_or("")).await?;
+        }
+    }
+    let mut after = before.clone();
+    for (k, v) in &want {
+        if differs(k, v) {
+            after.insert(k.clone(), v.clone());
+        }
+    }
+    out.insert("changed".into(), json!(changed));
+    for k in ["uuid", "ping_url", "status"] {
+        out.insert(k.into(), check.get(k).cloned().unwrap_or(Value::Null));
+    }
+    out.insert(
+        "check".into(),
+        Value::Object(if check.is_null() {
+            after.clone()
+        } else {
+            settings(&check)
+        }),
+    );
+    if args.diff() {
+        out.insert("diff".into(), json!({ "before": before, "after": after, "before_header": slug, "after_header": slug }));
+    }
+    if check_mode && changed {
+        out.insert(
+            "msg".into(),
+            json!(format!(
+                "check mode: would change {}",
+                changed_fields
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        );
+    }
+    Ok(out)
+}

@@ -1,0 +1,43 @@
+//! `mmctl`, the real binary: what it prints for the files a user hands it, and its help.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mmctl"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn example() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../templates/config.example.yaml")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn mmctl_check_config_summarises_a_valid_file_without_secrets() {
+    let out = run(&["check-config", &example()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("configuration OK"), "{stdout}");
+    assert!(stdout.contains(
+        "passgo (passgo.service) port 8080 domain passgo.jbyrd.org, critical, strategies: service_restart > port_conflict > reset_failed"
+    ));
+    assert!(stdout.contains("email: to ops@example.org via smtp.example.org:587 (starttls)"));
+    assert!(stdout.contains("heartbeat: https://hc-ping.com/<redacted> (+1 service check(s))"));
+    assert!(!stdout.contains("0f1e2d3c"), "ping URL leaked: {stdout}");
+}
+
+#[test]
+fn mmctl_help_lists_its_commands() {
+    let out = run(&["--help"]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("check-config"));
+}

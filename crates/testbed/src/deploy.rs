@@ -1,0 +1,91 @@
+//! Installing the self-healing daemon on a test host by hand, the way the playbooks will:
+//! binaries to /usr/local/bin, the config, the systemd unit; then start it and wait until it
+//! is looking at its services.
+
+use super::Host;
+use anyhow::{Result, bail};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const UNIT: &str = include_str!("../../../templates/miraclemax-self-heal.service");
+
+/// `bin_dir` holds the built `miraclemax-self-heal`, `miraclemax-status` and `miraclemax-heartbeat`.
+pub fn install_daemon(host: &Host, bin_dir: &Path, config: &str) -> Result<()> {
+    for name in [
+        "miraclemax-self-heal",
+        "miraclemax-status",
+        "miraclemax-heartbeat",
+    ] {
+        host.copy(&bin_dir.join(name), &format!("/usr/local/bin/{name}"))?;
+    }
+    host.write("/etc/miraclemax/config.yaml", config)?;
+    host.write("/etc/systemd/system/miraclemax-self-heal.service", UNIT)?;
+    host.ssh_ok(&["systemctl", "daemon-reload"])?;
+    host.ssh_ok(&[
+        "systemctl",
+        "enable",
+        "--now",
+        "miraclemax-self-heal.service",
+    ])?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !host
+        .ssh(&["test", "-e", "/var/lib/miraclemax/alive"])?
+        .status
+        .success()
+    {
+        if Instant::now() > deadline {
+            bail!(
+                "{}: the daemon did not start looking within 20 s",
+                host.name
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(())
+}
+
+/// The agent config for a test host: its example service, email to the host-side SMTP
+/// server, and short intervals so tests and the demo are quick.
+pub fn lab_config(host: &Host, services: &str) -> String {
+    format!(
+        "host: {name}\n\
+         monitored_services:\n{services}\
+         notifications:\n  email:\n    smtp_host: {gw}\n    smtp_port: {port}\n    tls: none\n    \
+         from: miraclemax@{name}.test\n    to: [ops@example.org]\n\
+         limits:\n  check_interval: 1s\n  settle_time: 1s\n  kill_grace: 2s\n  start_timeout: 10s\n  probe_timeout: 1s\n",
+        name = host.name,
+        gw = host.gateway(),
+        port = super::smtp::SMTP_PORT,
+    )
+}
+
+/// The example service every test host runs, with all the probes it supports.
+pub const EXAMPLE_SERVICE: &str = "  - name: example\n    port: 8080\n    domain: example.lab.test\n    \
+    health: {path: /health}\n    healing_strategies: [service_restart, port_conflict, kill_hung]\n";
+
+/// An Ansible inventory for these hosts in `dir`: their real addresses and SSH key, with the
+/// example inventory's group variables (`repo`/inventory/group_vars/miraclemax/main.yml).
+pub fn inventory(repo: &Path, hosts: &[Host], dir: &Path) -> Result<()> {
+    let vars = dir.join("group_vars/miraclemax");
+    std::fs::create_dir_all(&vars)?;
+    std::fs::copy(
+        repo.join("inventory/group_vars/miraclemax/main.yml"),
+        vars.join("main.yml"),
+    )?;
+    let mut yaml = String::from("miraclemax:\n  hosts:\n");
+    for h in hosts {
+        yaml.push_str(&format!(
+            "    {}:\n      ansible_host: {}\n",
+            h.name,
+            h.address()
+        ));
+    }
+    yaml.push_str(&format!(
+        "  vars:\n    ansible_user: root\n    ansible_python_interpreter: /usr/bin/python3\n    \
+         ansible_ssh_private_key_file: {}\n    \
+         ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\n",
+        super::state_dir().join("id_ed25519").display()
+    ));
+    std::fs::write(dir.join("hosts.yml"), yaml)?;
+    Ok(())
+}

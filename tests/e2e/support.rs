@@ -1,0 +1,173 @@
+//! What the end-to-end tests share, on top of `mm_testbed` (hosts, the SMTP server,
+//! installing the daemon): thin wrappers that fail the test with a clear message.
+#![allow(dead_code, unused_imports)]
+
+use mm_testbed::Host;
+pub use mm_testbed::deploy::EXAMPLE_SERVICE as EXAMPLE;
+pub use mm_testbed::smtp::{Mail, Smtp as RealSmtp};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The SMTP server with test-friendly (panicking) calls.
+pub struct Smtp(pub RealSmtp);
+
+impl Smtp {
+    pub fn start(ip: std::net::Ipv4Addr) -> Smtp {
+        Smtp(RealSmtp::start(ip).unwrap())
+    }
+    pub fn pause(&mut self) {
+        self.0.pause()
+    }
+    pub fn resume(&mut self) {
+        self.0.resume().unwrap()
+    }
+    pub fn wait_for(&self, subject: &str, timeout: Duration) -> Mail {
+        self.0.wait_for(subject, timeout).unwrap()
+    }
+    pub fn count(&self, subject: &str) -> usize {
+        self.0.count(subject)
+    }
+}
+
+pub fn test_config(host: &Host, services: &str) -> String {
+    mm_testbed::deploy::lab_config(host, services)
+}
+
+/// Installs the binaries this test run built.
+pub fn install_daemon(host: &Host, config: &str) {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_miraclemax-self-heal"))
+        .parent()
+        .unwrap();
+    mm_testbed::deploy::install_daemon(host, bin_dir, config).unwrap();
+}
+
+pub fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+pub fn is_active(host: &Host, unit: &str) -> String {
+    let out = host.ssh(&["systemctl", "is-active", unit]).unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The daemon's events for a service, as `event` names, from the host's events log.
+pub fn events(host: &Host, service: &str) -> Vec<String> {
+    let text = host
+        .ssh_ok(&["cat", "/var/lib/miraclemax/events.jsonl"])
+        .unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["service"] == service)
+        .map(|v| v["event"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// `kill -9` of a unit's main process, as an operator (or the OOM killer) would.
+pub fn kill_9(host: &Host, unit: &str) {
+    host.ssh_ok(&["systemctl", "kill", "-s", "KILL", "--kill-whom=main", unit])
+        .unwrap();
+}
+
+/// The seconds in a report's `HEALING TIME: 1.2 seconds` line.
+pub fn healing_secs(body: &str) -> f64 {
+    body.lines()
+        .find_map(|l| l.strip_prefix("HEALING TIME: "))
+        .and_then(|t| t.strip_suffix(" seconds"))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no HEALING TIME in {body}"))
+}
+
+/// A unit's MainPID on the host.
+pub fn main_pid(host: &Host, unit: &str) -> String {
+    host.ssh_ok(&["systemctl", "show", "-P", "MainPID", unit])
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+/// A second copy of the example app as `second.service` (port 8081), started.
+pub fn start_second_service(host: &Host) {
+    host.write(
+        "/etc/systemd/system/second.service",
+        "[Service]\nType=notify\nNotifyAccess=main\nExecStart=/usr/bin/python3 /usr/local/bin/mm-example-app 8081\n",
+    )
+    .unwrap();
+    host.ssh_ok(&["systemctl", "daemon-reload"]).unwrap();
+    host.ssh_ok(&["systemctl", "start", "second.service"])
+        .unwrap();
+}
+
+/// The miraclemax.stack modules of this build: each module's name and its binary.
+pub fn modules() -> [(&'static str, std::path::PathBuf); 3] {
+    [
+        (
+            "healthchecks_check",
+            mm_testbed::workspace_bin("miraclemax-module-healthchecks-check"),
+        ),
+        (
+            "stack_facts",
+            mm_testbed::workspace_bin("miraclemax-module-stack-facts"),
+        ),
+        (
+            "drill",
+            mm_testbed::workspace_bin("miraclemax-module-drill"),
+        ),
+    ]
+}
+
+/// A collections root holding the miraclemax.stack collection with this build's compiled
+/// modules beside their documentation, for ANSIBLE_COLLECTIONS_PATH. Made once per test process,
+/// never rewritten while a play may be running a module from it.
+pub fn collections() -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("ansible/collections/ansible_collections/miraclemax/stack");
+        let root = std::env::temp_dir().join(format!("mm-collections-{}", std::process::id()));
+        let to = root.join("ansible_collections/miraclemax/stack");
+        std::fs::create_dir_all(to.join("plugins/modules")).unwrap();
+        std::fs::create_dir_all(to.join("meta")).unwrap();
+        for f in ["galaxy.yml", "README.md", "meta/runtime.yml"] {
+            std::fs::copy(from.join(f), to.join(f)).unwrap();
+        }
+        for (name, exe) in modules() {
+            let file = format!("plugins/modules/{name}");
+            std::fs::copy(
+                from.join(format!("{file}.yml")),
+                to.join(format!("{file}.yml")),
+            )
+            .unwrap();
+            // The host-side modules' dispatchers are in the repository; the role installs the
+            // binaries they run on the hosts (from self_healing_bin_dir, this build's).
+            let module = match name {
+                "healthchecks_check" => exe,
+                _ => from.join(&file),
+            };
+            std::fs::copy(module, to.join(&file)).unwrap();
+        }
+        root
+    })
+    .clone()
+}
+
+/// A command from the project venv (ansible-playbook, ansible-doc, ansible-lint) run as the
+/// README says: from the repository root, whose ansible.cfg finds inventory, roles and
+/// collections; only the collection is this build's.
+pub fn ansible(tool: &str) -> std::process::Command {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut cmd = std::process::Command::new(root.join(".venv/bin").join(tool));
+    cmd.current_dir(root)
+        .env_remove("ANSIBLE_CONFIG")
+        .env("ANSIBLE_COLLECTIONS_PATH", collections())
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("NO_COLOR", "1")
+        .env("PAGER", "cat");
+    cmd
+}

@@ -1,0 +1,122 @@
+//! The shipped binaries, run for real: configuration checks print what a host will act on or
+//! every problem with the file named, and nothing that is not built yet pretends to work.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(bin: &str, args: &[&str]) -> Output {
+    Command::new(bin).args(args).output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn example() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("templates/config.example.yaml")
+        .display()
+        .to_string()
+}
+
+fn temp_config(name: &str, yaml: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("mm-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, yaml).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn a_bad_config_fails_with_one_line_per_problem_naming_the_file() {
+    let path = temp_config(
+        "bad.yaml",
+        "monitored_services:\n  - name: passgo\n    port: 70000\n    prot: 1\n",
+    );
+    let out = run(
+        env!("CARGO_BIN_EXE_miraclemax-self-heal"),
+        &["--check-config", "--config", &path],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "miraclemax-self-heal: error: {path}: service 'passgo': unknown key 'prot' (did you mean 'port'?)\n\
+             miraclemax-self-heal: error: {path}: service 'passgo': port 70000 is out of range 1-65535\n"
+        )
+    );
+}
+
+#[test]
+fn a_missing_config_file_is_named() {
+    let out = run(
+        env!("CARGO_BIN_EXE_miraclemax-heartbeat"),
+        &["--config", "/nonexistent/config.yaml"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "miraclemax-heartbeat: error: /nonexistent/config.yaml: cannot read: No such file or directory (os error 2)\n"
+    );
+}
+
+#[test]
+fn the_heartbeat_without_a_heartbeat_section_says_so() {
+    let path = temp_config("no-heartbeat.yaml", "monitored_services:\n  - name: web\n");
+    let out = run(
+        env!("CARGO_BIN_EXE_miraclemax-heartbeat"),
+        &["--config", &path],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!("miraclemax-heartbeat: error: {path}: no 'heartbeat' section: nothing to ping\n")
+    );
+}
+
+#[test]
+fn pausing_an_unknown_service_is_refused_by_name() {
+    let out = run(
+        env!("CARGO_BIN_EXE_miraclemax-self-heal"),
+        &[
+            "--config",
+            &example(),
+            "--state-dir",
+            "/nonexistent",
+            "pause",
+            "nosuch",
+            "--for",
+            "5m",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "miraclemax-self-heal: error: {}: no monitored service 'nosuch'\n",
+            example()
+        )
+    );
+}
+
+#[test]
+fn every_binary_has_real_help() {
+    for (bin, says) in [
+        (
+            env!("CARGO_BIN_EXE_miraclemax-self-heal"),
+            "journalctl -t miraclemax-self-heal",
+        ),
+        (
+            env!("CARGO_BIN_EXE_miraclemax-heartbeat"),
+            "/var/log/healthcheck-heartbeat.log",
+        ),
+        (env!("CARGO_BIN_EXE_miraclemax-status"), "--json"),
+    ] {
+        let out = run(bin, &["--help"]);
+        assert!(out.status.success());
+        assert!(
+            text(&out.stdout).contains(says),
+            "{bin} --help lacks {says:?}"
+        );
+    }
+}

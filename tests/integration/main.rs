@@ -1,0 +1,7 @@
+//! The fast tier: the host binaries and the library run for real without root, systemd or the
+//! testbed (`cargo test`, seconds). The end-to-end tier is `tests/e2e`.
+
+mod cli;
+mod config_validation;
+mod email_golden;
+mod heartbeat_contract;
