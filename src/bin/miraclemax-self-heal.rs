@@ -1,10 +1,10 @@
 //! miraclemax-self-heal: the per-server self-healing daemon (run by systemd), and the
 //! operator's commands to pause, resume and reset it.
 
-use anyhow::bail;
+use anyhow::{anyhow, bail};
 use clap::{Parser, Subcommand};
 use miraclemax::cli::{self, HostArgs, summary::config_summary};
-use miraclemax::config::parse_span;
+use miraclemax::config::{Fragment, parse_span};
 use miraclemax::daemon::{self, control::Control};
 use miraclemax::heal::incident::now_ms;
 use std::path::PathBuf;
@@ -24,9 +24,21 @@ struct Cli {
     /// Email templates here override the built-in ones (resolved.txt.j2, failed.txt.j2).
     #[arg(long, value_name = "DIR", default_value = miraclemax::notify::report::TEMPLATE_DIR)]
     template_dir: PathBuf,
-    /// Validate the configuration, print what it describes and exit (0 when valid).
+    /// Validate the configuration (the file and the config.d fragments beside it), print what
+    /// it describes and exit (0 when valid).
     #[arg(long)]
     check_config: bool,
+    /// With --check-config: check the configuration as it will be once FILE is installed as
+    /// config.d/NAME, replacing a fragment of that name (for Ansible's `validate:`, e.g.
+    /// `--with-fragment 50-heartbeat.yaml=%s`). May be given more than once.
+    #[arg(long, value_name = "NAME=FILE", requires = "check_config")]
+    with_fragment: Vec<String>,
+    /// With --check-config: check the configuration as it will be once FILE replaces the
+    /// --config file: FILE as the main file, merged with the config.d fragments installed beside
+    /// --config (for Ansible's `validate:`, e.g. `--config /etc/miraclemax/config.yaml
+    /// --with-main %s`). Combines with --with-fragment.
+    #[arg(long, value_name = "FILE", requires = "check_config")]
+    with_main: Option<PathBuf>,
     /// Check an email template (resolved.txt.j2 or failed.txt.j2 for /etc/miraclemax/templates)
     /// by rendering it for a sample incident, and exit (0 when it renders).
     #[arg(long, value_name = "FILE", conflicts_with = "check_config")]
@@ -72,7 +84,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         println!("{}: email template OK", path.display());
         return Ok(());
     }
-    let config = miraclemax::config::load(&cli.host.config)?;
+    let extra = cli
+        .with_fragment
+        .iter()
+        .map(|arg| Fragment::parse(arg).map_err(|e| anyhow!("--with-fragment: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let config = match &cli.with_main {
+        Some(main) => miraclemax::config::load_with_main(&cli.host.config, main, &extra)?,
+        None => miraclemax::config::load_with(&cli.host.config, &extra)?,
+    };
     let control = Control::new(&cli.host.state_dir);
     let known = |s: &str| -> anyhow::Result<()> {
         if config.service(s).is_none() {
@@ -112,7 +132,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             duration,
         }) => {
             let who = target(service, all)?;
-            let d = parse_span(&duration).map_err(|e| anyhow::anyhow!("--for: {e}"))?;
+            let d = parse_span(&duration).map_err(|e| anyhow!("--for: {e}"))?;
             let until = now_ms() / 1000 + d.as_secs();
             control.pause(who.as_deref(), until)?;
             println!(

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct HostArgs {
-    /// The agent configuration file.
+    /// The agent configuration file; the config.d/*.yaml fragments beside it are merged over it.
     #[arg(long, short = 'c', value_name = "FILE", default_value = crate::config::DEFAULT_PATH)]
     pub config: PathBuf,
     /// Where the daemon keeps state, events and the email outbox.

@@ -1,11 +1,17 @@
 //! A short human summary of a validated configuration, printed by `--check-config` so an
-//! operator sees what the programs will act on. Secrets appear redacted.
+//! operator sees what the programs will act on, and which config.d fragments were merged.
+//! Secrets appear redacted.
 
 use crate::config::{Config, HealthTarget};
 use std::fmt::Write;
 
 pub fn config_summary(c: &Config) -> String {
     let mut out = String::new();
+    if c.fragments.is_empty() {
+        out.push_str("fragments: none\n");
+    } else {
+        let _ = writeln!(out, "fragments: {}", c.fragments.join(", "));
+    }
     let _ = writeln!(out, "{} monitored service(s):", c.services.len());
     for s in &c.services {
         let strategies: Vec<&str> = s.healing_strategies.iter().map(|k| k.as_str()).collect();

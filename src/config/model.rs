@@ -23,6 +23,9 @@ pub struct Config {
     /// Command names (as in /proc/PID/comm) that `port_conflict` never kills, on top of PID 1,
     /// the daemon itself and sshd.
     pub protected_processes: Vec<String>,
+    /// The fragments merged over the main file, in the order applied
+    /// (`config.d/50-heartbeat.yaml`).
+    pub fragments: Vec<String>,
 }
 
 impl Config {

@@ -1,6 +1,7 @@
 //! Turns the raw file into the typed `Config`, collecting every problem at once (an operator
 //! fixing a file at 3 a.m. wants the whole list, not one error per try). Each problem names the
-//! object it belongs to and says how to fix it.
+//! object it belongs to and says how to fix it, and carries the key it is about, so that the
+//! loader can name the file (main file or fragment) that set that key.
 
 use super::model::*;
 use super::raw::{self, *};
@@ -15,16 +16,40 @@ use std::time::Duration;
 pub struct Problem {
     pub object: String,
     pub message: String,
+    /// The key the problem is about, as a dotted path from the top (`limits.heal_attempts`,
+    /// `heartbeat.services`, `monitored_services`); names its file when fragments are merged.
+    pub key: String,
 }
 
 #[derive(Default)]
-struct Problems(Vec<Problem>);
+struct Problems {
+    list: Vec<Problem>,
+    /// The key being validated, as a dotted path (`limits`, `notifications.email`,
+    /// `heartbeat.services`; empty at the top).
+    section: &'static str,
+}
 
 impl Problems {
+    /// A problem with the current section as a whole.
     fn add(&mut self, object: &str, message: impl Into<String>) {
-        self.0.push(Problem {
+        self.list.push(Problem {
             object: object.to_string(),
             message: message.into(),
+            key: self.section.to_string(),
+        });
+    }
+
+    /// A problem with one key of the current section.
+    fn add_key(&mut self, object: &str, key: &str, message: impl Into<String>) {
+        let key = if self.section.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.section)
+        };
+        self.list.push(Problem {
+            object: object.to_string(),
+            message: message.into(),
+            key,
         });
     }
 
@@ -34,7 +59,7 @@ impl Problems {
                 Some(k) => format!("did you mean '{k}'?"),
                 None => format!("allowed keys: {}", allowed.join(", ")),
             };
-            self.add(object, format!("unknown key '{key}' ({hint})"));
+            self.add_key(object, key, format!("unknown key '{key}' ({hint})"));
         }
     }
 }
@@ -67,17 +92,25 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
     let mut p = Problems::default();
     p.unknown_keys("top level", &raw.unknown, TOP_KEYS);
 
+    p.section = "limits";
     let limits = limits(raw.limits.unwrap_or_default(), &mut p);
+    p.section = "monitored_services";
     let services = services(raw.monitored_services.unwrap_or_default(), &limits, &mut p);
+    p.section = "notifications";
     let email = raw
         .notifications
         .and_then(|n| {
             p.unknown_keys("notifications", &n.unknown, NOTIFICATION_KEYS);
             n.email
         })
-        .and_then(|e| email(e, &mut p));
+        .and_then(|e| {
+            p.section = "notifications.email";
+            email(e, &mut p)
+        });
+    p.section = "heartbeat";
     let heartbeat = raw.heartbeat.and_then(|h| heartbeat(h, &services, &mut p));
 
+    p.section = "ssh_target";
     if let Some(t) = &raw.ssh_target
         && (t.is_empty() || t.starts_with('-') || t.contains(char::is_whitespace))
     {
@@ -86,6 +119,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
             format!("'{t}' is not an ssh destination; write it like admin@server.example.org"),
         );
     }
+    p.section = "protected_processes";
     let protected_processes = raw.protected_processes.unwrap_or_default();
     for name in &protected_processes {
         if name.is_empty() || name.contains('/') || name.len() > 15 {
@@ -96,7 +130,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
         }
     }
 
-    if p.0.is_empty() {
+    if p.list.is_empty() {
         Ok(Config {
             host: raw.host,
             ssh_target: raw.ssh_target,
@@ -105,9 +139,10 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
             heartbeat,
             limits,
             protected_processes,
+            fragments: Vec::new(),
         })
     } else {
-        Err(p.0)
+        Err(p.list)
     }
 }
 
@@ -316,8 +351,9 @@ fn email(e: RawEmail, p: &mut Problems) -> Option<Email> {
     let tls = match e.tls.as_deref() {
         None => Some(TlsMode::Starttls),
         Some(t) => TlsMode::parse(t).or_else(|| {
-            p.add(
+            p.add_key(
                 object,
+                "tls",
                 format!("tls '{t}' is not one of none, starttls, tls"),
             );
             None
@@ -326,26 +362,32 @@ fn email(e: RawEmail, p: &mut Problems) -> Option<Email> {
     let port = match e.smtp_port {
         None => tls.map(TlsMode::default_port),
         Some(port) => u16::try_from(port).ok().filter(|v| *v != 0).or_else(|| {
-            p.add(object, format!("smtp_port {port} is out of range 1-65535"));
+            p.add_key(
+                object,
+                "smtp_port",
+                format!("smtp_port {port} is out of range 1-65535"),
+            );
             None
         }),
     };
     let required = |v: Option<String>, key: &str, p: &mut Problems| {
         v.filter(|s| !s.trim().is_empty()).or_else(|| {
-            p.add(object, format!("missing required key '{key}'"));
+            p.add_key(object, key, format!("missing required key '{key}'"));
             None
         })
     };
     let smtp_host = required(e.smtp_host, "smtp_host", p);
     let from = required(e.from, "from", p);
-    for addr in from.iter().chain(e.to.iter().flatten()) {
+    let addresses = from.iter().map(|a| ("from", a));
+    for (key, addr) in addresses.chain(e.to.iter().flatten().map(|a| ("to", a))) {
         if !looks_like_address(addr) {
-            p.add(object, format!("'{addr}' is not an email address"));
+            p.add_key(object, key, format!("'{addr}' is not an email address"));
         }
     }
     let to = e.to.filter(|t| !t.is_empty()).or_else(|| {
-        p.add(
+        p.add_key(
             object,
+            "to",
             "missing required key 'to' (a list of recipient addresses)",
         );
         None
@@ -354,14 +396,16 @@ fn email(e: RawEmail, p: &mut Problems) -> Option<Email> {
     if let Some(f) = &password_file
         && !f.is_absolute()
     {
-        p.add(
+        p.add_key(
             object,
+            "password_file",
             format!("password_file '{}' must be an absolute path", f.display()),
         );
     }
     if password_file.is_some() && e.username.is_none() {
-        p.add(
+        p.add_key(
             object,
+            "password_file",
             "password_file is set but username is not; SMTP login needs both",
         );
     }
@@ -380,16 +424,21 @@ fn heartbeat(h: RawHeartbeat, services: &[Service], p: &mut Problems) -> Option<
     let object = "heartbeat";
     p.unknown_keys(object, &h.unknown, HEARTBEAT_KEYS);
     let ping_url = match h.ping_url {
-        Some(u) => check_ping_url(u, object, p),
+        Some(u) => check_ping_url(u)
+            .map_err(|e| p.add_key(object, "ping_url", e))
+            .ok(),
         None => {
-            p.add(
+            p.add_key(
                 object,
+                "ping_url",
                 "missing required key 'ping_url' (the server check's ping URL from Healthchecks)",
             );
             None
         }
     };
     let mut pings = Vec::new();
+    // The list comes whole from one file: its entries' problems belong to it.
+    p.section = "heartbeat.services";
     for (i, s) in h.services.unwrap_or_default().into_iter().enumerate() {
         let object = match &s.name {
             Some(n) => format!("heartbeat: service '{n}'"),
@@ -409,7 +458,7 @@ fn heartbeat(h: RawHeartbeat, services: &[Service], p: &mut Problems) -> Option<
                 }
             });
         let url = match s.ping_url {
-            Some(u) => check_ping_url(u, &object, p),
+            Some(u) => check_ping_url(u).map_err(|e| p.add(&object, e)).ok(),
             None => {
                 p.add(&object, "missing required key 'ping_url'");
                 None
@@ -419,11 +468,13 @@ fn heartbeat(h: RawHeartbeat, services: &[Service], p: &mut Problems) -> Option<
             pings.push((n, u));
         }
     }
+    p.section = "heartbeat";
     let timeout = positive(h.timeout, Duration::from_secs(10), object, "timeout", p);
     let deadline = positive(h.deadline, Duration::from_secs(30), object, "deadline", p);
     if deadline > Duration::from_secs(240) {
-        p.add(
+        p.add_key(
             object,
+            "deadline",
             "deadline must be under 4m so a run ends before cron starts the next one",
         );
     }
@@ -435,7 +486,7 @@ fn heartbeat(h: RawHeartbeat, services: &[Service], p: &mut Problems) -> Option<
     })
 }
 
-fn check_ping_url(u: Secret, object: &str, p: &mut Problems) -> Option<Secret> {
+fn check_ping_url(u: Secret) -> Result<Secret, String> {
     let s = u.expose();
     let host = s
         .strip_prefix("https://")
@@ -444,13 +495,9 @@ fn check_ping_url(u: Secret, object: &str, p: &mut Problems) -> Option<Secret> {
         .unwrap_or("");
     if host.is_empty() || s.chars().any(char::is_whitespace) {
         // The URL is a secret: name the problem, not the value.
-        p.add(
-            object,
-            format!("ping_url {} is not an http(s) URL", u.redacted()),
-        );
-        return None;
+        return Err(format!("ping_url {} is not an http(s) URL", u.redacted()));
     }
-    Some(u)
+    Ok(u)
 }
 
 fn limits(l: RawLimits, p: &mut Problems) -> Limits {
@@ -463,8 +510,9 @@ fn limits(l: RawLimits, p: &mut Problems) -> Limits {
             .ok()
             .and_then(NonZeroU32::new)
             .unwrap_or_else(|| {
-                p.add(
+                p.add_key(
                     object,
+                    key,
                     format!("{key} {n} must be a whole number of at least 1"),
                 );
                 default
@@ -503,7 +551,7 @@ fn positive(
     match v {
         None => default,
         Some(Span(d)) if d.is_zero() => {
-            p.add(object, format!("{key} must be longer than 0s"));
+            p.add_key(object, key, format!("{key} must be longer than 0s"));
             default
         }
         Some(Span(d)) => d,

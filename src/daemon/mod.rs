@@ -1,19 +1,29 @@
 //! The daemon: one task per watched service (so one slow heal never delays another), a mail
 //! task draining the outbox, and a main loop that answers systemd's watchdog, reloads the
 //! configuration on SIGHUP (keeping the old one if the new one is invalid) and stops on SIGTERM.
+//! `run` connects to the real host; `serve` is the loop itself, driven by whatever `System` and
+//! stream of `Request`s it is given, so tests run it on a fake systemd without signals.
 
 pub mod control;
+#[cfg(test)]
+pub(crate) mod fake;
+mod look;
+#[cfg(test)]
+mod tests;
 mod worker;
 
 use crate::config::{self, Config};
-use crate::heal::incident::now_ms;
+use crate::heal::clock::{Clock, SystemClock};
 use crate::heal::ladder::Ctx;
 use crate::notify::outbox::{Mailer, Outbox};
+use crate::probe::procs::{ProcTable, Processes};
 use crate::state::Dirs;
-use crate::systemd::Systemd;
+use crate::systemd::{Systemd, Units};
 use anyhow::{Context, Result};
+use futures_util::{Stream, StreamExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Notify, watch};
@@ -44,6 +54,7 @@ impl Shared {
     }
 }
 
+#[derive(Debug, Clone)]
 pub struct Options {
     pub config_path: PathBuf,
     pub state_dir: PathBuf,
@@ -58,23 +69,68 @@ pub fn hostname() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
+/// The host the daemon acts on, as the three seams it reaches it through.
+#[derive(Clone)]
+pub(crate) struct System {
+    pub units: Arc<dyn Units>,
+    pub procs: Arc<dyn Processes>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// What the main loop is asked to do (SIGHUP, SIGTERM/SIGINT in the daemon).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Request {
+    Reload,
+    Stop,
+}
+
 pub async fn run(opts: Options) -> Result<()> {
-    let mut config = config::load(&opts.config_path)?;
+    let config = config::load(&opts.config_path)?;
     let dirs = Dirs::new(&opts.state_dir);
     dirs.create()
         .with_context(|| format!("cannot create {}", opts.state_dir.display()))?;
     let systemd = Systemd::connect().await?;
     systemd.subscribe().await?;
+    let system = System {
+        units: Arc::new(systemd),
+        procs: Arc::new(ProcTable),
+        clock: Arc::new(SystemClock),
+    };
+    serve(&opts, config, dirs, system, signals()?).await
+}
+
+/// SIGHUP asks for a reload; SIGTERM and SIGINT for a stop.
+fn signals() -> std::io::Result<impl Stream<Item = Request> + Unpin> {
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    let started = now_ms();
+    Ok(futures_util::stream::poll_fn(move |cx| {
+        if hup.poll_recv(cx).is_ready() {
+            return Poll::Ready(Some(Request::Reload));
+        }
+        if term.poll_recv(cx).is_ready() || int.poll_recv(cx).is_ready() {
+            return Poll::Ready(Some(Request::Stop));
+        }
+        Poll::Pending
+    }))
+}
+
+/// The main loop: workers for one configuration generation until a reload or a stop (or the
+/// end of `requests`), then the next generation or the end. `dirs` exists.
+pub(crate) async fn serve(
+    opts: &Options,
+    mut config: Config,
+    dirs: Dirs,
+    system: System,
+    mut requests: impl Stream<Item = Request> + Unpin,
+) -> Result<()> {
+    let started = system.clock.now_ms();
     let mut first = true;
 
     loop {
         let shared = Arc::new(build_shared(
             &config,
-            &systemd,
+            &system,
             &dirs,
             &opts.template_dir,
             started,
@@ -113,20 +169,21 @@ pub async fn run(opts: Options) -> Result<()> {
         let reload = loop {
             tokio::select! {
                 _ = ticker.tick() => alive(&dirs),
-                _ = hup.recv() => match config::load(&opts.config_path) {
-                    Ok(new) => {
-                        let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading, sd_notify::NotifyState::monotonic_usec_now()?]);
-                        config = new;
-                        break true;
-                    }
-                    Err(e) => {
-                        for line in e.to_string().lines() {
-                            tracing::error!(event = "reload_rejected", "configuration not reloaded, keeping the running one: {line}");
+                request = requests.next() => match request {
+                    Some(Request::Reload) => match config::load(&opts.config_path) {
+                        Ok(new) => {
+                            let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading, sd_notify::NotifyState::monotonic_usec_now()?]);
+                            config = new;
+                            break true;
                         }
-                    }
+                        Err(e) => {
+                            for line in e.to_string().lines() {
+                                tracing::error!(event = "reload_rejected", "configuration not reloaded, keeping the running one: {line}");
+                            }
+                        }
+                    },
+                    Some(Request::Stop) | None => break false,
                 },
-                _ = term.recv() => break false,
-                _ = int.recv() => break false,
             }
         };
         let _ = stop_tx.send(true);
@@ -156,7 +213,7 @@ fn alive(dirs: &Dirs) {
 
 fn build_shared(
     config: &Config,
-    systemd: &Systemd,
+    system: &System,
     dirs: &Dirs,
     template_dir: &Path,
     started: u64,
@@ -165,7 +222,9 @@ fn build_shared(
         Ok(s) => s,
         Err(e) => {
             // A damaged state file must not keep the healer down: keep it aside and start fresh.
-            let aside = dirs.state().with_extension(format!("damaged.{}", now_ms()));
+            let aside = dirs
+                .state()
+                .with_extension(format!("damaged.{}", system.clock.now_ms()));
             let _ = std::fs::rename(dirs.state(), &aside);
             tracing::error!(
                 event = "state_reset",
@@ -184,13 +243,15 @@ fn build_shared(
     let host = config.host.clone().unwrap_or_else(hostname);
     let shared = Shared {
         ctx: Ctx {
-            systemd: systemd.clone(),
+            units: system.units.clone(),
+            procs: system.procs.clone(),
+            clock: system.clock.clone(),
             http: crate::probe::http::client(),
             limits: config.limits.clone(),
             protected: config.protected_processes.clone(),
         },
         config: config.clone(),
-        outbox: Outbox::open(&dirs.outbox())?,
+        outbox: Outbox::with_clock(&dirs.outbox(), system.clock.clone())?,
         dirs: dirs.clone(),
         state: Mutex::new(state),
         mail_wakeup: Notify::new(),

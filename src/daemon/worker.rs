@@ -1,30 +1,24 @@
 //! One watched service: wakes on systemd's state-change signal or the probe interval, looks at
 //! the service, feeds the state machine, and runs the healing ladder when it says so. An
-//! incident left open by a killed daemon is resumed first, never started again.
+//! incident left open by a killed daemon is resumed first, never started again. systemd, the
+//! process table and the clock are reached through the context (`sh.ctx`), never directly.
 
 use super::Shared;
 use super::control::Control;
+use super::look::{detected_text, look};
 use crate::config::Service;
 use crate::heal::cause::{Cause, Finding, classify};
-use crate::heal::incident::{Incident, Outcome, now_ms};
-use crate::heal::ladder::{self, describe_status, health_url};
+use crate::heal::incident::{Incident, Outcome};
+use crate::heal::ladder;
 use crate::heal::machine::{Action, Policy, Seen};
 use crate::notify::report::{Origin, render};
-use crate::probe::http::{self, HttpOutcome};
-use crate::probe::port;
 use crate::state::Event;
-use crate::systemd::UnitStatus;
 use futures_util::StreamExt;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::watch;
 
-struct Look {
-    seen: Seen,
-    finding: Finding,
-    status: UnitStatus,
-    summary: String,
-}
+/// How many of the unit's journal lines a FAILED report carries.
+const JOURNAL_LINES: u32 = 20;
 
 pub async fn run(sh: Arc<Shared>, svc: Service, mut stop: watch::Receiver<bool>) {
     let open = sh.update(|st| {
@@ -47,8 +41,8 @@ pub async fn run(sh: Arc<Shared>, svc: Service, mut stop: watch::Receiver<bool>)
         heal(&sh, &svc, inc).await;
     }
 
-    let mut changes = match sh.ctx.systemd.watch(&svc.unit).await {
-        Ok(s) => Some(Box::pin(s)),
+    let mut changes = match sh.ctx.units.watch(&svc.unit).await {
+        Ok(s) => Some(s),
         Err(e) => {
             tracing::warn!(
                 service = svc.name.as_str(),
@@ -94,7 +88,7 @@ async fn look_and_act(
     control: &Control,
     acting_since: &mut Option<tokio::time::Instant>,
 ) {
-    let now_s = now_ms() / 1000;
+    let now_s = sh.ctx.clock.now_ms() / 1000;
     if control.take_reset(svc.name.as_str()) {
         sh.update(|st| {
             st.services
@@ -126,7 +120,7 @@ async fn look_and_act(
     } else {
         *acting_since = None;
     }
-    let now = now_ms();
+    let now = sh.ctx.clock.now_ms();
     // The phase change and the incident it opens are saved together: a crash between them
     // would leave a service "healing" with nothing to resume.
     let (action, inc) = sh.update(|st| {
@@ -190,7 +184,7 @@ async fn look_and_act(
             *acting_since = None;
         }
         (Action::TripBreaker, Some(mut inc)) => {
-            inc.journal = journal_lines(svc).await;
+            inc.journal = sh.ctx.units.journal(&svc.unit, JOURNAL_LINES).await;
             let recent = match inc.outcome {
                 Outcome::Flapping { recent_heals, .. } => recent_heals,
                 _ => 0,
@@ -212,130 +206,6 @@ async fn look_and_act(
     }
 }
 
-async fn look(sh: &Shared, svc: &Service) -> Look {
-    let status = match sh.ctx.systemd.status(&svc.unit).await {
-        Ok(s) => s,
-        Err(e) => {
-            return Look {
-                seen: Seen::ProbeFailed,
-                finding: Finding::UnitDown,
-                status: UnitStatus::default(),
-                summary: e.to_string(),
-            };
-        }
-    };
-    let strays = |port: u16| -> Vec<port::Listener> {
-        port::listeners(port)
-            .into_iter()
-            .filter(|l| !l.in_cgroup(&status.control_group))
-            .collect()
-    };
-    if status.systemd_is_acting() {
-        let summary = format!(
-            "{} is {} ({}); systemd is acting",
-            svc.unit, status.active_state, status.sub_state
-        );
-        return Look {
-            seen: Seen::SystemdActing,
-            finding: Finding::UnitDown,
-            status,
-            summary,
-        };
-    }
-    if !status.is_active() {
-        let finding = match svc.port.map(|p| p.get()) {
-            Some(p) => match strays(p).into_iter().next() {
-                Some(holder) => Finding::PortHeld { port: p, holder },
-                None => Finding::UnitDown,
-            },
-            None => Finding::UnitDown,
-        };
-        let summary = format!(
-            "{} is {} ({})",
-            svc.unit,
-            status.active_state,
-            describe_status(&status)
-        );
-        return Look {
-            seen: Seen::UnitDown,
-            finding,
-            status,
-            summary,
-        };
-    }
-    let mut summary = format!("{} is active", svc.unit);
-    if let Some(p) = svc.port.map(|p| p.get()) {
-        let all = port::listeners(p);
-        if !all.iter().any(|l| l.in_cgroup(&status.control_group)) {
-            let finding = match all.into_iter().next() {
-                Some(holder) => Finding::PortHeld { port: p, holder },
-                None => Finding::PortNotListening(p),
-            };
-            summary.push_str(&format!(", but not listening on port {p}"));
-            return Look {
-                seen: Seen::ProbeFailed,
-                finding,
-                status,
-                summary,
-            };
-        }
-        summary.push_str(&format!(", port {p} is listening"));
-    }
-    if let (Some(h), Some(url)) = (&svc.health, health_url(svc)) {
-        match http::check(&sh.ctx.http, &url, h.expected_status, h.timeout).await {
-            HttpOutcome::Healthy => {
-                summary.push_str(&format!(", {url} answered {}", h.expected_status))
-            }
-            bad => {
-                let why = bad.describe(&url, h.expected_status);
-                summary.push_str(&format!(", but {why}"));
-                return Look {
-                    seen: Seen::ProbeFailed,
-                    finding: Finding::HttpFailed(why),
-                    status,
-                    summary,
-                };
-            }
-        }
-    }
-    Look {
-        seen: Seen::Ok,
-        finding: Finding::UnitDown,
-        status,
-        summary,
-    }
-}
-
-fn detected_text(svc: &Service, look: &Look) -> String {
-    match &look.finding {
-        Finding::UnitDown => format!(
-            "Detected {} was {} ({})",
-            svc.name,
-            look.status.active_state,
-            describe_status(&look.status)
-        ),
-        Finding::PortHeld { port, holder } if !look.status.is_active() => format!(
-            "Detected {} was {} and its port {port} was held by {}",
-            svc.name,
-            look.status.active_state,
-            holder.describe()
-        ),
-        Finding::PortHeld { port, holder } => format!(
-            "Detected {} was active but port {port} was held by {}",
-            svc.name,
-            holder.describe()
-        ),
-        Finding::PortNotListening(p) => format!(
-            "Detected {} was active but not listening on port {p}",
-            svc.name
-        ),
-        Finding::HttpFailed(why) => format!(
-            "Detected {} was active but its health check failed: {why}",
-            svc.name
-        ),
-    }
-}
-
 async fn heal(sh: &Arc<Shared>, svc: &Service, mut inc: Incident) {
     if inc.is_open() {
         let mut record = |i: &Incident| {
@@ -344,7 +214,7 @@ async fn heal(sh: &Arc<Shared>, svc: &Service, mut inc: Incident) {
             });
         };
         let healed = ladder::run(&sh.ctx, svc, &mut inc, &mut record).await;
-        let at_ms = now_ms();
+        let at_ms = sh.ctx.clock.now_ms();
         inc.outcome = match healed {
             Some(strategy) => Outcome::Resolved {
                 at_ms,
@@ -354,7 +224,7 @@ async fn heal(sh: &Arc<Shared>, svc: &Service, mut inc: Incident) {
         };
         if healed.is_none() {
             refine_cause(sh, svc, &mut inc).await;
-            inc.journal = journal_lines(svc).await;
+            inc.journal = sh.ctx.units.journal(&svc.unit, JOURNAL_LINES).await;
         }
         sh.update(|st| {
             let s = st.services.entry(svc.name.to_string()).or_default();
@@ -394,7 +264,7 @@ async fn refine_cause(sh: &Shared, svc: &Service, inc: &mut Incident) {
         inc.cause,
         Cause::Stopped | Cause::Killed { .. } | Cause::Crashed { .. } | Cause::Other { .. }
     );
-    if let (true, Ok(st)) = (unit_cause, sh.ctx.systemd.status(&svc.unit).await)
+    if let (true, Ok(st)) = (unit_cause, sh.ctx.units.status(&svc.unit).await)
         && !st.is_active()
         && st.result != "success"
     {
@@ -442,31 +312,10 @@ fn close(sh: &Arc<Shared>, svc: &Service, inc: Incident) {
     });
 }
 
-async fn journal_lines(svc: &Service) -> Vec<String> {
-    let out = tokio::process::Command::new("journalctl")
-        .args([
-            "-u",
-            svc.unit.as_str(),
-            "-n",
-            "20",
-            "--no-pager",
-            "-o",
-            "short-iso",
-        ])
-        .output();
-    match tokio::time::timeout(Duration::from_secs(5), out).await {
-        Ok(Ok(o)) => String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect(),
-        _ => vec!["(journalctl did not answer)".into()],
-    }
-}
-
 fn log(sh: &Shared, svc: &Service, event: &str, incident: &str, result: &str, message: &str) {
     crate::journal::event(svc, event, incident, None, result, message);
     let ev = Event {
-        time_ms: now_ms(),
+        time_ms: sh.ctx.clock.now_ms(),
         service: svc.name.to_string(),
         event: event.into(),
         incident: incident.into(),
@@ -477,3 +326,6 @@ fn log(sh: &Shared, svc: &Service, event: &str, incident: &str, result: &str, me
         tracing::error!("cannot write {}: {e}", sh.dirs.events().display());
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,18 +1,25 @@
 //! The healing ladder: a service's `healing_strategies` in order, each verified before the next
 //! is tried. Every action is recorded on the incident as it happens (for the report) and
 //! logged; a strategy that does not apply (no stray process on the port, nothing hung) says so
-//! and steps aside.
+//! and steps aside. It reaches systemd, the process table and the clock only through `Ctx`.
 
+use super::clock::Clock;
 use super::incident::{Attempt, Incident};
 use crate::config::{HealthTarget, Limits, Service, Strategy};
 use crate::probe::http::{self, HttpOutcome};
-use crate::probe::port::{self, Listener};
-use crate::systemd::{Systemd, UnitStatus};
+use crate::probe::port::Listener;
+use crate::probe::procs::Processes;
+use crate::systemd::{UnitStatus, Units};
+use rustix::process::Signal;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// What the ladder needs from the daemon.
+/// What the ladder (and the daemon's workers) act through: the real host in the daemon, fakes
+/// in tests.
 pub struct Ctx {
-    pub systemd: Systemd,
+    pub units: Arc<dyn Units>,
+    pub procs: Arc<dyn Processes>,
+    pub clock: Arc<dyn Clock>,
     pub http: reqwest::Client,
     pub limits: Limits,
     pub protected: Vec<String>,
@@ -90,7 +97,7 @@ pub async fn run(
 async fn restart(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
     inc.steps
         .push(format!("Executed: systemctl restart {}", svc.unit));
-    if let Err(e) = ctx.systemd.restart(&svc.unit).await {
+    if let Err(e) = ctx.units.restart(&svc.unit).await {
         return Step::Failed(e.to_string());
     }
     verify(ctx, svc).await
@@ -106,7 +113,7 @@ async fn port_conflict(
         return Step::Skipped("the service has no port".into());
     };
     let cgroup = ctx
-        .systemd
+        .units
         .status(&svc.unit)
         .await
         .map(|s| s.control_group)
@@ -114,7 +121,10 @@ async fn port_conflict(
     // Never through this strategy: a process of the unit itself, running or left over (its
     // cgroup is still named after the unit when systemd no longer reports one).
     let own = format!("/{}", svc.unit);
-    let strays: Vec<Listener> = port::listeners(port)
+    let strays: Vec<Listener> = ctx
+        .procs
+        .listeners(port)
+        .await
         .into_iter()
         .filter(|l| !l.in_cgroup(&cgroup) && !l.cgroup.ends_with(&own))
         .collect();
@@ -135,7 +145,7 @@ async fn port_conflict(
             p.describe(),
             svc.unit
         ));
-        let how = terminate(p.pid, ctx.limits.kill_grace).await;
+        let how = terminate(ctx.procs.as_ref(), p.pid, ctx.limits.kill_grace).await;
         inc.steps
             .push(format!("Killed PID {} ({}) with {how}", p.pid, p.comm));
         crate::journal::event(
@@ -167,22 +177,21 @@ fn protected(p: &Listener, extra: &[String]) -> Option<&'static str> {
 }
 
 /// SIGTERM, then SIGKILL if it is still there after the grace period. Returns what it took.
-async fn terminate(pid: i32, grace: Duration) -> String {
-    use rustix::process::{Pid, Signal, kill_process};
-    let Some(p) = Pid::from_raw(pid) else {
+async fn terminate(procs: &dyn Processes, pid: i32, grace: Duration) -> String {
+    if pid <= 0 {
         return "nothing (invalid PID)".into();
-    };
-    let _ = kill_process(p, Signal::TERM);
+    }
+    let _ = procs.signal(pid, Signal::TERM);
     let deadline = tokio::time::Instant::now() + grace;
     while tokio::time::Instant::now() < deadline {
-        if !alive(pid) {
+        if !procs.alive(pid) {
             return "SIGTERM".into();
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let _ = kill_process(p, Signal::KILL);
+    let _ = procs.signal(pid, Signal::KILL);
     for _ in 0..40 {
-        if !alive(pid) {
+        if !procs.alive(pid) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -190,15 +199,8 @@ async fn terminate(pid: i32, grace: Duration) -> String {
     format!("SIGKILL (still running {grace:?} after SIGTERM)")
 }
 
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit_once(") ").and_then(|(_, r)| r.chars().next()) != Some('Z'),
-        Err(_) => false,
-    }
-}
-
 async fn reset_failed(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
-    match ctx.systemd.status(&svc.unit).await {
+    match ctx.units.status(&svc.unit).await {
         Ok(st) if st.active_state != "failed" => {
             return Step::Skipped(format!("{} was not in the failed state", svc.unit));
         }
@@ -207,12 +209,12 @@ async fn reset_failed(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
     }
     inc.steps
         .push(format!("Executed: systemctl reset-failed {}", svc.unit));
-    if let Err(e) = ctx.systemd.reset_failed(&svc.unit).await {
+    if let Err(e) = ctx.units.reset_failed(&svc.unit).await {
         return Step::Failed(e.to_string());
     }
     inc.steps
         .push(format!("Executed: systemctl start {}", svc.unit));
-    if let Err(e) = ctx.systemd.start(&svc.unit).await {
+    if let Err(e) = ctx.units.start(&svc.unit).await {
         return Step::Failed(e.to_string());
     }
     verify(ctx, svc).await
@@ -226,7 +228,7 @@ async fn dependency_restart(
 ) -> Step {
     let mut started = 0;
     for dep in &svc.depends_on {
-        let st = match ctx.systemd.status(dep).await {
+        let st = match ctx.units.status(dep).await {
             Ok(st) => st,
             Err(e) => return Step::Failed(e.to_string()),
         };
@@ -238,11 +240,11 @@ async fn dependency_restart(
             st.active_state
         ));
         record(inc);
-        if let Err(e) = ctx.systemd.start(dep).await {
+        if let Err(e) = ctx.units.start(dep).await {
             return Step::Failed(e.to_string());
         }
         if !ctx
-            .systemd
+            .units
             .wait_active(dep, ctx.limits.start_timeout)
             .await
             .unwrap_or(false)
@@ -258,7 +260,7 @@ async fn dependency_restart(
 }
 
 async fn kill_hung(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
-    let st = match ctx.systemd.status(&svc.unit).await {
+    let st = match ctx.units.status(&svc.unit).await {
         Ok(st) => st,
         Err(e) => return Step::Failed(e.to_string()),
     };
@@ -269,12 +271,12 @@ async fn kill_hung(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
         "Killed hung main process PID {} of {} with SIGKILL",
         st.main_pid, svc.unit
     ));
-    if let Err(e) = ctx.systemd.kill_main(&svc.unit, 9).await {
+    if let Err(e) = ctx.units.kill_main(&svc.unit, 9).await {
         return Step::Failed(e.to_string());
     }
     // Let systemd notice the death before the restart job is queued.
     let _ = ctx
-        .systemd
+        .units
         .wait_active(&svc.unit, Duration::from_millis(300))
         .await;
     restart(ctx, svc, inc).await
@@ -297,13 +299,13 @@ async fn verify(ctx: &Ctx, svc: &Service) -> Step {
 async fn check_healthy(ctx: &Ctx, svc: &Service, within: Duration) -> Result<String, String> {
     let deadline = tokio::time::Instant::now() + within;
     if !ctx
-        .systemd
+        .units
         .wait_active(&svc.unit, within)
         .await
         .map_err(|e| e.to_string())?
     {
         let st = ctx
-            .systemd
+            .units
             .status(&svc.unit)
             .await
             .map_err(|e| e.to_string())?;
@@ -314,14 +316,14 @@ async fn check_healthy(ctx: &Ctx, svc: &Service, within: Duration) -> Result<Str
         ));
     }
     let st = ctx
-        .systemd
+        .units
         .status(&svc.unit)
         .await
         .map_err(|e| e.to_string())?;
     let mut summary = format!("{} is active", svc.unit);
     if let Some(port) = svc.port.map(|p| p.get()) {
         loop {
-            let holders = port::listeners(port);
+            let holders = ctx.procs.listeners(port).await;
             if holders.iter().any(|l| l.in_cgroup(&st.control_group)) {
                 summary.push_str(&format!(", port {port} is listening"));
                 break;
@@ -366,3 +368,6 @@ pub fn describe_status(st: &UnitStatus) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,6 +2,7 @@
 //! incidents, and the ladder of strategies that acts on systemd.
 
 pub mod cause;
+pub(crate) mod clock;
 pub mod incident;
-pub mod ladder;
+pub(crate) mod ladder;
 pub mod machine;

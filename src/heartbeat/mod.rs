@@ -5,7 +5,7 @@
 //! `miraclemax-status`. A lock keeps two runs from overlapping.
 
 pub mod api;
-pub mod body;
+pub(crate) mod body;
 pub mod health;
 pub mod ping;
 

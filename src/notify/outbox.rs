@@ -5,7 +5,8 @@
 
 use super::report::Email;
 use crate::config;
-use crate::heal::incident::{human, now_ms};
+use crate::heal::clock::{Clock, SystemClock};
+use crate::heal::incident::human;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Reports later than this get a note saying how late they are.
@@ -32,10 +34,16 @@ pub struct Queued {
 
 pub struct Outbox {
     dir: PathBuf,
+    /// Queue times, backoff and lateness are read from it (the daemon's clock, a test's fake).
+    clock: Arc<dyn Clock>,
 }
 
 impl Outbox {
     pub fn open(dir: &Path) -> io::Result<Outbox> {
+        Outbox::with_clock(dir, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(dir: &Path, clock: Arc<dyn Clock>) -> io::Result<Outbox> {
         use std::os::unix::fs::DirBuilderExt;
         fs::DirBuilder::new()
             .recursive(true)
@@ -43,6 +51,7 @@ impl Outbox {
             .create(dir.join("sent"))?;
         Ok(Outbox {
             dir: dir.to_path_buf(),
+            clock,
         })
     }
 
@@ -58,7 +67,7 @@ impl Outbox {
         let q = Queued {
             id: id.into(),
             email: email.clone(),
-            created_ms: now_ms(),
+            created_ms: self.clock.now_ms(),
             attempts: 0,
             next_try_ms: 0,
             last_error: None,
@@ -88,7 +97,7 @@ impl Outbox {
     pub async fn deliver_due(&self, mailer: &impl Deliver) -> usize {
         let mut sent = 0;
         for mut q in self.pending() {
-            let now = now_ms();
+            let now = self.clock.now_ms();
             if q.next_try_ms > now {
                 continue;
             }
@@ -309,7 +318,7 @@ mod tests {
             (1, Some("connection refused"))
         );
         assert!(
-            q.next_try_ms >= now_ms() + 4_000,
+            q.next_try_ms >= crate::heal::incident::now_ms() + 4_000,
             "next try backs off about 5 s"
         );
         assert_eq!(run(ob.deliver_due(&r)), 0, "not due yet: no new attempt");

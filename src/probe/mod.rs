@@ -1,5 +1,7 @@
 //! Probes: is a TCP port listening and who holds it, and does an HTTP endpoint answer with the
 //! expected status. Each probe has a timeout and reports what it saw, for decisions and reports.
+//! The daemon reads the process table through `procs::Processes`, so tests can fake it.
 
-pub mod http;
-pub mod port;
+pub(crate) mod http;
+pub(crate) mod port;
+pub(crate) mod procs;

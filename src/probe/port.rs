@@ -52,7 +52,8 @@ fn listening_inodes(port: u16) -> HashSet<u64> {
 }
 
 /// True when something listens on `port` on this host.
-pub fn is_listening(port: u16) -> bool {
+#[cfg(test)]
+fn is_listening(port: u16) -> bool {
     !listening_inodes(port).is_empty()
 }
 

@@ -1,10 +1,13 @@
 //! systemd over D-Bus: read a unit's state, act on it (restart, start, reset-failed, kill) and
 //! subscribe to its state changes, so a unit leaving `active` is seen within milliseconds
-//! instead of at the next poll.
+//! instead of at the next poll. The daemon reaches it through the `Units` trait, so tests can
+//! put a scripted systemd in its place.
 
 mod status;
+mod units;
 
 pub use status::{ExecCode, UnitStatus};
+pub use units::{ActiveStates, Units};
 
 use crate::config::UnitName;
 use futures_util::Stream;

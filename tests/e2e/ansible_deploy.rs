@@ -42,7 +42,7 @@ fn playbook(inventory: &Path, name: &str, extra: &[&str]) -> Output {
 }
 
 /// The play's output, after checking it succeeded (its output and errors shown if not).
-fn succeeded(out: &Output) -> String {
+pub(crate) fn succeeded(out: &Output) -> String {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.success(),
@@ -53,7 +53,7 @@ fn succeeded(out: &Output) -> String {
 }
 
 /// A test SMTP server on each host's gateway, where the example inventory sends reports.
-fn smtp_per_host(tb: &Testbed) -> Vec<Smtp> {
+pub(crate) fn smtp_per_host(tb: &Testbed) -> Vec<Smtp> {
     tb.hosts()
         .iter()
         .map(|h| Smtp::start(h.gateway()))
@@ -61,7 +61,7 @@ fn smtp_per_host(tb: &Testbed) -> Vec<Smtp> {
 }
 
 /// `changed=` of each host in the PLAY RECAP.
-fn recap(out: &Output) -> Vec<(String, u32, u32)> {
+pub(crate) fn recap(out: &Output) -> Vec<(String, u32, u32)> {
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines()
         .skip_while(|l| !l.starts_with("PLAY RECAP"))
@@ -251,7 +251,22 @@ fn a_bad_inventory_value_fails_before_the_hosts_config_changes() {
 
 /// Puts the inventory's secrets into group_vars/miraclemax/vault.yml, encrypted with
 /// ansible-vault as the example vault file says; returns the password file to run with.
-fn vault(inventory: &Path, secrets: &str) -> PathBuf {
+/// The host's configuration as the daemon reads it: config.yaml (the self_healing role's) with
+/// config.d/50-heartbeat.yaml (the heartbeat role's) merged over it.
+pub(crate) fn host_config(h: &Host) -> miraclemax::config::Config {
+    let dir =
+        std::env::temp_dir().join(format!("mm-host-config-{}-{}", std::process::id(), h.name));
+    std::fs::create_dir_all(dir.join("config.d")).unwrap();
+    for file in ["config.yaml", "config.d/50-heartbeat.yaml"] {
+        let text = h
+            .ssh_ok(&["cat", &format!("/etc/miraclemax/{file}")])
+            .unwrap();
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+    miraclemax::config::load(&dir.join("config.yaml")).unwrap()
+}
+
+pub(crate) fn vault(inventory: &Path, secrets: &str) -> PathBuf {
     let file = inventory.join("group_vars/miraclemax/vault.yml");
     std::fs::write(&file, secrets).unwrap();
     // Beside the inventory, not in it: every file in an inventory folder is read as inventory.
@@ -277,7 +292,7 @@ fn deploy_complete_monitoring_creates_checks_once_wires_their_urls_and_drills() 
     let inv = inventory(tb.hosts());
     let password = vault(&inv, &format!("vault_healthchecks_api_key: {API_KEY}\n"));
     let password = password.to_str().unwrap();
-    let api_url = format!("healthchecks_api_url={}", hc.api_url);
+    let api_url = format!("heartbeat_api_url={}", hc.api_url);
     let args = ["-e", &api_url, "--vault-password-file", password];
 
     let first = playbook(&inv, "deploy-complete-monitoring.yml", &args);
@@ -313,11 +328,7 @@ fn deploy_complete_monitoring_creates_checks_once_wires_their_urls_and_drills() 
             .iter()
             .find(|c| c.slug == format!("{}-example", h.name))
             .expect("the service check");
-        let config = miraclemax::config::parse(
-            &h.ssh_ok(&["cat", "/etc/miraclemax/config.yaml"]).unwrap(),
-            Path::new("c"),
-        )
-        .unwrap();
+        let config = host_config(h);
         let heartbeat = config.heartbeat.expect("the heartbeat section");
         assert!(
             heartbeat
@@ -345,8 +356,8 @@ fn deploy_complete_monitoring_creates_checks_once_wires_their_urls_and_drills() 
         assert_eq!(is_active(h, "miraclemax-self-heal.service"), "active");
     }
     for task in [
-        "TASK [self_healing : Check that the daemon and every critical service are active]",
-        "TASK [healthchecks : Check that the heartbeat's run was delivered]",
+        "TASK [miraclemax.stack.self_healing : Check that the daemon and every critical service are active]",
+        "TASK [miraclemax.stack.heartbeat : Check that the heartbeat's run was delivered]",
     ] {
         let ok_after = out
             .split(task)
@@ -462,7 +473,9 @@ fn adding_a_service_shows_in_check_diff_then_the_daemon_reloads_and_watches_it()
     let real = playbook(&inv, "deploy-self-healing.yml", &["-e", services]);
     let out = succeeded(&real);
     assert!(
-        out.contains("RUNNING HANDLER [self_healing : Reload miraclemax-self-heal]"),
+        out.contains(
+            "RUNNING HANDLER [miraclemax.stack.self_healing : Reload miraclemax-self-heal]"
+        ),
         "{out}"
     );
     let new_pid = main_pid(h, "miraclemax-self-heal.service");
@@ -487,7 +500,7 @@ fn a_check_run_on_a_clean_host_reports_the_changes_and_makes_none() {
     let hc = Healthchecks::start(IpAddr::V4(h.gateway())).unwrap();
     let inv = inventory(tb.hosts());
     let password = vault(&inv, &format!("vault_healthchecks_api_key: {API_KEY}\n"));
-    let api_url = format!("healthchecks_api_url={}", hc.api_url);
+    let api_url = format!("heartbeat_api_url={}", hc.api_url);
     let out = playbook(
         &inv,
         "deploy-complete-monitoring.yml",

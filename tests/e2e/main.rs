@@ -8,6 +8,7 @@ mod support;
 
 mod ansible_deploy;
 mod ansible_lint;
+mod collection;
 mod drill_module;
 mod heartbeat_cron;
 mod self_heal;

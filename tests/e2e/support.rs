@@ -122,39 +122,39 @@ pub fn modules() -> [(&'static str, std::path::PathBuf); 3] {
     ]
 }
 
-/// A collections root holding the miraclemax.stack collection with this build's compiled
-/// modules beside their documentation, for ANSIBLE_COLLECTIONS_PATH. Made once per test process,
-/// never rewritten while a play may be running a module from it.
+/// A collections root holding the miraclemax.stack collection as `scripts/build-collection`
+/// stages it (roles and playbooks copied in), with this build's controller module, for
+/// ANSIBLE_COLLECTIONS_PATH. Made once per test process, never rewritten while a play may be
+/// running a module from it. Host binaries come from `self_healing_bin_dir` in each play.
 pub fn collections() -> std::path::PathBuf {
     static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let from = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("ansible/collections/ansible_collections/miraclemax/stack");
         let root = std::env::temp_dir().join(format!("mm-collections-{}", std::process::id()));
-        let to = root.join("ansible_collections/miraclemax/stack");
-        std::fs::create_dir_all(to.join("plugins/modules")).unwrap();
-        std::fs::create_dir_all(to.join("meta")).unwrap();
-        for f in ["galaxy.yml", "README.md", "meta/runtime.yml"] {
-            std::fs::copy(from.join(f), to.join(f)).unwrap();
-        }
-        for (name, exe) in modules() {
-            let file = format!("plugins/modules/{name}");
-            std::fs::copy(
-                from.join(format!("{file}.yml")),
-                to.join(format!("{file}.yml")),
-            )
-            .unwrap();
-            // The host-side modules' dispatchers are in the repository; the role installs the
-            // binaries they run on the hosts (from self_healing_bin_dir, this build's).
-            let module = match name {
-                "healthchecks_check" => exe,
-                _ => from.join(&file),
-            };
-            std::fs::copy(module, to.join(&file)).unwrap();
-        }
+        build_collection(&["--stage", root.to_str().unwrap(), "--dist", "/nonexistent"]);
         root
     })
     .clone()
+}
+
+/// Runs `scripts/build-collection` with this build's controller module and these arguments.
+pub fn build_collection(args: &[&str]) -> String {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let modules = mm_testbed::workspace_bin("miraclemax-module-healthchecks-check");
+    let out = std::process::Command::new(repo.join("scripts/build-collection"))
+        .args(["--modules", modules.parent().unwrap().to_str().unwrap()])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "scripts/build-collection failed: {text}"
+    );
+    text
 }
 
 /// A command from the project venv (ansible-playbook, ansible-doc, ansible-lint) run as the

@@ -2,6 +2,9 @@
 //! testbed (`cargo test`, seconds). The end-to-end tier is `tests/e2e`.
 
 mod cli;
+mod config_fragments;
 mod config_validation;
 mod email_golden;
 mod heartbeat_contract;
+mod role_specs;
+mod workspace;

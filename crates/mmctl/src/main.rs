@@ -18,9 +18,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Validate an agent configuration file (as a host receives it at /etc/miraclemax/config.yaml).
+    /// Validate an agent configuration file (as a host receives it at /etc/miraclemax/config.yaml)
+    /// merged with the config.d/*.yaml fragments beside it, as the host programs read it.
     CheckConfig {
-        /// The file to check.
+        /// The main file to check; fragments are read from config.d/ in its folder.
         file: PathBuf,
     },
 }

@@ -36,6 +36,50 @@ fn mmctl_check_config_summarises_a_valid_file_without_secrets() {
 }
 
 #[test]
+fn mmctl_check_config_merges_the_fragments_beside_the_file_and_names_them_in_errors() {
+    let dir = std::env::temp_dir().join(format!("mmctl-fragments-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("config.d")).unwrap();
+    let main = dir.join("config.yaml");
+    std::fs::write(&main, "monitored_services:\n  - name: web\n").unwrap();
+    let fragment = dir.join("config.d/heartbeat.yaml");
+    std::fs::write(
+        &fragment,
+        "heartbeat:\n  ping_url: https://hc-ping.com/mmctl-ping-secret\n",
+    )
+    .unwrap();
+    let main_arg = main.display().to_string();
+
+    let out = run(&["check-config", &main_arg]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("fragments: config.d/heartbeat.yaml\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("heartbeat: https://hc-ping.com/<redacted> (+0 service check(s))"),
+        "{stdout}"
+    );
+
+    std::fs::write(
+        &fragment,
+        "heartbeat:\n  ping_url: https://hc-ping.com/mmctl-ping-secret\n  services:\n    - name: nosuch\n      ping_url: https://hc-ping.com/mmctl-ping-secret\n",
+    )
+    .unwrap();
+    let out = run(&["check-config", &main_arg]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "mmctl: error: {}: heartbeat: service 'nosuch': is not in monitored_services; add it there or remove its ping URL\n",
+            fragment.display()
+        )
+    );
+}
+
+#[test]
 fn mmctl_help_lists_its_commands() {
     let out = run(&["--help"]);
     assert!(out.status.success());

@@ -48,7 +48,7 @@ pub fn run(repo: &Path) -> Result<()> {
         &secrets,
         format!("vault_healthchecks_api_key: {API_KEY}\n").as_bytes(),
     )?;
-    let api_url = format!("healthchecks_api_url={}", hc.api_url);
+    let api_url = format!("heartbeat_api_url={}", hc.api_url);
     let secrets_arg = format!("@{}", secrets.display());
     let vars = ["-e", api_url.as_str(), "-e", secrets_arg.as_str()];
 

@@ -66,12 +66,19 @@ pub const EXAMPLE_SERVICE: &str = "  - name: example\n    port: 8080\n    domain
 /// An Ansible inventory for these hosts in `dir`: their real addresses and SSH key, with the
 /// example inventory's group variables (`repo`/inventory/group_vars/miraclemax/main.yml).
 pub fn inventory(repo: &Path, hosts: &[Host], dir: &Path) -> Result<()> {
+    inventory_with(
+        &repo.join("inventory/group_vars/miraclemax/main.yml"),
+        hosts,
+        dir,
+    )
+}
+
+/// An inventory for these hosts in `dir` with the given group variables file (e.g. one written
+/// for an earlier release of the roles).
+pub fn inventory_with(group_vars: &Path, hosts: &[Host], dir: &Path) -> Result<()> {
     let vars = dir.join("group_vars/miraclemax");
     std::fs::create_dir_all(&vars)?;
-    std::fs::copy(
-        repo.join("inventory/group_vars/miraclemax/main.yml"),
-        vars.join("main.yml"),
-    )?;
+    std::fs::copy(group_vars, vars.join("main.yml"))?;
     let mut yaml = String::from("miraclemax:\n  hosts:\n");
     for h in hosts {
         yaml.push_str(&format!(

@@ -109,6 +109,13 @@ impl Testbed {
         Ok(left)
     }
 
+    /// Takes a slot's lock if no process holds it, so no host can boot there while it is held;
+    /// None if it is taken. For tests that inspect a slot after its host is gone.
+    pub fn hold_slot(slot: u8) -> Result<Option<File>> {
+        let f = File::create(state_dir().join("slots").join(format!("{slot}.lock")))?;
+        Ok(f.try_lock().is_ok().then_some(f))
+    }
+
     /// What remains on the machine of the given slot's host (processes, cgroups, mount,
     /// files, netns, veth). Used by tests to prove teardown.
     pub fn leftovers_of_slot(slot: u8) -> Vec<String> {

@@ -1,0 +1,150 @@
+//! One look at a watched service, as a worker makes it on each tick or change signal: what
+//! systemd says about the unit, then who holds its port (the owner compared against the unit's
+//! own cgroup), then the HTTP probe, stopping at the first thing wrong. It decides nothing: the
+//! worker feeds what it saw to the state machine.
+
+use super::Shared;
+use crate::config::Service;
+use crate::heal::cause::Finding;
+use crate::heal::ladder::{describe_status, health_url};
+use crate::heal::machine::Seen;
+use crate::probe::http::{self, HttpOutcome};
+use crate::systemd::UnitStatus;
+
+/// What one look found: the state machine's input, the finding root-cause classification
+/// starts from, systemd's record of the unit, and a one-line summary for status and the journal.
+pub(super) struct Look {
+    pub seen: Seen,
+    pub finding: Finding,
+    pub status: UnitStatus,
+    pub summary: String,
+}
+
+/// Looks at the service once: systemd's state, then its port's holder, then its HTTP probe.
+pub(super) async fn look(sh: &Shared, svc: &Service) -> Look {
+    let status = match sh.ctx.units.status(&svc.unit).await {
+        Ok(s) => s,
+        Err(e) => {
+            return Look {
+                seen: Seen::ProbeFailed,
+                finding: Finding::UnitDown,
+                status: UnitStatus::default(),
+                summary: e.to_string(),
+            };
+        }
+    };
+    if status.systemd_is_acting() {
+        let summary = format!(
+            "{} is {} ({}); systemd is acting",
+            svc.unit, status.active_state, status.sub_state
+        );
+        return Look {
+            seen: Seen::SystemdActing,
+            finding: Finding::UnitDown,
+            status,
+            summary,
+        };
+    }
+    if !status.is_active() {
+        let finding = match svc.port.map(|p| p.get()) {
+            Some(p) => {
+                let stray = sh
+                    .ctx
+                    .procs
+                    .listeners(p)
+                    .await
+                    .into_iter()
+                    .find(|l| !l.in_cgroup(&status.control_group));
+                match stray {
+                    Some(holder) => Finding::PortHeld { port: p, holder },
+                    None => Finding::UnitDown,
+                }
+            }
+            None => Finding::UnitDown,
+        };
+        let summary = format!(
+            "{} is {} ({})",
+            svc.unit,
+            status.active_state,
+            describe_status(&status)
+        );
+        return Look {
+            seen: Seen::UnitDown,
+            finding,
+            status,
+            summary,
+        };
+    }
+    let mut summary = format!("{} is active", svc.unit);
+    if let Some(p) = svc.port.map(|p| p.get()) {
+        let all = sh.ctx.procs.listeners(p).await;
+        if !all.iter().any(|l| l.in_cgroup(&status.control_group)) {
+            let finding = match all.into_iter().next() {
+                Some(holder) => Finding::PortHeld { port: p, holder },
+                None => Finding::PortNotListening(p),
+            };
+            summary.push_str(&format!(", but not listening on port {p}"));
+            return Look {
+                seen: Seen::ProbeFailed,
+                finding,
+                status,
+                summary,
+            };
+        }
+        summary.push_str(&format!(", port {p} is listening"));
+    }
+    if let (Some(h), Some(url)) = (&svc.health, health_url(svc)) {
+        match http::check(&sh.ctx.http, &url, h.expected_status, h.timeout).await {
+            HttpOutcome::Healthy => {
+                summary.push_str(&format!(", {url} answered {}", h.expected_status))
+            }
+            bad => {
+                let why = bad.describe(&url, h.expected_status);
+                summary.push_str(&format!(", but {why}"));
+                return Look {
+                    seen: Seen::ProbeFailed,
+                    finding: Finding::HttpFailed(why),
+                    status,
+                    summary,
+                };
+            }
+        }
+    }
+    Look {
+        seen: Seen::Ok,
+        finding: Finding::UnitDown,
+        status,
+        summary,
+    }
+}
+
+/// The incident's first line: what was seen wrong.
+pub(super) fn detected_text(svc: &Service, look: &Look) -> String {
+    match &look.finding {
+        Finding::UnitDown => format!(
+            "Detected {} was {} ({})",
+            svc.name,
+            look.status.active_state,
+            describe_status(&look.status)
+        ),
+        Finding::PortHeld { port, holder } if !look.status.is_active() => format!(
+            "Detected {} was {} and its port {port} was held by {}",
+            svc.name,
+            look.status.active_state,
+            holder.describe()
+        ),
+        Finding::PortHeld { port, holder } => format!(
+            "Detected {} was active but port {port} was held by {}",
+            svc.name,
+            holder.describe()
+        ),
+        Finding::PortNotListening(p) => format!(
+            "Detected {} was active but not listening on port {p}",
+            svc.name
+        ),
+        Finding::HttpFailed(why) => format!(
+            "Detected {} was active but its health check failed: {why}",
+            svc.name
+        ),
+    }
+}

@@ -1,0 +1,311 @@
+//! One service's worker on a fake host: what it does to systemd when the unit goes down or a
+//! probe fails, the state machine's phase afterwards, and the report it queues in the outbox
+//! (a temporary state directory). Looks are driven one at a time, or by the worker's own loop.
+
+use super::*;
+use crate::daemon::fake::{self, FakeClock, FakeHost, T0, TempDir, Then};
+use crate::daemon::{System, build_shared};
+use crate::heal::cause::Cause;
+use crate::heal::machine::Phase;
+use crate::state::{Dirs, ServiceState};
+use std::time::Duration;
+use tokio::time::{Instant, sleep};
+
+const CONFIG: &str = "
+host: testhost
+monitored_services:
+  - name: x
+    port: 8080
+notifications:
+  email:
+    smtp_host: 127.0.0.1
+    from: mm@testhost.example.org
+    to: [ops@example.org]
+limits:
+";
+
+/// Limits the tests run with unless they give their own.
+const DEFAULT_LIMITS: [(&str, &str); 3] = [
+    ("check_interval", "20ms"),
+    ("settle_time", "0s"),
+    ("start_timeout", "100ms"),
+];
+
+struct Rig {
+    host: Arc<FakeHost>,
+    clock: Arc<FakeClock>,
+    sh: Arc<Shared>,
+    svc: Service,
+    control: Control,
+    acting_since: Option<Instant>,
+    _dir: TempDir,
+}
+
+/// The service `x` (port 8080) with these `limits:` lines added, on a fresh fake host.
+fn rig(limits: &str) -> Rig {
+    rig_with(limits, |_| {})
+}
+
+/// As `rig`, with the state directory prepared first (as a previous daemon left it).
+fn rig_with(limits: &str, prepare: impl FnOnce(&Dirs)) -> Rig {
+    let dir = TempDir::new("worker");
+    let mut yaml = format!("{CONFIG}{limits}");
+    for (key, value) in DEFAULT_LIMITS {
+        if !limits.contains(key) {
+            yaml.push_str(&format!("  {key}: {value}\n"));
+        }
+    }
+    let config = fake::config(&yaml);
+    let host = Arc::new(FakeHost::new());
+    host.serves("x.service", 8080);
+    let clock = Arc::new(FakeClock::at(T0));
+    let dirs = Dirs::new(&dir.path().join("state"));
+    dirs.create().unwrap();
+    prepare(&dirs);
+    let system: System = fake::system(&host, &clock);
+    let templates = dir.path().join("templates");
+    let sh = build_shared(&config, &system, &dirs, &templates, T0).unwrap();
+    Rig {
+        svc: config.services[0].clone(),
+        control: Control::new(&dirs.root),
+        sh: Arc::new(sh),
+        host,
+        clock,
+        acting_since: None,
+        _dir: dir,
+    }
+}
+
+impl Rig {
+    /// One look at the service, as on a probe tick.
+    async fn look(&mut self) {
+        look_and_act(&self.sh, &self.svc, &self.control, &mut self.acting_since).await;
+    }
+
+    fn state(&self) -> ServiceState {
+        self.sh.state.lock().unwrap().services["x"].clone()
+    }
+
+    /// The queued reports: (id, subject).
+    fn reports(&self) -> Vec<(String, String)> {
+        let pending = self.sh.outbox.pending().into_iter();
+        pending.map(|q| (q.id, q.email.subject)).collect()
+    }
+
+    fn report_body(&self, id: &str) -> String {
+        let q = self.sh.outbox.pending().into_iter().find(|q| q.id == id);
+        q.unwrap_or_else(|| panic!("no report {id}")).email.body
+    }
+
+    /// Runs the worker's own loop until `done` holds (at most 2 s), then stops it.
+    async fn run_until(&self, what: &str, done: impl Fn(&Rig) -> bool) {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(run(self.sh.clone(), self.svc.clone(), stop_rx));
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !done(self) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            sleep(Duration::from_millis(5)).await;
+        }
+        // A few more probe ticks, to show nothing else happens.
+        sleep(Duration::from_millis(60)).await;
+        stop_tx.send(true).unwrap();
+        task.await.unwrap();
+    }
+}
+
+const RESOLVED: &str = "✅ MiracleMax: x - RESOLVED";
+const FAILED: &str = "❌ MiracleMax: x - FAILED";
+
+fn report(id_at: u64, kind: &str, subject: &str) -> (String, String) {
+    (format!("x-{id_at}-{kind}"), subject.to_string())
+}
+
+#[tokio::test]
+async fn a_unit_reported_down_is_healed_once_and_a_resolved_report_is_queued() {
+    let r = rig("");
+    r.host.stopped("x.service");
+    r.run_until("a report", |r| !r.reports().is_empty()).await;
+    assert_eq!(r.host.actions(), ["restart x.service"]);
+    assert_eq!(r.reports(), [report(T0, "resolved", RESOLVED)]);
+    let body = r.report_body(&format!("x-{T0}-resolved"));
+    assert!(
+        body.contains("Executed: systemctl restart x.service"),
+        "{body}"
+    );
+    let st = r.state();
+    assert_eq!(st.machine.phase, Phase::Healthy);
+    assert_eq!(st.open, None);
+    let last = st.last.expect("the incident is kept as the last one");
+    assert_eq!(last.cause, Cause::Stopped);
+    let resolved = Outcome::Resolved {
+        at_ms: T0,
+        strategy: "service_restart".into(),
+    };
+    assert_eq!(last.outcome, resolved);
+}
+
+#[tokio::test]
+async fn a_unit_going_down_is_seen_through_systemds_change_signal_between_probes() {
+    // Probes an hour apart: only the signal can wake the worker after its first look.
+    let r = rig("  check_interval: 1h\n");
+    r.host.active("x.service");
+    let host = r.host.clone();
+    let crash = tokio::spawn(async move {
+        sleep(Duration::from_millis(50)).await;
+        host.crashed("x.service");
+    });
+    r.run_until("a report", |r| !r.reports().is_empty()).await;
+    crash.await.unwrap();
+    assert_eq!(r.host.count("watch x.service"), 1);
+    assert_eq!(r.host.actions(), ["restart x.service"]);
+    assert_eq!(r.reports(), [report(T0, "resolved", RESOLVED)]);
+}
+
+#[tokio::test]
+async fn a_failed_probe_acts_only_after_failures_before_action_looks() {
+    let mut r = rig("  failures_before_action: 3\n");
+    r.host.hung("x.service"); // active, but nothing listens on 8080
+    for misses in 1..=2 {
+        r.look().await;
+        assert_eq!(r.state().machine.phase, Phase::Failing { misses });
+        assert_eq!(r.host.actions(), Vec::<String>::new(), "look {misses}");
+    }
+    r.look().await;
+    assert_eq!(r.host.actions(), ["restart x.service"]);
+    assert_eq!(r.state().machine.phase, Phase::Healthy);
+    let cause = r.state().last.unwrap().cause;
+    assert_eq!(cause, Cause::NotListening { port: 8080 });
+    assert_eq!(r.reports(), [report(T0, "resolved", RESOLVED)]);
+}
+
+#[tokio::test]
+async fn after_heal_attempts_heals_in_the_window_the_breaker_trips_and_reports_flapping() {
+    let mut r = rig("  heal_attempts: 2\n  heal_window: 15m\n");
+    for _ in 0..2 {
+        r.host.crashed("x.service");
+        r.look().await;
+        r.clock.advance(Duration::from_secs(60));
+    }
+    r.host.crashed("x.service");
+    r.look().await;
+    assert_eq!(r.host.count("restart x.service"), 2);
+    let tripped = T0 + 120_000;
+    assert_eq!(
+        r.reports(),
+        [
+            report(T0, "resolved", RESOLVED),
+            report(T0 + 60_000, "resolved", RESOLVED),
+            report(tripped, "failed", FAILED),
+        ]
+    );
+    let body = r.report_body(&format!("x-{tripped}-failed"));
+    assert!(body.contains("x needed healing 2 times within"), "{body}");
+    assert!(body.contains("(the journal of x.service)"), "{body}");
+    let until = T0 / 1000 + 15 * 60;
+    assert_eq!(r.state().machine.phase, Phase::Failed { until });
+
+    r.clock.advance(Duration::from_secs(60));
+    r.look().await;
+    assert_eq!(r.host.count("restart x.service"), 2, "left alone");
+    assert_eq!(r.reports().len(), 3, "reported once");
+}
+
+#[tokio::test]
+async fn a_heal_that_fails_queues_a_failed_report_and_leaves_the_service_alone() {
+    let mut r = rig("");
+    r.host.crashed("x.service");
+    r.host.on_start("x.service", [Then::Failed]);
+    r.look().await;
+    assert_eq!(r.reports(), [report(T0, "failed", FAILED)]);
+    assert!(matches!(r.state().machine.phase, Phase::Failed { .. }));
+    r.clock.advance(Duration::from_secs(30));
+    r.look().await;
+    assert_eq!(r.host.actions(), ["restart x.service"]);
+}
+
+#[tokio::test]
+async fn a_paused_service_is_never_restarted_until_the_pause_ends() {
+    let mut r = rig("");
+    r.control.pause(Some("x"), T0 / 1000 + 600).unwrap();
+    r.host.crashed("x.service");
+    for _ in 0..3 {
+        r.look().await;
+        r.clock.advance(Duration::from_secs(60));
+    }
+    assert_eq!(r.host.actions(), Vec::<String>::new());
+    assert_eq!(r.reports(), []);
+    let seen = r.state().last_probe.unwrap();
+    assert!(seen.starts_with("x.service is failed"), "{seen}");
+
+    r.clock.advance(Duration::from_secs(600));
+    r.look().await;
+    assert_eq!(r.host.actions(), ["restart x.service"]);
+}
+
+#[tokio::test]
+async fn while_systemd_is_activating_the_unit_the_worker_waits_until_start_timeout() {
+    let mut r = rig("  start_timeout: 300ms\n");
+    r.host.stopped("x.service");
+    r.host.set("x.service", "activating", "start");
+    r.look().await;
+    sleep(Duration::from_millis(20)).await;
+    r.look().await;
+    assert_eq!(
+        r.host.actions(),
+        Vec::<String>::new(),
+        "systemd's own start"
+    );
+    assert_eq!(r.state().machine.phase, Phase::Healthy);
+    sleep(Duration::from_millis(300)).await; // start_timeout has passed
+    r.look().await;
+    assert_eq!(r.host.actions(), ["restart x.service"]);
+}
+
+#[tokio::test]
+async fn a_unit_systemd_restarts_by_itself_is_left_to_systemd() {
+    let mut r = rig("");
+    r.host.active("x.service");
+    r.host
+        .script("x.service", &[("activating", "auto-restart")]);
+    r.look().await;
+    r.look().await;
+    assert_eq!(r.host.actions(), Vec::<String>::new());
+    assert_eq!(r.state().machine.phase, Phase::Healthy);
+    let seen = r.state().last_probe.unwrap();
+    assert_eq!(seen, "x.service is active, port 8080 is listening");
+}
+
+#[tokio::test]
+async fn an_incident_left_open_by_a_killed_daemon_is_resumed_not_started_again() {
+    let limits = "monitored_services:\n  - name: x\n    port: 8080\n    healing_strategies: [service_restart, reset_failed]\n";
+    let config = fake::config(limits);
+    let mut open = Incident::new(
+        &config.services[0],
+        "Detected x was failed".into(),
+        Cause::Stopped,
+        T0 - 5_000,
+    );
+    open.attempts.push(crate::heal::incident::Attempt {
+        strategy: "service_restart".into(),
+        ok: false,
+        detail: "x.service did not become active".into(),
+    });
+    let mut r = rig_with("", |dirs| {
+        let mut st = crate::state::State::default();
+        let s = st.services.entry("x".into()).or_default();
+        s.machine.phase = Phase::Healing;
+        s.open = Some(open);
+        dirs.save_state(&st).unwrap();
+    });
+    r.svc = config.services[0].clone();
+    r.host.crashed("x.service");
+    r.run_until("a report", |r| !r.reports().is_empty()).await;
+    assert_eq!(
+        r.host.actions(),
+        ["reset_failed x.service", "start x.service"]
+    );
+    let id = T0 - 5_000;
+    assert_eq!(r.reports(), [report(id, "resolved", RESOLVED)]);
+    let last = r.state().last.unwrap();
+    assert_eq!(last.attempts.len(), 2);
+}
