@@ -28,7 +28,37 @@ pub struct State {
     pub daemon_pid: u32,
     pub daemon_started_ms: u64,
     pub services: BTreeMap<String, ServiceState>,
+    /// Since when (ms since the epoch) the daemon has been unable to see at least one service:
+    /// systemd did not answer about it, even after retries. `None` while it sees every one.
+    /// The daemon's own incident: nothing it cannot see is healed meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blind_since_ms: Option<u64>,
+    /// The services it cannot see now, sorted; empty when `blind_since_ms` is `None`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blind_services: Vec<String>,
+    /// Why, as the last failed call said (e.g. `org.freedesktop.DBus.Error.LimitsExceeded: ...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blind_error: Option<String>,
+    /// The last time a worker panicked (it was restarted; see `WorkerPanic`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_worker_panic: Option<WorkerPanic>,
 }
+
+/// A worker that panicked: the daemon logged it, restarted the worker after a pause, and exits
+/// (to be restarted by systemd) if the same worker panics too often.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WorkerPanic {
+    pub service: String,
+    pub at_ms: u64,
+    /// The panic's message.
+    pub message: String,
+    /// How many times this worker panicked within the last `PANIC_WINDOW`, this one included.
+    pub recent: u32,
+}
+
+/// `Event::service` of the daemon's own events (a worker panic, blindness), which are about no
+/// one service. Service names cannot contain a space, so it never names one.
+pub const DAEMON_EVENTS: &str = "(self-heal daemon)";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Event {

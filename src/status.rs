@@ -31,6 +31,27 @@ pub struct Daemon {
     pub pid: u32,
     /// Seconds since the daemon last proved it is looping (its liveness stamp).
     pub last_alive_secs: Option<u64>,
+    /// Set while the daemon cannot see some services (systemd does not answer about them): it
+    /// heals nothing it cannot see.
+    pub blind: Option<Blindness>,
+    /// The last time one of its workers panicked (and was restarted).
+    pub last_worker_panic: Option<WorkerPanicReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Blindness {
+    pub since: String,
+    pub services: Vec<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WorkerPanicReport {
+    pub service: String,
+    pub at: String,
+    pub message: String,
+    /// Panics of that worker within the daemon's panic window, this one included.
+    pub recent: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -54,7 +75,8 @@ pub struct ServiceReport {
     pub port_owner: Option<String>,
     pub last_probe: Option<String>,
     pub last_probe_secs: Option<u64>,
-    /// healthy, failing, healing, failed (breaker open) or paused.
+    /// healthy, failing, healing, failed (breaker open), paused, or blind (the daemon cannot
+    /// see it: systemd does not answer about it).
     pub healing: String,
     pub breaker_open_until: Option<String>,
     pub paused_until: Option<String>,
@@ -108,6 +130,8 @@ pub async fn gather(config: &Config, dirs: &Dirs) -> Report {
         let paused = control.paused_until(svc.name.as_str(), now / 1000);
         let healing = if paused.is_some() {
             "paused"
+        } else if state.blind_services.iter().any(|s| s == svc.name.as_str()) {
+            "blind"
         } else {
             saved.machine.phase.name()
         };
@@ -180,6 +204,17 @@ pub async fn gather(config: &Config, dirs: &Dirs) -> Report {
             },
             pid: d.main_pid,
             last_alive_secs: alive,
+            blind: state.blind_since_ms.map(|since| Blindness {
+                since: crate::notify::report::utc(since),
+                services: state.blind_services.clone(),
+                error: state.blind_error.clone(),
+            }),
+            last_worker_panic: state.last_worker_panic.as_ref().map(|p| WorkerPanicReport {
+                service: p.service.clone(),
+                at: crate::notify::report::utc(p.at_ms),
+                message: p.message.clone(),
+                recent: p.recent,
+            }),
         },
         services,
         ok,
@@ -197,6 +232,22 @@ pub fn table(r: &Report) -> String {
         "MiracleMax on {}: self-healing daemon {} (pid {}, last check {alive})",
         r.host, r.daemon.active_state, r.daemon.pid
     );
+    if let Some(b) = &r.daemon.blind {
+        let _ = writeln!(
+            out,
+            "BLIND since {}: systemd does not answer about {} ({}); nothing it cannot see is healed",
+            b.since,
+            b.services.join(", "),
+            b.error.as_deref().unwrap_or("no error recorded")
+        );
+    }
+    if let Some(p) = &r.daemon.last_worker_panic {
+        let _ = writeln!(
+            out,
+            "Last worker panic: {} at {} ({}), restarted; {} within the panic window",
+            p.service, p.at, p.message, p.recent
+        );
+    }
     let rows: Vec<[String; 7]> = r
         .services
         .iter()
@@ -293,4 +344,45 @@ pub fn table(r: &Report) -> String {
         out.push_str("A critical service is down.\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(blind: Option<Blindness>) -> Report {
+        Report {
+            host: "web1".into(),
+            daemon: Daemon {
+                active_state: "active".into(),
+                pid: 42,
+                last_alive_secs: Some(3),
+                blind,
+                last_worker_panic: None,
+            },
+            services: Vec::new(),
+            heartbeat: None,
+            ok: true,
+        }
+    }
+
+    #[test]
+    fn a_blind_daemon_says_so_under_its_own_line_and_in_json() {
+        let r = report(Some(Blindness {
+            since: "2025-01-01 00:00:00 UTC".into(),
+            services: vec!["api".into(), "web".into()],
+            error: Some("org.freedesktop.DBus.Error.LimitsExceeded: too many".into()),
+        }));
+        let table = table(&r);
+        let second = table.lines().nth(1).unwrap();
+        assert_eq!(
+            second,
+            "BLIND since 2025-01-01 00:00:00 UTC: systemd does not answer about api, web \
+             (org.freedesktop.DBus.Error.LimitsExceeded: too many); nothing it cannot see is healed"
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["daemon"]["blind"]["services"][1], "web");
+        let seeing = serde_json::to_value(report(None)).unwrap();
+        assert!(seeing["daemon"]["blind"].is_null());
+    }
 }

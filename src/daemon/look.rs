@@ -1,9 +1,12 @@
 //! One look at a watched service, as a worker makes it on each tick or change signal: what
 //! systemd says about the unit, then who holds its port (the owner compared against the unit's
 //! own cgroup), then the HTTP probe, stopping at the first thing wrong. It decides nothing: the
-//! worker feeds what it saw to the state machine.
+//! worker feeds what it saw to the state machine. When systemd does not answer about the unit
+//! (even after retries), the look saw nothing (`Unseen`): the daemon is blind, the service is
+//! not down.
 
 use super::Shared;
+use super::bus::{STATUS_ATTEMPTS, retry_pause};
 use crate::config::Service;
 use crate::heal::cause::Finding;
 use crate::heal::ladder::{describe_status, health_url};
@@ -20,19 +23,34 @@ pub(super) struct Look {
     pub summary: String,
 }
 
+/// The daemon could not see the service: systemd did not answer about it (the last error).
+/// Not the service's fault, so never a reason to heal it.
+pub(super) struct Unseen(pub String);
+
 /// Looks at the service once: systemd's state, then its port's holder, then its HTTP probe.
-pub(super) async fn look(sh: &Shared, svc: &Service) -> Look {
-    let status = match sh.ctx.units.status(&svc.unit).await {
-        Ok(s) => s,
-        Err(e) => {
-            return Look {
-                seen: Seen::ProbeFailed,
-                finding: Finding::UnitDown,
-                status: UnitStatus::default(),
-                summary: e.to_string(),
-            };
+pub(super) async fn look(sh: &Shared, svc: &Service) -> Result<Look, Unseen> {
+    let status = unit_status(sh, svc).await?;
+    Ok(look_at(sh, svc, status).await)
+}
+
+/// systemd's record of the unit, asking again (`STATUS_ATTEMPTS` in all, `probe_timeout` each)
+/// when a call fails: a busy or restarting bus is no news about the service.
+async fn unit_status(sh: &Shared, svc: &Service) -> Result<UnitStatus, Unseen> {
+    let limits = &sh.config.limits;
+    let mut last = String::new();
+    for attempt in 0..STATUS_ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(retry_pause(limits.check_interval, attempt)).await;
         }
-    };
+        match sh.bus.status_within(&svc.unit, limits.probe_timeout).await {
+            Ok(status) => return Ok(status),
+            Err(e) => last = e,
+        }
+    }
+    Err(Unseen(last))
+}
+
+async fn look_at(sh: &Shared, svc: &Service, status: UnitStatus) -> Look {
     if status.systemd_is_acting() {
         let summary = format!(
             "{} is {} ({}); systemd is acting",

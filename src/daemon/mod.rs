@@ -1,57 +1,158 @@
 //! The daemon: one task per watched service (so one slow heal never delays another), a mail
-//! task draining the outbox, and a main loop that answers systemd's watchdog, reloads the
-//! configuration on SIGHUP (keeping the old one if the new one is invalid) and stops on SIGTERM.
+//! task draining the outbox, and a main loop that supervises them, answers systemd's watchdog,
+//! reloads the configuration on SIGHUP (keeping the old one if the new one is invalid) and
+//! stops on SIGTERM. It fails loudly: a worker that panics is logged, recorded as the daemon's
+//! own event and restarted after a pause, and if the same worker panics `PANICS_BEFORE_EXIT`
+//! times within `PANIC_WINDOW` the daemon exits non-zero so systemd restarts it; the watchdog
+//! is fed only while every worker shows progress (`progress`).
 //! `run` connects to the real host; `serve` is the loop itself, driven by whatever `System` and
 //! stream of `Request`s it is given, so tests run it on a fake systemd without signals.
 
+pub(crate) mod bus;
 pub mod control;
 #[cfg(test)]
 pub(crate) mod fake;
 mod look;
+mod persist;
+mod progress;
 #[cfg(test)]
 mod tests;
 mod worker;
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, Service};
 use crate::heal::clock::{Clock, SystemClock};
 use crate::heal::ladder::Ctx;
 use crate::notify::outbox::{Mailer, Outbox};
 use crate::probe::procs::{ProcTable, Processes};
-use crate::state::Dirs;
+use crate::state::{DAEMON_EVENTS, Dirs, Event, State, WorkerPanic};
 use crate::systemd::{Systemd, Units};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
+use bus::{Limited, Rebuild, Reconnect};
+use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
+use persist::Persist;
+use progress::Progress;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Notify, watch};
+use tokio::task::{AbortHandle, JoinSet};
+use tokio::time::Instant;
+
+/// A worker that panics this many times within `PANIC_WINDOW` makes the daemon exit non-zero,
+/// so systemd restarts it (`Restart=always`) with fresh state; fewer panics restart the worker
+/// after a pause of the check interval (at most a second), doubling each time.
+pub const PANICS_BEFORE_EXIT: u32 = 3;
+pub const PANIC_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// The state file's probe times (`last_probe_ms`) alone do not make it worth writing; they are
+/// refreshed at most this often (ms). Anything else that changes is written at once.
+const PROBE_TIMES_REFRESH_MS: u64 = 60_000;
 
 /// Everything the service workers share for one configuration generation.
 pub struct Shared {
     pub ctx: Ctx,
     pub config: Config,
     pub dirs: Dirs,
-    pub state: Mutex<crate::state::State>,
+    pub state: Mutex<State>,
     pub outbox: Outbox,
     pub mail_wakeup: Notify,
     pub host: String,
     pub ssh_target: String,
     pub template_dir: PathBuf,
+    /// systemd, with at most `bus::IN_FLIGHT` calls in flight (the same as `ctx.units`).
+    bus: Arc<Limited>,
+    persist: Persist,
+    /// What was last handed to `persist`: the state without its probe times, and when.
+    saved: Mutex<(Vec<u8>, u64)>,
+    progress: Progress,
+    rebuild: Rebuild,
+    reconnect: Arc<dyn Reconnect>,
+    /// Set when the daemon must exit (and be restarted by systemd): why.
+    fatal: Mutex<Option<String>>,
 }
 
 impl Shared {
-    /// Saves the state after `f` changed it. A failed save is logged, never fatal: healing
-    /// goes on even on a full disk.
-    pub fn update<R>(&self, f: impl FnOnce(&mut crate::state::State) -> R) -> R {
-        let mut st = self.state.lock().expect("state lock poisoned");
+    /// The state, even if a worker panicked while holding the lock: what it left is still the
+    /// best knowledge there is, and one panic must not take every other worker down with it.
+    pub fn lock_state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the state with `f` and, if that changed it, hands it to the writer (which
+    /// writes it off the runtime thread; `flush` waits for it). A failed save is logged, never
+    /// fatal: healing goes on even on a full disk.
+    pub fn update<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let mut st = self.lock_state();
         let r = f(&mut st);
-        if let Err(e) = self.dirs.save_state(&st) {
-            tracing::error!("cannot save {}: {e}", self.dirs.state().display());
+        let key = without_probe_times(&mut st);
+        let now = self.ctx.clock.now_ms();
+        let mut saved = self.saved.lock().unwrap_or_else(|e| e.into_inner());
+        if saved.0 != key || now.saturating_sub(saved.1) >= PROBE_TIMES_REFRESH_MS {
+            match serde_json::to_vec_pretty(&*st) {
+                Ok(json) => {
+                    *saved = (key, now);
+                    self.persist.save_state(json);
+                }
+                Err(e) => tracing::error!("cannot serialise the state: {e}"),
+            }
         }
         r
     }
+
+    /// Waits until every change so far is on disk.
+    pub(crate) async fn flush(&self) {
+        self.persist.flush().await;
+    }
+
+    /// Appends an event to the events log (off the runtime thread).
+    pub(crate) fn append_event(&self, ev: Event) {
+        self.persist.append_event(ev);
+    }
+
+    /// The daemon's own event (about no one service): journal and events log.
+    pub(crate) fn daemon_event(&self, event: &str, result: &str, message: &str) {
+        if result == "ok" {
+            tracing::info!(event, result, "{message}");
+        } else {
+            tracing::error!(event, result, "{message}");
+        }
+        self.append_event(Event {
+            time_ms: self.ctx.clock.now_ms(),
+            service: DAEMON_EVENTS.into(),
+            event: event.into(),
+            incident: String::new(),
+            result: result.into(),
+            message: message.into(),
+        });
+    }
+
+    /// The daemon cannot go on: the main loop exits with this error.
+    fn fail(&self, why: String) {
+        let mut fatal = self.fatal.lock().unwrap_or_else(|e| e.into_inner());
+        fatal.get_or_insert(why);
+    }
+
+    fn fatal(&self) -> Option<String> {
+        self.fatal.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// The state serialised without its probe times, to tell a change worth writing.
+fn without_probe_times(st: &mut State) -> Vec<u8> {
+    let times: Vec<u64> = st
+        .services
+        .values_mut()
+        .map(|s| std::mem::take(&mut s.last_probe_ms))
+        .collect();
+    let key = serde_json::to_vec(&*st).unwrap_or_default();
+    for (s, t) in st.services.values_mut().zip(times) {
+        s.last_probe_ms = t;
+    }
+    key
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +185,42 @@ pub(crate) enum Request {
     Stop,
 }
 
+/// How the main loop reaches systemd's service manager besides `Units`: the watchdog it feeds
+/// (only while every worker shows progress) and the rebuild of a lost D-Bus connection. The
+/// daemon's are `sd_notify` and `SystemdReconnect`; tests count.
+#[derive(Clone)]
+pub(crate) struct Hooks {
+    pub watchdog: Arc<dyn Fn() + Send + Sync>,
+    pub reconnect: Arc<dyn Reconnect>,
+}
+
+/// The daemon's rebuild: a new D-Bus connection for every later call (`Systemd::reconnect`).
+struct SystemdReconnect(Systemd);
+
+impl Reconnect for SystemdReconnect {
+    fn reconnect(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { self.0.reconnect().await.map_err(|e| e.to_string()) })
+    }
+}
+
+/// A rebuild that cannot: `bus::Rebuild` then ends in an exit, after which systemd starts the
+/// daemon with a new connection. For tests of that path.
+#[cfg(test)]
+struct NoReconnect;
+
+#[cfg(test)]
+impl Reconnect for NoReconnect {
+    fn reconnect(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async {
+            Err(
+                "this build cannot rebuild the connection in-process; systemd will restart the \
+                 daemon with a new one"
+                    .to_string(),
+            )
+        })
+    }
+}
+
 pub async fn run(opts: Options) -> Result<()> {
     let config = config::load(&opts.config_path)?;
     let dirs = Dirs::new(&opts.state_dir);
@@ -92,11 +229,17 @@ pub async fn run(opts: Options) -> Result<()> {
     let systemd = Systemd::connect().await?;
     systemd.subscribe().await?;
     let system = System {
-        units: Arc::new(systemd),
+        units: Arc::new(systemd.clone()),
         procs: Arc::new(ProcTable),
         clock: Arc::new(SystemClock),
     };
-    serve(&opts, config, dirs, system, signals()?).await
+    let hooks = Hooks {
+        watchdog: Arc::new(|| {
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+        }),
+        reconnect: Arc::new(SystemdReconnect(systemd)),
+    };
+    serve(&opts, config, dirs, system, hooks, signals()?).await
 }
 
 /// SIGHUP asks for a reload; SIGTERM and SIGINT for a stop.
@@ -115,17 +258,181 @@ fn signals() -> std::io::Result<impl Stream<Item = Request> + Unpin> {
     }))
 }
 
+/// One supervised task: a service's worker, or the mail task.
+#[derive(Clone)]
+enum Job {
+    Worker(Service),
+    Mail,
+}
+
+impl Job {
+    fn name(&self) -> String {
+        match self {
+            Job::Worker(svc) => svc.name.to_string(),
+            Job::Mail => "outbox".into(),
+        }
+    }
+}
+
+/// The tasks of one configuration generation, and what each one is.
+struct Supervisor {
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+    tasks: JoinSet<()>,
+    jobs: HashMap<tokio::task::Id, Job>,
+    handles: BTreeMap<String, AbortHandle>,
+}
+
+impl Supervisor {
+    fn new(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Supervisor {
+        Supervisor {
+            shared,
+            stop,
+            tasks: JoinSet::new(),
+            jobs: HashMap::new(),
+            handles: BTreeMap::new(),
+        }
+    }
+
+    /// Starts `job` after `pause` (unless asked to stop meanwhile).
+    fn spawn(&mut self, job: Job, pause: Duration) {
+        let (sh, mut stop, what) = (self.shared.clone(), self.stop.clone(), job.clone());
+        let handle = self.tasks.spawn(async move {
+            if !pause.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+            match what {
+                Job::Worker(svc) => worker::run(sh, svc, stop).await,
+                Job::Mail => mail_loop(sh, stop).await,
+            }
+        });
+        self.handles.insert(job.name(), handle.clone());
+        self.jobs.insert(handle.id(), job);
+    }
+
+    /// A task ended. A panic is logged and recorded as the daemon's own event, and the task
+    /// restarted after a pause; the error says the daemon must exit instead.
+    fn ended(
+        &mut self,
+        joined: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
+        panics: &mut HashMap<String, Vec<Instant>>,
+        restart: bool,
+    ) -> Result<()> {
+        let (id, panic) = match joined {
+            Ok((id, ())) => (id, None),
+            Err(e) => {
+                let id = e.id();
+                (id, e.try_into_panic().ok().map(panic_message))
+            }
+        };
+        let Some(job) = self.jobs.remove(&id) else {
+            return Ok(());
+        };
+        let name = job.name();
+        if self.handles.get(&name).is_some_and(|h| h.id() == id) {
+            self.handles.remove(&name);
+        }
+        let Some(message) = panic else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let times = panics.entry(name.clone()).or_default();
+        times.retain(|t| now.duration_since(*t) < PANIC_WINDOW);
+        times.push(now);
+        let recent = times.len() as u32;
+        let sh = &self.shared;
+        sh.update(|st| {
+            st.last_worker_panic = Some(WorkerPanic {
+                service: name.clone(),
+                at_ms: sh.ctx.clock.now_ms(),
+                message: message.clone(),
+                recent,
+            })
+        });
+        let window = humantime::format_duration(PANIC_WINDOW);
+        if recent >= PANICS_BEFORE_EXIT {
+            let why = format!(
+                "the worker for {name} panicked {recent} times within {window} (last: \
+                 {message}); exiting so systemd restarts the daemon"
+            );
+            sh.daemon_event("worker_panicked", "failed", &why);
+            return Err(anyhow!(why));
+        }
+        if !restart {
+            let why = format!("the worker for {name} panicked while stopping: {message}");
+            sh.daemon_event("worker_panicked", "failed", &why);
+            return Ok(());
+        }
+        let base = sh.config.limits.check_interval.min(Duration::from_secs(1));
+        let pause = base * 2u32.pow(recent - 1);
+        sh.daemon_event(
+            "worker_panicked",
+            "failed",
+            &format!(
+                "the worker for {name} panicked ({message}); restarting it in {} \
+                 ({recent} of {PANICS_BEFORE_EXIT} panics allowed within {window})",
+                humantime::format_duration(pause)
+            ),
+        );
+        self.spawn(job, pause);
+        Ok(())
+    }
+}
+
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// Feeds systemd's watchdog and the liveness stamp, but only while every worker shows progress.
+/// `stalled` remembers that a stall was reported, so it is reported once.
+fn beat(sh: &Shared, hooks: &Hooks, bound: Duration, stalled: &mut bool) {
+    match sh.progress.stalled(bound) {
+        None => {
+            if std::mem::take(stalled) {
+                sh.daemon_event("progress", "ok", "every worker is looking again");
+            }
+            (hooks.watchdog)();
+            touch_alive(&sh.dirs);
+        }
+        Some((worker, age)) if !*stalled => {
+            *stalled = true;
+            sh.daemon_event(
+                "stalled",
+                "failed",
+                &format!(
+                    "the worker for {worker} has shown no progress for {} (more than {}): no \
+                     longer telling systemd's watchdog that the daemon is alive",
+                    humantime::format_duration(Duration::from_millis(age.as_millis() as u64)),
+                    humantime::format_duration(bound)
+                ),
+            );
+        }
+        Some(_) => {}
+    }
+}
+
 /// The main loop: workers for one configuration generation until a reload or a stop (or the
-/// end of `requests`), then the next generation or the end. `dirs` exists.
+/// end of `requests`), then the next generation or the end. `dirs` exists. Returns an error
+/// when the daemon must exit to be restarted by systemd (a worker panicking again and again,
+/// a D-Bus connection that cannot be rebuilt).
 pub(crate) async fn serve(
     opts: &Options,
     mut config: Config,
     dirs: Dirs,
     system: System,
+    hooks: Hooks,
     mut requests: impl Stream<Item = Request> + Unpin,
 ) -> Result<()> {
     let started = system.clock.now_ms();
     let mut first = true;
+    let mut panics = HashMap::new();
 
     loop {
         let shared = Arc::new(build_shared(
@@ -134,17 +441,14 @@ pub(crate) async fn serve(
             &dirs,
             &opts.template_dir,
             started,
+            hooks.reconnect.clone(),
         )?);
         let (stop_tx, stop_rx) = watch::channel(false);
-        let mut tasks = Vec::new();
+        let mut sup = Supervisor::new(shared.clone(), stop_rx);
         for svc in &config.services {
-            tasks.push(tokio::spawn(worker::run(
-                shared.clone(),
-                svc.clone(),
-                stop_rx.clone(),
-            )));
+            sup.spawn(Job::Worker(svc.clone()), Duration::ZERO);
         }
-        tasks.push(tokio::spawn(mail_loop(shared.clone(), stop_rx.clone())));
+        sup.spawn(Job::Mail, Duration::ZERO);
         let status = format!("watching {} service(s)", config.services.len());
         let _ = sd_notify::notify(&[
             sd_notify::NotifyState::Ready,
@@ -161,20 +465,30 @@ pub(crate) async fn serve(
         );
         first = false;
 
-        let beat = sd_notify::watchdog_enabled()
+        let beat_every = sd_notify::watchdog_enabled()
             .map(|d| d / 2)
             .unwrap_or(Duration::from_secs(10))
             .min(config.limits.check_interval);
-        let mut ticker = tokio::time::interval(beat);
-        let reload = loop {
+        let bound = progress::bound(&config);
+        let mut ticker = tokio::time::interval(beat_every);
+        let mut stalled = false;
+        let outcome: Result<bool> = loop {
             tokio::select! {
-                _ = ticker.tick() => alive(&dirs),
+                _ = ticker.tick() => match shared.fatal() {
+                    Some(why) => break Err(anyhow!(why)),
+                    None => beat(&shared, &hooks, bound, &mut stalled),
+                },
+                Some(joined) = sup.tasks.join_next_with_id() => {
+                    if let Err(e) = sup.ended(joined, &mut panics, true) {
+                        break Err(e);
+                    }
+                }
                 request = requests.next() => match request {
                     Some(Request::Reload) => match config::load(&opts.config_path) {
                         Ok(new) => {
                             let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading, sd_notify::NotifyState::monotonic_usec_now()?]);
                             config = new;
-                            break true;
+                            break Ok(true);
                         }
                         Err(e) => {
                             for line in e.to_string().lines() {
@@ -182,19 +496,46 @@ pub(crate) async fn serve(
                             }
                         }
                     },
-                    Some(Request::Stop) | None => break false,
+                    Some(Request::Stop) | None => break Ok(false),
                 },
             }
         };
         let _ = stop_tx.send(true);
-        // A heal in progress finishes first; systemd's watchdog keeps hearing from us meanwhile.
-        let mut all = std::pin::pin!(futures_util::future::join_all(tasks));
+        let reload = match outcome {
+            Ok(reload) => reload,
+            Err(e) => {
+                // Dropping the supervisor aborts the workers; what they saved is kept.
+                sup.tasks.abort_all();
+                shared.flush().await;
+                return Err(e);
+            }
+        };
+        // A heal in progress finishes first; systemd's watchdog keeps hearing from us meanwhile,
+        // unless a worker is stuck: that one is abandoned.
         loop {
             tokio::select! {
-                _ = &mut all => break,
-                _ = ticker.tick() => alive(&dirs),
+                joined = sup.tasks.join_next_with_id() => match joined {
+                    Some(joined) => {
+                        let _ = sup.ended(joined, &mut panics, false);
+                    }
+                    None => break,
+                },
+                _ = ticker.tick() => match shared.progress.stalled(bound) {
+                    Some((worker, _)) => {
+                        if let Some(h) = sup.handles.remove(&worker) {
+                            tracing::error!(event = "stalled", "the worker for {worker} is stuck; abandoning it to stop");
+                            h.abort();
+                        }
+                        shared.progress.leave(&worker);
+                    }
+                    None => {
+                        (hooks.watchdog)();
+                        touch_alive(&dirs);
+                    }
+                },
             }
         }
+        shared.flush().await;
         if !reload {
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
             tracing::info!(event = "stopped", "stopped");
@@ -203,12 +544,15 @@ pub(crate) async fn serve(
     }
 }
 
-/// Tells systemd's watchdog and the heartbeat (through the liveness stamp) that we are looping.
-fn alive(dirs: &Dirs) {
-    let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
-    if let Err(e) = dirs.touch_alive() {
-        tracing::error!("cannot write {}: {e}", dirs.alive().display());
-    }
+/// Tells the heartbeat (through the liveness stamp) that we are looping; written off the
+/// runtime thread (it is fsynced).
+fn touch_alive(dirs: &Dirs) {
+    let dirs = dirs.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = dirs.touch_alive() {
+            tracing::error!("cannot write {}: {e}", dirs.alive().display());
+        }
+    });
 }
 
 fn build_shared(
@@ -217,6 +561,7 @@ fn build_shared(
     dirs: &Dirs,
     template_dir: &Path,
     started: u64,
+    reconnect: Arc<dyn Reconnect>,
 ) -> Result<Shared> {
     let mut state = match dirs.load_state() {
         Ok(s) => s,
@@ -231,7 +576,7 @@ fn build_shared(
                 "{e}; moved to {} and starting with a fresh state",
                 aside.display()
             );
-            crate::state::State::default()
+            State::default()
         }
     };
     state.daemon_pid = std::process::id();
@@ -240,10 +585,17 @@ fn build_shared(
     state
         .services
         .retain(|name, _| config.service(name).is_some());
+    state
+        .blind_services
+        .retain(|name| config.service(name).is_some());
+    if state.blind_services.is_empty() {
+        (state.blind_since_ms, state.blind_error) = (None, None);
+    }
     let host = config.host.clone().unwrap_or_else(hostname);
+    let bus = Arc::new(Limited::new(system.units.clone(), bus::IN_FLIGHT));
     let shared = Shared {
         ctx: Ctx {
-            units: system.units.clone(),
+            units: bus.clone(),
             procs: system.procs.clone(),
             clock: system.clock.clone(),
             http: crate::probe::http::client(),
@@ -261,6 +613,13 @@ fn build_shared(
             .unwrap_or_else(|| format!("root@{host}")),
         host,
         template_dir: template_dir.to_path_buf(),
+        bus,
+        persist: Persist::new(dirs),
+        saved: Mutex::new((Vec::new(), 0)),
+        progress: Progress::default(),
+        rebuild: Rebuild::new(config.limits.check_interval),
+        reconnect,
+        fatal: Mutex::new(None),
     };
     shared.update(|_| ());
     Ok(shared)

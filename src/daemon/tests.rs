@@ -2,8 +2,9 @@
 //! per configured service, a reload that swaps the configuration (or keeps the running one when
 //! the new file is invalid), and a clean stop.
 
-use super::fake::{self, FakeClock, FakeHost, T0, TempDir};
+use super::fake::{FakeClock, FakeHost, Faulty, T0, TempDir};
 use super::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, timeout};
@@ -19,6 +20,9 @@ fn yaml(services: &[&str]) -> String {
 
 struct Daemon {
     host: Arc<FakeHost>,
+    faulty: Arc<Faulty>,
+    /// How many times systemd's watchdog was fed.
+    fed: Arc<AtomicUsize>,
     opts: Options,
     requests: mpsc::UnboundedSender<Request>,
     task: JoinHandle<Result<()>>,
@@ -27,27 +31,48 @@ struct Daemon {
 
 /// The loop running on a fake host whose units are all active, with these services configured.
 fn start(services: &[&str]) -> Daemon {
+    start_on(&yaml(services), |_, _| {})
+}
+
+/// The loop with this configuration, on a fake host whose units a, b and c are active, its
+/// systemd reached through `Faulty` (both given to `prepare` before the loop starts).
+fn start_on(config_yaml: &str, prepare: impl FnOnce(&FakeHost, &Faulty)) -> Daemon {
     let dir = TempDir::new("daemon");
     let opts = Options {
         config_path: dir.path().join("config.yaml"),
         state_dir: dir.path().join("state"),
         template_dir: dir.path().join("templates"),
     };
-    std::fs::write(&opts.config_path, yaml(services)).unwrap();
+    std::fs::write(&opts.config_path, config_yaml).unwrap();
     let host = Arc::new(FakeHost::new());
     for unit in ["a.service", "b.service", "c.service"] {
         host.active(unit);
     }
-    let system = fake::system(&host, &Arc::new(FakeClock::at(T0)));
+    let faulty = Faulty::new(&host);
+    prepare(&host, &faulty);
+    let system = faulty.system(&Arc::new(FakeClock::at(T0)));
     let dirs = Dirs::new(&opts.state_dir);
     dirs.create().unwrap();
     let config = config::load(&opts.config_path).unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let requests = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
     let task_opts = opts.clone();
-    let task = tokio::spawn(async move { serve(&task_opts, config, dirs, system, requests).await });
+    let fed = Arc::new(AtomicUsize::new(0));
+    let hooks = Hooks {
+        watchdog: {
+            let fed = fed.clone();
+            Arc::new(move || {
+                fed.fetch_add(1, Ordering::SeqCst);
+            })
+        },
+        reconnect: faulty.clone(),
+    };
+    let task =
+        tokio::spawn(async move { serve(&task_opts, config, dirs, system, hooks, requests).await });
     Daemon {
         host,
+        faulty,
+        fed,
         opts,
         requests: tx,
         task,
@@ -76,9 +101,28 @@ impl Daemon {
         looked && self.host.count(&format!("watch {service}.service")) == 1
     }
 
+    fn saved(&self) -> crate::state::State {
+        Dirs::new(&self.opts.state_dir).load_state().unwrap()
+    }
+
     fn saved_services(&self) -> Vec<String> {
         let st = Dirs::new(&self.opts.state_dir).load_state().unwrap();
         st.services.keys().cloned().collect()
+    }
+
+    /// Waits (at most 2 s) until `what` holds.
+    async fn until(&self, what: &str, done: impl Fn(&Daemon) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !done(self) {
+            assert!(Instant::now() < deadline, "timed out waiting until {what}");
+            sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// When the liveness stamp was last written.
+    fn alive_at(&self) -> std::time::SystemTime {
+        let alive = self.opts.state_dir.join("alive");
+        std::fs::metadata(alive).unwrap().modified().unwrap()
     }
 
     async fn stop(self) {
@@ -143,5 +187,176 @@ async fn an_invalid_configuration_on_reload_keeps_the_running_one() {
     );
     assert_eq!(d.host.count("watch a.service"), 1, "by the same worker");
     assert_eq!(d.saved_services(), ["a", "b"]);
+    d.stop().await;
+}
+
+/// Limits small enough that a stalled worker is noticed within a fraction of a second.
+const QUICK_LIMITS: &str = "limits:
+  check_interval: 20ms
+  probe_timeout: 50ms
+  start_timeout: 50ms
+  settle_time: 0s
+  kill_grace: 10ms
+";
+
+fn quick(services: &[&str]) -> String {
+    let mut y = format!("host: testhost\n{QUICK_LIMITS}monitored_services:\n");
+    for s in services {
+        y.push_str(&format!("  - name: {s}\n"));
+    }
+    y
+}
+
+#[tokio::test]
+async fn a_worker_that_panics_is_restarted_and_heals_its_service_again() {
+    let d = start_on(&quick(&["a", "b"]), |_, f| f.status_panics("a.service", 1));
+    d.until_watching(&["b"]).await;
+    d.host.crashed("a.service");
+    d.until("a.service is restarted", |d| {
+        d.host.count("restart a.service") == 1
+    })
+    .await;
+    d.until("the panic is saved", |d| {
+        d.saved().last_worker_panic.is_some()
+    })
+    .await;
+    let panic = d.saved().last_worker_panic.unwrap();
+    assert_eq!(panic.service, "a");
+    assert_eq!(
+        panic.message,
+        "injected panic in a status call about a.service"
+    );
+    assert_eq!(panic.recent, 1);
+    let events = Dirs::new(&d.opts.state_dir).events_since(0);
+    let ev = events
+        .iter()
+        .find(|e| e.event == "worker_panicked")
+        .unwrap();
+    assert_eq!(ev.service, crate::state::DAEMON_EVENTS);
+    assert!(
+        ev.message.starts_with("the worker for a panicked"),
+        "{}",
+        ev.message
+    );
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_worker_that_keeps_panicking_makes_the_daemon_exit_with_an_error() {
+    let d = start_on(&quick(&["a", "b"]), |_, f| {
+        f.status_panics("a.service", 1000)
+    });
+    let ended = timeout(Duration::from_secs(2), d.task).await;
+    let result = ended.expect("the daemon exits by itself").unwrap();
+    let e = result.expect_err("with an error, so systemd restarts it");
+    assert!(e.to_string().contains("worker for a panicked"), "{e}");
+}
+
+#[tokio::test]
+async fn while_a_worker_is_stuck_the_watchdog_is_not_fed_and_the_liveness_stamp_not_refreshed() {
+    let d = start_on(&quick(&["a", "b"]), |_, f| f.actions_hang("a.service"));
+    d.until_watching(&["a", "b"]).await;
+    let fed = d.fed.load(Ordering::SeqCst);
+    sleep(Duration::from_millis(100)).await;
+    assert!(
+        d.fed.load(Ordering::SeqCst) > fed,
+        "fed while every worker looks"
+    );
+    d.host.crashed("a.service"); // its heal's restart never returns
+    // Longer than any look or healing step may take with these limits.
+    sleep(Duration::from_millis(800)).await;
+    let (stamped, fed) = (d.alive_at(), d.fed.load(Ordering::SeqCst));
+    sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        d.alive_at(),
+        stamped,
+        "the stamp was refreshed while a was stuck"
+    );
+    assert_eq!(
+        d.fed.load(Ordering::SeqCst),
+        fed,
+        "the watchdog was fed while a was stuck"
+    );
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn with_many_services_looking_at_once_no_more_than_32_status_calls_are_in_flight() {
+    let names: Vec<String> = (0..100).map(|i| format!("s{i}")).collect();
+    let services: Vec<&str> = names.iter().map(String::as_str).collect();
+    // A bus slow to answer (within the probe timeout) while every worker looks at once.
+    let config = quick(&services).replace("probe_timeout: 50ms", "probe_timeout: 5s");
+    let d = start_on(&config, |host, f| {
+        for s in &names {
+            host.active(&format!("{s}.service"));
+        }
+        f.hold_status();
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while d.faulty.max_in_flight() < 32 {
+        assert!(Instant::now() < deadline, "the workers never asked");
+        sleep(Duration::from_millis(5)).await;
+    }
+    sleep(Duration::from_millis(300)).await; // the other workers have asked too
+    let in_flight = d.faulty.max_in_flight();
+    assert_eq!(in_flight, 32, "status calls in flight at once");
+    d.faulty.release_status();
+    d.until_watching(&services).await;
+    assert_eq!(
+        d.host.actions(),
+        Vec::<String>::new(),
+        "all healthy: nothing done"
+    );
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn while_the_bus_refuses_every_call_the_connection_is_rebuilt_then_the_daemon_exits() {
+    let d = start_on(&quick(&["a", "b"]), |host, _| {
+        host.bus_refuses(
+            "a.service",
+            "org.freedesktop.DBus.Error.NoReply: the bus went away",
+        );
+        host.bus_refuses(
+            "b.service",
+            "org.freedesktop.DBus.Error.NoReply: the bus went away",
+        );
+    });
+    let ended = timeout(Duration::from_secs(4), d.task).await;
+    let result = ended.expect("the daemon exits by itself").unwrap();
+    let e = result.expect_err("with an error, so systemd restarts it");
+    assert!(
+        e.to_string().contains("6 rebuilds of the connection"),
+        "{e}"
+    );
+    assert_eq!(d.faulty.reconnects(), 6, "spaced out, not one per look");
+    assert_eq!(
+        d.host.actions(),
+        Vec::<String>::new(),
+        "nothing it cannot see is healed"
+    );
+    let st = Dirs::new(&d.opts.state_dir).load_state().unwrap();
+    assert_eq!(st.blind_services, ["a", "b"]);
+}
+
+#[tokio::test]
+async fn a_status_call_that_never_returns_leaves_the_service_unseen_not_down_nor_stuck() {
+    let d = start_on(&quick(&["a", "b"]), |_, f| f.status_hangs("a.service"));
+    d.until("a is reported unseen", |d| {
+        Dirs::new(&d.opts.state_dir)
+            .load_state()
+            .is_ok_and(|st| st.blind_services == ["a"])
+    })
+    .await;
+    sleep(Duration::from_millis(700)).await; // past the progress bound
+    let fed = d.fed.load(Ordering::SeqCst);
+    sleep(Duration::from_millis(100)).await;
+    assert!(d.fed.load(Ordering::SeqCst) > fed, "a keeps looking: fed");
+    assert_eq!(d.host.actions(), Vec::<String>::new());
+    let seen = d.saved().services["a"].last_probe.clone().unwrap();
+    assert_eq!(
+        seen,
+        "cannot see a.service: systemd did not answer about a.service within 50ms"
+    );
     d.stop().await;
 }

@@ -2,17 +2,22 @@
 //! the service, feeds the state machine, and runs the healing ladder when it says so. An
 //! incident left open by a killed daemon is resumed first, never started again. systemd, the
 //! process table and the clock are reached through the context (`sh.ctx`), never directly.
+//! It stamps its progress at every look and healing step (the watchdog is fed only while every
+//! worker does). A service systemd does not answer about is unseen, never down: the daemon's
+//! own blindness, recorded in the state and logged once per episode, and never healed.
 
 use super::Shared;
+use super::bus::{REBUILDS_BEFORE_EXIT, RebuildTurn};
 use super::control::Control;
-use super::look::{detected_text, look};
+use super::look::{Unseen, detected_text, look};
 use crate::config::Service;
-use crate::heal::cause::{Cause, Finding, classify};
+use crate::heal::cause::{Cause, classify};
 use crate::heal::incident::{Incident, Outcome};
 use crate::heal::ladder;
 use crate::heal::machine::{Action, Policy, Seen};
 use crate::notify::report::{Origin, render};
 use crate::state::Event;
+use crate::systemd::ActiveStates;
 use futures_util::StreamExt;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -21,6 +26,7 @@ use tokio::sync::watch;
 const JOURNAL_LINES: u32 = 20;
 
 pub async fn run(sh: Arc<Shared>, svc: Service, mut stop: watch::Receiver<bool>) {
+    sh.progress.stamp(svc.name.as_str());
     let open = sh.update(|st| {
         let s = st.services.entry(svc.name.to_string()).or_default();
         if s.open.is_none() && s.machine.phase == crate::heal::machine::Phase::Healing {
@@ -41,33 +47,72 @@ pub async fn run(sh: Arc<Shared>, svc: Service, mut stop: watch::Receiver<bool>)
         heal(&sh, &svc, inc).await;
     }
 
-    let mut changes = match sh.ctx.units.watch(&svc.unit).await {
-        Ok(s) => Some(s),
-        Err(e) => {
-            tracing::warn!(
-                service = svc.name.as_str(),
-                "no state-change signals for {} ({e}); probing every {:?}",
-                svc.unit,
-                sh.config.limits.check_interval
-            );
-            None
-        }
-    };
+    let mut changes = follow(&sh, &svc, true).await;
+    // Without signals (refused, or ended with a lost connection), asked for again after looks.
+    let rewatch_every = sh.config.limits.check_interval * 3;
+    let mut rewatch_at = tokio::time::Instant::now() + rewatch_every;
     let mut tick = tokio::time::interval(sh.config.limits.check_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let control = Control::new(&sh.dirs.root);
     let mut acting_since = None;
     loop {
         tokio::select! {
-            _ = stop.changed() => return,
-            _ = tick.tick() => {}
-            Some(state) = async { match changes.as_mut() { Some(s) => s.next().await, None => std::future::pending().await } } => {
-                if state == "active" || state == "activating" || state == "deactivating" || state == "reloading" {
-                    continue;
-                }
+            _ = stop.changed() => {
+                sh.progress.leave(svc.name.as_str());
+                return;
             }
+            _ = tick.tick() => {}
+            state = async { match changes.as_mut() { Some(s) => s.next().await, None => std::future::pending().await } } => match state {
+                Some(state) => {
+                    if state == "active" || state == "activating" || state == "deactivating" || state == "reloading" {
+                        continue;
+                    }
+                }
+                None => {
+                    tracing::warn!(
+                        service = svc.name.as_str(),
+                        "state-change signals for {} ended; probing every {:?} until they are back",
+                        svc.unit,
+                        sh.config.limits.check_interval
+                    );
+                    changes = None;
+                    rewatch_at = tokio::time::Instant::now() + rewatch_every;
+                }
+            },
         }
         look_and_act(&sh, &svc, &control, &mut acting_since).await;
+        if changes.is_none() && tokio::time::Instant::now() >= rewatch_at {
+            changes = follow(&sh, &svc, false).await;
+            rewatch_at = tokio::time::Instant::now() + rewatch_every;
+        }
+    }
+}
+
+/// The unit's state changes, if systemd will send them; `first` says whether this is the
+/// worker's first try (a failure is logged then, later ones are not, but their success is).
+async fn follow(sh: &Shared, svc: &Service, first: bool) -> Option<ActiveStates> {
+    match sh.ctx.units.watch(&svc.unit).await {
+        Ok(s) => {
+            if !first {
+                tracing::info!(
+                    service = svc.name.as_str(),
+                    "following the state changes of {} again",
+                    svc.unit
+                );
+            }
+            Some(s)
+        }
+        Err(e) => {
+            if first {
+                tracing::warn!(
+                    service = svc.name.as_str(),
+                    "no state-change signals for {} ({e}); probing every {:?}",
+                    svc.unit,
+                    sh.config.limits.check_interval
+                );
+            }
+            None
+        }
     }
 }
 
@@ -88,8 +133,17 @@ async fn look_and_act(
     control: &Control,
     acting_since: &mut Option<tokio::time::Instant>,
 ) {
+    sh.progress.stamp(svc.name.as_str());
     let now_s = sh.ctx.clock.now_ms() / 1000;
-    if control.take_reset(svc.name.as_str()) {
+    // The operator's request files are on disk: read off the runtime thread.
+    let (control, name) = (control.clone(), svc.name.to_string());
+    let (reset, paused) = tokio::task::spawn_blocking(move || {
+        let reset = control.take_reset(&name);
+        (reset, control.paused_until(&name, now_s))
+    })
+    .await
+    .unwrap_or((false, None));
+    if reset {
         sh.update(|st| {
             st.services
                 .entry(svc.name.to_string())
@@ -106,8 +160,13 @@ async fn look_and_act(
             "circuit breaker reset by an operator",
         );
     }
-    let paused = control.paused_until(svc.name.as_str(), now_s);
-    let mut look = look(sh, svc).await;
+    let mut look = match look(sh, svc).await {
+        Ok(look) => {
+            seen(sh, svc);
+            look
+        }
+        Err(unseen) => return blind(sh, svc, unseen).await,
+    };
     if look.seen == Seen::SystemdActing {
         let since = *acting_since.get_or_insert_with(tokio::time::Instant::now);
         if since.elapsed() > sh.config.limits.start_timeout {
@@ -179,6 +238,9 @@ async fn look_and_act(
                 "",
                 &format!("{}; root cause: {}", inc.detected, inc.cause),
             );
+            // The incident is on disk before anything is done, so a daemon killed mid-heal
+            // resumes it.
+            sh.flush().await;
             heal(sh, svc, inc).await;
             // Whatever systemd does next is judged afresh, not against time spent healing.
             *acting_since = None;
@@ -209,6 +271,7 @@ async fn look_and_act(
 async fn heal(sh: &Arc<Shared>, svc: &Service, mut inc: Incident) {
     if inc.is_open() {
         let mut record = |i: &Incident| {
+            sh.progress.stamp(svc.name.as_str());
             sh.update(|st| {
                 st.services.entry(svc.name.to_string()).or_default().open = Some(i.clone())
             });
@@ -268,7 +331,7 @@ async fn refine_cause(sh: &Shared, svc: &Service, inc: &mut Incident) {
         && !st.is_active()
         && st.result != "success"
     {
-        inc.cause = classify(&st, &Finding::UnitDown);
+        inc.cause = crate::heal::cause::refine(&inc.cause, &st);
     }
 }
 
@@ -322,8 +385,100 @@ fn log(sh: &Shared, svc: &Service, event: &str, incident: &str, result: &str, me
         result: result.into(),
         message: message.into(),
     };
-    if let Err(e) = sh.dirs.append_event(&ev) {
-        tracing::error!("cannot write {}: {e}", sh.dirs.events().display());
+    sh.append_event(ev);
+}
+
+/// The look saw the service: if it was the last one unseen, the daemon's blindness is over.
+fn seen(sh: &Shared, svc: &Service) {
+    sh.rebuild.sight_restored();
+    let name = svc.name.as_str();
+    if !sh.lock_state().blind_services.iter().any(|s| s == name) {
+        return; // the usual case, without a state update
+    }
+    let ended = sh.update(|st| {
+        let i = st.blind_services.iter().position(|s| s == name)?;
+        st.blind_services.remove(i);
+        if !st.blind_services.is_empty() {
+            return None;
+        }
+        st.blind_error = None;
+        st.blind_since_ms.take()
+    });
+    if let Some(since) = ended {
+        let blind_ms = sh.ctx.clock.now_ms().saturating_sub(since);
+        sh.daemon_event(
+            "sight_restored",
+            "ok",
+            &format!(
+                "systemd answers about every service again (the last was {}), after {} blind",
+                svc.unit,
+                humantime::format_duration(std::time::Duration::from_secs(blind_ms / 1000))
+            ),
+        );
+    }
+}
+
+/// systemd did not answer about the service: the daemon is blind to it. Recorded (state,
+/// status, heartbeat), logged when the episode starts, and never healed. When no service can
+/// be seen, the connection itself is rebuilt, spaced out by `bus::Rebuild`.
+async fn blind(sh: &Arc<Shared>, svc: &Service, Unseen(error): Unseen) {
+    let now = sh.ctx.clock.now_ms();
+    let name = svc.name.to_string();
+    let (first, none_seen) = sh.update(|st| {
+        let s = st.services.entry(name.clone()).or_default();
+        s.last_probe = Some(format!("cannot see {}: {error}", svc.unit));
+        s.last_probe_ms = now;
+        let first = st.blind_services.is_empty();
+        if let Err(i) = st.blind_services.binary_search(&name) {
+            st.blind_services.insert(i, name.clone());
+        }
+        if first {
+            st.blind_since_ms = Some(now);
+        }
+        st.blind_error = Some(error.clone());
+        (first, st.blind_services.len() >= sh.config.services.len())
+    });
+    if first {
+        sh.daemon_event(
+            "blind",
+            "failed",
+            &format!(
+                "cannot see {}: {error}; healing nothing it cannot see until systemd answers",
+                svc.unit
+            ),
+        );
+    }
+    if !none_seen {
+        return;
+    }
+    match sh.rebuild.turn() {
+        RebuildTurn::Wait => {}
+        RebuildTurn::Rebuild(n) => match sh.reconnect.reconnect().await {
+            Ok(()) => sh.daemon_event(
+                "reconnect",
+                "ok",
+                &format!(
+                    "no service can be seen: rebuilt the connection to systemd (try {n} of \
+                     {REBUILDS_BEFORE_EXIT})"
+                ),
+            ),
+            Err(e) => sh.daemon_event(
+                "reconnect",
+                "failed",
+                &format!(
+                    "no service can be seen, and the connection to systemd could not be \
+                     rebuilt (try {n} of {REBUILDS_BEFORE_EXIT}): {e}"
+                ),
+            ),
+        },
+        RebuildTurn::GiveUp(n) => {
+            let why = format!(
+                "no service could be seen through {n} rebuilds of the connection to systemd; \
+                 exiting so systemd restarts the daemon with a new connection"
+            );
+            sh.daemon_event("reconnect", "failed", &why);
+            sh.fail(why);
+        }
     }
 }
 

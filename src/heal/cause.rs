@@ -1,9 +1,10 @@
 //! Root cause, classified from systemd's own record of the last run (Result=, ExecMainCode=,
 //! ExecMainStatus=) and from what the probes saw. Pure, so it is tested on captured
-//! `systemctl show` output.
+//! `systemctl show` output. `refine` says which cause a FAILED report names once the restarts
+//! failed too.
 
 use crate::probe::port::Listener;
-use crate::systemd::UnitStatus;
+use crate::systemd::{ExecCode, UnitStatus};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -23,18 +24,44 @@ pub enum Finding {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Cause {
     Stopped,
-    Crashed { status: i32 },
-    Killed { signal: i32 },
-    CoreDump { signal: i32 },
+    Crashed {
+        status: i32,
+    },
+    Killed {
+        signal: i32,
+    },
+    CoreDump {
+        signal: i32,
+    },
     OutOfMemory,
     Timeout,
+    /// Started too often (by hand, a timer, a dependency) and systemd refuses more starts.
     StartLimit,
-    ConfigError { status: i32 },
-    PortConflict { port: u16, holder: String },
-    NotListening { port: u16 },
-    Hung { why: String },
-    DependencyDown { units: Vec<String> },
-    Other { result: String },
+    /// The unit's own `Restart=` restarted it until it hit its start limit: it fails at every
+    /// start. `last` is how its main process last ended, e.g. "exited with status 1".
+    RestartLoop {
+        restarts: u32,
+        last: String,
+    },
+    ConfigError {
+        status: i32,
+    },
+    PortConflict {
+        port: u16,
+        holder: String,
+    },
+    NotListening {
+        port: u16,
+    },
+    Hung {
+        why: String,
+    },
+    DependencyDown {
+        units: Vec<String>,
+    },
+    Other {
+        result: String,
+    },
 }
 
 /// Exit statuses systemd itself uses when it cannot even run the command (systemd.exec(5),
@@ -87,6 +114,10 @@ pub fn classify(st: &UnitStatus, finding: &Finding) -> Cause {
         _ => {}
     }
     match st.result.as_str() {
+        "start-limit-hit" if st.n_restarts > 0 => Cause::RestartLoop {
+            restarts: st.n_restarts,
+            last: last_exit(st),
+        },
         "start-limit-hit" => Cause::StartLimit,
         "oom-kill" => Cause::OutOfMemory,
         "timeout" => Cause::Timeout,
@@ -108,6 +139,39 @@ pub fn classify(st: &UnitStatus, finding: &Finding) -> Cause {
         other => Cause::Other {
             result: other.into(),
         },
+    }
+}
+
+/// How the main process last ended, for a cause: "exited with status 1".
+fn last_exit(st: &UnitStatus) -> String {
+    match st.exec_main_code {
+        ExecCode::Exited => format!("exited with status {}", st.exec_main_status),
+        ExecCode::Killed => format!("was killed by {}", signal_name(st.exec_main_status)),
+        ExecCode::Dumped => format!("dumped core ({})", signal_name(st.exec_main_status)),
+        ExecCode::None => String::new(),
+    }
+}
+
+/// The root cause for a FAILED report, once every strategy failed: `original` is what detection
+/// saw, `after` systemd's record of the last (failed) start. What ended the service stays the
+/// root cause (a SIGKILL is not turned into the "status 1" of the restarts that followed);
+/// systemd's record replaces it only when detection saw no failure (a stop, an unknown result)
+/// or when the service cannot even be started (its command or settings are wrong, or systemd
+/// gave up starting it), which is what a human must fix first.
+pub fn refine(original: &Cause, after: &UnitStatus) -> Cause {
+    if after.is_active() || matches!(after.result.as_str(), "success" | "") {
+        return original.clone();
+    }
+    let now = classify(after, &Finding::UnitDown);
+    let detection_saw_no_failure = matches!(original, Cause::Stopped | Cause::Other { .. });
+    let cannot_start = matches!(
+        now,
+        Cause::ConfigError { .. } | Cause::StartLimit | Cause::RestartLoop { .. }
+    );
+    if detection_saw_no_failure || cannot_start {
+        now
+    } else {
+        original.clone()
     }
 }
 
@@ -159,6 +223,17 @@ impl fmt::Display for Cause {
                 f,
                 "systemd gave up: the unit hit its start limit (StartLimitBurst)"
             ),
+            Cause::RestartLoop { restarts, last } => {
+                write!(
+                    f,
+                    "Restart loop: systemd restarted the service {restarts} times on its own \
+                     (Restart=) and then gave up at its start limit (StartLimitBurst)"
+                )?;
+                if !last.is_empty() {
+                    write!(f, "; its main process last {last}")?;
+                }
+                Ok(())
+            }
             Cause::ConfigError { status } => match systemd_exec_status(*status) {
                 Some(name) => write!(
                     f,
@@ -252,6 +327,52 @@ mod tests {
         );
     }
 
+    // A unit whose own `Restart=on-failure` restarted it until StartLimitBurst.
+    const RESTART_LOOP: &str = "LoadState=loaded\nActiveState=failed\nSubState=failed\nResult=start-limit-hit\nMainPID=0\nExecMainCode=1\nExecMainStatus=1\nNRestarts=5\n";
+
+    #[test]
+    fn a_unit_that_hit_its_start_limit_through_its_own_restarts_is_named_a_restart_loop() {
+        let c = classify(&show(RESTART_LOOP), &Finding::UnitDown);
+        assert_eq!(
+            c.to_string(),
+            "Restart loop: systemd restarted the service 5 times on its own (Restart=) and then \
+             gave up at its start limit (StartLimitBurst); its main process last exited with status 1"
+        );
+        assert_eq!(
+            classify(&show(START_LIMIT), &Finding::UnitDown).to_string(),
+            "systemd gave up: the unit hit its start limit (StartLimitBurst)",
+            "started too often by hand or by a timer, not by its own Restart="
+        );
+    }
+
+    #[test]
+    fn a_kill_stays_the_root_cause_when_the_restarts_then_fail() {
+        let killed = Cause::Killed { signal: 9 };
+        assert_eq!(refine(&killed, &show(EXIT_1)), killed);
+        let crashed = Cause::Crashed { status: 1 };
+        assert_eq!(refine(&crashed, &show(EXIT_1)), crashed);
+    }
+
+    #[test]
+    fn a_stop_is_refined_by_how_the_restarts_failed() {
+        assert_eq!(
+            refine(&Cause::Stopped, &show(EXEC_MISSING)),
+            Cause::ConfigError { status: 203 }
+        );
+        assert_eq!(
+            refine(&Cause::Stopped, &show(EXIT_1)),
+            Cause::Crashed { status: 1 }
+        );
+        // A binary gone missing is what to fix, whatever ended the last run.
+        assert_eq!(
+            refine(&Cause::Killed { signal: 9 }, &show(EXEC_MISSING)),
+            Cause::ConfigError { status: 203 }
+        );
+        // Nothing new: an active unit, or one that stopped cleanly.
+        assert_eq!(refine(&Cause::Stopped, &show(ACTIVE)), Cause::Stopped);
+        assert_eq!(refine(&Cause::Stopped, &show(STOPPED)), Cause::Stopped);
+    }
+
     #[test]
     fn probe_findings_on_an_active_unit_name_the_probe() {
         let st = show(ACTIVE);
@@ -270,6 +391,7 @@ mod tests {
             uid: 0,
             user: "root".into(),
             cgroup: "/system.slice/ssh.service".into(),
+            start_time: 0,
         };
         assert_eq!(
             classify(&show(STOPPED), &Finding::PortHeld { port: 8080, holder }).to_string(),

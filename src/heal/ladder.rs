@@ -1,14 +1,16 @@
 //! The healing ladder: a service's `healing_strategies` in order, each verified before the next
 //! is tried. Every action is recorded on the incident as it happens (for the report) and
 //! logged; a strategy that does not apply (no stray process on the port, nothing hung) says so
-//! and steps aside. It reaches systemd, the process table and the clock only through `Ctx`.
+//! and steps aside. A start or restart is judged by the job systemd ran, then verified; a stray
+//! is signalled only through a pidfd on the very process found on the port. It reaches systemd,
+//! the process table and the clock only through `Ctx`.
 
 use super::clock::Clock;
 use super::incident::{Attempt, Incident};
-use crate::config::{HealthTarget, Limits, Service, Strategy};
+use crate::config::{HealthTarget, Limits, Service, Strategy, UnitName};
 use crate::probe::http::{self, HttpOutcome};
 use crate::probe::port::Listener;
-use crate::probe::procs::Processes;
+use crate::probe::procs::{Processes, no_such_process};
 use crate::systemd::{UnitStatus, Units};
 use rustix::process::Signal;
 use std::sync::Arc;
@@ -97,10 +99,48 @@ pub async fn run(
 async fn restart(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
     inc.steps
         .push(format!("Executed: systemctl restart {}", svc.unit));
-    if let Err(e) = ctx.units.restart(&svc.unit).await {
-        return Step::Failed(e.to_string());
+    if let Err(why) = job(ctx, &svc.unit, Verb::Restart, inc).await {
+        return Step::Failed(why);
     }
     verify(ctx, svc).await
+}
+
+#[derive(Clone, Copy)]
+enum Verb {
+    Start,
+    Restart,
+}
+
+/// Runs a start or restart job to its end (at most `start_timeout`) and appends how it ended to
+/// the last step (`... -> job done in 0.4 s`). The unit's state is judged only after that: read
+/// earlier, it may still be the one the crash left. An error says why the unit is not up.
+async fn job(ctx: &Ctx, unit: &UnitName, verb: Verb, inc: &mut Incident) -> Result<(), String> {
+    let timeout = ctx.limits.start_timeout;
+    let (job, verb) = match verb {
+        Verb::Restart => (ctx.units.restart(unit, timeout).await, "restart"),
+        Verb::Start => (ctx.units.start(unit, timeout).await, "start"),
+    };
+    let job = job.map_err(|e| e.to_string())?;
+    if let Some(step) = inc.steps.last_mut() {
+        step.push_str(&format!(" -> {}", job.describe()));
+    }
+    // A job canceled by a newer one for the same unit (systemd's own restart, an operator's
+    // start) is not a failure: the unit's state says how that one went.
+    if job.is_done() || job.result.as_deref() == Some("canceled") {
+        return Ok(());
+    }
+    let state = match ctx.units.status(unit).await {
+        Ok(st) => describe_status(&st),
+        Err(e) => e.to_string(),
+    };
+    Err(match job.result {
+        Some(result) => {
+            format!("{unit} did not become active: its {verb} job ended '{result}' ({state})")
+        }
+        None => format!(
+            "{unit} did not become active: its {verb} job was still running after {timeout:?} ({state})"
+        ),
+    })
 }
 
 async fn port_conflict(
@@ -112,27 +152,30 @@ async fn port_conflict(
     let Some(port) = svc.port.map(|p| p.get()) else {
         return Step::Skipped("the service has no port".into());
     };
-    let cgroup = ctx
-        .units
-        .status(&svc.unit)
-        .await
-        .map(|s| s.control_group)
-        .unwrap_or_default();
-    // Never through this strategy: a process of the unit itself, running or left over (its
-    // cgroup is still named after the unit when systemd no longer reports one).
-    let own = format!("/{}", svc.unit);
-    let strays: Vec<Listener> = ctx
+    let unit = ctx.units.status(&svc.unit).await.unwrap_or_default();
+    // Never through this strategy: a process of the unit itself, running or left over.
+    let (own, strays): (Vec<Listener>, Vec<Listener>) = ctx
         .procs
         .listeners(port)
         .await
         .into_iter()
-        .filter(|l| !l.in_cgroup(&cgroup) && !l.cgroup.ends_with(&own))
-        .collect();
+        .partition(|l| owned_by(svc, &unit.control_group, &l.cgroup));
     if strays.is_empty() {
-        return Step::Skipped(format!("port {port} was not held by another process"));
+        return match own.first() {
+            // The unit is down and yet its port is held in its own cgroup: a child it left
+            // behind (KillMode=process or none) keeps it from coming back.
+            Some(l) if !unit.is_active() => Step::Failed(format!(
+                "port {port} is held by {}, a leftover process of {unit_name}'s own cgroup, so \
+                 {unit_name} cannot bind it; not killed by this strategy: run systemctl kill \
+                 {unit_name} (or systemctl stop {unit_name}), then systemctl start {unit_name}",
+                l.describe(),
+                unit_name = svc.unit
+            )),
+            _ => Step::Skipped(format!("port {port} was not held by another process")),
+        };
     }
     for p in &strays {
-        if let Some(why) = protected(p, &ctx.protected) {
+        if let Some(why) = protected(p.pid, &p.comm, &ctx.protected) {
             return Step::Failed(format!(
                 "port {port} is held by {}, which is {why}; not killed",
                 p.describe()
@@ -145,58 +188,99 @@ async fn port_conflict(
             p.describe(),
             svc.unit
         ));
-        let how = terminate(ctx.procs.as_ref(), p.pid, ctx.limits.kill_grace).await;
-        inc.steps
-            .push(format!("Killed PID {} ({}) with {how}", p.pid, p.comm));
-        crate::journal::event(
-            svc,
-            "killed",
-            &inc.id,
-            Some("port_conflict"),
-            "ok",
-            &format!("killed {} with {how}", p.describe()),
-        );
+        let (step, event) = match terminate(ctx, svc, &unit.control_group, p).await {
+            Kill::Killed(how) => (
+                format!("Killed PID {} ({}) with {how}", p.pid, p.comm),
+                format!("killed {} with {how}", p.describe()),
+            ),
+            Kill::Gone(why) => (format!("Did not signal PID {}: {why}", p.pid), why),
+            Kill::Refused(why) => return Step::Failed(why),
+        };
+        inc.steps.push(step);
+        crate::journal::event(svc, "killed", &inc.id, Some("port_conflict"), "ok", &event);
         record(inc);
     }
     restart(ctx, svc, inc).await
 }
 
+/// A process in the unit's own cgroup: the running unit's, or one it left over (its cgroup is
+/// still named after the unit when systemd no longer reports one).
+fn owned_by(svc: &Service, control_group: &str, cgroup: &str) -> bool {
+    let own = format!("/{}", svc.unit);
+    cgroup.ends_with(&own)
+        || (!control_group.is_empty()
+            && (cgroup == control_group || cgroup.starts_with(&format!("{control_group}/"))))
+}
+
 /// Why a process must not be killed to free a port, if it must not.
-fn protected(p: &Listener, extra: &[String]) -> Option<&'static str> {
-    if p.pid == 1 {
+fn protected(pid: i32, comm: &str, extra: &[String]) -> Option<&'static str> {
+    if pid == 1 {
         Some("PID 1")
-    } else if p.pid as u32 == std::process::id() {
+    } else if pid as u32 == std::process::id() {
         Some("this daemon")
-    } else if p.comm == "sshd" {
+    } else if comm == "sshd" {
         Some("sshd")
-    } else if extra.contains(&p.comm) {
+    } else if extra.iter().any(|e| e == comm) {
         Some("in protected_processes")
     } else {
         None
     }
 }
 
-/// SIGTERM, then SIGKILL if it is still there after the grace period. Returns what it took.
-async fn terminate(procs: &dyn Processes, pid: i32, grace: Duration) -> String {
-    if pid <= 0 {
-        return "nothing (invalid PID)".into();
-    }
-    let _ = procs.signal(pid, Signal::TERM);
-    let deadline = tokio::time::Instant::now() + grace;
-    while tokio::time::Instant::now() < deadline {
-        if !procs.alive(pid) {
-            return "SIGTERM".into();
+/// How ending a stray went.
+enum Kill {
+    /// It exited, after this signal.
+    Killed(String),
+    /// It had already exited (its PID perhaps taken by another process): nothing was sent.
+    Gone(String),
+    /// It must not be killed after all: the strategy fails with this.
+    Refused(String),
+}
+
+/// SIGTERM, then SIGKILL if it is still there after the grace period, through a pidfd taken
+/// on the process and checked to be the one found on the port (same start time), so a PID
+/// reused in between is never signalled. The rules are checked again on what runs now.
+async fn terminate(ctx: &Ctx, svc: &Service, control_group: &str, p: &Listener) -> Kill {
+    let gone = || Kill::Gone(format!("{} had already exited", p.comm));
+    let held = match ctx.procs.hold(p.pid) {
+        Ok(held) => held,
+        Err(e) if e.raw_os_error() == no_such_process().raw_os_error() => return gone(),
+        Err(e) => {
+            return Kill::Refused(format!(
+                "cannot take hold of {} to kill it: {e}; not killed",
+                p.describe()
+            ));
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let now = match held.identity() {
+        Ok(now) => now,
+        Err(_) => return gone(),
+    };
+    if now.start_time != p.start_time {
+        return Kill::Gone(format!(
+            "{} had exited and the PID now belongs to another process ({})",
+            p.comm, now.comm
+        ));
     }
-    let _ = procs.signal(pid, Signal::KILL);
-    for _ in 0..40 {
-        if !procs.alive(pid) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    if owned_by(svc, control_group, &now.cgroup) {
+        return Kill::Refused(format!(
+            "PID {} ({}) is now in {}'s own cgroup; not killed",
+            p.pid, now.comm, svc.unit
+        ));
     }
-    format!("SIGKILL (still running {grace:?} after SIGTERM)")
+    if let Some(why) = protected(p.pid, &now.comm, &ctx.protected) {
+        return Kill::Refused(format!("PID {} ({}) is {why}; not killed", p.pid, now.comm));
+    }
+    if held.signal(Signal::TERM).is_err() {
+        return gone();
+    }
+    let grace = ctx.limits.kill_grace;
+    if held.exited(grace).await {
+        return Kill::Killed("SIGTERM".into());
+    }
+    let _ = held.signal(Signal::KILL);
+    held.exited(Duration::from_secs(2)).await;
+    Kill::Killed(format!("SIGKILL (still running {grace:?} after SIGTERM)"))
 }
 
 async fn reset_failed(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
@@ -214,8 +298,8 @@ async fn reset_failed(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
     }
     inc.steps
         .push(format!("Executed: systemctl start {}", svc.unit));
-    if let Err(e) = ctx.units.start(&svc.unit).await {
-        return Step::Failed(e.to_string());
+    if let Err(why) = job(ctx, &svc.unit, Verb::Start, inc).await {
+        return Step::Failed(why);
     }
     verify(ctx, svc).await
 }
@@ -240,9 +324,10 @@ async fn dependency_restart(
             st.active_state
         ));
         record(inc);
-        if let Err(e) = ctx.units.start(dep).await {
-            return Step::Failed(e.to_string());
+        if let Err(why) = job(ctx, dep, Verb::Start, inc).await {
+            return Step::Failed(why);
         }
+        record(inc);
         if !ctx
             .units
             .wait_active(dep, ctx.limits.start_timeout)

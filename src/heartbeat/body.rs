@@ -1,8 +1,10 @@
 //! The ping body ("Logs in ping"): the reasons for a failure first, then host, uptime, daemon
-//! and services, then the healing events since the last successful ping, newest first, cut to
-//! the server's body limit with a note of what was cut.
+//! and services (the daemon's view, or the heartbeat's own when the daemon cannot vouch), then
+//! the healing events since the last successful ping, newest first, cut to the server's body
+//! limit with a note of what was cut. Also the short body of each per-service check.
 
-use super::health::Assessment;
+use super::health::{Assessment, ServiceHealth};
+use super::ping::Signal;
 use crate::notify::report::utc;
 use crate::state::Event;
 
@@ -20,19 +22,42 @@ pub fn render(host: &str, a: &Assessment, events_newest_first: &[Event], limit: 
         a.daemon
     ));
     let count = |s: &str| a.services.iter().filter(|x| x.state == s).count();
-    head.push_str(&format!(
-        "services: {} up, {} down, {} paused\n",
-        count("up"),
-        a.services.len() - count("up") - count("paused"),
-        count("paused")
-    ));
+    if a.vouched {
+        let unknown = match count("unknown") {
+            0 => String::new(),
+            n => format!(", {n} unknown"),
+        };
+        head.push_str(&format!(
+            "services: {} up, {} down, {} paused{unknown}\n",
+            count("up"),
+            a.services.len() - count("up") - count("paused") - count("unknown"),
+            count("paused")
+        ));
+        if let Some(why) = &a.systemd_error {
+            head.push_str(&format!("systemd could not be asked: {why}\n"));
+        }
+    } else {
+        head.push_str(&format!(
+            "services (seen by the heartbeat itself; the daemon cannot vouch for them): \
+             {} up, {} down, {} unknown, {} paused\n",
+            count("up"),
+            count("down"),
+            count("unknown"),
+            count("paused")
+        ));
+        if let Some(why) = &a.systemd_error {
+            head.push_str(&format!("systemd could not be asked: {why}\n"));
+        }
+    }
     for s in &a.services {
         let crit = if s.critical { "" } else { " (not critical)" };
-        head.push_str(&format!(
-            "  {}: {}{crit}\n",
-            s.name,
-            s.reason.as_deref().unwrap_or(&s.state)
-        ));
+        // In the daemon's view, a service it is blind to was looked at by the heartbeat.
+        let own = if a.vouched && s.own {
+            " [seen by the heartbeat itself: the daemon cannot see it]"
+        } else {
+            ""
+        };
+        head.push_str(&format!("  {}: {}{crit}{own}\n", s.name, s.shown()));
     }
     if events_newest_first.is_empty() {
         head.push_str("healing events since the last successful ping: none\n");
@@ -71,16 +96,45 @@ fn cut(mut s: String, limit: usize) -> String {
     s
 }
 
+/// The body of one per-service check: `/fail` with the reason first when it has one.
+pub fn service_ping(host: &str, s: &ServiceHealth) -> (Signal, String) {
+    match &s.reason {
+        Some(reason) => (Signal::Fail, format!("FAIL: {reason}\nhost: {host}\n")),
+        None if !s.own => (
+            Signal::Success,
+            format!("{}: {}\nhost: {host}\n", s.name, s.shown()),
+        ),
+        None => (
+            Signal::Success,
+            format!(
+                "{}: {}, seen by the heartbeat itself (the self-healing daemon cannot vouch for it)\nhost: {host}\n",
+                s.name,
+                s.shown()
+            ),
+        ),
+    }
+}
+
 fn uptime() -> String {
     let secs = std::fs::read_to_string("/proc/uptime")
         .ok()
         .and_then(|t| t.split_whitespace().next()?.parse::<f64>().ok())
         .unwrap_or(0.0) as u64;
+    in_units(secs)
+}
+
+/// `5 min`, `1 h 0 min`, `1 day, 0 h 5 min`, `3 days, 4 h 12 min`: never a bare `04:12`.
+fn in_units(secs: u64) -> String {
     let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
-    if d > 0 {
-        format!("{d} days {h:02}:{m:02}")
+    let days = match d {
+        0 => String::new(),
+        1 => "1 day, ".into(),
+        _ => format!("{d} days, "),
+    };
+    if d == 0 && h == 0 {
+        format!("{m} min")
     } else {
-        format!("{h:02}:{m:02}")
+        format!("{days}{h} h {m} min")
     }
 }
 
@@ -89,8 +143,23 @@ mod tests {
     use super::*;
     use crate::heartbeat::health::ServiceHealth;
 
+    #[test]
+    fn uptime_says_its_units() {
+        assert_eq!(in_units(59), "0 min");
+        assert_eq!(in_units(300), "5 min");
+        assert_eq!(in_units(3600), "1 h 0 min");
+        assert_eq!(in_units(86_400 + 300), "1 day, 0 h 5 min");
+        assert_eq!(
+            in_units(3 * 86_400 + 4 * 3600 + 12 * 60 + 59),
+            "3 days, 4 h 12 min"
+        );
+    }
+
     fn assessment(problems: Vec<String>) -> Assessment {
         Assessment {
+            systemd_error: None,
+            unseen: vec![],
+            vouched: true,
             daemon_ok: problems.is_empty(),
             problems,
             daemon: "miraclemax-self-heal running (pid 9, last check 2.0 seconds ago)".into(),
@@ -100,12 +169,16 @@ mod tests {
                     state: "up".into(),
                     critical: true,
                     reason: None,
+                    detail: None,
+                    own: false,
                 },
                 ServiceHealth {
                     name: "db".into(),
                     state: "FAILED".into(),
                     critical: true,
                     reason: Some("db is FAILED: Service crashed".into()),
+                    detail: None,
+                    own: false,
                 },
             ],
         }

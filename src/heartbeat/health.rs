@@ -1,7 +1,13 @@
 //! What the heartbeat can tell about this host without trusting the daemon's word alone: is
 //! the self-healing daemon's process alive and its liveness stamp fresh (a wedged daemon stops
-//! stamping), and is any critical service FAILED (healing gave up).
+//! stamping), and is any critical service FAILED (healing gave up). When the daemon cannot
+//! vouch for the services (dead, wedged, its state unreadable), its saved view is stale: the
+//! services are then described as systemd shows them to the heartbeat itself, or as unknown
+//! when systemd cannot be asked, never as the daemon last saw them. A daemon that is alive but
+//! blind (systemd does not answer it about some services) fails the server check, and the
+//! services it cannot see are described the same way.
 
+use super::units::{UnitStates, Watched, own_view};
 use crate::config::Config;
 use crate::daemon::control::Control;
 use crate::heal::incident::{human, now_ms};
@@ -15,18 +21,42 @@ pub struct ServiceHealth {
     /// up, down, healing, FAILED or paused.
     pub state: String,
     pub critical: bool,
-    /// For a FAILED service: why, for its own check's `/fail` body.
+    /// Why its own check gets `/fail` (FAILED in the daemon's view; down or unknown in the
+    /// heartbeat's own), first line of that check's body.
     pub reason: Option<String>,
+    /// In the heartbeat's own view: what systemd said (`ActiveState=failed, SubState=failed`).
+    pub detail: Option<String>,
+    /// Seen by the heartbeat itself (the daemon cannot vouch for it), not the daemon's view.
+    pub own: bool,
+}
+
+impl ServiceHealth {
+    /// The service's line in the body, after its name.
+    pub fn shown(&self) -> String {
+        match (&self.detail, &self.reason) {
+            (Some(d), _) => format!("{} ({d})", self.state),
+            // The daemon's FAILED says why; the heartbeat's own "unknown" needs no more.
+            (None, Some(r)) if self.state == "FAILED" => r.clone(),
+            (None, _) => self.state.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Assessment {
     /// Reasons the server check must get `/fail`; empty means healthy.
     pub problems: Vec<String>,
-    /// Whether the daemon is alive and looking, so its view of the services can be trusted.
+    /// Whether the daemon is alive and looking.
     pub daemon_ok: bool,
+    /// Whether `services` is the daemon's view (alive, looking, its state readable); when not,
+    /// it is what the heartbeat saw itself.
+    pub vouched: bool,
     pub daemon: String,
     pub services: Vec<ServiceHealth>,
+    /// Some services are seen by the heartbeat itself, and systemd could not be asked: why.
+    pub systemd_error: Option<String>,
+    /// The services a live daemon says it cannot see (it is blind to them).
+    pub unseen: Vec<String>,
 }
 
 /// How old the daemon's stamp may be: three checks, and never less than a minute.
@@ -34,7 +64,7 @@ pub fn stale_after(config: &Config) -> Duration {
     (config.limits.check_interval * 3).max(Duration::from_secs(60))
 }
 
-pub fn assess(config: &Config, dirs: &Dirs) -> Assessment {
+fn assess(config: &Config, dirs: &Dirs) -> Assessment {
     let mut problems = Vec::new();
     let (daemon, daemon_ok) = match daemon_state(config, dirs) {
         Ok(s) => (s, true),
@@ -43,15 +73,30 @@ pub fn assess(config: &Config, dirs: &Dirs) -> Assessment {
             (problem, false)
         }
     };
-    let state = match dirs.load_state() {
-        Ok(s) => s,
+    let (state, state_ok) = match dirs.load_state() {
+        Ok(s) => (s, true),
         Err(e) => {
             problems.push(format!("cannot read the daemon's state: {e}"));
-            Default::default()
+            (Default::default(), false)
         }
     };
     let control = Control::new(&dirs.root);
     let now_s = now_ms() / 1000;
+    let vouched = daemon_ok && state_ok;
+    if vouched && let Some(since) = state.blind_since_ms {
+        let age = Duration::from_millis(now_ms().saturating_sub(since));
+        problems.push(format!(
+            "miraclemax-self-heal is blind: systemd has not answered about {} for {} ({})",
+            state.blind_services.join(", "),
+            human(age),
+            state.blind_error.as_deref().unwrap_or("no error recorded")
+        ));
+    }
+    let unseen = if vouched && state.blind_since_ms.is_some() {
+        state.blind_services.clone()
+    } else {
+        Vec::new()
+    };
     let mut services = Vec::new();
     for svc in &config.services {
         let saved = state.services.get(svc.name.as_str());
@@ -70,7 +115,9 @@ pub fn assess(config: &Config, dirs: &Dirs) -> Assessment {
             Phase::Failing { .. } => ("down", None),
             Phase::Healthy | Phase::Paused { .. } => ("up", None),
         };
-        if svc.critical
+        // A stale FAILED is no reason: [`assess_with`] asks systemd instead.
+        if vouched
+            && svc.critical
             && let Some(r) = &reason
         {
             problems.push(format!("critical service {r}"));
@@ -80,14 +127,61 @@ pub fn assess(config: &Config, dirs: &Dirs) -> Assessment {
             state: label.into(),
             critical: svc.critical,
             reason,
+            detail: None,
+            own: false,
         });
     }
     Assessment {
         problems,
         daemon_ok,
+        vouched,
         daemon,
         services,
+        systemd_error: None,
+        unseen,
     }
+}
+
+/// [`assess`], and for the services the daemon cannot vouch for (all of them when it is not
+/// running or wedged, the ones it is blind to when it is alive), what systemd says of them.
+pub async fn assess_with(config: &Config, dirs: &Dirs, systemd: &impl UnitStates) -> Assessment {
+    let mut a = assess(config, dirs);
+    let asked: Vec<usize> = (0..config.services.len())
+        .filter(|&i| {
+            !a.vouched
+                || a.unseen
+                    .iter()
+                    .any(|u| u == config.services[i].name.as_str())
+        })
+        .collect();
+    if asked.is_empty() {
+        return a;
+    }
+    let units: Vec<String> = asked
+        .iter()
+        .map(|&i| config.services[i].unit.to_string())
+        .collect();
+    let states = systemd.states(&units).await;
+    let control = Control::new(&dirs.root);
+    let now_s = now_ms() / 1000;
+    let services: Vec<Watched> = asked
+        .iter()
+        .map(|&i| {
+            let s = &config.services[i];
+            Watched {
+                name: s.name.to_string(),
+                critical: s.critical,
+                paused: control.paused_until(s.name.as_str(), now_s).is_some(),
+            }
+        })
+        .collect();
+    a.systemd_error = states.as_ref().err().cloned();
+    let (seen, problems) = own_view(&services, states);
+    for (i, s) in asked.into_iter().zip(seen) {
+        a.services[i] = s;
+    }
+    a.problems.extend(problems);
+    a
 }
 
 /// Ok(description) when the daemon is alive and looking; Err(the problem) otherwise.
@@ -131,4 +225,112 @@ fn process_alive(pid: u32) -> bool {
             .ok()
             .and_then(|s| s.rsplit_once(") ").and_then(|(_, r)| r.chars().next()))
             .is_some_and(|state| state != 'Z')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heartbeat::units::{UnitState, tests::unit};
+
+    /// systemd as a table, in the order asked.
+    struct Table(Result<Vec<UnitState>, String>);
+
+    impl UnitStates for Table {
+        async fn states(&self, units: &[String]) -> Result<Vec<UnitState>, String> {
+            assert_eq!(units, ["web.service", "db.service", "cache.service"]);
+            self.0.clone()
+        }
+    }
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn a_dead_daemon_s_saved_states_are_replaced_by_what_systemd_says() {
+        let dir = std::env::temp_dir().join(format!("mm-health-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let dirs = Dirs::new(&dir);
+        dirs.create().unwrap();
+        std::fs::write(dirs.alive(), "999999999 0\n").unwrap();
+        let config = crate::config::parse(
+            "monitored_services:\n  - name: web\n  - name: db\n  - name: cache\n    critical: false\n",
+            std::path::Path::new("config.yaml"),
+        )
+        .unwrap();
+        let systemd = Table(Ok(vec![
+            unit("loaded", "active", "running"),
+            unit("loaded", "activating", "auto-restart"),
+            unit("loaded", "active", "exited"),
+        ]));
+        let a = block_on(assess_with(&config, &dirs, &systemd));
+        assert!(!a.vouched);
+        assert_eq!(
+            a.services
+                .iter()
+                .map(|s| s.state.as_str())
+                .collect::<Vec<_>>(),
+            ["up", "down", "up"]
+        );
+        assert!(
+            a.problems[0].starts_with("miraclemax-self-heal is not running"),
+            "{:?}",
+            a.problems
+        );
+        assert_eq!(
+            a.problems[1..],
+            ["critical service db is down (ActiveState=activating, SubState=auto-restart)"]
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_blind_daemon_fails_the_check_and_only_its_unseen_services_are_asked_of_systemd() {
+        let dir = std::env::temp_dir().join(format!("mm-health-blind-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let dirs = Dirs::new(&dir);
+        dirs.create().unwrap();
+        std::fs::write(dirs.alive(), format!("{} 0\n", std::process::id())).unwrap();
+        let st = crate::state::State {
+            blind_since_ms: Some(now_ms() - 61_000),
+            blind_services: vec!["db".into()],
+            blind_error: Some("LimitsExceeded".into()),
+            ..Default::default()
+        };
+        dirs.save_state(&st).unwrap();
+        let config = crate::config::parse(
+            "monitored_services:\n  - name: web\n  - name: db\n",
+            std::path::Path::new("config.yaml"),
+        )
+        .unwrap();
+
+        /// Answers only for db.service, down.
+        struct OnlyDb;
+        impl UnitStates for OnlyDb {
+            async fn states(&self, units: &[String]) -> Result<Vec<UnitState>, String> {
+                assert_eq!(units, ["db.service"], "only the unseen service is asked");
+                Ok(vec![unit("loaded", "failed", "failed")])
+            }
+        }
+        let a = block_on(assess_with(&config, &dirs, &OnlyDb));
+        assert!(a.vouched);
+        assert_eq!(
+            a.problems,
+            [
+                "miraclemax-self-heal is blind: systemd has not answered about db for 1 minute 1 seconds (LimitsExceeded)",
+                "critical service db is down (ActiveState=failed, SubState=failed)"
+            ]
+        );
+        let states: Vec<(&str, bool)> = a
+            .services
+            .iter()
+            .map(|s| (s.state.as_str(), s.own))
+            .collect();
+        assert_eq!(states, [("up", false), ("down", true)]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

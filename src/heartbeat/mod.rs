@@ -1,13 +1,17 @@
 //! Layer 2: `miraclemax-heartbeat`, run by root's crontab every 5 minutes. It pings the
 //! server's Healthchecks check (success only when the daemon is alive and no critical service
-//! is FAILED, else `/fail` with the reason first), pings each per-service check, and records
-//! the run: one line in /var/log/healthcheck-heartbeat.log, journald, and `heartbeat.json` for
-//! `miraclemax-status`. A lock keeps two runs from overlapping.
+//! is FAILED, else `/fail` with the reason first), pings each per-service check (from the
+//! daemon's view, or from systemd's when the daemon cannot vouch), and records the run: one
+//! line in /var/log/healthcheck-heartbeat.log, journald, and `heartbeat.json` for
+//! `miraclemax-status`. All the run's pings go out at once, each with its own retries inside
+//! the run's deadline, so a hung or failing check cannot starve the others. A lock keeps two
+//! runs from overlapping.
 
 pub mod api;
 pub(crate) mod body;
 pub mod health;
 pub mod ping;
+pub(crate) mod units;
 
 use crate::config::{Config, Heartbeat};
 use crate::heal::incident::now_ms;
@@ -18,6 +22,10 @@ use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
+use std::time::Duration;
+
+/// How long the heartbeat waits for `systemctl show` when the daemon cannot vouch.
+const SYSTEMCTL_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub const DEFAULT_LOG: &str = "/var/log/healthcheck-heartbeat.log";
 
@@ -79,63 +87,46 @@ pub async fn run(
     }
     let deadline = tokio::time::Instant::now() + hb.deadline;
     let record = load_record(dirs);
-    let assessment = health::assess(config, dirs);
+    let systemd = units::Systemctl {
+        timeout: SYSTEMCTL_TIMEOUT.min(hb.deadline / 2),
+    };
+    let assessment = health::assess_with(config, dirs, &systemd).await;
     let mut events = dirs.events_since(record.last_success_ms);
     events.reverse();
     let host = config.host.clone().unwrap_or_else(crate::daemon::hostname);
     let body = body::render(&host, &assessment, &events, body::BODY_LIMIT);
     let rid = run_id();
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::limited(3))
-        .build()
-        .expect("a TLS backend is compiled in");
+    let client = ping::client();
 
     let signal = if assessment.problems.is_empty() {
         Signal::Success
     } else {
         Signal::Fail
     };
-    let server = ping::ping(
-        &client,
-        &hb.ping_url,
-        signal,
-        &body,
-        &rid,
-        hb.timeout,
-        deadline,
-    )
-    .await;
-    let mut sent = vec![Sent {
-        check: "server".into(),
-        signal,
-        result: server.clone(),
-    }];
-    // With the daemon dead or wedged its view of the services is stale: vouch for none of
-    // them (their checks then go down on their own timeouts; the server check says why).
-    let services = if assessment.daemon_ok {
-        hb.services.as_slice()
-    } else {
-        &[]
-    };
-    for (name, url) in services {
-        let svc = assessment.services.iter().find(|s| s.name == name.as_str());
-        let (signal, text) = match svc.and_then(|s| s.reason.clone()) {
-            Some(reason) => (Signal::Fail, format!("FAIL: {reason}\nhost: {host}\n")),
-            None => (
-                Signal::Success,
-                format!(
-                    "{name}: {}\nhost: {host}\n",
-                    svc.map_or("up", |s| s.state.as_str())
-                ),
-            ),
+    // (check, URL, signal, body): the server check first, then each service's, in config order.
+    let mut pings = vec![("server".to_string(), &hb.ping_url, signal, body.clone())];
+    for (name, url) in &hb.services {
+        // Validation accepts only names from monitored_services, so each has an assessment.
+        let Some(svc) = assessment.services.iter().find(|s| s.name == name.as_str()) else {
+            continue;
         };
-        let r = ping::ping(&client, url, signal, &text, &rid, hb.timeout, deadline).await;
-        sent.push(Sent {
-            check: name.to_string(),
-            signal,
-            result: r,
-        });
+        let (signal, text) = body::service_ping(&host, svc);
+        pings.push((name.to_string(), url, signal, text));
     }
+    let results = futures_util::future::join_all(pings.iter().map(|(_, url, signal, text)| {
+        ping::ping(&client, url, *signal, text, &rid, hb.timeout, deadline)
+    }))
+    .await;
+    let sent: Vec<Sent> = pings
+        .into_iter()
+        .zip(results)
+        .map(|((check, _, signal, _), result)| Sent {
+            check,
+            signal,
+            result,
+        })
+        .collect();
+    let server = sent[0].result.clone();
 
     let now = now_ms();
     let new = Record {

@@ -1,7 +1,10 @@
 //! The Healthchecks ping: one POST with the summary as its body, success only when the server
 //! answers 200 "OK" (or 201 "Created" for `?create=1` slug URLs). Connection errors, timeouts,
-//! 408, 429 and 5xx are retried with backoff, all inside the run's hard deadline. The ping URL is
-//! a secret: it never appears in results, errors or logs.
+//! 408, 429 and 5xx are retried with backoff, all inside the run's hard deadline. Redirects are
+//! refused, not followed: a 301/302 turns a POST into a GET without its body (Healthchecks then
+//! records a ping without the `/fail` reason and answers "OK"), and following one would send
+//! the secret URL wherever it points. The ping URL is a secret: it never appears in results,
+//! errors or logs. Every request says who sent it: `User-Agent: miraclemax-heartbeat/<version>`.
 
 use crate::config::Secret;
 use std::time::Duration;
@@ -35,6 +38,18 @@ pub fn url_for(base: &str, signal: Signal, rid: &str) -> String {
         Some(q) if !q.is_empty() => format!("{path}{suffix}?{q}&rid={rid}"),
         _ => format!("{path}{suffix}?rid={rid}"),
     }
+}
+
+/// What the server's access log shows for each ping.
+pub const USER_AGENT: &str = concat!("miraclemax-heartbeat/", env!("CARGO_PKG_VERSION"));
+
+/// The client every ping of a run shares: no redirects, our User-Agent.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(USER_AGENT)
+        .build()
+        .expect("a TLS backend is compiled in")
 }
 
 fn retryable(status: u16) -> bool {
@@ -80,6 +95,19 @@ pub async fn ping(
             Ok(resp) => {
                 let status = resp.status().as_u16();
                 result.status = Some(status);
+                if resp.status().is_redirection() {
+                    // Only scheme and host: the Location carries the check's secret path.
+                    let to = resp
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|l| l.to_str().ok())
+                        .map_or("an unnamed address".into(), |l| Secret::new(l).redacted());
+                    result.error = Some(format!(
+                        "HTTP {status} redirect to {to} refused (a redirected ping can lose its \
+                         body): set the ping URL to the address it redirects to"
+                    ));
+                    break;
+                }
                 let text = resp.text().await.unwrap_or_default();
                 let reply = text.trim();
                 if (status == 200 && reply == "OK") || (status == 201 && reply == "Created") {

@@ -2,6 +2,13 @@
 //! accepted it, so a mail server that is down for a minute (or a daemon restart) loses nothing.
 //! Delivery is retried with exponential backoff; a late report says how late it is. A `sent/`
 //! marker per report id keeps a report from being queued and sent twice.
+//!
+//! SMTP cannot say whether a message the server stored was acknowledged: if the daemon dies
+//! (or the connection breaks) after the server has the message and before its `250` is read,
+//! the report is sent again. So before the first attempt a `sending/` marker records the
+//! report's Message-ID (`<ID@host>`), and every attempt, after any restart, uses that same
+//! Message-ID: the possible duplicate is one mail clients and list servers recognise as the
+//! same message. Exactly once is not possible without the server's help.
 
 use super::report::Email;
 use crate::config;
@@ -49,6 +56,10 @@ impl Outbox {
             .recursive(true)
             .mode(0o700)
             .create(dir.join("sent"))?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir.join("sending"))?;
         Ok(Outbox {
             dir: dir.to_path_buf(),
             clock,
@@ -93,6 +104,19 @@ impl Outbox {
         out
     }
 
+    /// The Message-ID every attempt to send report `id` uses: the one recorded before its
+    /// first attempt (whatever the host is called now), else `first`, recorded now.
+    fn message_id(&self, id: &str, first: String) -> io::Result<(String, bool)> {
+        let marker = self.dir.join("sending").join(id);
+        if let Ok(recorded) = fs::read_to_string(&marker)
+            && !recorded.trim().is_empty()
+        {
+            return Ok((recorded.trim().to_string(), true));
+        }
+        crate::state::write_atomic(&marker, first.as_bytes())?;
+        Ok((first, false))
+    }
+
     /// Tries every report that is due. Returns how many were delivered.
     pub async fn deliver_due(&self, mailer: &impl Deliver) -> usize {
         let mut sent = 0;
@@ -115,10 +139,35 @@ impl Outbox {
                     email.body
                 );
             }
-            match mailer.send(&email, &q.id).await {
+            // Without its Message-ID on disk first, a copy sent after a crash could not be
+            // recognised as the same message: better to wait and retry.
+            let message_id = match self.message_id(&q.id, mailer.message_id(&q.id)) {
+                Ok((m, again)) => {
+                    if again {
+                        tracing::info!(
+                            report = q.id.as_str(),
+                            "report {} is sent again with its first attempt's Message-ID {m} \
+                             (an earlier attempt may have reached the mail server)",
+                            q.id
+                        );
+                    }
+                    m
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        report = q.id.as_str(),
+                        "report {} not sent: cannot record its Message-ID in {}: {e}",
+                        q.id,
+                        self.dir.join("sending").display()
+                    );
+                    continue;
+                }
+            };
+            match mailer.send(&email, &message_id).await {
                 Ok(()) => {
                     let _ = fs::write(self.dir.join("sent").join(&q.id), b"");
                     let _ = fs::remove_file(self.path(&q.id));
+                    let _ = fs::remove_file(self.dir.join("sending").join(&q.id));
                     tracing::info!(
                         report = q.id.as_str(),
                         attempts = q.attempts + 1,
@@ -150,6 +199,17 @@ impl Outbox {
     }
 
     fn prune_sent_markers(&self) {
+        // A `sending/` marker outlives its report only if the daemon stopped right after the
+        // report was marked sent.
+        for e in fs::read_dir(self.dir.join("sending"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if self.dir.join("sent").join(e.file_name()).exists() {
+                let _ = fs::remove_file(e.path());
+            }
+        }
         for e in fs::read_dir(self.dir.join("sent"))
             .into_iter()
             .flatten()
@@ -170,12 +230,22 @@ impl Outbox {
 
 /// Something that delivers a rendered report (the SMTP client; tests use a recorder).
 pub trait Deliver {
-    fn send(&self, email: &Email, id: &str) -> impl Future<Output = Result<(), String>> + Send;
+    /// The Message-ID report `id` gets when it is first sent.
+    fn message_id(&self, id: &str) -> String;
+    fn send(
+        &self,
+        email: &Email,
+        message_id: &str,
+    ) -> impl Future<Output = Result<(), String>> + Send;
 }
 
 impl Deliver for Mailer {
-    async fn send(&self, email: &Email, id: &str) -> Result<(), String> {
-        Mailer::send(self, email, id).await
+    fn message_id(&self, id: &str) -> String {
+        format!("<{id}@{}>", self.hostname)
+    }
+
+    async fn send(&self, email: &Email, message_id: &str) -> Result<(), String> {
+        Mailer::send(self, email, message_id).await
     }
 }
 
@@ -241,11 +311,12 @@ impl Mailer {
         })
     }
 
-    pub async fn send(&self, email: &Email, id: &str) -> Result<(), String> {
+    /// Sends `email` with this Message-ID (`<ID@host>`, see [`Deliver::message_id`]).
+    pub async fn send(&self, email: &Email, message_id: &str) -> Result<(), String> {
         let mut b = Message::builder()
             .from(self.from.clone())
             .subject(&email.subject)
-            .message_id(Some(format!("<{id}@{}>", self.hostname)))
+            .message_id(Some(message_id.to_string()))
             .header(ContentType::TEXT_PLAIN);
         for to in &self.to {
             b = b.to(to.clone());
@@ -262,7 +333,7 @@ impl Mailer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     /// Refuses the first `down` sends, as an unreachable server would, then records them.
     struct Recorder {
@@ -271,7 +342,11 @@ mod tests {
     }
 
     impl Deliver for Recorder {
-        async fn send(&self, email: &Email, _id: &str) -> Result<(), String> {
+        fn message_id(&self, id: &str) -> String {
+            format!("<{id}@test>")
+        }
+
+        async fn send(&self, email: &Email, _message_id: &str) -> Result<(), String> {
             let mut down = self.down.lock().unwrap();
             if *down > 0 {
                 *down -= 1;
@@ -355,6 +430,173 @@ mod tests {
             body.starts_with("NOTE: this report is 3 minutes 5 seconds late: the mail server could not be reached when it was written.\n\nService: example\n"),
             "{body}"
         );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// What the stub SMTP server does with one connection once it has the whole message.
+    #[derive(Clone, Copy, Debug)]
+    enum After {
+        /// 250, then 221 to QUIT.
+        Reply,
+        /// Stores it and never answers, as a server does while the daemon is killed mid-exchange.
+        Hang,
+        /// 250, then closes without answering QUIT.
+        DropAtQuit,
+    }
+
+    /// An SMTP server on 127.0.0.1 that stores every message whose DATA it received (before it
+    /// answers), each connection behaving as the next scripted `After` says (then `Reply`).
+    struct Stub {
+        port: u16,
+        stored: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Stub {
+        fn start(script: Vec<After>) -> Stub {
+            use std::io::{BufRead, BufReader, Write};
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let stored = Arc::new(Mutex::new(Vec::new()));
+            let (store, script) = (stored.clone(), Arc::new(Mutex::new(script)));
+            std::thread::spawn(move || {
+                for conn in listener.incoming().flatten() {
+                    let after = {
+                        let mut s = script.lock().unwrap();
+                        if s.is_empty() {
+                            After::Reply
+                        } else {
+                            s.remove(0)
+                        }
+                    };
+                    let store = store.clone();
+                    std::thread::spawn(move || {
+                        let mut w = conn.try_clone().unwrap();
+                        let mut r = BufReader::new(conn);
+                        let _ = w.write_all(b"220 stub ESMTP\r\n");
+                        let mut line = String::new();
+                        while r.read_line(&mut line).unwrap_or(0) > 0 {
+                            let cmd = line.to_ascii_uppercase();
+                            line.clear();
+                            let reply: &[u8] = if cmd.starts_with("EHLO") {
+                                b"250-stub\r\n250 8BITMIME\r\n"
+                            } else if cmd.starts_with("DATA") {
+                                let _ = w.write_all(b"354 go on\r\n");
+                                let mut msg = String::new();
+                                while r.read_line(&mut line).unwrap_or(0) > 0 && line != ".\r\n" {
+                                    msg.push_str(&line);
+                                    line.clear();
+                                }
+                                line.clear();
+                                store.lock().unwrap().push(msg);
+                                match after {
+                                    After::Hang => {
+                                        std::thread::sleep(Duration::from_secs(30));
+                                        return;
+                                    }
+                                    After::Reply | After::DropAtQuit => b"250 queued\r\n",
+                                }
+                            } else if cmd.starts_with("QUIT") {
+                                if let After::DropAtQuit = after {
+                                    return;
+                                }
+                                let _ = w.write_all(b"221 bye\r\n");
+                                return;
+                            } else {
+                                b"250 ok\r\n"
+                            };
+                            let _ = w.write_all(reply);
+                        }
+                    });
+                }
+            });
+            Stub { port, stored }
+        }
+
+        fn message_ids(&self) -> Vec<String> {
+            self.stored
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|m| {
+                    m.lines()
+                        .find_map(|l| l.strip_prefix("Message-ID: "))
+                        .unwrap_or("(none)")
+                        .to_string()
+                })
+                .collect()
+        }
+    }
+
+    fn mailer(port: u16, host: &str) -> Mailer {
+        let cfg = config::Email {
+            smtp_host: "127.0.0.1".into(),
+            smtp_port: port,
+            tls: config::TlsMode::None,
+            username: None,
+            password_file: None,
+            from: "miraclemax@lab1.example.org".into(),
+            to: vec!["ops@example.org".into()],
+        };
+        Mailer::new(&cfg, host).unwrap()
+    }
+
+    fn make_due(ob: &Outbox) {
+        for mut q in ob.pending() {
+            q.next_try_ms = 0;
+            ob.write(&q).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_report_the_server_accepted_is_sent_once_even_if_the_connection_drops_at_quit() {
+        let stub = Stub::start(vec![After::DropAtQuit]);
+        let (ob, dir) = outbox("quit");
+        ob.enqueue("inc-1-resolved", &email()).unwrap();
+        let m = mailer(stub.port, "lab1");
+        assert_eq!(
+            run(ob.deliver_due(&m)),
+            1,
+            "the server said 250 to the message"
+        );
+        make_due(&ob);
+        run(ob.deliver_due(&m));
+        assert_eq!(stub.message_ids(), ["<inc-1-resolved@lab1>"]);
+        assert!(dir.join("sent").join("inc-1-resolved").exists());
+        assert!(ob.pending().is_empty());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_report_cut_off_by_a_crash_inside_the_smtp_exchange_is_resent_once_with_the_same_message_id()
+     {
+        let stub = Stub::start(vec![After::Hang]);
+        let (ob, dir) = outbox("crash");
+        ob.enqueue("inc-1-failed", &email()).unwrap();
+        // The daemon dies while the server holds the message and has not answered yet.
+        let crashed = run(async {
+            tokio::time::timeout(
+                Duration::from_millis(1500),
+                ob.deliver_due(&mailer(stub.port, "lab1")),
+            )
+            .await
+        });
+        assert!(crashed.is_err(), "the exchange was cut off");
+        assert_eq!(stub.message_ids().len(), 1, "the server stored it anyway");
+
+        // systemd restarts it, after a reboot that renamed the host.
+        let ob = Outbox::open(&dir).unwrap();
+        let m = mailer(stub.port, "lab1.example.org");
+        assert_eq!(run(ob.deliver_due(&m)), 1);
+        make_due(&ob);
+        run(ob.deliver_due(&m));
+        assert_eq!(
+            stub.message_ids(),
+            ["<inc-1-failed@lab1>", "<inc-1-failed@lab1>"],
+            "at most one duplicate, with the same Message-ID, so a mail client shows one"
+        );
+        assert!(dir.join("sent").join("inc-1-failed").exists());
+        assert!(!dir.join("sending").join("inc-1-failed").exists());
+        assert!(ob.pending().is_empty());
         fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -123,12 +123,14 @@ fn sample(outcome: Outcome, full: bool) -> Incident {
         detected_at_ms: 1_000_000_000,
         detected: "Detected example was inactive".into(),
         cause: crate::heal::cause::Cause::Stopped,
-        steps: many("Executed: systemctl restart example.service"),
+        steps: many("Executed: systemctl restart example.service -> job failed after 0.6 s"),
         attempts: if full {
             vec![crate::heal::incident::Attempt {
                 strategy: "service_restart".into(),
                 ok: false,
-                detail: "example.service did not become active".into(),
+                detail: "example.service did not become active: its restart job ended 'failed' \
+                         (ActiveState=failed, Result=exit-code, ExecMainStatus=1)"
+                    .into(),
             }]
         } else {
             vec![]

@@ -1,7 +1,8 @@
 //! Who listens on a TCP port: the sockets in LISTEN state from /proc/net/tcp{,6}, mapped to the
-//! processes holding them through /proc/PID/fd, with each process's command line, user and
-//! cgroup, so healing can tell the unit's own listener from a stray process.
+//! processes holding them through /proc/PID/fd, with each process's command line, user, cgroup
+//! and start time, so healing can tell the unit's own listener from a stray process.
 
+use super::procs::Identity;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -14,6 +15,10 @@ pub struct Listener {
     pub user: String,
     /// The process's cgroup v2 path, e.g. /system.slice/example.service.
     pub cgroup: String,
+    /// When it started (clock ticks after boot): with the PID, names this very process, so a
+    /// later one given the same PID is told apart at kill time.
+    #[serde(default)]
+    pub start_time: u64,
 }
 
 impl Listener {
@@ -75,28 +80,43 @@ pub fn listeners(port: u16) -> Vec<Listener> {
         if !holds {
             continue;
         }
-        let comm = p.stat().map(|s| s.comm).unwrap_or_default();
+        let Some(id) = identity_of(&p) else { continue };
         let cmdline = p.cmdline().map(|c| c.join(" ")).unwrap_or_default();
         let uid = p.uid().unwrap_or(u32::MAX);
-        let cgroup = p
-            .cgroups()
-            .ok()
-            .and_then(|cgs| {
-                cgs.into_iter()
-                    .find(|c| c.hierarchy == 0)
-                    .map(|c| c.pathname)
-            })
-            .unwrap_or_default();
         out.push(Listener {
             pid: p.pid,
-            comm,
+            comm: id.comm,
             cmdline,
             uid,
             user: user_name(uid),
-            cgroup,
+            cgroup: id.cgroup,
+            start_time: id.start_time,
         });
     }
     out
+}
+
+/// What the process running as `pid` is now: start time, command, cgroup. None once it is gone.
+pub fn identity(pid: i32) -> Option<Identity> {
+    identity_of(&procfs::process::Process::new(pid).ok()?)
+}
+
+fn identity_of(p: &procfs::process::Process) -> Option<Identity> {
+    let stat = p.stat().ok()?;
+    let cgroup = p
+        .cgroups()
+        .ok()
+        .and_then(|cgs| {
+            cgs.into_iter()
+                .find(|c| c.hierarchy == 0)
+                .map(|c| c.pathname)
+        })
+        .unwrap_or_default();
+    Some(Identity {
+        start_time: stat.starttime,
+        comm: stat.comm,
+        cgroup,
+    })
 }
 
 fn user_name(uid: u32) -> String {
@@ -124,6 +144,9 @@ mod tests {
         let found = listeners(port);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].pid, std::process::id() as i32);
+        let me = identity(found[0].pid).unwrap();
+        assert_eq!(found[0].start_time, me.start_time);
+        assert!(me.start_time > 0);
         drop(sock);
         assert!(!is_listening(port));
     }
@@ -137,6 +160,7 @@ mod tests {
             uid: 0,
             user: "root".into(),
             cgroup: "/system.slice/example.service".into(),
+            start_time: 0,
         };
         assert!(l.in_cgroup("/system.slice/example.service"));
         assert!(!l.in_cgroup("/system.slice/example.service2"));

@@ -1,22 +1,48 @@
-//! `Processes`: the daemon's seam to the process table. Who listens on a port, whether a PID
-//! is still alive, and sending it a signal go through this trait, so the healing ladder's
-//! kills (a stray on the port, one that ignores SIGTERM, one it must never touch) are
-//! unit-tested against a fake table without root. `ProcTable` is the real one: /proc and kill(2).
+//! `Processes`: the daemon's seam to the process table. Who listens on a port, and taking hold
+//! of one of those processes to end it, go through this trait, so the healing ladder's kills (a
+//! stray on the port, one that ignores SIGTERM, one it must never touch, a PID reused between
+//! finding and killing) are unit-tested against a fake table without root. `ProcTable` is the
+//! real one: /proc, and pidfds, so a signal can only ever reach the process that was checked.
 
 use super::port::{self, Listener};
 use futures_util::future::BoxFuture;
-use rustix::process::Signal;
+use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::process::{Pid, PidfdFlags, Signal};
 use std::io;
+use std::time::Duration;
 
 pub trait Processes: Send + Sync {
     /// The processes holding a listening socket on `port`.
     fn listeners(&self, port: u16) -> BoxFuture<'_, Vec<Listener>>;
 
-    /// True while the process exists and is not a zombie.
-    fn alive(&self, pid: i32) -> bool;
+    /// Takes hold of the process running as `pid` now. From then on the handle reaches that
+    /// process or nothing: never a later one given the same PID. `ESRCH` if there is none.
+    fn hold(&self, pid: i32) -> io::Result<Box<dyn Held>>;
+}
 
-    /// Sends `signal` to one process (never a process group).
-    fn signal(&self, pid: i32, signal: Signal) -> io::Result<()>;
+/// One process, held so that it cannot be mistaken for another.
+pub trait Held: Send + Sync {
+    /// What the held process is now; `ESRCH` once it has exited.
+    fn identity(&self) -> io::Result<Identity>;
+
+    /// Sends `signal` to the held process only.
+    fn signal(&self, signal: Signal) -> io::Result<()>;
+
+    /// Waits, at most `timeout`, for the process to exit; true once it has.
+    fn exited(&self, timeout: Duration) -> BoxFuture<'_, bool>;
+}
+
+/// What tells one process from a later one with the same PID: its start time (clock ticks
+/// after boot, /proc/PID/stat field 22), with its command and cgroup as they are now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub start_time: u64,
+    pub comm: String,
+    pub cgroup: String,
+}
+
+pub fn no_such_process() -> io::Error {
+    io::Error::from_raw_os_error(rustix::io::Errno::SRCH.raw_os_error())
 }
 
 /// This host's process table.
@@ -25,23 +51,79 @@ pub struct ProcTable;
 
 impl Processes for ProcTable {
     fn listeners(&self, port: u16) -> BoxFuture<'_, Vec<Listener>> {
-        Box::pin(async move { port::listeners(port) })
+        // The walk reads /proc: blocking work, kept off the runtime's thread.
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || port::listeners(port))
+                .await
+                .unwrap_or_default()
+        })
     }
 
-    fn alive(&self, pid: i32) -> bool {
-        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Ok(stat) => stat.rsplit_once(") ").and_then(|(_, r)| r.chars().next()) != Some('Z'),
-            Err(_) => false,
+    fn hold(&self, pid: i32) -> io::Result<Box<dyn Held>> {
+        // A zero or negative PID would address a process group or every process: refuse it.
+        let p = (pid > 0)
+            .then(|| Pid::from_raw(pid))
+            .flatten()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "invalid PID"))?;
+        let fd = rustix::process::pidfd_open(p, PidfdFlags::empty())?;
+        Ok(Box::new(Pidfd { pid, fd }))
+    }
+}
+
+struct Pidfd {
+    pid: i32,
+    fd: OwnedFd,
+}
+
+impl Pidfd {
+    /// True while the pidfd's process still owns its PID (not yet reaped): then /proc/PID is
+    /// that process. The kernel shows `Pid: -1` in the pidfd's fdinfo once it is gone.
+    fn owns_pid(&self) -> io::Result<bool> {
+        let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", self.fd.as_raw_fd()))?;
+        let pid = info
+            .lines()
+            .find_map(|l| l.strip_prefix("Pid:"))
+            .and_then(|v| v.trim().parse::<i32>().ok());
+        Ok(pid == Some(self.pid))
+    }
+}
+
+impl Held for Pidfd {
+    fn identity(&self) -> io::Result<Identity> {
+        let id = port::identity(self.pid).ok_or_else(no_such_process)?;
+        // Read after opening the pidfd, /proc/PID could only be a newer process if ours had
+        // already been reaped: checked after the read, so the identity is ours.
+        if self.owns_pid()? {
+            Ok(id)
+        } else {
+            Err(no_such_process())
         }
     }
 
-    fn signal(&self, pid: i32, signal: Signal) -> io::Result<()> {
-        // A zero or negative PID would address a process group: refuse it.
-        let p = (pid > 0)
-            .then(|| rustix::process::Pid::from_raw(pid))
-            .flatten()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "invalid PID"))?;
-        rustix::process::kill_process(p, signal).map_err(io::Error::from)
+    fn signal(&self, signal: Signal) -> io::Result<()> {
+        rustix::process::pidfd_send_signal(&self.fd, signal).map_err(io::Error::from)
+    }
+
+    fn exited(&self, timeout: Duration) -> BoxFuture<'_, bool> {
+        Box::pin(async move {
+            // A pidfd becomes readable when its process exits: wait on the runtime's reactor,
+            // never by sleeping on its thread.
+            let Ok(fd) = self.fd.try_clone() else {
+                return false;
+            };
+            let readable = tokio::io::Interest::READABLE;
+            // SAFETY: the AsyncFd owns the duplicated pidfd, so it stays open and names the
+            // same process for as long as it is registered.
+            let Ok(fd) =
+                (unsafe { tokio::io::unix::AsyncFd::register_with_interest(fd, readable) })
+            else {
+                return false;
+            };
+            matches!(
+                tokio::time::timeout(timeout, fd.readable()).await,
+                Ok(Ok(_))
+            )
+        })
     }
 }
 
@@ -50,16 +132,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn this_process_is_alive_and_a_pid_past_the_maximum_is_not() {
-        assert!(ProcTable.alive(std::process::id() as i32));
-        assert!(!ProcTable.alive(i32::MAX));
+    fn an_invalid_pid_is_refused_without_reaching_a_process_group() {
+        for pid in [0, -1] {
+            let e = ProcTable.hold(pid).err().expect("refused");
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "PID {pid}");
+        }
     }
 
     #[test]
-    fn a_signal_to_an_invalid_pid_is_refused_without_reaching_a_process_group() {
-        for pid in [0, -1] {
-            let e = ProcTable.signal(pid, Signal::TERM).unwrap_err();
-            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "PID {pid}");
-        }
+    fn a_pid_past_the_maximum_cannot_be_held() {
+        let e = ProcTable.hold(i32::MAX).err().expect("no such process");
+        assert_eq!(e.raw_os_error(), no_such_process().raw_os_error());
+    }
+
+    #[tokio::test]
+    async fn a_held_child_is_identified_signalled_and_seen_to_exit() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep(1)");
+        let pid = child.id() as i32;
+        let seen = port::identity(pid).expect("the child in /proc");
+        let held = ProcTable.hold(pid).expect("a pidfd");
+        assert_eq!(held.identity().unwrap(), seen);
+        assert_eq!(seen.comm, "sleep");
+        assert!(
+            !held.exited(Duration::from_millis(50)).await,
+            "still running"
+        );
+        held.signal(Signal::TERM).unwrap();
+        assert!(
+            held.exited(Duration::from_secs(5)).await,
+            "ended by SIGTERM"
+        );
+        child.wait().unwrap();
+        // Reaped: the handle reaches nothing, whatever now runs as that PID.
+        assert!(held.identity().is_err());
+        assert!(held.signal(Signal::KILL).is_err());
     }
 }

@@ -1,11 +1,13 @@
 //! systemd over D-Bus: read a unit's state, act on it (restart, start, reset-failed, kill) and
 //! subscribe to its state changes, so a unit leaving `active` is seen within milliseconds
-//! instead of at the next poll. The daemon reaches it through the `Units` trait, so tests can
+//! instead of at the next poll. A start or restart waits for the job systemd ran (`Job`). The daemon reaches it through the `Units` trait, so tests can
 //! put a scripted systemd in its place.
 
+mod job;
 mod status;
 mod units;
 
+pub use job::Job;
 pub use status::{ExecCode, UnitStatus};
 pub use units::{ActiveStates, Units};
 
@@ -27,10 +29,11 @@ pub enum SystemdError {
     Connect(zbus::Error),
 }
 
-/// A connection to PID 1's D-Bus API.
+/// A connection to PID 1's D-Bus API. Clones share one connection slot, so `reconnect`
+/// replaces the connection for every later call of every clone.
 #[derive(Clone)]
 pub struct Systemd {
-    conn: Connection,
+    slot: std::sync::Arc<std::sync::RwLock<Connection>>,
 }
 
 fn call<'a>(
@@ -46,17 +49,36 @@ fn call<'a>(
 
 impl Systemd {
     pub async fn connect() -> Result<Systemd, SystemdError> {
+        Ok(Systemd {
+            slot: std::sync::Arc::new(std::sync::RwLock::new(Self::open().await?)),
+        })
+    }
+
+    async fn open() -> Result<Connection, SystemdError> {
         // A stalled PID 1 must not hang a worker forever: every call gets a deadline.
-        let conn = zbus::connection::Builder::system()
+        zbus::connection::Builder::system()
             .method_timeout(Duration::from_secs(25))
             .build()
             .await
-            .map_err(SystemdError::Connect)?;
-        Ok(Systemd { conn })
+            .map_err(SystemdError::Connect)
     }
 
-    fn manager(&self) -> impl Future<Output = zbus::Result<ManagerProxy<'static>>> + '_ {
-        ManagerProxy::new(&self.conn)
+    /// Replaces the connection (after the bus restarted or dropped us) and asks for change
+    /// signals on the new one. Streams from `watch` on the old connection end; callers follow
+    /// the unit again.
+    pub async fn reconnect(&self) -> Result<(), SystemdError> {
+        let fresh = Self::open().await?;
+        *self.slot.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        self.subscribe().await
+    }
+
+    /// The current connection (a cheap handle; the lock is never held across an await).
+    fn conn(&self) -> Connection {
+        self.slot.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    async fn manager(&self) -> zbus::Result<ManagerProxy<'static>> {
+        ManagerProxy::new(&self.conn()).await
     }
 
     async fn unit_path(&self, unit: &UnitName) -> Result<zbus::OwnedObjectPath, SystemdError> {
@@ -68,7 +90,7 @@ impl Systemd {
 
     /// Asks systemd to send change signals (needed for `watch` on some versions).
     pub async fn subscribe(&self) -> Result<(), SystemdError> {
-        let m = ManagerProxy::new(&self.conn)
+        let m = ManagerProxy::new(&self.conn())
             .await
             .map_err(SystemdError::Connect)?;
         // Already subscribed is fine; anything else will show up in the first real call.
@@ -79,7 +101,7 @@ impl Systemd {
     /// A snapshot of the unit's state, with the service fields systemd keeps about its last run.
     pub async fn status(&self, unit: &UnitName) -> Result<UnitStatus, SystemdError> {
         let path = self.unit_path(unit).await?;
-        let u = UnitProxy::builder(&self.conn)
+        let u = UnitProxy::builder(&self.conn())
             .path(path.clone())
             .cache_properties(zbus::proxy::CacheProperties::No)
             .build()
@@ -92,7 +114,7 @@ impl Systemd {
             ..UnitStatus::default()
         };
         if unit.as_str().ends_with(".service") && st.load_state == "loaded" {
-            let s = ServiceProxy::builder(&self.conn)
+            let s = ServiceProxy::builder(&self.conn())
                 .path(path)
                 .cache_properties(zbus::proxy::CacheProperties::No)
                 .build()
@@ -125,7 +147,7 @@ impl Systemd {
     ) -> Result<impl Stream<Item = String> + use<>, SystemdError> {
         use futures_util::StreamExt;
         let path = self.unit_path(unit).await?;
-        let u = UnitProxy::builder(&self.conn)
+        let u = UnitProxy::builder(&self.conn())
             .path(path)
             .build()
             .await
@@ -134,12 +156,64 @@ impl Systemd {
         Ok(stream.filter_map(|c| async move { c.get().await.ok() }))
     }
 
-    pub async fn restart(&self, unit: &UnitName) -> Result<(), SystemdError> {
+    /// Restarts the unit and waits, at most `timeout`, for systemd to finish the job.
+    pub async fn restart_job(
+        &self,
+        unit: &UnitName,
+        timeout: Duration,
+    ) -> Result<Job, SystemdError> {
+        self.run_job("RestartUnit", unit, timeout).await
+    }
+
+    /// Starts the unit and waits, at most `timeout`, for systemd to finish the job.
+    pub async fn start_job(&self, unit: &UnitName, timeout: Duration) -> Result<Job, SystemdError> {
+        self.run_job("StartUnit", unit, timeout).await
+    }
+
+    async fn run_job(
+        &self,
+        method: &'static str,
+        unit: &UnitName,
+        timeout: Duration,
+    ) -> Result<Job, SystemdError> {
+        use futures_util::StreamExt;
         let m = self.manager().await.map_err(call("Manager", unit))?;
-        m.restart_unit(unit.to_string(), "replace".into())
+        // Listen before queuing: a job that ends at once must not end unseen. systemd sends
+        // JobRemoved only to subscribed clients; already subscribed is fine.
+        let _ = m.subscribe().await;
+        let mut removed = m
+            .receive_job_removed()
             .await
-            .map_err(call("RestartUnit", unit))?;
-        Ok(())
+            .map_err(call("JobRemoved", unit))?;
+        let started = tokio::time::Instant::now();
+        let (name, mode) = (unit.to_string(), "replace".to_string());
+        let job = match method {
+            "StartUnit" => m.start_unit(name, mode).await,
+            _ => m.restart_unit(name, mode).await,
+        }
+        .map_err(call(method, unit))?;
+        let ended = async {
+            while let Some(signal) = removed.next().await {
+                if let Ok(args) = signal.args()
+                    && *args.job() == job
+                {
+                    return Ok(args.result().to_string());
+                }
+            }
+            Err(zbus::Error::Failure(
+                "the bus stopped sending JobRemoved before the job ended".into(),
+            ))
+        };
+        let result = match tokio::time::timeout(timeout, ended).await {
+            Ok(Ok(result)) => Some(result),
+            // Not knowing how the job ended is not knowing the unit's state: a D-Bus failure.
+            Ok(Err(e)) => return Err(call("JobRemoved", unit)(e)),
+            Err(_) => None,
+        };
+        Ok(Job {
+            result,
+            took: started.elapsed(),
+        })
     }
 
     pub async fn start(&self, unit: &UnitName) -> Result<(), SystemdError> {

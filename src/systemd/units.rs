@@ -1,10 +1,10 @@
 //! `Units`: the daemon's seam to systemd. The healing ladder and the workers hold an
 //! `Arc<dyn Units>` instead of the D-Bus connection, so the failure paths that are hard to
-//! provoke on a real host (a D-Bus error, a restart that leaves the unit failed, a unit stuck
-//! activating) are unit-tested against a scripted systemd. `Systemd` implements it by calling
+//! provoke on a real host (a D-Bus error, a restart that leaves the unit failed, a restart job
+//! still running, a unit stuck activating) are unit-tested against a scripted systemd. `Systemd` implements it by calling
 //! its own methods, unchanged; the journal tail lives here too, so tests never spawn journalctl.
 
-use super::{Systemd, SystemdError, UnitStatus};
+use super::{Job, Systemd, SystemdError, UnitStatus};
 use crate::config::UnitName;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
@@ -26,9 +26,20 @@ pub trait Units: Send + Sync {
     fn watch<'a>(&'a self, unit: &'a UnitName)
     -> BoxFuture<'a, Result<ActiveStates, SystemdError>>;
 
-    fn restart<'a>(&'a self, unit: &'a UnitName) -> BoxFuture<'a, Result<(), SystemdError>>;
+    /// Queues a restart job and waits, at most `timeout`, for systemd to finish it. The unit's
+    /// state is worth reading only once the job is done: before, it may be the crash's.
+    fn restart<'a>(
+        &'a self,
+        unit: &'a UnitName,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Job, SystemdError>>;
 
-    fn start<'a>(&'a self, unit: &'a UnitName) -> BoxFuture<'a, Result<(), SystemdError>>;
+    /// As `restart`, for a start job.
+    fn start<'a>(
+        &'a self,
+        unit: &'a UnitName,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Job, SystemdError>>;
 
     fn stop<'a>(&'a self, unit: &'a UnitName) -> BoxFuture<'a, Result<(), SystemdError>>;
 
@@ -70,12 +81,20 @@ impl Units for Systemd {
         Box::pin(async move { Ok(Systemd::watch(self, unit).await?.boxed()) })
     }
 
-    fn restart<'a>(&'a self, unit: &'a UnitName) -> BoxFuture<'a, Result<(), SystemdError>> {
-        Box::pin(Systemd::restart(self, unit))
+    fn restart<'a>(
+        &'a self,
+        unit: &'a UnitName,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Job, SystemdError>> {
+        Box::pin(Systemd::restart_job(self, unit, timeout))
     }
 
-    fn start<'a>(&'a self, unit: &'a UnitName) -> BoxFuture<'a, Result<(), SystemdError>> {
-        Box::pin(Systemd::start(self, unit))
+    fn start<'a>(
+        &'a self,
+        unit: &'a UnitName,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Job, SystemdError>> {
+        Box::pin(Systemd::start_job(self, unit, timeout))
     }
 
     fn stop<'a>(&'a self, unit: &'a UnitName) -> BoxFuture<'a, Result<(), SystemdError>> {
@@ -109,7 +128,9 @@ impl Units for Systemd {
 
 /// `journalctl -u UNIT -n LINES`, bounded to 5 seconds.
 async fn journal_lines(unit: &UnitName, lines: u32) -> Vec<String> {
+    // kill_on_drop: a journalctl that misses the deadline below is killed, never left behind.
     let out = tokio::process::Command::new("journalctl")
+        .kill_on_drop(true)
         .args(["-u", unit.as_str(), "-n"])
         .arg(lines.to_string())
         .args(["--no-pager", "-o", "short-iso"])

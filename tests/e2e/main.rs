@@ -14,4 +14,5 @@ mod heartbeat_cron;
 mod self_heal;
 mod self_heal_failures;
 mod self_heal_operations;
+mod storms;
 mod testbed;

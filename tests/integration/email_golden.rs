@@ -20,16 +20,16 @@ fn incident(outcome: Outcome) -> Incident {
         detected: "Detected story-stages was inactive and its port 3000 was held by PID 812 (python3 -m http.server 3000, user root)".into(),
         cause: Cause::PortConflict { port: 3000, holder: "PID 812 (python3 -m http.server 3000, user root)".into() },
         steps: vec![
-            "Executed: systemctl restart story-stages.service".into(),
+            "Executed: systemctl restart story-stages.service -> job failed after 0.6 s".into(),
             "Found port 3000 held by PID 812 (python3 -m http.server 3000, user root) outside story-stages.service".into(),
             "Killed PID 812 (python3) with SIGTERM".into(),
-            "Executed: systemctl restart story-stages.service".into(),
+            "Executed: systemctl restart story-stages.service -> job done in 0.4 s".into(),
         ],
         attempts: vec![
             Attempt {
                 strategy: "service_restart".into(),
                 ok: false,
-                detail: "story-stages.service did not become active (ActiveState=failed, Result=exit-code, ExecMainStatus=1)".into(),
+                detail: "story-stages.service did not become active: its restart job ended 'failed' (ActiveState=failed, Result=exit-code, ExecMainStatus=1)".into(),
             },
         ],
         outcome,
@@ -86,6 +86,8 @@ fn the_failed_report_matches_its_golden_file() {
     let mut inc = incident(Outcome::Failed {
         at_ms: DETECTED_MS + 21_000,
     });
+    // The strategy that would have freed the port refused to kill PID 1: nothing after that.
+    inc.steps.truncate(1);
     inc.attempts.push(Attempt {
         strategy: "port_conflict".into(),
         ok: false,
@@ -101,6 +103,71 @@ fn the_failed_report_matches_its_golden_file() {
         "failed.eml.txt",
         &format!("Subject: {}\n\n{}", email.subject, email.body),
     );
+}
+
+#[test]
+fn the_resolved_report_of_a_plain_restart_keeps_the_users_lines_and_each_steps_outcome() {
+    let mut inc = incident(Outcome::Resolved {
+        at_ms: DETECTED_MS + 2_400,
+        strategy: "service_restart".into(),
+    });
+    inc.detected = "Detected story-stages was inactive".into();
+    inc.cause = Cause::Killed { signal: 9 };
+    inc.steps = vec![
+        "Executed: systemctl restart story-stages.service -> job done in 0.4 s".into(),
+        "Verified: story-stages.service is active, port 3000 is listening, http://127.0.0.1:3000/ answered 200".into(),
+    ];
+    inc.attempts = vec![Attempt {
+        strategy: "service_restart".into(),
+        ok: true,
+        detail: "story-stages.service is active, port 3000 is listening, http://127.0.0.1:3000/ answered 200".into(),
+    }];
+    let email = render(&inc, &origin(), no_overrides()).unwrap();
+    let text = format!("Subject: {}\n\n{}", email.subject, email.body);
+    for line in [
+        "HOW IT WAS FIXED:",
+        "1. Detected story-stages was inactive",
+        "2. Executed: systemctl restart story-stages.service -> job done in 0.4 s",
+        "3. Verified: story-stages.service is active",
+        "ROOT CAUSE: Service was killed: main process killed by signal 9 (SIGKILL)",
+        "HEALING TIME: 2.4 seconds",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    check("resolved-restart.eml.txt", &text);
+}
+
+#[test]
+fn the_failed_report_of_a_port_held_by_the_units_own_leftover_says_so_and_what_to_run() {
+    let mut inc = incident(Outcome::Failed {
+        at_ms: DETECTED_MS + 9_000,
+    });
+    inc.detected = "Detected story-stages was failed".into();
+    inc.cause = Cause::RestartLoop {
+        restarts: 5,
+        last: "exited with status 1".into(),
+    };
+    inc.steps.truncate(1);
+    inc.attempts.push(Attempt {
+        strategy: "port_conflict".into(),
+        ok: false,
+        detail: "port 3000 is held by PID 901 (node worker.js, user story), a leftover process of \
+                 story-stages.service's own cgroup, so story-stages.service cannot bind it; not \
+                 killed by this strategy: run systemctl kill story-stages.service (or systemctl \
+                 stop story-stages.service), then systemctl start story-stages.service"
+            .into(),
+    });
+    let email = render(&inc, &origin(), no_overrides()).unwrap();
+    let text = format!("Subject: {}\n\n{}", email.subject, email.body);
+    assert!(
+        text.contains("a leftover process of story-stages.service's own cgroup"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ROOT CAUSE: Restart loop: systemd restarted the service 5 times"),
+        "{text}"
+    );
+    check("failed-leftover.eml.txt", &text);
 }
 
 #[test]

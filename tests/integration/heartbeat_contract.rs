@@ -3,7 +3,7 @@
 
 use miraclemax::heal::machine::Phase;
 use miraclemax::state::{Dirs, Event, ServiceState, State};
-use mm_testbed::healthchecks::{Forced, Healthchecks};
+use mm_testbed::healthchecks::{Forced, Healthchecks, Ping};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -64,6 +64,23 @@ impl Host {
             .unwrap()
     }
 
+    /// The pings the check at `url` received; a run's pings arrive in any order.
+    fn pings_of(&self, url: &str) -> Vec<Ping> {
+        let check = uuid_of(url);
+        self.hc
+            .pings()
+            .into_iter()
+            .filter(|p| p.check == check)
+            .collect()
+    }
+
+    /// The one ping the check at `url` received.
+    fn ping_of(&self, url: &str) -> Ping {
+        let pings = self.pings_of(url);
+        assert_eq!(pings.len(), 1, "one ping for {url}: {:?}", self.hc.pings());
+        pings[0].clone()
+    }
+
     fn set_web_phase(&self, phase: Phase) {
         let mut st = State::default();
         let mut s = ServiceState::default();
@@ -115,7 +132,7 @@ fn a_healthy_host_pings_success_with_a_summary_and_a_run_id() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let pings = h.hc.pings();
     assert_eq!(pings.len(), 2, "{pings:?}");
-    let (server, web) = (&pings[0], &pings[1]);
+    let (server, web) = (&h.ping_of(&h.server_url), &h.ping_of(&h.web_url));
     assert_eq!(
         (server.check.as_str(), server.kind.as_str()),
         (uuid_of(&h.server_url).as_str(), "success")
@@ -161,7 +178,7 @@ fn a_healthy_host_pings_success_with_a_summary_and_a_run_id() {
 
     // The next run only carries events since this successful ping.
     h.run();
-    let again = &h.hc.pings()[2].body;
+    let again = &h.pings_of(&h.server_url)[1].body;
     assert!(
         again.contains("healing events since the last successful ping: none"),
         "{again}"
@@ -178,7 +195,7 @@ fn a_dead_daemon_turns_the_ping_into_fail_with_the_reason_first() {
         "the /fail was delivered: {}",
         text(&out.stderr)
     );
-    let server = &h.hc.pings()[0];
+    let server = &h.ping_of(&h.server_url);
     assert_eq!(server.kind, "fail");
     assert!(
         server
@@ -188,11 +205,6 @@ fn a_dead_daemon_turns_the_ping_into_fail_with_the_reason_first() {
         server.body
     );
     assert!(h.log().contains("server=fail delivered"), "{}", h.log());
-    assert_eq!(
-        h.hc.pings().len(),
-        1,
-        "a dead daemon's view of web is not vouched for"
-    );
 }
 
 #[test]
@@ -200,7 +212,7 @@ fn an_unreadable_state_file_fails_the_check_instead_of_passing_it() {
     let h = Host::new("corrupt", "");
     std::fs::write(h.dirs().state(), "{ not json").unwrap();
     h.run();
-    let server = &h.hc.pings()[0];
+    let server = &h.ping_of(&h.server_url);
     assert_eq!(server.kind, "fail");
     assert!(
         server
@@ -222,7 +234,7 @@ fn a_wedged_daemon_with_a_stale_stamp_is_reported() {
         .set_modified(std::time::SystemTime::now() - Duration::from_secs(600))
         .unwrap();
     h.run();
-    let server = &h.hc.pings()[0];
+    let server = &h.ping_of(&h.server_url);
     assert_eq!(server.kind, "fail");
     assert!(
         server.body.starts_with(&format!(
@@ -242,7 +254,7 @@ fn a_failed_critical_service_fails_the_server_check_and_its_own() {
     });
     let out = h.run();
     assert!(out.status.success());
-    let pings = h.hc.pings();
+    let pings = [h.ping_of(&h.server_url), h.ping_of(&h.web_url)];
     assert_eq!(pings[0].kind, "fail");
     assert!(
         pings[0]
@@ -262,7 +274,7 @@ fn a_failed_critical_service_fails_the_server_check_and_its_own() {
 #[test]
 fn a_200_that_is_not_ok_is_a_failed_ping_and_not_retried() {
     let h = Host::new("not-ok", "");
-    h.hc.force(Forced::Status(200, "rate limited"));
+    h.hc.force_on(&h.server_url, Forced::Status(200, "rate limited"));
     let out = h.run();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
@@ -295,11 +307,11 @@ fn an_unknown_check_is_a_404_and_not_retried() {
 #[test]
 fn rate_limits_and_server_errors_are_retried_until_delivered() {
     let h = Host::new("retry", "");
-    h.hc.force(Forced::Status(429, "rate limited"));
-    h.hc.force(Forced::Status(503, "unavailable"));
+    h.hc.force_on(&h.server_url, Forced::Status(429, "rate limited"));
+    h.hc.force_on(&h.server_url, Forced::Status(503, "unavailable"));
     let out = h.run();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(h.hc.pings()[0].kind, "success");
+    assert_eq!(h.ping_of(&h.server_url).kind, "success");
     assert!(
         h.log().contains("server=ok delivered") && h.log().contains("retries=2"),
         "{}",
@@ -369,9 +381,222 @@ fn slug_urls_with_create_count_201_as_delivered() {
     );
     let out = h.run();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let ping = &h.hc.pings()[0];
+    let ping =
+        h.hc.pings()
+            .into_iter()
+            .find(|p| p.check == "pingkey0123456789/lab-test")
+            .expect("the slug check was created and pinged");
+    assert_eq!(ping.kind, "success");
+}
+
+fn stderr_line_for(out: &Output, check: &str) -> String {
+    text(&out.stderr)
+        .lines()
+        .find(|l| l.starts_with(&format!("miraclemax-heartbeat: error: {check} check: ")))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn a_redirected_ping_is_refused_not_followed_and_reported_as_not_delivered() {
+    let h = Host::new("redirect", "");
+    h.set_web_phase(Phase::Failed {
+        until: u64::MAX / 2,
+    });
+    // An http->https proxy: 301 to the same path on another origin (here, this server again,
+    // so a client that follows it would get an "OK" for a GET without the /fail's reason).
+    h.hc.force_on(&h.server_url, Forced::Redirect(h.hc.origin()));
+    let out = h.run();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let origin = h.hc.origin();
     assert_eq!(
-        (ping.check.as_str(), ping.kind.as_str()),
-        ("pingkey0123456789/lab-test", "success")
+        stderr_line_for(&out, "server"),
+        format!(
+            "miraclemax-heartbeat: error: server check: /fail NOT delivered after 1 attempt(s): \
+             HTTP 301 redirect to {origin}/<redacted> refused (a redirected ping can lose its body): \
+             set the ping URL to the address it redirects to"
+        )
     );
+    let server_requests: Vec<_> =
+        h.hc.received()
+            .into_iter()
+            .filter(|r| r.target.contains(&uuid_of(&h.server_url)))
+            .collect();
+    assert_eq!(
+        server_requests.len(),
+        1,
+        "not followed: {server_requests:?}"
+    );
+    assert_eq!(server_requests[0].method, "POST");
+    assert!(
+        h.hc.pings()
+            .iter()
+            .all(|p| p.check != uuid_of(&h.server_url)),
+        "no ping recorded for the server check: {:?}",
+        h.hc.pings()
+    );
+    let log = h.log();
+    assert!(
+        log.contains(&format!(
+            " server=fail NOT DELIVERED (HTTP 301 redirect to {origin}/<redacted> refused"
+        )),
+        "{log}"
+    );
+    assert!(!log.contains("server=fail delivered"), "{log}");
+}
+
+#[test]
+fn with_the_daemon_dead_the_body_says_what_the_heartbeat_saw_itself_not_the_saved_states() {
+    let h = Host::new("stale", "");
+    h.set_web_phase(Phase::Healthy);
+    std::fs::write(h.dirs().alive(), "999999999 0\n").unwrap();
+    let out = h.run();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let pings = h.hc.pings();
+    let server = pings
+        .iter()
+        .find(|p| p.check == uuid_of(&h.server_url))
+        .expect("the server check was pinged");
+    assert_eq!(server.kind, "fail");
+    let body = &server.body;
+    assert!(
+        !body.contains("web: up") && !body.contains(" 1 up"),
+        "the saved state is not shown as current: {body}"
+    );
+    assert!(
+        body.contains("services (seen by the heartbeat itself; the daemon cannot vouch for them):"),
+        "{body}"
+    );
+    // This machine has no running systemd: nobody can tell whether web is up.
+    if !std::path::Path::new("/run/systemd/system").exists() {
+        assert!(
+            body.contains(
+                "0 up, 0 down, 1 unknown, 0 paused\nsystemd could not be asked: `systemctl show "
+            ) && body.contains("\n  web: unknown\n"),
+            "{body}"
+        );
+        let web = pings
+            .iter()
+            .find(|p| p.check == uuid_of(&h.web_url))
+            .expect("web's check is not left silent");
+        assert_eq!(web.kind, "fail");
+        assert!(
+            web.body
+                .starts_with("FAIL: web: state unknown: the self-healing daemon cannot vouch for it and systemd could not be asked: "),
+            "{}",
+            web.body
+        );
+    }
+}
+
+#[test]
+fn a_hung_server_check_does_not_keep_the_service_checks_from_being_pinged() {
+    let h = Host::new("starve", "  timeout: 2s\n  deadline: 5s\n");
+    for _ in 0..10 {
+        h.hc.force_on(&h.server_url, Forced::Hang);
+    }
+    let started = Instant::now();
+    let out = h.run();
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    let web: Vec<_> =
+        h.hc.pings()
+            .into_iter()
+            .filter(|p| p.check == uuid_of(&h.web_url))
+            .collect();
+    assert_eq!(web.len(), 1, "web's check was pinged once: {web:?}");
+    assert_eq!(web[0].kind, "success");
+    assert!(h.log().contains(" web=ok delivered "), "{}", h.log());
+    assert!(
+        stderr_line_for(&out, "server").contains("gave up at the deadline"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(stderr_line_for(&out, "web"), "", "{}", text(&out.stderr));
+}
+
+/// `5 min`, `1 h 0 min`, `3 days, 4 h 12 min`: what the body's uptime line should say.
+fn uptime_in_units(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    match (d, h) {
+        (0, 0) => format!("{m} min"),
+        (0, _) => format!("{h} h {m} min"),
+        (1, _) => format!("1 day, {h} h {m} min"),
+        _ => format!("{d} days, {h} h {m} min"),
+    }
+}
+
+fn uptime_secs() -> u64 {
+    let t = std::fs::read_to_string("/proc/uptime").unwrap();
+    t.split_whitespace().next().unwrap().parse::<f64>().unwrap() as u64
+}
+
+#[test]
+fn pings_carry_a_user_agent_and_the_uptime_in_units() {
+    let h = Host::new("ua", "");
+    let before = uptime_in_units(uptime_secs());
+    let out = h.run();
+    let after = uptime_in_units(uptime_secs());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let received = h.hc.received();
+    assert_eq!(received.len(), 2, "{received:?}");
+    let agent = format!("miraclemax-heartbeat/{}", env!("CARGO_PKG_VERSION"));
+    for r in &received {
+        assert_eq!(r.header("User-Agent"), Some(agent.as_str()), "{r:?}");
+    }
+    let server =
+        h.hc.pings()
+            .into_iter()
+            .find(|p| p.check == uuid_of(&h.server_url))
+            .unwrap();
+    let line = server
+        .body
+        .lines()
+        .find(|l| l.starts_with("uptime: "))
+        .unwrap()
+        .to_string();
+    assert!(
+        line == format!("uptime: {before}") || line == format!("uptime: {after}"),
+        "{line:?}, expected \"uptime: {before}\""
+    );
+}
+
+#[test]
+fn a_blind_daemon_fails_the_server_check_and_does_not_vouch_for_what_it_cannot_see() {
+    let h = Host::new("blind", "");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut st = State {
+        blind_since_ms: Some(now - 125_000),
+        blind_services: vec!["web".into()],
+        blind_error: Some("org.freedesktop.DBus.Error.LimitsExceeded: too many replies".into()),
+        ..Default::default()
+    };
+    st.services.insert("web".into(), ServiceState::default());
+    h.dirs().save_state(&st).unwrap();
+    let out = h.run();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let server = h.ping_of(&h.server_url);
+    assert_eq!(server.kind, "fail");
+    assert!(
+        server.body.starts_with(
+            "FAIL: miraclemax-self-heal is blind: systemd has not answered about web for 2 minutes \
+             5 seconds (org.freedesktop.DBus.Error.LimitsExceeded: too many replies)\n"
+        ),
+        "{}",
+        server.body
+    );
+    assert!(!server.body.contains("web: up\n"), "{}", server.body);
+    let web = h.ping_of(&h.web_url);
+    if !std::path::Path::new("/run/systemd/system").exists() {
+        assert_eq!(web.kind, "fail", "{}", web.body);
+        assert!(
+            web.body.starts_with("FAIL: web: state unknown: "),
+            "{}",
+            web.body
+        );
+    }
 }

@@ -1,8 +1,10 @@
 //! A local Healthchecks for tests: the ping API exactly as the contract notes describe it
 //! (UUID and ping-key/slug URLs, /fail, /start, /log, exit statuses, `rid` validation,
 //! `?create=1`, "OK"/"Created"/"not found" replies, a 10,000-byte body limit), plus scripted
-//! misbehaviour (429, 5xx, a 200 that is not "OK", a server that hangs) for the cases a real
-//! one shows only sometimes. It records every ping it counts. Under /api/v3 it serves the
+//! misbehaviour (429, 5xx, a 200 that is not "OK", a server that hangs, a 301 redirect such as
+//! an http->https proxy sends) for the cases a real one shows only sometimes, for the next
+//! request or for one check's requests. It records every ping it counts and every request it
+//! received (method, target, headers, body). Under /api/v3 it serves the
 //! Management API's checks: X-Api-Key auth, create/upsert with `unique`, list by slug, get,
 //! delete, pause/resume, with the contract's validation errors and a plan limit.
 
@@ -19,6 +21,8 @@ pub const BODY_LIMIT: usize = 10_000;
 pub struct Ping {
     /// The check: its UUID, or `key/slug`.
     pub check: String,
+    /// HEAD, GET or POST: all count, but only a POST carries a body.
+    pub method: String,
     /// "success", "fail", "start", "log", or an exit status.
     pub kind: String,
     pub rid: Option<String>,
@@ -31,6 +35,32 @@ pub enum Forced {
     Status(u16, &'static str),
     /// Accept the connection and never answer.
     Hang,
+    /// `301 Moved Permanently` to this origin (`https://hc.example.org`, or this server's own
+    /// [`Healthchecks::origin`]) with the request's own path and query, as an http->https proxy
+    /// in front of Healthchecks answers.
+    Redirect(String),
+}
+
+/// A request as the server received it, counted as a ping or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: String,
+    /// Path and query, as sent.
+    pub target: String,
+    /// Header names lowercased, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Request {
+    /// The value of a header (name in any case), if it was sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// A check as the Management API keeps it.
@@ -62,8 +92,11 @@ struct Inner {
     uuids: HashSet<String>,
     slugs: HashSet<String>,
     forced: VecDeque<Forced>,
+    /// Replies forced on one check's requests: (path prefix, replies left in order).
+    forced_on: Vec<(String, VecDeque<Forced>)>,
     pings: Vec<Ping>,
     requests: usize,
+    received: Vec<Request>,
 }
 
 pub struct Healthchecks {
@@ -91,6 +124,11 @@ impl Healthchecks {
             api_url,
             inner,
         })
+    }
+
+    /// `http://127.0.0.1:PORT`, the scheme and authority this server answers on.
+    pub fn origin(&self) -> String {
+        self.api_url.trim_end_matches("/api/v3").to_string()
     }
 
     /// Registers a check and returns its ping URL (UUID form).
@@ -128,8 +166,31 @@ impl Healthchecks {
         self.inner.lock().unwrap().max_checks = Some(n);
     }
 
+    /// Forces the reply to the next request, whichever check it is for.
     pub fn force(&self, reply: Forced) {
         self.inner.lock().unwrap().forced.push_back(reply);
+    }
+
+    /// Forces the reply to the next request for the check at `ping_url` (any suffix: `/fail`,
+    /// `/start`...), leaving other checks' requests to the contract. Calls queue up.
+    pub fn force_on(&self, ping_url: &str, reply: Forced) {
+        let path = match ping_url.split_once("://") {
+            Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+            None => ping_url,
+        };
+        let path = path.split('?').next().unwrap_or(path).trim_end_matches('/');
+        let mut inner = self.inner.lock().unwrap();
+        match inner.forced_on.iter_mut().find(|(p, _)| p == path) {
+            Some((_, replies)) => replies.push_back(reply),
+            None => inner
+                .forced_on
+                .push((path.to_string(), VecDeque::from([reply]))),
+        }
+    }
+
+    /// Every request received, in order of arrival.
+    pub fn received(&self) -> Vec<Request> {
+        self.inner.lock().unwrap().received.clone()
     }
 
     pub fn pings(&self) -> Vec<Ping> {
@@ -159,12 +220,14 @@ fn serve(mut conn: TcpStream, shared: &Mutex<Inner>) {
     }
     let mut length = 0usize;
     let mut api_key = None;
+    let mut headers = Vec::new();
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
             break;
         }
         if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
             if k.eq_ignore_ascii_case("content-length") {
                 length = v.trim().parse().unwrap_or(0);
             } else if k.eq_ignore_ascii_case("x-api-key") {
@@ -188,14 +251,37 @@ fn serve(mut conn: TcpStream, shared: &Mutex<Inner>) {
     let forced = {
         let mut inner = shared.lock().unwrap();
         inner.requests += 1;
-        inner.forced.pop_front()
+        inner.received.push(Request {
+            method: method.clone(),
+            target: target.clone(),
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
+        let path = target.split('?').next().unwrap_or(&target);
+        let on_check = inner
+            .forced_on
+            .iter_mut()
+            .find(|(p, replies)| {
+                !replies.is_empty()
+                    && (path == p
+                        || path
+                            .strip_prefix(p.as_str())
+                            .is_some_and(|r| r.starts_with('/')))
+            })
+            .and_then(|(_, replies)| replies.pop_front());
+        on_check.or_else(|| inner.forced.pop_front())
     };
+    let mut location = None;
     let (status, text) = match forced {
         Some(Forced::Hang) => {
             std::thread::sleep(Duration::from_secs(120));
             return;
         }
         Some(Forced::Status(s, t)) => (s, t.to_string()),
+        Some(Forced::Redirect(origin)) => {
+            location = Some(format!("{}{target}", origin.trim_end_matches('/')));
+            (301, String::new())
+        }
         None if target.starts_with("/api/v3/") => {
             let base = format!(
                 "http://{}/ping",
@@ -210,11 +296,12 @@ fn serve(mut conn: TcpStream, shared: &Mutex<Inner>) {
                 &mut shared.lock().unwrap(),
             )
         }
-        None => contract(&target, &body, &mut shared.lock().unwrap()),
+        None => contract(&method, &target, &body, &mut shared.lock().unwrap()),
     };
     let reason = match status {
         200 => "OK",
         201 => "Created",
+        301 => "Moved Permanently",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
@@ -228,15 +315,16 @@ fn serve(mut conn: TcpStream, shared: &Mutex<Inner>) {
     } else {
         "text/plain"
     };
+    let location = location.map_or(String::new(), |l| format!("Location: {l}\r\n"));
     let _ = write!(
         conn,
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\nPing-Body-Limit: {BODY_LIMIT}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        "HTTP/1.1 {status} {reason}\r\n{location}Content-Type: {ctype}\r\nPing-Body-Limit: {BODY_LIMIT}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
         text.len()
     );
 }
 
 /// The ping API's own answers.
-fn contract(target: &str, body: &[u8], inner: &mut Inner) -> (u16, String) {
+fn contract(method: &str, target: &str, body: &[u8], inner: &mut Inner) -> (u16, String) {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let params: Vec<(&str, &str)> = query
         .split('&')
@@ -301,6 +389,7 @@ fn contract(target: &str, body: &[u8], inner: &mut Inner) -> (u16, String) {
     let stored = &body[..body.len().min(BODY_LIMIT)];
     inner.pings.push(Ping {
         check,
+        method: method.to_string(),
         kind,
         rid,
         body: String::from_utf8_lossy(stored).into_owned(),

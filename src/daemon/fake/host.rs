@@ -1,6 +1,8 @@
 //! A scripted systemd: per unit, its settled state, the states the next reads see before it
 //! (a restart job still running, say), and what each start or restart does (comes up, stays
-//! failed, or the D-Bus call itself fails).
+//! failed, or the D-Bus call itself fails). A start or restart job runs through the
+//! `after_start` states, one per 5 ms, and is removed (`done`, or `failed`) once they are used
+//! up, so a test can show a state read while the job runs and the job's own result.
 //! Every call is logged as a line such as `restart x.service`, so a test asserts what was done
 //! ("restarted once", "nothing was restarted") the way an operator would read the journal.
 //! The unit's main process lives in the same fake host's process table (`procs.rs`), so a unit
@@ -8,11 +10,11 @@
 
 use super::procs::Procs;
 use crate::config::UnitName;
-use crate::systemd::{ActiveStates, ExecCode, SystemdError, UnitStatus, Units};
+use crate::systemd::{ActiveStates, ExecCode, Job, SystemdError, UnitStatus, Units};
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -23,6 +25,8 @@ pub enum Then {
     Active,
     /// The start fails: the unit ends `failed` with `Result=exit-code`, status 1.
     Failed,
+    /// The job is canceled, replaced by a newer job for the unit that brings it up.
+    Canceled,
     /// The D-Bus call fails with `org.freedesktop.DBus.Error.Failed: <text>`; the unit is
     /// left as it was.
     DbusError(&'static str),
@@ -54,7 +58,8 @@ pub(super) struct World {
 /// One fake host: its systemd (`Units`) and its process table (`Processes`).
 #[derive(Default)]
 pub struct FakeHost {
-    world: Mutex<World>,
+    /// Shared with the processes it hands out held (`Processes::hold`).
+    world: Arc<Mutex<World>>,
 }
 
 /// The calls that change something; the rest only read.
@@ -86,6 +91,10 @@ impl FakeHost {
     pub(super) fn world(&self) -> MutexGuard<'_, World> {
         // A panic in another task while it held the lock must not fail every later call too.
         self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn shared(&self) -> Arc<Mutex<World>> {
+        self.world.clone()
     }
 
     /// Every call made, in order, e.g. `["watch x.service", "status x.service", ...]`.
@@ -161,6 +170,12 @@ impl FakeHost {
         self.world().unit(unit).refused = Some(text);
     }
 
+    /// The bus answers calls about the unit again, ending `bus_refuses` (a bus back after a
+    /// restart, or no longer overloaded).
+    pub fn bus_answers(&self, unit: &str) {
+        self.world().unit(unit).refused = None;
+    }
+
     /// The unit listens on `port` whenever it runs.
     pub fn serves(&self, unit: &str, port: u16) {
         let mut w = self.world();
@@ -173,8 +188,43 @@ impl FakeHost {
         }
     }
 
-    /// A start or restart job.
-    fn act(&self, call: &'static str, verb: &str, unit: &UnitName) -> Result<(), SystemdError> {
+    /// A start or restart job: queued at once, removed once systemd has gone through the
+    /// `after_start` states (one per 5 ms), or still running at `timeout`.
+    async fn job(
+        &self,
+        call: &'static str,
+        verb: &str,
+        unit: &UnitName,
+        timeout: Duration,
+    ) -> Result<Job, SystemdError> {
+        let then = self.act(call, verb, unit)?;
+        let started = tokio::time::Instant::now();
+        loop {
+            if self.world().unit(unit.as_str()).script.is_empty() {
+                let result = match then {
+                    Then::Failed => "failed",
+                    Then::Canceled => "canceled",
+                    _ => "done",
+                };
+                return Ok(Job {
+                    result: Some(result.into()),
+                    took: started.elapsed(),
+                });
+            }
+            if started.elapsed() >= timeout {
+                return Ok(Job {
+                    result: None,
+                    took: started.elapsed(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            self.world().unit(unit.as_str()).script.pop_front();
+        }
+    }
+
+    /// Queues a start or restart job: what it does to the unit, and the states reads see
+    /// while it runs.
+    fn act(&self, call: &'static str, verb: &str, unit: &UnitName) -> Result<Then, SystemdError> {
         let mut w = self.world();
         w.call(call, format!("{verb} {unit}"), unit)?;
         let u = w.unit(unit.as_str());
@@ -184,13 +234,13 @@ impl FakeHost {
             _ => u.on_start.pop_front().unwrap_or(Then::Active),
         };
         match then {
-            Then::Active => w.come_up(unit.as_str(), true),
+            Then::Active | Then::Canceled => w.come_up(unit.as_str(), true),
             Then::Failed => w.go_down(unit.as_str(), "failed", "exit-code", ExecCode::Exited, 1),
             Then::DbusError(text) => return Err(dbus_error(call, unit.as_str(), text)),
         }
         let u = w.unit(unit.as_str());
         u.script = u.after_start.iter().cloned().collect();
-        Ok(())
+        Ok(then)
     }
 }
 
@@ -309,14 +359,20 @@ impl Units for FakeHost {
         Box::pin(async move { Ok(stream) })
     }
 
-    fn restart<'a>(&'a self, unit: &'a UnitName) -> BoxFuture<'a, Result<(), SystemdError>> {
-        let r = self.act("RestartUnit", "restart", unit);
-        Box::pin(async move { r })
+    fn restart<'a>(
+        &'a self,
+        unit: &'a UnitName,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Job, SystemdError>> {
+        Box::pin(self.job("RestartUnit", "restart", unit, timeout))
     }
 
-    fn start<'a>(&'a self, unit: &'a UnitName) -> BoxFuture<'a, Result<(), SystemdError>> {
-        let r = self.act("StartUnit", "start", unit);
-        Box::pin(async move { r })
+    fn start<'a>(
+        &'a self,
+        unit: &'a UnitName,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<Job, SystemdError>> {
+        Box::pin(self.job("StartUnit", "start", unit, timeout))
     }
 
     fn stop<'a>(&'a self, unit: &'a UnitName) -> BoxFuture<'a, Result<(), SystemdError>> {

@@ -3,9 +3,11 @@
 //! comes up holds its port), a clock that only moves when told, and a temporary state
 //! directory. Test-only: compiled under `cfg(test)`, never shipped.
 
+mod faults;
 mod host;
 mod procs;
 
+pub use faults::Faulty;
 pub use host::{FakeHost, Then};
 
 use super::System;

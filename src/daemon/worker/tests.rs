@@ -64,7 +64,8 @@ fn rig_with(limits: &str, prepare: impl FnOnce(&Dirs)) -> Rig {
     prepare(&dirs);
     let system: System = fake::system(&host, &clock);
     let templates = dir.path().join("templates");
-    let sh = build_shared(&config, &system, &dirs, &templates, T0).unwrap();
+    let reconnect: Arc<dyn crate::daemon::bus::Reconnect> = Arc::new(crate::daemon::NoReconnect);
+    let sh = build_shared(&config, &system, &dirs, &templates, T0, reconnect).unwrap();
     Rig {
         svc: config.services[0].clone(),
         control: Control::new(&dirs.root),
@@ -82,8 +83,17 @@ impl Rig {
         look_and_act(&self.sh, &self.svc, &self.control, &mut self.acting_since).await;
     }
 
+    /// How many of the daemon's own events named `event` are in the events log.
+    async fn daemon_events(&self, event: &str) -> usize {
+        self.sh.flush().await;
+        let events = self.sh.dirs.events_since(0).into_iter();
+        events
+            .filter(|e| e.service == crate::state::DAEMON_EVENTS && e.event == event)
+            .count()
+    }
+
     fn state(&self) -> ServiceState {
-        self.sh.state.lock().unwrap().services["x"].clone()
+        self.sh.lock_state().services["x"].clone()
     }
 
     /// The queued reports: (id, subject).
@@ -308,4 +318,141 @@ async fn an_incident_left_open_by_a_killed_daemon_is_resumed_not_started_again()
     assert_eq!(r.reports(), [report(id, "resolved", RESOLVED)]);
     let last = r.state().last.unwrap();
     assert_eq!(last.attempts.len(), 2);
+}
+
+#[tokio::test]
+async fn a_state_lock_poisoned_by_a_panic_does_not_stop_the_worker() {
+    let mut r = rig("");
+    let sh = r.sh.clone();
+    let poisoner = std::thread::spawn(move || {
+        let _held = sh.state.lock();
+        panic!("a panic while holding the state lock");
+    });
+    assert!(poisoner.join().is_err());
+    r.host.crashed("x.service");
+    r.look().await;
+    assert_eq!(r.host.actions(), ["restart x.service"]);
+}
+
+const REFUSED: &str = "org.freedesktop.DBus.Error.LimitsExceeded: The maximum number of pending replies per connection has been reached";
+
+#[tokio::test]
+async fn a_service_the_bus_will_not_answer_about_is_never_restarted() {
+    let mut r = rig("");
+    r.host.active("x.service");
+    r.host.bus_refuses("x.service", REFUSED);
+    for _ in 0..5 {
+        r.look().await;
+        r.clock.advance(Duration::from_secs(10));
+    }
+    assert_eq!(r.host.actions(), Vec::<String>::new());
+    assert_eq!(r.reports(), []);
+    assert_eq!(r.state().machine.phase, Phase::Healthy);
+    // Reported as the daemon's own blindness, not the service's failure.
+    let st = r.sh.lock_state().clone();
+    assert_eq!(st.blind_services, ["x"]);
+    assert_eq!(st.blind_since_ms, Some(T0));
+    assert!(st.blind_error.unwrap().contains("LimitsExceeded"));
+    let seen = r.state().last_probe.unwrap();
+    assert!(seen.starts_with("cannot see x.service: "), "{seen}");
+    assert_eq!(r.daemon_events("blind").await, 1, "once per episode");
+}
+
+#[tokio::test]
+async fn when_the_bus_answers_again_a_healthy_unit_is_left_alone() {
+    let mut r = rig("");
+    r.host.active("x.service");
+    r.host.bus_refuses("x.service", REFUSED);
+    for _ in 0..3 {
+        r.look().await;
+    }
+    r.host.bus_answers("x.service");
+    r.look().await;
+    assert_eq!(r.host.actions(), Vec::<String>::new());
+    assert_eq!(r.reports(), []);
+    let st = r.sh.lock_state().clone();
+    assert_eq!(st.blind_services, Vec::<String>::new());
+    assert_eq!(st.blind_since_ms, None);
+    assert_eq!(r.daemon_events("blind").await, 1);
+    assert_eq!(r.daemon_events("sight_restored").await, 1);
+}
+
+#[tokio::test]
+async fn a_unit_really_down_once_the_bus_answers_again_is_healed_normally() {
+    let mut r = rig("");
+    r.host.active("x.service");
+    r.host.bus_refuses("x.service", REFUSED);
+    for _ in 0..3 {
+        r.look().await;
+    }
+    r.host.bus_answers("x.service");
+    r.host.crashed("x.service");
+    r.look().await;
+    assert_eq!(r.host.actions(), ["restart x.service"]);
+    assert_eq!(r.reports(), [report(T0, "resolved", RESOLVED)]);
+}
+
+/// Waits (at most 1 s) until `path` exists.
+async fn until_exists(path: &std::path::Path) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while !path.exists() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        sleep(Duration::from_millis(5)).await;
+    }
+    true
+}
+
+#[tokio::test]
+async fn looks_at_a_healthy_unchanged_service_do_not_write_the_state_again() {
+    let mut r = rig("");
+    r.host.active("x.service");
+    r.look().await;
+    let state = r.sh.dirs.state();
+    assert!(until_exists(&state).await, "the first look is saved");
+    sleep(Duration::from_millis(50)).await;
+    std::fs::remove_file(&state).unwrap();
+    for _ in 0..10 {
+        r.look().await;
+    }
+    sleep(Duration::from_millis(50)).await;
+    assert!(
+        !state.exists(),
+        "state.json was written again, though nothing changed"
+    );
+
+    r.host.crashed("x.service");
+    r.look().await;
+    assert!(until_exists(&state).await, "the heal is saved");
+    sleep(Duration::from_millis(50)).await;
+    let saved = r.sh.dirs.load_state().unwrap();
+    let last = saved.services["x"].last.clone().expect("the incident");
+    assert_eq!(last.cause, Cause::Crashed { status: 1 });
+}
+
+#[tokio::test]
+async fn state_changes_refused_at_first_are_followed_once_the_bus_answers_again() {
+    let r = rig("");
+    r.host.active("x.service");
+    r.host.bus_refuses("x.service", REFUSED);
+    let host = r.host.clone();
+    let answers = tokio::spawn(async move {
+        sleep(Duration::from_millis(100)).await;
+        host.bus_answers("x.service");
+    });
+    r.run_until("the changes are followed again", |r| {
+        r.host.count("watch x.service") >= 2
+    })
+    .await;
+    answers.await.unwrap();
+    // Asked for once more after the bus answered, then no more: it has them.
+    let watches = r
+        .host
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("watch"))
+        .count();
+    assert!(watches <= 3, "{watches} watch calls");
+    assert_eq!(r.host.actions(), Vec::<String>::new());
 }

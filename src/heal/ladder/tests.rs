@@ -70,8 +70,10 @@ fn attempt(strategy: &str, ok: bool, detail: &str) -> Attempt {
     }
 }
 
-const STILL_FAILED: &str =
-    "x.service did not become active (ActiveState=failed, Result=exit-code, ExecMainStatus=1)";
+const STILL_FAILED: &str = "x.service did not become active: its restart job ended 'failed' \
+                            (ActiveState=failed, Result=exit-code, ExecMainStatus=1)";
+const START_FAILED: &str = "x.service did not become active: its start job ended 'failed' \
+                            (ActiveState=failed, Result=exit-code, ExecMainStatus=1)";
 
 #[tokio::test]
 async fn service_restart_heals_a_stopped_unit_and_says_what_it_executed_and_verified() {
@@ -82,7 +84,7 @@ async fn service_restart_heals_a_stopped_unit_and_says_what_it_executed_and_veri
     assert_eq!(
         h.inc.steps,
         [
-            "Executed: systemctl restart x.service",
+            "Executed: systemctl restart x.service -> job done in 0.0 s",
             "Verified: x.service is active, port 8080 is listening"
         ]
     );
@@ -108,7 +110,7 @@ async fn a_restart_that_leaves_the_unit_failed_falls_through_every_strategy_and_
                 false,
                 "skipped: port 8080 was not held by another process"
             ),
-            attempt("reset_failed", false, STILL_FAILED),
+            attempt("reset_failed", false, START_FAILED),
         ]
     );
     assert_eq!(
@@ -142,7 +144,8 @@ async fn a_unit_still_activating_after_start_timeout_fails_the_step() {
         .after_start("x.service", &[("activating", "start"); 200]);
     let h = r.heal().await;
     assert_eq!(h.by, None);
-    let why = "x.service did not become active (ActiveState=activating, Result=success)";
+    let why = "x.service did not become active: its restart job was still running after 200ms \
+               (ActiveState=activating, Result=success)";
     assert_eq!(h.inc.attempts, [attempt("service_restart", false, why)]);
 }
 
@@ -176,7 +179,7 @@ async fn port_conflict_kills_the_stray_listener_but_never_the_units_own_process(
         [
             "Found port 8080 held by PID 4242 (python3, user root) outside x.service",
             "Killed PID 4242 (python3) with SIGTERM",
-            "Executed: systemctl restart x.service",
+            "Executed: systemctl restart x.service -> job done in 0.0 s",
             "Verified: x.service is active, port 8080 is listening",
         ]
     );
@@ -223,7 +226,7 @@ async fn port_conflict_never_kills_pid_1_sshd_this_daemon_or_a_protected_process
 }
 
 #[tokio::test]
-async fn port_conflict_steps_aside_when_the_service_has_no_port_or_no_stray_holds_it() {
+async fn port_conflict_steps_aside_when_the_service_has_no_port_or_the_running_unit_holds_it() {
     let mut r = rig(&[Strategy::PortConflict]);
     r.svc.port = None;
     r.host.crashed("x.service");
@@ -232,7 +235,7 @@ async fn port_conflict_steps_aside_when_the_service_has_no_port_or_no_stray_hold
     assert_eq!(h.inc.attempts, [attempt("port_conflict", false, none)]);
 
     let r = rig(&[Strategy::PortConflict]);
-    r.host.crashed("x.service");
+    r.host.active("x.service");
     r.host
         .listen(8080, 300, "x-worker", "/system.slice/x.service");
     let h = r.heal().await;
@@ -262,7 +265,7 @@ async fn reset_failed_clears_the_failed_state_and_starts_the_unit() {
         h.inc.steps[..2],
         [
             "Executed: systemctl reset-failed x.service",
-            "Executed: systemctl start x.service"
+            "Executed: systemctl start x.service -> job done in 0.0 s"
         ]
     );
     assert_eq!(
@@ -285,7 +288,8 @@ async fn dependency_restart_starts_the_inactive_dependency_before_the_service() 
     assert_eq!(r.host.actions(), ["start db.service", "restart x.service"]);
     assert_eq!(
         h.inc.steps[0],
-        "Found dependency db.service inactive; executed: systemctl start db.service"
+        "Found dependency db.service inactive; executed: systemctl start db.service \
+         -> job done in 0.0 s"
     );
 }
 
@@ -345,4 +349,123 @@ async fn a_resumed_incident_does_not_repeat_the_strategies_it_already_tried() {
         ["reset_failed x.service", "start x.service"]
     );
     assert_eq!(h.inc.attempts.len(), 2);
+}
+
+#[tokio::test]
+async fn a_restart_systemd_already_queued_is_judged_by_its_job_not_by_the_state_the_crash_left() {
+    let r = rig(&[Strategy::ServiceRestart]);
+    r.host.crashed("x.service");
+    // Right after RestartUnit the reads still see what the crash left, then the start job.
+    r.host.after_start(
+        "x.service",
+        &[("failed", "failed"), ("activating", "start")],
+    );
+    let h = r.heal().await;
+    let verified = "x.service is active, port 8080 is listening";
+    assert_eq!(h.inc.attempts, [attempt("service_restart", true, verified)]);
+    assert_eq!(h.by, Some(Strategy::ServiceRestart));
+    let executed = &h.inc.steps[0];
+    assert!(
+        executed.starts_with("Executed: systemctl restart x.service -> job done in "),
+        "{executed}"
+    );
+    assert_eq!(r.host.actions(), ["restart x.service"]);
+}
+
+#[tokio::test]
+async fn a_resolved_heal_lists_each_step_with_its_outcome() {
+    let r = rig(&[Strategy::ServiceRestart]);
+    r.host.stopped("x.service");
+    let h = r.heal().await;
+    assert_eq!(
+        h.inc.steps,
+        [
+            "Executed: systemctl restart x.service -> job done in 0.0 s",
+            "Verified: x.service is active, port 8080 is listening"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_pid_reused_between_finding_the_stray_and_killing_it_is_never_signalled() {
+    let r = rig(&[Strategy::PortConflict]);
+    r.host.crashed("x.service");
+    r.host.listen(8080, 4242, "python3", SESSION);
+    r.host.pid_reused_after_lookup(4242, "bash", SESSION);
+    let h = r.heal().await;
+    assert_eq!(
+        r.host.signals(),
+        [],
+        "the new process with PID 4242 is left alone"
+    );
+    assert_eq!(
+        h.inc.steps[..2],
+        [
+            "Found port 8080 held by PID 4242 (python3, user root) outside x.service",
+            "Did not signal PID 4242: python3 had exited and the PID now belongs to \
+             another process (bash)",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_port_held_by_the_units_own_leftover_child_is_named_in_the_failed_step() {
+    use Strategy::*;
+    let r = rig(&[ServiceRestart, PortConflict]);
+    r.host.crashed("x.service");
+    r.host.on_start("x.service", [Then::Failed]);
+    r.host
+        .listen(8080, 300, "x-worker", "/system.slice/x.service");
+    let h = r.heal().await;
+    assert_eq!(h.by, None);
+    let why = "port 8080 is held by PID 300 (x-worker, user root), a leftover process of \
+               x.service's own cgroup, so x.service cannot bind it; not killed by this \
+               strategy: run systemctl kill x.service (or systemctl stop x.service), then \
+               systemctl start x.service";
+    assert_eq!(h.inc.attempts[1], attempt("port_conflict", false, why));
+    assert_eq!(r.host.signals(), []);
+}
+
+#[tokio::test]
+async fn a_stray_found_in_the_units_own_cgroup_at_kill_time_is_not_killed() {
+    let r = rig(&[Strategy::PortConflict]);
+    r.host.crashed("x.service");
+    r.host.listen(8080, 4242, "python3", SESSION);
+    r.host.moved_after_lookup(4242, "/system.slice/x.service");
+    let h = r.heal().await;
+    assert_eq!(r.host.signals(), []);
+    let why = "PID 4242 (python3) is now in x.service's own cgroup; not killed";
+    assert_eq!(h.inc.attempts, [attempt("port_conflict", false, why)]);
+    assert_eq!(r.host.actions(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_dependency_whose_start_job_fails_is_named_with_the_jobs_result() {
+    let mut r = rig(&[Strategy::DependencyRestart]);
+    r.svc.depends_on = vec![crate::config::UnitName::parse("db.service").unwrap()];
+    r.host.stopped("db.service");
+    r.host.on_start("db.service", [Then::Failed]);
+    r.host.crashed("x.service");
+    let h = r.heal().await;
+    assert_eq!(h.by, None);
+    let why = "db.service did not become active: its start job ended 'failed' \
+               (ActiveState=failed, Result=exit-code, ExecMainStatus=1)";
+    assert_eq!(h.inc.attempts, [attempt("dependency_restart", false, why)]);
+    assert_eq!(r.host.actions(), ["start db.service"]);
+}
+
+#[tokio::test]
+async fn a_restart_job_replaced_by_a_newer_one_is_judged_by_the_units_state() {
+    let r = rig(&[Strategy::ServiceRestart]);
+    r.host.crashed("x.service");
+    r.host.on_start("x.service", [Then::Canceled]);
+    let h = r.heal().await;
+    assert_eq!(h.by, Some(Strategy::ServiceRestart));
+    assert_eq!(
+        h.inc.steps,
+        [
+            "Executed: systemctl restart x.service -> job canceled after 0.0 s",
+            "Verified: x.service is active, port 8080 is listening"
+        ]
+    );
 }
