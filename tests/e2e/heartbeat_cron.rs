@@ -99,4 +99,13 @@ fn the_cron_heartbeat_pings_with_a_summary_and_fails_when_the_daemon_stops() {
         "{}",
         next.body
     );
+    // What it says of the services comes from systemd, asked by the heartbeat itself, not
+    // from the dead daemon's last saved view.
+    assert!(
+        next.body.contains(
+            "services (seen by the heartbeat itself; the daemon cannot vouch for them): 1 up, 0 down, 0 unknown, 0 paused\n"
+        ),
+        "{}",
+        next.body
+    );
 }

@@ -30,7 +30,7 @@ fn a_stopped_service_is_restarted_and_a_resolved_email_says_how() {
     );
     assert!(body.contains("HOW IT WAS FIXED:\n1. Detected example was inactive (ActiveState=inactive, Result=success"), "{body}");
     assert!(
-        body.contains("\n2. Executed: systemctl restart example.service\n"),
+        body.contains("\n2. Executed: systemctl restart example.service -> job done in "),
         "{body}"
     );
     assert!(

@@ -40,11 +40,13 @@ fn a_unit_that_cannot_start_gets_one_ladder_then_a_failed_email_and_is_left_alon
         "{body}"
     );
     assert!(
-        body.contains("WHAT WAS TRIED:\n1. service_restart: broken.service did not become active (ActiveState=failed, Result=exit-code, ExecMainStatus=203)\n"),
+        body.contains("WHAT WAS TRIED:\n1. service_restart: broken.service did not become active: its restart job ended 'failed' (ActiveState=failed, Result=exit-code, ExecMainStatus=203)\n"),
         "{body}"
     );
     assert!(
-        body.contains("\n2. reset_failed: broken.service did not become active"),
+        body.contains(
+            "\n2. reset_failed: broken.service did not become active: its start job ended 'failed'"
+        ),
         "{body}"
     );
     assert!(

@@ -27,6 +27,20 @@ impl Smtp {
     pub fn count(&self, subject: &str) -> usize {
         self.0.count(subject)
     }
+    pub fn freeze(&self) {
+        self.0.freeze()
+    }
+    pub fn thaw(&self) {
+        self.0.thaw()
+    }
+    /// Every message with this subject.
+    pub fn all(&self, subject: &str) -> Vec<Mail> {
+        self.0
+            .messages()
+            .into_iter()
+            .filter(|m| m.subject == subject)
+            .collect()
+    }
 }
 
 pub fn test_config(host: &Host, services: &str) -> String {

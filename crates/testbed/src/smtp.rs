@@ -22,6 +22,7 @@ pub struct Mail {
     pub body: String,
     pub from: String,
     pub to: String,
+    pub message_id: String,
 }
 
 impl Smtp {
@@ -46,8 +47,35 @@ impl Smtp {
         }
     }
 
+    /// Freezes the server (SIGSTOP): connections are still accepted by the kernel, but nothing
+    /// answers, so a client is caught inside the SMTP exchange. `thaw` lets it go on.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        if let Some(c) = &self.child {
+            let _ = Command::new("kill")
+                .arg(sig)
+                .arg(c.id().to_string())
+                .status();
+        }
+    }
+
     pub fn resume(&mut self) -> Result<()> {
         let listen = format!("{}:{SMTP_PORT}", self.ip);
+        // Another server there (one left by a killed test process) would take our mail and
+        // make every test that reads it fail for no visible reason: say so instead.
+        if TcpStream::connect((self.ip, SMTP_PORT)).is_ok() {
+            bail!(
+                "something already listens on {listen}, probably an SMTP server left by a killed \
+                 test process: pkill -f 'aiosmtpd -n -l {listen}'"
+            );
+        }
         let child = Command::new("/usr/bin/python3")
             .args(["-m", "aiosmtpd", "-n", "-l", &listen, "-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&self.maildir)
@@ -129,5 +157,6 @@ fn parse(raw: &[u8]) -> Option<Mail> {
         body: m.body_text(0)?.replace("\r\n", "\n"),
         from: addr(m.from()),
         to: addr(m.to()),
+        message_id: m.message_id().unwrap_or_default().to_string(),
     })
 }

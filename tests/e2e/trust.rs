@@ -1,0 +1,122 @@
+//! The healer on a real host when its own footing goes: the system bus restarted under it, the
+//! daemon itself frozen, the daemon killed in the middle of sending a report. It must neither
+//! go quiet nor cry wolf: no healthy service restarted, no report lost, none sent twice under
+//! two identities.
+
+use crate::support::*;
+use mm_testbed::Testbed;
+use std::time::{Duration, Instant};
+
+const RESOLVED: &str = "✅ MiracleMax: example - RESOLVED";
+const DAEMON: &str = "miraclemax-self-heal.service";
+
+#[test]
+fn restarting_the_system_bus_heals_nothing_and_healing_works_after_it() {
+    let tb = Testbed::start(1).unwrap();
+    let host = tb.host(0);
+    let smtp = Smtp::start(host.gateway());
+    install_daemon(host, &test_config(host, EXAMPLE));
+    let daemon_pid = main_pid(host, DAEMON);
+
+    host.ssh_ok(&["systemctl", "restart", "dbus.service"])
+        .unwrap();
+    // Long enough for every look of the 1 s check interval to meet the lost connection.
+    std::thread::sleep(Duration::from_secs(10));
+    assert_eq!(is_active(host, "example.service"), "active");
+    let healed: Vec<String> = events(host, "example")
+        .into_iter()
+        .filter(|e| e == "detected" || e == "failed")
+        .collect();
+    assert_eq!(
+        healed,
+        Vec::<String>::new(),
+        "a healthy service was blamed for the bus"
+    );
+    assert_eq!(smtp.0.messages().len(), 0, "no report for a bus restart");
+
+    // The daemon sees again (on a rebuilt connection, or restarted by systemd) and heals.
+    host.ssh_ok(&["systemctl", "stop", "example.service"])
+        .unwrap();
+    let mail = smtp.wait_for(RESOLVED, Duration::from_secs(60));
+    assert!(
+        mail.body.contains("systemctl restart example.service"),
+        "{}",
+        mail.body
+    );
+    assert_eq!(is_active(host, "example.service"), "active");
+    eprintln!(
+        "daemon PID before the bus restart {daemon_pid}, after {}",
+        main_pid(host, DAEMON)
+    );
+}
+
+#[test]
+fn a_frozen_daemon_is_restarted_by_the_watchdog_within_fifteen_seconds() {
+    let tb = Testbed::start(1).unwrap();
+    let host = tb.host(0);
+    let smtp = Smtp::start(host.gateway());
+    install_daemon(host, &test_config(host, EXAMPLE));
+    let frozen = main_pid(host, DAEMON);
+    host.ssh_ok(&["kill", "-STOP", &frozen]).unwrap();
+    let start = Instant::now();
+    wait_until(Duration::from_secs(30), "a new daemon", || {
+        let pid = main_pid(host, DAEMON);
+        pid != frozen && pid != "0" && is_active(host, DAEMON) == "active"
+    });
+    let took = start.elapsed();
+    eprintln!("frozen daemon replaced after {took:?}");
+    // WatchdogSec=8, TimeoutAbortSec=4, RestartSec=2, with a second for the SSH round trips.
+    assert!(took < Duration::from_secs(16), "took {took:?}");
+    // And the new one heals.
+    host.ssh_ok(&["systemctl", "stop", "example.service"])
+        .unwrap();
+    smtp.wait_for(RESOLVED, Duration::from_secs(60));
+}
+
+#[test]
+fn a_daemon_killed_inside_the_smtp_exchange_sends_the_report_once_after_its_restart() {
+    let tb = Testbed::start(1).unwrap();
+    let host = tb.host(0);
+    let smtp = Smtp::start(host.gateway());
+    install_daemon(host, &test_config(host, EXAMPLE));
+
+    smtp.freeze();
+    host.ssh_ok(&["systemctl", "stop", "example.service"])
+        .unwrap();
+    // The report is queued and the daemon connects: it now waits for a greeting that never
+    // comes, inside the exchange.
+    wait_until(
+        Duration::from_secs(30),
+        "the daemon's SMTP connection",
+        || {
+            host.ssh_ok(&["ss", "-Htn", "state", "established", "( dport = :2525 )"])
+                .map(|o| !o.trim().is_empty())
+                .unwrap_or(false)
+        },
+    );
+    assert_eq!(is_active(host, "example.service"), "active");
+    host.ssh_ok(&["systemctl", "kill", "-s", "KILL", DAEMON])
+        .unwrap();
+    smtp.thaw();
+
+    let first = smtp.wait_for(RESOLVED, Duration::from_secs(60));
+    assert!(
+        first.message_id.ends_with(&format!("@{}", host.name)),
+        "{}",
+        first.message_id
+    );
+    // Let a second copy arrive if one were coming.
+    std::thread::sleep(Duration::from_secs(6));
+    let copies = smtp.all(RESOLVED);
+    assert!(
+        !copies.is_empty() && copies.len() <= 2,
+        "{} copies",
+        copies.len()
+    );
+    for c in &copies {
+        assert_eq!(
+            c.message_id, first.message_id,
+            "every copy is the same message"
+        );
+    }
+}
