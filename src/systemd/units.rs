@@ -128,18 +128,78 @@ impl Units for Systemd {
 
 /// `journalctl -u UNIT -n LINES`, bounded to 5 seconds.
 async fn journal_lines(unit: &UnitName, lines: u32) -> Vec<String> {
-    // kill_on_drop: a journalctl that misses the deadline below is killed, never left behind.
-    let out = tokio::process::Command::new("journalctl")
-        .kill_on_drop(true)
-        .args(["-u", unit.as_str(), "-n"])
+    let mut cmd = tokio::process::Command::new("journalctl");
+    cmd.args(["-u", unit.as_str(), "-n"])
         .arg(lines.to_string())
-        .args(["--no-pager", "-o", "short-iso"])
+        .args(["--no-pager", "-o", "short-iso"]);
+    output_lines(cmd, Duration::from_secs(5)).await
+}
+
+/// The lines a command prints, or a line saying it did not answer within `deadline`; a
+/// command that misses the deadline is killed, never left behind (kill_on_drop).
+async fn output_lines(mut cmd: tokio::process::Command, deadline: Duration) -> Vec<String> {
+    let out = cmd
+        .kill_on_drop(true)
+        .stdin(std::process::Stdio::null())
         .output();
-    match tokio::time::timeout(Duration::from_secs(5), out).await {
+    match tokio::time::timeout(deadline, out).await {
         Ok(Ok(o)) => String::from_utf8_lossy(&o.stdout)
             .lines()
             .map(str::to_string)
             .collect(),
         _ => vec!["(journalctl did not answer)".into()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// PIDs of live (not zombie) processes whose command line is exactly `argv`.
+    fn running(argv: &[&str]) -> Vec<i32> {
+        let want: Vec<u8> = argv
+            .iter()
+            .flat_map(|a| [a.as_bytes(), b"\0"].concat())
+            .collect();
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).ok() == Some(want.clone()))
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .map(|s| s.rsplit_once(") ").and_then(|(_, r)| r.chars().next()) != Some('Z'))
+                    .unwrap_or(false)
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_journal_command_past_its_deadline_is_killed_not_left_behind() {
+        // A stand-in for a journalctl that hangs, with an argument no other process has.
+        let argv = ["sleep", "31.4159"];
+        let mut cmd = tokio::process::Command::new(argv[0]);
+        cmd.arg(argv[1]);
+        let lines = output_lines(cmd, Duration::from_millis(300)).await;
+        assert_eq!(lines, ["(journalctl did not answer)"]);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !running(&argv).is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the hung command still runs: {:?}",
+                running(&argv)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_journal_command_that_answers_gives_its_lines() {
+        let mut cmd = tokio::process::Command::new("printf");
+        cmd.arg("one\ntwo\n");
+        assert_eq!(
+            output_lines(cmd, Duration::from_secs(5)).await,
+            ["one", "two"]
+        );
     }
 }
