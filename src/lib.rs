@@ -11,7 +11,7 @@ pub mod heal;
 pub mod heartbeat;
 pub mod journal;
 pub mod notify;
-pub(crate) mod probe;
+pub mod probe;
 pub mod state;
 pub mod status;
 pub mod systemd;

@@ -199,7 +199,7 @@ fn daemon_state(config: &Config, dirs: &Dirs) -> Result<String, String> {
         .ok()
         .and_then(|t| t.elapsed().ok())
         .unwrap_or(Duration::MAX);
-    if !process_alive(pid) {
+    if !crate::probe::procs::alive(pid) {
         return Err(format!(
             "miraclemax-self-heal is not running (last sign of life {} ago)",
             human(age)
@@ -217,14 +217,6 @@ fn daemon_state(config: &Config, dirs: &Dirs) -> Result<String, String> {
         "miraclemax-self-heal running (pid {pid}, last check {} ago)",
         human(age)
     ))
-}
-
-fn process_alive(pid: u32) -> bool {
-    pid > 0
-        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| s.rsplit_once(") ").and_then(|(_, r)| r.chars().next()))
-            .is_some_and(|state| state != 'Z')
 }
 
 #[cfg(test)]

@@ -4,4 +4,5 @@
 
 pub(crate) mod http;
 pub(crate) mod port;
-pub(crate) mod procs;
+// Public for `procs::alive`, which the test infrastructure uses too.
+pub mod procs;

@@ -41,6 +41,15 @@ pub struct Identity {
     pub cgroup: String,
 }
 
+/// True while `pid` exists and has not exited (a zombie has exited: only its entry is left).
+pub fn alive(pid: u32) -> bool {
+    pid > 0
+        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit_once(") ").and_then(|(_, r)| r.chars().next()))
+            .is_some_and(|state| state != 'Z')
+}
+
 pub fn no_such_process() -> io::Error {
     io::Error::from_raw_os_error(rustix::io::Errno::SRCH.raw_os_error())
 }

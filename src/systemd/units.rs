@@ -156,7 +156,7 @@ mod tests {
     use super::*;
 
     /// PIDs of live (not zombie) processes whose command line is exactly `argv`.
-    fn running(argv: &[&str]) -> Vec<i32> {
+    fn running(argv: &[&str]) -> Vec<u32> {
         let want: Vec<u8> = argv
             .iter()
             .flat_map(|a| [a.as_bytes(), b"\0"].concat())
@@ -164,13 +164,9 @@ mod tests {
         std::fs::read_dir("/proc")
             .unwrap()
             .flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
             .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).ok() == Some(want.clone()))
-            .filter(|pid| {
-                std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                    .map(|s| s.rsplit_once(") ").and_then(|(_, r)| r.chars().next()) != Some('Z'))
-                    .unwrap_or(false)
-            })
+            .filter(|pid| crate::probe::procs::alive(*pid))
             .collect()
     }
 

@@ -69,7 +69,7 @@ fn teardown_leaves_nothing_behind_when_a_test_fails_midway() {
         None => assert_eq!(
             pids_in(&running)
                 .into_iter()
-                .filter(|p| self::running(*p))
+                .filter(|p| miraclemax::probe::procs::alive(*p))
                 .collect::<Vec<_>>(),
             Vec::<u32>::new()
         ),
@@ -111,7 +111,10 @@ fn hosts_left_by_a_killed_process_are_cleaned_up() {
     assert_eq!(left, Vec::<String>::new());
     // By its processes, not its slot: once the killed process's lock is gone, another test in
     // this process may claim the slot (cleaning it first) and boot a host of its own there.
-    let alive: Vec<u32> = pids.into_iter().filter(|p| running(*p)).collect();
+    let alive: Vec<u32> = pids
+        .into_iter()
+        .filter(|p| miraclemax::probe::procs::alive(*p))
+        .collect();
     assert_eq!(
         alive,
         Vec::<u32>::new(),
@@ -133,11 +136,4 @@ fn pids_in(leftovers: &[String]) -> Vec<u32> {
     pids.sort();
     pids.dedup();
     pids
-}
-
-/// A PID that exists and is not a zombie.
-fn running(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| s.rsplit_once(") ").and_then(|(_, r)| r.chars().next()) != Some('Z'))
-        .unwrap_or(false)
 }

@@ -439,11 +439,9 @@ fn nspawn_pids(machine: &str) -> Vec<u32> {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let state = stat.rsplit_once(") ").and_then(|(_, r)| r.chars().next());
             let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-            state.is_some_and(|s| s != 'Z')
+            miraclemax::probe::procs::alive(*pid)
                 && args.first().is_some_and(|a| a.ends_with(b"systemd-nspawn"))
                 && args
                     .windows(2)
