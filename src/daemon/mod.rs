@@ -67,7 +67,7 @@ pub struct Shared {
     bus: Arc<Limited>,
     persist: Persist,
     /// What was last handed to `persist`: the state without its probe times, and when.
-    saved: Mutex<(Vec<u8>, u64)>,
+    saved: Mutex<(Option<State>, u64)>,
     progress: Progress,
     rebuild: Rebuild,
     reconnect: Arc<dyn Reconnect>,
@@ -88,13 +88,19 @@ impl Shared {
     pub fn update<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         let mut st = self.lock_state();
         let r = f(&mut st);
-        let key = without_probe_times(&mut st);
         let now = self.ctx.clock.now_ms();
         let mut saved = self.saved.lock().unwrap_or_else(|e| e.into_inner());
-        if saved.0 != key || now.saturating_sub(saved.1) >= PROBE_TIMES_REFRESH_MS {
+        // Compared as values, probe times aside: no serialisation on a look that changed nothing.
+        let times = take_probe_times(&mut st);
+        let changed = (saved.0.as_ref() != Some(&*st)).then(|| st.clone());
+        put_probe_times(&mut st, times);
+        if changed.is_some() || now.saturating_sub(saved.1) >= PROBE_TIMES_REFRESH_MS {
             match serde_json::to_vec_pretty(&*st) {
                 Ok(json) => {
-                    *saved = (key, now);
+                    if changed.is_some() {
+                        saved.0 = changed;
+                    }
+                    saved.1 = now;
                     self.persist.save_state(json);
                 }
                 Err(e) => tracing::error!("cannot serialise the state: {e}"),
@@ -141,18 +147,18 @@ impl Shared {
     }
 }
 
-/// The state serialised without its probe times, to tell a change worth writing.
-fn without_probe_times(st: &mut State) -> Vec<u8> {
-    let times: Vec<u64> = st
-        .services
+/// Takes the probe times out of the state (zeroed), to tell a change worth writing.
+fn take_probe_times(st: &mut State) -> Vec<u64> {
+    st.services
         .values_mut()
         .map(|s| std::mem::take(&mut s.last_probe_ms))
-        .collect();
-    let key = serde_json::to_vec(&*st).unwrap_or_default();
+        .collect()
+}
+
+fn put_probe_times(st: &mut State, times: Vec<u64>) {
     for (s, t) in st.services.values_mut().zip(times) {
         s.last_probe_ms = t;
     }
-    key
 }
 
 #[derive(Debug, Clone)]
@@ -615,7 +621,7 @@ fn build_shared(
         template_dir: template_dir.to_path_buf(),
         bus,
         persist: Persist::new(dirs),
-        saved: Mutex::new((Vec::new(), 0)),
+        saved: Mutex::new((None, 0)),
         progress: Progress::default(),
         rebuild: Rebuild::new(config.limits.check_interval),
         reconnect,
