@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::daemon::fake::{self, FakeClock, FakeHost, T0, TempDir, Then};
+use crate::daemon::look::Known;
 use crate::daemon::{System, build_shared};
 use crate::heal::cause::Cause;
 use crate::heal::machine::Phase;
@@ -38,6 +39,7 @@ struct Rig {
     svc: Service,
     control: Control,
     acting_since: Option<Instant>,
+    known: Known,
     _dir: TempDir,
 }
 
@@ -73,6 +75,7 @@ fn rig_with(limits: &str, prepare: impl FnOnce(&Dirs)) -> Rig {
         host,
         clock,
         acting_since: None,
+        known: Known::default(),
         _dir: dir,
     }
 }
@@ -80,7 +83,16 @@ fn rig_with(limits: &str, prepare: impl FnOnce(&Dirs)) -> Rig {
 impl Rig {
     /// One look at the service, as on a probe tick.
     async fn look(&mut self) {
-        look_and_act(&self.sh, &self.svc, &self.control, &mut self.acting_since).await;
+        // As without change signals: every look asks systemd (the cheapest question it can).
+        look_and_act(
+            &self.sh,
+            &self.svc,
+            &self.control,
+            &mut self.acting_since,
+            &mut self.known,
+            false,
+        )
+        .await;
     }
 
     /// How many of the daemon's own events named `event` are in the events log.
