@@ -628,18 +628,31 @@ async fn mail_loop(sh: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let Some(email) = &sh.config.email else {
         return;
     };
-    let mailer = match Mailer::new(email, &sh.host) {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::error!(
-                event = "mail_setup_failed",
-                "reports stay in the outbox: {e}"
-            );
-            return;
-        }
-    };
+    // Set up (TLS roots and all) when the first report is queued, not at start: a host whose
+    // services stay healthy never pays for it.
+    let mut mailer = None;
     loop {
-        sh.outbox.deliver_due(&mailer).await;
+        let outbox = sh.outbox.clone();
+        let waiting = tokio::task::spawn_blocking(move || outbox.has_pending())
+            .await
+            .unwrap_or(true);
+        if waiting {
+            if mailer.is_none() {
+                match Mailer::new(email, &sh.host) {
+                    Ok(m) => mailer = Some(m),
+                    Err(e) => {
+                        tracing::error!(
+                            event = "mail_setup_failed",
+                            "reports stay in the outbox: {e}"
+                        );
+                        return;
+                    }
+                }
+            }
+            if let Some(mailer) = &mailer {
+                sh.outbox.deliver_due(mailer).await;
+            }
+        }
         tokio::select! {
             _ = stop.changed() => return,
             _ = sh.mail_wakeup.notified() => {}
