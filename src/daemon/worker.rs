@@ -44,7 +44,7 @@ pub async fn run(sh: Arc<Shared>, svc: Service, mut stop: watch::Receiver<bool>)
             "",
             &format!("resuming incident {} after a daemon restart", inc.id),
         );
-        heal(&sh, &svc, inc).await;
+        Box::pin(heal(&sh, &svc, inc)).await;
     }
 
     let mut changes = follow(&sh, &svc, true).await;
@@ -55,15 +55,17 @@ pub async fn run(sh: Arc<Shared>, svc: Service, mut stop: watch::Receiver<bool>)
     let control = Control::new(&sh.dirs.root);
     let mut acting_since = None;
     let mut known = Known::default();
-    // The first look at once, then one per interval, each service at its own point in it.
-    look_and_act(
+    // The first look at once, then one per interval, each service at its own point in it. A
+    // look's future is boxed: it lives for a moment, while the worker waits for the next one
+    // holding only its own small state (hundreds of services are hundreds of workers).
+    Box::pin(look_and_act(
         &sh,
         &svc,
         &control,
         &mut acting_since,
         &mut known,
         changes.is_some(),
-    )
+    ))
     .await;
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + spread(&sh, &svc), every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -94,14 +96,14 @@ pub async fn run(sh: Arc<Shared>, svc: Service, mut stop: watch::Receiver<bool>)
                 }
             },
         }
-        look_and_act(
+        Box::pin(look_and_act(
             &sh,
             &svc,
             &control,
             &mut acting_since,
             &mut known,
             changes.is_some(),
-        )
+        ))
         .await;
         if changes.is_none() && tokio::time::Instant::now() >= rewatch_at {
             changes = follow(&sh, &svc, false).await;
@@ -282,7 +284,7 @@ async fn look_and_act(
             // The incident is on disk before anything is done, so a daemon killed mid-heal
             // resumes it.
             sh.flush().await;
-            heal(sh, svc, inc).await;
+            Box::pin(heal(sh, svc, inc)).await;
             // Whatever systemd does next is judged afresh, not against time spent healing.
             *acting_since = None;
             known.forget();

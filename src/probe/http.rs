@@ -33,7 +33,9 @@ pub fn client() -> Client {
 }
 
 pub async fn check(client: &Client, url: &str, expected: u16, timeout: Duration) -> HttpOutcome {
-    match tokio::time::timeout(timeout, status(client, url)).await {
+    // Boxed: the TLS handshake's state is large, and a probe is a rare, short-lived thing next to
+    // the worker that waits between probes (its future stays small).
+    match tokio::time::timeout(timeout, Box::pin(status(client, url))).await {
         Ok(Ok(s)) if s == expected => HttpOutcome::Healthy,
         Ok(Ok(s)) => HttpOutcome::WrongStatus(s),
         Ok(Err(why)) => HttpOutcome::Failed(why),

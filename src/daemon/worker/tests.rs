@@ -468,3 +468,14 @@ async fn state_changes_refused_at_first_are_followed_once_the_bus_answers_again(
     assert!(watches <= 3, "{watches} watch calls");
     assert_eq!(r.host.actions(), Vec::<String>::new());
 }
+
+/// A host with hundreds of services has hundreds of workers waiting: each one's task holds its
+/// whole future, so what a look or a heal needs is boxed for its moment (it was 6.7 KB).
+#[tokio::test]
+async fn a_waiting_worker_holds_little_memory() {
+    let rig = rig("");
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let worker = run(rig.sh.clone(), rig.svc.clone(), rx);
+    let size = std::mem::size_of_val(&worker);
+    assert!(size <= 2048, "a worker's future is {size} bytes");
+}
