@@ -15,6 +15,7 @@ mod fragments;
 mod merge;
 mod model;
 mod raw;
+pub mod render;
 mod scalar;
 mod validate;
 

@@ -1,0 +1,271 @@
+//! What each host will be given, worked out from the inventory: its agent configuration
+//! (through the same `render::agent_config` as everything else that shows one) and the
+//! daemon's own validation of it. A problem is reported with the inventory file and line that
+//! set the value, the host and the service, so the fix goes where the value was written.
+
+use crate::edit;
+use crate::inventory::{HostVars, Inventory, Unresolved, template::Resolver};
+use miraclemax::config::render::{AgentVars, agent_config};
+use serde_json::Value;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One thing wrong with what a host would receive.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Issue {
+    pub file: Option<PathBuf>,
+    pub line: Option<usize>,
+    pub host: String,
+    pub object: String,
+    pub message: String,
+}
+
+impl fmt::Display for Issue {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if let Some(file) = &self.file {
+            write!(f, "{}", file.display())?;
+            if let Some(line) = self.line {
+                write!(f, ":{line}")?;
+            }
+            write!(f, ": ")?;
+        }
+        write!(f, "host '{}': {}: {}", self.host, self.object, self.message)
+    }
+}
+
+/// A host's agent configuration text, or why it cannot be written.
+pub struct Rendered {
+    pub host: String,
+    pub config: Result<String, Vec<Issue>>,
+}
+
+/// Where each of the agent's settings comes from in the inventory.
+const VARS: &[(&str, &str)] = &[
+    ("monitored_services", "monitored_services"),
+    ("host", "self_healing_host_name"),
+    ("ssh_target", "self_healing_ssh_target"),
+    ("notifications", "self_healing_email"),
+    ("limits", "self_healing_limits"),
+    ("protected_processes", "self_healing_protected_processes"),
+];
+
+pub fn render(inv: &Inventory, host: &str) -> Rendered {
+    let hv = inv.host_vars(host);
+    let r = Resolver::new(&hv);
+    let mut issues = Vec::new();
+    let mut get = |name: &str| -> Value {
+        match r.get(name) {
+            Ok(v) => v,
+            Err(e) => {
+                issues.push(unresolved(&hv, name, &e));
+                Value::Null
+            }
+        }
+    };
+    let list = |v: Value| match v {
+        Value::Array(a) => a,
+        _ => Vec::new(),
+    };
+    let text = |v: Value| match v {
+        Value::String(s) => s,
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let vars = AgentVars {
+        host: text(get("self_healing_host_name")),
+        ssh_target: text(get("self_healing_ssh_target")),
+        monitored_services: list(get("monitored_services")),
+        email: get("self_healing_email"),
+        limits: get("self_healing_limits"),
+        protected_processes: list(get("self_healing_protected_processes")),
+    };
+    if !issues.is_empty() {
+        return Rendered {
+            host: host.into(),
+            config: Err(issues),
+        };
+    }
+    Rendered {
+        host: host.into(),
+        config: Ok(agent_config(&vars)),
+    }
+}
+
+/// Everything wrong with what `host` would receive.
+pub fn check(inv: &Inventory, host: &str) -> Vec<Issue> {
+    let hv = inv.host_vars(host);
+    let text = match render(inv, host).config {
+        Ok(t) => t,
+        Err(issues) => return issues,
+    };
+    let mut issues = check_heartbeat_vars(&hv);
+    // The heartbeat role's fragment, checked with the rest as the daemon merges it; the ping
+    // URLs of checks the role creates are only known at deploy, so a placeholder stands in.
+    let r = Resolver::new(&hv);
+    let names: Vec<Value> = match r.get("healthcheck_services") {
+        Ok(Value::Array(items)) => items,
+        _ => Vec::new(),
+    };
+    let pings: Vec<Value> = names
+        .iter()
+        .filter_map(|i| {
+            let name = edit::entry_name(i)?;
+            let url = i
+                .get("ping_url")
+                .cloned()
+                .unwrap_or_else(|| PLACEHOLDER.into());
+            Some(serde_json::json!({ "name": name, "ping_url": url }))
+        })
+        .collect();
+    let ping_url = match r.get("heartbeat_ping_url") {
+        Ok(Value::String(u)) if !u.is_empty() => u,
+        _ => PLACEHOLDER.to_string(),
+    };
+    let mut heartbeat = serde_json::json!({ "ping_url": ping_url, "services": pings });
+    if let Ok(d) = r.get("heartbeat_deadline") {
+        heartbeat["deadline"] = d;
+    }
+    let text = format!("{text}heartbeat: {heartbeat}\n");
+    let path = Path::new(miraclemax::config::DEFAULT_PATH);
+    let parsed = miraclemax::config::parse(&text, path);
+    if let Err(miraclemax::config::ConfigError::Syntax { message, .. }) = &parsed {
+        issues.push(syntax_issue(&hv, &text, message));
+    }
+    if let Err(miraclemax::config::ConfigError::Invalid { problems, .. }) = parsed {
+        for (_, p) in problems {
+            let top = p.key.split('.').next().unwrap_or_default();
+            let var = VARS
+                .iter()
+                .find(|(k, _)| *k == top)
+                .map(|(_, v)| *v)
+                .unwrap_or("monitored_services");
+            let var = match p.key.as_str() {
+                k if k.starts_with("heartbeat.services") => "healthcheck_services",
+                "heartbeat.deadline" => "heartbeat_deadline",
+                k if k.starts_with("heartbeat") => "heartbeat_ping_url",
+                _ => var,
+            };
+            let service = p
+                .object
+                .trim_start_matches("heartbeat: ")
+                .strip_prefix("service '")
+                .and_then(|s| s.strip_suffix('\''));
+            issues.push(at(&hv, var, service, &p.object, &p.message));
+        }
+    }
+    issues.sort();
+    issues.dedup();
+    issues
+}
+
+/// Stands in for a ping URL that Healthchecks gives at deploy.
+const PLACEHOLDER: &str = "https://example.invalid/ping/placeholder";
+
+/// `healthcheck_services`: each entry a service name or a mapping with `name:`, and a place
+/// for the heartbeat to report to.
+fn check_heartbeat_vars(hv: &HostVars) -> Vec<Issue> {
+    let r = Resolver::new(hv);
+    let mut issues = Vec::new();
+    match r.get("healthcheck_services") {
+        Ok(Value::Array(items)) => {
+            for item in items {
+                if edit::entry_name(&item).is_none_or(str::is_empty) {
+                    issues.push(at(
+                        hv,
+                        "healthcheck_services",
+                        None,
+                        "healthcheck_services",
+                        "each entry is a service name (- passgo) or a mapping with name: (- name: passgo)",
+                    ));
+                }
+            }
+        }
+        Ok(Value::Null) => {}
+        Ok(_) => issues.push(at(
+            hv,
+            "healthcheck_services",
+            None,
+            "healthcheck_services",
+            "is a list of service names",
+        )),
+        Err(e) => issues.push(unresolved(hv, "healthcheck_services", &e)),
+    }
+    let key = r.get("heartbeat_api_key");
+    let url = r.get("heartbeat_ping_url");
+    let blank = |v: &Result<Value, Unresolved>| matches!(v, Ok(Value::String(s)) if s.is_empty());
+    if blank(&key) && blank(&url) {
+        issues.push(Issue {
+            file: None,
+            line: None,
+            host: hv.host.clone(),
+            object: "heartbeat".into(),
+            message: "set heartbeat_api_key (the checks are then created for you) or heartbeat_ping_url, from Ansible Vault".into(),
+        });
+    }
+    issues
+}
+
+/// A value of the wrong type (`critical: maybe`): the parser names a line of the rendered
+/// text, which says whose value it is (each service is one line).
+fn syntax_issue(hv: &HostVars, text: &str, message: &str) -> Issue {
+    let at_line = message.find("line ");
+    let line: Option<usize> = at_line.and_then(|i| {
+        let digits: String = message[i + 5..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    });
+    // The rendered text's position means nothing to the user: keep the reason only.
+    let detail = match message.strip_prefix("line ") {
+        Some(_) => message.split_once(": ").map_or(message, |(_, d)| d),
+        None => at_line.map_or(message, |i| {
+            message[..i]
+                .trim_end_matches([' ', ','])
+                .trim_end_matches(" at")
+        }),
+    };
+    let rendered = line
+        .and_then(|n| text.lines().nth(n.saturating_sub(1)))
+        .unwrap_or("");
+    let key = rendered.split(':').next().unwrap_or("").trim();
+    if let Some(entry) = rendered.strip_prefix("  - ") {
+        let name = serde_json::from_str::<Value>(entry)
+            .ok()
+            .and_then(|v| edit::entry_name(&v).map(String::from));
+        let object = match &name {
+            Some(n) => format!("service '{n}'"),
+            None => "monitored_services".into(),
+        };
+        return at(hv, "monitored_services", name.as_deref(), &object, detail);
+    }
+    let var = match key {
+        "notifications" | "email" => "self_healing_email",
+        "limits" => "self_healing_limits",
+        "protected_processes" => "self_healing_protected_processes",
+        "heartbeat" => "healthcheck_services",
+        "host" => "self_healing_host_name",
+        _ => "monitored_services",
+    };
+    at(hv, var, None, var, detail)
+}
+
+fn unresolved(hv: &HostVars, var: &str, e: &Unresolved) -> Issue {
+    at(hv, var, None, var, &e.to_string())
+}
+
+/// An issue about `var` (and the entry `service` in it), at the place that defines it.
+fn at(hv: &HostVars, var: &str, service: Option<&str>, object: &str, message: &str) -> Issue {
+    let place = hv.defs.get(var).map(|d| d.at.clone());
+    let line = place.as_ref().and_then(|p| {
+        let text = std::fs::read_to_string(&p.file).ok()?;
+        edit::line_of(&text, p, var, service)
+    });
+    Issue {
+        file: place.map(|p| p.file),
+        line,
+        host: hv.host.clone(),
+        object: object.to_string(),
+        message: message.to_string(),
+    }
+}

@@ -1,0 +1,124 @@
+//! Which inventory to read when `-i` is not given: the one Ansible itself would use, so that
+//! `mmctl` and `ansible-playbook` run from the same folder see the same hosts. Ansible reads
+//! `ANSIBLE_INVENTORY`, else the `inventory` setting of the first configuration file it finds
+//! (`ANSIBLE_CONFIG`, `./ansible.cfg`, `~/.ansible.cfg`, `/etc/ansible/ansible.cfg`), else
+//! `/etc/ansible/hosts`. A relative path in a configuration file is relative to that file.
+
+use std::path::{Path, PathBuf};
+
+/// The inventory sources to read, and where that choice came from (for error messages).
+pub struct Located {
+    pub sources: Vec<PathBuf>,
+    pub from: String,
+}
+
+pub fn locate(given: &[PathBuf]) -> Located {
+    if !given.is_empty() {
+        return Located {
+            sources: given.to_vec(),
+            from: "-i".into(),
+        };
+    }
+    if let Some(v) = std::env::var_os("ANSIBLE_INVENTORY").filter(|v| !v.is_empty()) {
+        return Located {
+            sources: split(&v.to_string_lossy(), Path::new(".")),
+            from: "ANSIBLE_INVENTORY".into(),
+        };
+    }
+    for cfg in config_files() {
+        let Ok(text) = std::fs::read_to_string(&cfg) else {
+            continue;
+        };
+        // Ansible reads the first configuration file it finds and only that one.
+        let base = cfg.parent().unwrap_or(Path::new("."));
+        return match setting(&text, "defaults", "inventory") {
+            Some(v) => Located {
+                sources: split(&v, base),
+                from: format!("{} (inventory =)", cfg.display()),
+            },
+            None => default(),
+        };
+    }
+    default()
+}
+
+fn default() -> Located {
+    Located {
+        sources: vec![PathBuf::from("/etc/ansible/hosts")],
+        from: "Ansible's default".into(),
+    }
+}
+
+fn config_files() -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Some(c) = std::env::var_os("ANSIBLE_CONFIG").filter(|v| !v.is_empty()) {
+        v.push(PathBuf::from(c));
+    }
+    v.push(PathBuf::from("ansible.cfg"));
+    if let Some(home) = std::env::var_os("HOME") {
+        v.push(Path::new(&home).join(".ansible.cfg"));
+    }
+    v.push(PathBuf::from("/etc/ansible/ansible.cfg"));
+    v
+}
+
+/// A comma-separated list of paths, `~` expanded, relative ones taken from `base`.
+fn split(list: &str, base: &Path) -> Vec<PathBuf> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let p = match (s.strip_prefix("~/"), std::env::var_os("HOME")) {
+                (Some(rest), Some(home)) => Path::new(&home).join(rest),
+                _ => PathBuf::from(s),
+            };
+            if p.is_absolute() { p } else { base.join(p) }
+        })
+        .collect()
+}
+
+/// `key` in `[section]` of an INI file as Ansible reads it (`key = value` or `key: value`;
+/// `#` and `;` start comment lines, and an inline comment needs a space before it).
+pub fn setting(text: &str, section: &str, key: &str) -> Option<String> {
+    let mut current = String::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            current = name.trim().to_string();
+            continue;
+        }
+        if current != section {
+            continue;
+        }
+        let Some((k, v)) = line.split_once(['=', ':']) else {
+            continue;
+        };
+        if k.trim() == key {
+            let v = v.split(" #").next().unwrap_or(v);
+            let v = v.split(" ;").next().unwrap_or(v);
+            return Some(v.trim().to_string());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_inventory_setting_is_read_from_the_defaults_section_only() {
+        let cfg = "[ssh_connection]\ninventory = wrong\n# inventory = commented\n[defaults]\ninventory = inv/hosts.yml, other ; note\n";
+        assert_eq!(
+            setting(cfg, "defaults", "inventory").as_deref(),
+            Some("inv/hosts.yml, other")
+        );
+        assert_eq!(
+            split("inv/hosts.yml, /abs", Path::new("/repo")),
+            vec![PathBuf::from("/repo/inv/hosts.yml"), PathBuf::from("/abs")]
+        );
+    }
+}

@@ -1,0 +1,306 @@
+//! The Ansible inventory as Ansible reads it: the sources (`-i`, or what ansible.cfg names),
+//! each a YAML or INI hosts file or a folder of them, and the `group_vars/` and `host_vars/`
+//! beside them. Every variable keeps the place it was defined (file and key path), so that an
+//! edit goes to the file that defines a value and an error can point at its line.
+
+mod ini;
+mod locate;
+mod resolve;
+pub mod template;
+mod vars_files;
+mod yaml;
+
+pub use locate::{Located, locate};
+pub use resolve::HostVars;
+pub use template::Unresolved;
+pub use vars_files::Vault;
+pub use yaml::parse as parse_yaml;
+
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Where a variable is defined: a file, and the keys leading to the mapping that holds it
+/// (empty for a `group_vars`/`host_vars` file, `[all, children, web, vars]` in a hosts file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub file: PathBuf,
+    pub keys: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Def {
+    pub value: Value,
+    pub at: Place,
+}
+
+pub type Vars = BTreeMap<String, Def>;
+
+#[derive(Debug, Default)]
+pub struct Group {
+    pub parents: BTreeSet<String>,
+    /// Variables set in a hosts file (`vars:` or `[group:vars]`).
+    pub vars: Vars,
+    /// Variables from `group_vars/<group>*`, in the order they apply.
+    pub files: Vec<VarsFile>,
+}
+
+#[derive(Debug, Default)]
+pub struct Host {
+    /// The groups the host is listed in directly.
+    pub groups: BTreeSet<String>,
+    pub vars: Vars,
+    pub files: Vec<VarsFile>,
+}
+
+#[derive(Debug)]
+pub struct VarsFile {
+    pub path: PathBuf,
+    pub vars: Vars,
+    /// Encrypted with Ansible Vault and not opened (no password was given).
+    pub sealed: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub sources: Vec<PathBuf>,
+    pub groups: BTreeMap<String, Group>,
+    pub hosts: BTreeMap<String, Host>,
+    /// Folders whose `group_vars/` and `host_vars/` belong to this inventory.
+    pub var_dirs: Vec<PathBuf>,
+}
+
+/// Why an inventory could not be read: always names the file and says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    #[error("{}: cannot read: {source} (give the inventory with -i PATH)", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Syntax { path: PathBuf, message: String },
+    #[error("{}: {message}", path.display())]
+    Vault { path: PathBuf, message: String },
+}
+
+/// Texts that stand in for files (an edit not written yet), so that the inventory can be read
+/// as it would be after the edit.
+#[derive(Debug, Default, Clone)]
+pub struct Overlay(pub BTreeMap<PathBuf, String>);
+
+impl Overlay {
+    pub fn read(&self, path: &Path) -> std::io::Result<String> {
+        match self.0.get(path) {
+            Some(t) => Ok(t.clone()),
+            None => std::fs::read_to_string(path),
+        }
+    }
+
+    pub fn is_file(&self, path: &Path) -> bool {
+        self.0.contains_key(path) || path.is_file()
+    }
+}
+
+impl Inventory {
+    /// Reads every source and the variable files beside them.
+    pub fn load(sources: &[PathBuf], vault: &Vault) -> Result<Inventory, InventoryError> {
+        Inventory::load_with(sources, vault, &Overlay::default())
+    }
+
+    /// As `load`, with the files in `overlay` read as the texts given there.
+    pub fn load_with(
+        sources: &[PathBuf],
+        vault: &Vault,
+        overlay: &Overlay,
+    ) -> Result<Inventory, InventoryError> {
+        let mut inv = Inventory {
+            sources: sources.to_vec(),
+            ..Inventory::default()
+        };
+        inv.group_mut("all");
+        inv.group_mut("ungrouped");
+        for source in sources {
+            let meta = std::fs::metadata(source).map_err(|e| InventoryError::Read {
+                path: source.clone(),
+                source: e,
+            })?;
+            if meta.is_dir() {
+                for file in source_files(source)? {
+                    inv.read_source(&file, overlay)?;
+                }
+                inv.add_var_dir(source.clone());
+            } else {
+                inv.read_source(source, overlay)?;
+                inv.add_var_dir(source.parent().unwrap_or(Path::new(".")).to_path_buf());
+            }
+        }
+        // A host in no group but `all` belongs to `ungrouped`, as in Ansible.
+        for host in inv.hosts.values_mut() {
+            host.groups.remove("all");
+            if host.groups.is_empty() {
+                host.groups.insert("ungrouped".into());
+            }
+        }
+        for (name, group) in inv.groups.iter_mut() {
+            if name != "all" && group.parents.is_empty() {
+                group.parents.insert("all".into());
+            }
+        }
+        for dir in inv.var_dirs.clone() {
+            for (name, group) in inv.groups.iter_mut() {
+                group.files.extend(vars_files::read(
+                    &dir.join("group_vars"),
+                    name,
+                    vault,
+                    overlay,
+                )?);
+            }
+            for (name, host) in inv.hosts.iter_mut() {
+                host.files.extend(vars_files::read(
+                    &dir.join("host_vars"),
+                    name,
+                    vault,
+                    overlay,
+                )?);
+            }
+        }
+        Ok(inv)
+    }
+
+    fn add_var_dir(&mut self, dir: PathBuf) {
+        if !self.var_dirs.contains(&dir) {
+            self.var_dirs.push(dir);
+        }
+    }
+
+    fn read_source(&mut self, file: &Path, overlay: &Overlay) -> Result<(), InventoryError> {
+        let text = overlay.read(file).map_err(|e| InventoryError::Read {
+            path: file.to_path_buf(),
+            source: e,
+        })?;
+        if looks_like_yaml(file, &text) {
+            yaml::read(self, file, &text)
+        } else {
+            ini::read(self, file, &text)
+        }
+    }
+
+    pub(crate) fn group_mut(&mut self, name: &str) -> &mut Group {
+        self.groups.entry(name.to_string()).or_default()
+    }
+
+    pub(crate) fn host_mut(&mut self, name: &str) -> &mut Host {
+        self.hosts.entry(name.to_string()).or_default()
+    }
+
+    /// Every group `host` belongs to, `all` included, in the order Ansible applies their
+    /// variables: by depth below `all`, then by name.
+    pub fn groups_of(&self, host: &str) -> Vec<String> {
+        let mut seen = BTreeSet::new();
+        let mut todo: Vec<String> = self
+            .hosts
+            .get(host)
+            .map(|h| h.groups.iter().cloned().collect())
+            .unwrap_or_default();
+        todo.push("all".into());
+        while let Some(g) = todo.pop() {
+            if seen.insert(g.clone())
+                && let Some(group) = self.groups.get(&g)
+            {
+                todo.extend(group.parents.iter().cloned());
+            }
+        }
+        let mut v: Vec<String> = seen.into_iter().collect();
+        v.sort_by_key(|g| (self.depth(g, 0), g.clone()));
+        v
+    }
+
+    fn depth(&self, group: &str, guard: usize) -> usize {
+        if group == "all" || guard > 64 {
+            return 0;
+        }
+        self.groups
+            .get(group)
+            .map(|g| {
+                g.parents
+                    .iter()
+                    .map(|p| self.depth(p, guard + 1) + 1)
+                    .max()
+                    .unwrap_or(1)
+            })
+            .unwrap_or(1)
+    }
+
+    /// The hosts of a group, its children's included.
+    pub fn hosts_in(&self, group: &str) -> Vec<String> {
+        self.hosts
+            .keys()
+            .filter(|h| self.groups_of(h).iter().any(|g| g == group))
+            .cloned()
+            .collect()
+    }
+}
+
+/// The files of an inventory folder, as Ansible reads them: every file, recursively, in name
+/// order, but not `group_vars`/`host_vars`, hidden files, backups or other known non-inventory
+/// files.
+fn source_files(dir: &Path) -> Result<Vec<PathBuf>, InventoryError> {
+    let read = |d: &Path| {
+        std::fs::read_dir(d).map_err(|e| InventoryError::Read {
+            path: d.to_path_buf(),
+            source: e,
+        })
+    };
+    let mut out = Vec::new();
+    let mut entries: Vec<PathBuf> = read(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        let name = p
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        if name.starts_with('.') || name == "group_vars" || name == "host_vars" {
+            continue;
+        }
+        if p.is_dir() {
+            out.extend(source_files(&p)?);
+        } else if !IGNORED.iter().any(|ext| name.ends_with(ext)) {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// Ansible's default `inventory_ignore_extensions`, plus the example files this project ships.
+const IGNORED: &[&str] = &[
+    "~",
+    ".orig",
+    ".bak",
+    ".ini.example",
+    ".cfg",
+    ".retry",
+    ".pyc",
+    ".pyo",
+    ".example",
+    ".md",
+];
+
+fn looks_like_yaml(file: &Path, text: &str) -> bool {
+    let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if matches!(ext, "yml" | "yaml" | "json") {
+        return true;
+    }
+    if ext == "ini" {
+        return false;
+    }
+    // No telling extension: INI files start with a `[group]` header or a host line.
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'));
+    matches!(first, Some(l) if l == "---" || l.ends_with(':') || l.contains(": "))
+}

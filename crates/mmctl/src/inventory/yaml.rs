@@ -1,0 +1,119 @@
+//! A YAML hosts file (Ansible's `yaml` inventory plugin): top-level keys are groups (`all` or
+//! any other), each with `hosts:` (name -> variables), `vars:` and `children:` (name -> group).
+
+use super::{Def, Inventory, InventoryError, Place};
+use serde_json::{Map, Value};
+use std::path::Path;
+
+pub fn read(inv: &mut Inventory, file: &Path, text: &str) -> Result<(), InventoryError> {
+    let bad = |message: String| InventoryError::Syntax {
+        path: file.to_path_buf(),
+        message,
+    };
+    let doc = parse(text).map_err(bad)?;
+    let top = match doc {
+        Value::Null => return Ok(()),
+        Value::Object(m) => m,
+        _ => {
+            return Err(bad(
+                "a YAML inventory is a mapping of groups (all:, web:, ...)".into(),
+            ));
+        }
+    };
+    for (name, body) in top {
+        group(inv, file, &name, &body, vec![name.clone()], None).map_err(bad)?;
+    }
+    Ok(())
+}
+
+/// YAML text as data, with the parser's message on failure (never the text itself: inventory
+/// files can hold secrets).
+pub fn parse(text: &str) -> Result<Value, String> {
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_saphyr::from_str::<Value>(text).map_err(|e| e.without_snippet().to_string())
+}
+
+fn group(
+    inv: &mut Inventory,
+    file: &Path,
+    name: &str,
+    body: &Value,
+    keys: Vec<String>,
+    parent: Option<&str>,
+) -> Result<(), String> {
+    let g = inv.group_mut(name);
+    if let Some(p) = parent {
+        g.parents.insert(p.to_string());
+    }
+    let body = match body {
+        Value::Null => return Ok(()),
+        Value::Object(m) => m,
+        _ => {
+            return Err(format!(
+                "group '{name}': expected hosts:, vars: or children:"
+            ));
+        }
+    };
+    for (key, value) in body {
+        let mut at = keys.clone();
+        at.push(key.clone());
+        match key.as_str() {
+            "vars" => {
+                let vars = vars_of(value, &at, file).map_err(|m| format!("group '{name}': {m}"))?;
+                inv.group_mut(name).vars.extend(vars);
+            }
+            "hosts" => {
+                for (host, hv) in
+                    &mapping(value).map_err(|m| format!("group '{name}' hosts: {m}"))?
+                {
+                    let mut hkeys = at.clone();
+                    hkeys.push(host.clone());
+                    let vars =
+                        vars_of(hv, &hkeys, file).map_err(|m| format!("host '{host}': {m}"))?;
+                    let h = inv.host_mut(host);
+                    h.groups.insert(name.to_string());
+                    h.vars.extend(vars);
+                }
+            }
+            "children" => {
+                for (child, cv) in
+                    &mapping(value).map_err(|m| format!("group '{name}' children: {m}"))?
+                {
+                    let mut ckeys = at.clone();
+                    ckeys.push(child.clone());
+                    group(inv, file, child, cv, ckeys, Some(name))?;
+                }
+            }
+            other => {
+                return Err(format!(
+                    "group '{name}': unknown key '{other}' (a group has hosts:, vars: and children:)"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn mapping(v: &Value) -> Result<Map<String, Value>, String> {
+    match v {
+        Value::Null => Ok(Map::new()),
+        Value::Object(m) => Ok(m.clone()),
+        _ => Err("expected a mapping of names".into()),
+    }
+}
+
+/// The variables of a `vars:` mapping (or a host's own mapping), each with its place.
+pub fn vars_of(v: &Value, keys: &[String], file: &Path) -> Result<super::Vars, String> {
+    Ok(mapping(v)?
+        .into_iter()
+        .map(|(k, value)| {
+            let at = Place {
+                file: file.to_path_buf(),
+                keys: keys.to_vec(),
+            };
+            (k, Def { value, at })
+        })
+        .collect())
+}

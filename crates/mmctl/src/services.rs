@@ -1,0 +1,570 @@
+//! `add-service`, `remove-service` and `list`: the services each host watches, edited in the
+//! file that defines them. An edit is worked out in memory, the inventory read again as it would
+//! be, and every host it reaches checked with the daemon's own validation; only an edit that
+//! adds no problem is written (or, with `--dry-run`, shown).
+
+use crate::edit::{self, Entry};
+use crate::fleet::{self, Issue};
+use crate::inventory::{Inventory, Overlay, Place, Vault, template::Resolver};
+use crate::write::{self, Snapshot};
+use anyhow::{Context, bail};
+use miraclemax::config::{ServiceName, Strategy};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub const SERVICES: &str = "monitored_services";
+pub const HEALTHCHECKS: &str = "healthcheck_services";
+
+/// The inventory to work on.
+pub struct Source {
+    pub paths: Vec<PathBuf>,
+    pub vault: Vault,
+}
+
+impl Source {
+    pub fn load(&self) -> anyhow::Result<Inventory> {
+        Ok(Inventory::load(&self.paths, &self.vault)?)
+    }
+}
+
+/// Where an edit goes: the file that defines the list for this host or group, or, when not
+/// said, the one file that defines it.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Host(String),
+    Group(String),
+    Auto,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct NewService {
+    pub name: String,
+    pub port: u32,
+    pub domain: Option<String>,
+    pub unit: Option<String>,
+    pub health_path: Option<String>,
+    pub health_url: Option<String>,
+    pub critical: Option<bool>,
+    pub strategies: Vec<String>,
+    pub depends_on: Vec<String>,
+    pub healthcheck: bool,
+}
+
+/// File edits ready to be written, and what they reach.
+pub struct Plan {
+    pub edits: Vec<(Snapshot, String)>,
+    pub hosts: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    pub fn diff(&self) -> String {
+        self.edits
+            .iter()
+            .map(|(s, new)| write::diff(&s.path, s.text.as_deref().unwrap_or(""), new))
+            .collect()
+    }
+
+    pub fn write(&self) -> anyhow::Result<()> {
+        for (snap, new) in &self.edits {
+            write::replace(snap, new)?;
+        }
+        Ok(())
+    }
+
+    pub fn files(&self) -> Vec<String> {
+        self.edits
+            .iter()
+            .map(|(s, _)| s.path.display().to_string())
+            .collect()
+    }
+}
+
+/// The entry as it is written in the inventory, keys in the user guide's order.
+fn entry(s: &NewService) -> Entry {
+    let mut m: Vec<(String, Value)> = vec![("name".into(), json!(s.name))];
+    if let Some(u) = &s.unit {
+        m.push(("unit".into(), json!(u)));
+    }
+    m.push(("port".into(), json!(s.port)));
+    if let Some(d) = &s.domain {
+        m.push(("domain".into(), json!(d)));
+    }
+    if let Some(c) = s.critical {
+        m.push(("critical".into(), json!(c)));
+    }
+    if !s.strategies.is_empty() {
+        m.push(("healing_strategies".into(), json!(s.strategies)));
+    }
+    if !s.depends_on.is_empty() {
+        m.push(("depends_on".into(), json!(s.depends_on)));
+    }
+    match (&s.health_path, &s.health_url) {
+        (Some(p), _) => m.push(("health".into(), json!({ "path": p }))),
+        (None, Some(u)) => m.push(("health".into(), json!({ "url": u }))),
+        _ => {}
+    }
+    Entry::Map(m)
+}
+
+/// What can be said about the new entry before looking at any host.
+fn precheck(s: &NewService) -> anyhow::Result<()> {
+    let obj = format!("service '{}'", s.name);
+    if let Err(e) = ServiceName::parse(&s.name) {
+        bail!("{obj}: {e}");
+    }
+    if s.port == 0 || s.port > 65535 {
+        bail!("{obj}: port {} is out of range 1-65535", s.port);
+    }
+    for st in &s.strategies {
+        if Strategy::parse(st).is_none() {
+            let known: Vec<&str> = Strategy::ALL.iter().map(|s| s.as_str()).collect();
+            bail!(
+                "{obj}: unknown healing strategy '{st}' (known: {})",
+                known.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn add(src: &Source, s: &NewService, target: &Target) -> anyhow::Result<Plan> {
+    precheck(s)?;
+    let inv = src.load()?;
+    let place = place_for(&inv, target, SERVICES)?;
+    let mut texts: BTreeMap<PathBuf, (Snapshot, String)> = BTreeMap::new();
+    apply(&mut texts, &place, |t| {
+        edit::append(t, &place, SERVICES, &entry(s))
+    })?;
+    if s.healthcheck {
+        // Beside the services when the host has no list of its own yet.
+        let hc = place_for(&inv, target, HEALTHCHECKS)
+            .ok()
+            .filter(|p| !p.file.starts_with("roles/"))
+            .unwrap_or_else(|| place.clone());
+        let bare = Entry::Name(s.name.clone());
+        apply(&mut texts, &hc, |t| {
+            edit::append(t, &hc, HEALTHCHECKS, &bare)
+        })?;
+    }
+    finish(src, &inv, texts, &place, SERVICES)
+}
+
+pub fn remove(src: &Source, name: &str, target: &Target) -> anyhow::Result<Plan> {
+    let inv = src.load()?;
+    let mut places: Vec<(Place, &str)> = Vec::new();
+    for var in [SERVICES, HEALTHCHECKS] {
+        match target {
+            Target::Auto => places.extend(all_places(&inv, var).into_iter().map(|p| (p, var))),
+            t => places.extend(place_for(&inv, t, var).ok().map(|p| (p, var))),
+        }
+    }
+    let mut texts: BTreeMap<PathBuf, (Snapshot, String)> = BTreeMap::new();
+    let mut first = None;
+    for (place, var) in &places {
+        let snap = current(&texts, &place.file)?;
+        if let Some(mut new) =
+            edit::remove(&snap.1, place, var, name).map_err(|e| at_file(&place.file, e))?
+        {
+            if first.is_none() && *var == SERVICES {
+                first = Some(place.clone());
+            }
+            if left_empty(&new, place, var) {
+                new = drop_if_same(src, &texts, place, var, new)?;
+            }
+            texts.insert(place.file.clone(), (snap.0, new));
+        }
+    }
+    if texts.is_empty() {
+        bail!(
+            "service '{name}' is in no {SERVICES} or {HEALTHCHECKS} list {} (see: mmctl list)",
+            match target {
+                Target::Host(h) => format!("that host '{h}' uses"),
+                Target::Group(g) => format!("of group '{g}'"),
+                Target::Auto => "of this inventory".into(),
+            }
+        );
+    }
+    let reach = first.unwrap_or_else(|| places[0].0.clone());
+    finish(src, &inv, texts, &reach, SERVICES)
+}
+
+fn left_empty(text: &str, place: &Place, var: &str) -> bool {
+    let Ok(mut v) = crate::inventory::parse_yaml(text) else {
+        return false;
+    };
+    for k in &place.keys {
+        v = v[k.as_str()].take();
+    }
+    v.get(var)
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty)
+}
+
+/// A list the removal left empty is taken out whole when every host that used it then gets
+/// an empty list anyway (so `add-service` then `remove-service` gives the file back as it
+/// was); a list that empties a group's list for a host stays, as `[]`.
+fn drop_if_same(
+    src: &Source,
+    texts: &BTreeMap<PathBuf, (Snapshot, String)>,
+    place: &Place,
+    var: &str,
+    emptied: String,
+) -> anyhow::Result<String> {
+    let Ok(without) = edit::remove_key(&emptied, place, var) else {
+        return Ok(emptied);
+    };
+    let mut overlay: BTreeMap<PathBuf, String> = texts
+        .iter()
+        .map(|(p, (_, t))| (p.clone(), t.clone()))
+        .collect();
+    overlay.insert(place.file.clone(), emptied.clone());
+    let with = Inventory::load_with(&src.paths, &src.vault, &Overlay(overlay.clone()))?;
+    overlay.insert(place.file.clone(), without.clone());
+    let after = Inventory::load_with(&src.paths, &src.vault, &Overlay(overlay))?;
+    let users: Vec<&String> = with
+        .hosts
+        .keys()
+        .filter(|h| with.host_vars(h).defined_at(var) == Some(place))
+        .collect();
+    let empty = |inv: &Inventory, h: &str| {
+        let hv = inv.host_vars(h);
+        matches!(Resolver::new(&hv).get(var), Ok(Value::Array(a)) if a.is_empty())
+    };
+    if users.iter().all(|h| empty(&after, h)) {
+        Ok(without)
+    } else {
+        Ok(emptied)
+    }
+}
+
+/// Reads the inventory again with the edits in place, and refuses if any host they reach
+/// gets a problem it did not have.
+fn finish(
+    src: &Source,
+    inv: &Inventory,
+    texts: BTreeMap<PathBuf, (Snapshot, String)>,
+    place: &Place,
+    var: &str,
+) -> anyhow::Result<Plan> {
+    let overlay = Overlay(
+        texts
+            .iter()
+            .map(|(p, (_, t))| (p.clone(), t.clone()))
+            .collect(),
+    );
+    let after = Inventory::load_with(&src.paths, &src.vault, &overlay)?;
+    let hosts: Vec<String> = after
+        .hosts
+        .keys()
+        .filter(|h| after.host_vars(h).defined_at(var) == Some(place))
+        .cloned()
+        .collect();
+    let mut warnings = Vec::new();
+    if hosts.is_empty() {
+        bail!(
+            "{}: no host would use this {var} list (each host takes it from a file that overrides it); say where with --host HOST",
+            place.file.display()
+        );
+    }
+    let mut new_issues: Vec<Issue> = Vec::new();
+    for h in &hosts {
+        let before: Vec<(String, String)> = fleet::check(inv, h)
+            .into_iter()
+            .map(|i| (i.object, i.message))
+            .collect();
+        for i in fleet::check(&after, h) {
+            if !before.contains(&(i.object.clone(), i.message.clone())) {
+                new_issues.push(i);
+            } else {
+                warnings.push(format!("already wrong before this edit: {i}"));
+            }
+        }
+    }
+    if !new_issues.is_empty() {
+        let lines: Vec<String> = new_issues.iter().map(|i| i.to_string()).collect();
+        bail!("refused, nothing was written:\n{}", lines.join("\n"));
+    }
+    warnings.sort();
+    warnings.dedup();
+    Ok(Plan {
+        edits: texts.into_values().collect(),
+        hosts,
+        warnings,
+    })
+}
+
+fn apply(
+    texts: &mut BTreeMap<PathBuf, (Snapshot, String)>,
+    place: &Place,
+    f: impl FnOnce(&str) -> Result<String, edit::EditError>,
+) -> anyhow::Result<()> {
+    let (snap, text) = current(texts, &place.file)?;
+    let new = f(&text).map_err(|e| at_file(&place.file, e))?;
+    texts.insert(place.file.clone(), (snap, new));
+    Ok(())
+}
+
+/// The file as read, and its text with the edits so far.
+fn current(
+    texts: &BTreeMap<PathBuf, (Snapshot, String)>,
+    file: &PathBuf,
+) -> anyhow::Result<(Snapshot, String)> {
+    if let Some((s, t)) = texts.get(file) {
+        return Ok((
+            Snapshot {
+                path: s.path.clone(),
+                text: s.text.clone(),
+            },
+            t.clone(),
+        ));
+    }
+    let snap = write::snapshot(file)?;
+    let text = snap.text.clone().unwrap_or_default();
+    Ok((snap, text))
+}
+
+fn at_file(file: &std::path::Path, e: edit::EditError) -> anyhow::Error {
+    anyhow::anyhow!("{}: {e}", file.display())
+}
+
+/// Where the list `var` is (or is to be) defined for the target.
+fn place_for(inv: &Inventory, target: &Target, var: &str) -> anyhow::Result<Place> {
+    match target {
+        Target::Host(h) => {
+            if !inv.hosts.contains_key(h) {
+                bail!(
+                    "no host '{h}' in the inventory (hosts: {})",
+                    names(inv.hosts.keys())
+                );
+            }
+            if let Some(p) = inv.host_vars(h).defined_at(var) {
+                return Ok(p.clone());
+            }
+            let file = inv.hosts[h]
+                .files
+                .last()
+                .map(|f| f.path.clone())
+                .unwrap_or_else(|| var_dir(inv).join("host_vars").join(format!("{h}.yml")));
+            Ok(Place { file, keys: vec![] })
+        }
+        Target::Group(g) => {
+            let Some(group) = inv.groups.get(g) else {
+                bail!(
+                    "no group '{g}' in the inventory (groups: {})",
+                    names(inv.groups.keys())
+                );
+            };
+            if let Some(f) = group.files.iter().rev().find(|f| f.vars.contains_key(var)) {
+                return Ok(f.vars[var].at.clone());
+            }
+            if let Some(d) = group.vars.get(var) {
+                return Ok(d.at.clone());
+            }
+            let folder = var_dir(inv).join("group_vars").join(g);
+            let file = match group.files.last() {
+                Some(f) => f.path.clone(),
+                None if folder.is_dir() => folder.join("main.yml"),
+                None => var_dir(inv).join("group_vars").join(format!("{g}.yml")),
+            };
+            Ok(Place { file, keys: vec![] })
+        }
+        Target::Auto => {
+            let places = all_places(inv, var);
+            match places.as_slice() {
+                [one] => Ok(one.clone()),
+                [] => {
+                    let groups: Vec<&String> = inv
+                        .groups
+                        .keys()
+                        .filter(|g| *g != "all" && *g != "ungrouped" && !inv.hosts_in(g).is_empty())
+                        .collect();
+                    match groups.as_slice() {
+                        [g] => place_for(inv, &Target::Group((*g).clone()), var),
+                        _ => bail!(
+                            "no file defines {var} yet; say where with --group GROUP or --host HOST"
+                        ),
+                    }
+                }
+                many => {
+                    let files: Vec<String> =
+                        many.iter().map(|p| p.file.display().to_string()).collect();
+                    bail!(
+                        "{var} is defined in several files ({}); say which with --group GROUP or --host HOST",
+                        files.join(", ")
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// Every place in the inventory that gives some host its `var`.
+fn all_places(inv: &Inventory, var: &str) -> Vec<Place> {
+    let mut v: Vec<Place> = Vec::new();
+    for h in inv.hosts.keys() {
+        if let Some(p) = inv.host_vars(h).defined_at(var)
+            && !v.contains(p)
+        {
+            v.push(p.clone());
+        }
+    }
+    v
+}
+
+fn var_dir(inv: &Inventory) -> PathBuf {
+    inv.var_dirs
+        .first()
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn names<'a>(it: impl Iterator<Item = &'a String>) -> String {
+    it.map(String::as_str).collect::<Vec<_>>().join(", ")
+}
+
+/// One host's services, as `mmctl list` shows them.
+#[derive(Debug, serde::Serialize)]
+pub struct HostServices {
+    pub host: String,
+    pub file: Option<String>,
+    pub services: Vec<Value>,
+    pub healthchecks: Vec<String>,
+    pub problem: Option<String>,
+}
+
+pub fn list(src: &Source, only: Option<&str>) -> anyhow::Result<Vec<HostServices>> {
+    let inv = src.load()?;
+    if let Some(h) = only
+        && !inv.hosts.contains_key(h)
+    {
+        bail!(
+            "no host '{h}' in the inventory (hosts: {})",
+            names(inv.hosts.keys())
+        );
+    }
+    let mut out = Vec::new();
+    for h in inv
+        .hosts
+        .keys()
+        .filter(|h| only.is_none_or(|o| o == h.as_str()))
+    {
+        let hv = inv.host_vars(h);
+        let r = Resolver::new(&hv);
+        let mut problem = None;
+        let services = match r.get(SERVICES) {
+            Ok(Value::Array(a)) => a,
+            Ok(_) => Vec::new(),
+            Err(e) => {
+                problem = Some(e.to_string());
+                Vec::new()
+            }
+        };
+        let healthchecks = match r.get(HEALTHCHECKS) {
+            Ok(Value::Array(a)) => a
+                .iter()
+                .filter_map(edit::entry_name)
+                .map(String::from)
+                .collect(),
+            _ => Vec::new(),
+        };
+        out.push(HostServices {
+            host: h.clone(),
+            file: hv
+                .defined_at(SERVICES)
+                .map(|p| p.file.display().to_string()),
+            services,
+            healthchecks,
+            problem,
+        });
+    }
+    Ok(out)
+}
+
+/// Every problem of every host, for `mmctl validate`.
+pub fn validate(src: &Source) -> anyhow::Result<(Inventory, Vec<Issue>)> {
+    let inv = src.load().context("reading the inventory")?;
+    let mut all = Vec::new();
+    for h in inv.hosts.keys() {
+        all.extend(fleet::check(&inv, h));
+    }
+    Ok((inv, all))
+}
+
+/// `mmctl list` as a table: one line per service, hosts in name order.
+pub fn table(hosts: &[HostServices]) -> String {
+    let mut rows: Vec<[String; 6]> = vec![[
+        "HOST".into(),
+        "SERVICE".into(),
+        "PORT".into(),
+        "STRATEGIES".into(),
+        "HEALTHCHECK".into(),
+        "DEFINED IN".into(),
+    ]];
+    for h in hosts {
+        if let Some(p) = &h.problem {
+            rows.push([
+                h.host.clone(),
+                format!("(cannot tell: {p})"),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
+            continue;
+        }
+        if h.services.is_empty() {
+            rows.push([
+                h.host.clone(),
+                "(none)".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+                h.file.clone().unwrap_or_default(),
+            ]);
+        }
+        for s in &h.services {
+            let name = edit::entry_name(s).unwrap_or("?").to_string();
+            let port = s.get("port").map(|p| p.to_string()).unwrap_or_default();
+            let strategies = match s.get("healing_strategies") {
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                _ => "(default)".into(),
+            };
+            let hc = if h.healthchecks.contains(&name) {
+                "yes"
+            } else {
+                "-"
+            };
+            rows.push([
+                h.host.clone(),
+                name,
+                port,
+                strategies,
+                hc.into(),
+                h.file.clone().unwrap_or_default(),
+            ]);
+        }
+    }
+    let mut widths = [0usize; 6];
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,130 @@
+//! Writing an inventory file safely: the new text replaces the file atomically (a temporary
+//! file beside it, synced, then renamed over it, keeping its permissions), and only if the
+//! file still holds what was read: an edit made meanwhile by a person or another mmctl is
+//! never overwritten. `--dry-run` shows the same change as a unified diff instead.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// A file as it was read (`None` when it did not exist).
+pub struct Snapshot {
+    pub path: PathBuf,
+    pub text: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: changed since mmctl read it; nothing was written (run the command again)", path.display())]
+    Changed { path: PathBuf },
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub fn snapshot(path: &Path) -> Result<Snapshot, WriteError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(WriteError::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    Ok(Snapshot {
+        path: path.to_path_buf(),
+        text,
+    })
+}
+
+/// Replaces the file with `new`, unless it changed since `snap` was taken.
+pub fn replace(snap: &Snapshot, new: &str) -> Result<(), WriteError> {
+    let path = &snap.path;
+    let werr = |source| WriteError::Write {
+        path: path.clone(),
+        source,
+    };
+    if snapshot(path)?.text != snap.text {
+        return Err(WriteError::Changed { path: path.clone() });
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(werr)?;
+    let mode = std::fs::metadata(path)
+        .map(|m| m.permissions().mode())
+        .unwrap_or(0o644);
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.mmctl-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        f.write_all(new.as_bytes())?;
+        f.sync_all()?;
+        // Checked again at the last moment: the window left is the rename itself.
+        if snapshot(path).ok().map(|s| s.text) != Some(snap.text.clone()) {
+            return Err(std::io::Error::other("changed"));
+        }
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(&dir)?.sync_all()
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        if e.to_string() == "changed" {
+            return Err(WriteError::Changed { path: path.clone() });
+        }
+        return Err(werr(e));
+    }
+    Ok(())
+}
+
+/// The change as a unified diff, with the file's path in the headers.
+pub fn diff(path: &Path, old: &str, new: &str) -> String {
+    let name = path.display().to_string();
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&name, &name)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_changed_after_it_was_read_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("main.yml");
+        std::fs::write(&p, "a: 1\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let snap = snapshot(&p).unwrap();
+        std::fs::write(&p, "a: 2\n").unwrap();
+        let e = replace(&snap, "a: 3\n").unwrap_err();
+        assert!(matches!(e, WriteError::Changed { .. }), "{e}");
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "a: 2\n");
+        let snap = snapshot(&p).unwrap();
+        replace(&snap, "a: 3\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "a: 3\n");
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the file keeps its permissions");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+    }
+}

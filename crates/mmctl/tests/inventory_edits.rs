@@ -1,0 +1,316 @@
+//! `mmctl add-service` / `remove-service` on a copy of a commented inventory (comments above,
+//! beside and inside the lists; flow and block lists; quoted and plain scalars; lists in
+//! group_vars, host_vars and inline in the hosts file), run as the real binary.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/commented");
+    copy(&src, dir.path());
+    dir
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir`, path relative to it -> its bytes (as text, for readable diffs).
+fn files(dir: &Path) -> BTreeMap<PathBuf, String> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                out.insert(
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    String::from_utf8(bytes).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn mmctl(inv: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mmctl"))
+        .arg("-i")
+        .arg(inv)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn golden(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn add_service_changes_exactly_the_expected_lines_of_the_group_file() {
+    let dir = fixture();
+    let before = files(dir.path());
+    let out = mmctl(
+        dir.path(),
+        &[
+            "add-service",
+            "blog",
+            "--port",
+            "4000",
+            "--domain",
+            "blog.example.org",
+            "--critical",
+            "--strategy",
+            "service_restart",
+            "--strategy",
+            "port_conflict",
+            "--health-path",
+            "/healthz",
+            "--healthcheck",
+            "--group",
+            "web",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("added service 'blog'"), "{stdout}");
+    // web2 keeps its own list (host variables outrank group_vars): only web1 is reached.
+    assert!(stdout.contains("(reaches: web1)"), "{stdout}");
+    let after = files(dir.path());
+    let main = PathBuf::from("group_vars/web/main.yml");
+    assert_eq!(after[&main], golden("add-service-web-main.yml"));
+    for (p, bytes) in &before {
+        if *p != main {
+            assert_eq!(&after[p], bytes, "{} changed", p.display());
+        }
+    }
+    assert_eq!(before.len(), after.len(), "no file added");
+}
+
+#[test]
+fn add_then_remove_leaves_every_file_byte_for_byte() {
+    let cases: &[&[&str]] = &[
+        &["--group", "web"],
+        &["--host", "web2"],
+        &["--host", "db1"],
+        &["--host", "web1"],
+    ];
+    for place in cases {
+        let dir = fixture();
+        let before = files(dir.path());
+        let mut add = vec![
+            "add-service",
+            "blog",
+            "--port",
+            "4000",
+            "--strategy",
+            "kill_hung",
+            "--healthcheck",
+        ];
+        add.extend_from_slice(place);
+        let out = mmctl(dir.path(), &add);
+        assert!(out.status.success(), "{place:?}: {}", text(&out.stderr));
+        assert_ne!(files(dir.path()), before, "{place:?}: nothing was added");
+        let mut rm = vec!["remove-service", "blog"];
+        rm.extend_from_slice(place);
+        let out = mmctl(dir.path(), &rm);
+        assert!(out.status.success(), "{place:?}: {}", text(&out.stderr));
+        assert_eq!(
+            files(dir.path()),
+            before,
+            "{place:?}: not byte-identical after remove"
+        );
+    }
+}
+
+#[test]
+fn the_inline_flow_list_of_a_host_is_edited_in_its_own_style() {
+    let dir = fixture();
+    let out = mmctl(
+        dir.path(),
+        &[
+            "add-service",
+            "api",
+            "--port",
+            "7000",
+            "--host",
+            "web2",
+            "--dry-run",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        golden("add-service-web2.diff").replace("INV/", &format!("{}/", dir.path().display()))
+    );
+}
+
+#[test]
+fn each_refusal_says_why_and_leaves_every_byte_untouched() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["add-service", "passgo", "--port", "9999", "--group", "web"],
+            "group_vars/web/main.yml:11: host 'web1': service 'passgo': is listed twice; service names must be unique",
+        ),
+        (
+            &["add-service", "books2", "--port", "3000", "--group", "web"],
+            "host 'web1': service 'books2': port 3000 is already used by service 'story-stages'",
+        ),
+        (
+            &["add-service", "x", "--port", "70000", "--group", "web"],
+            "service 'x': port 70000 is out of range 1-65535",
+        ),
+        (
+            &[
+                "add-service",
+                "x",
+                "--port",
+                "1",
+                "--strategy",
+                "restart_all",
+                "--group",
+                "web",
+            ],
+            "unknown healing strategy 'restart_all' (known: service_restart, port_conflict",
+        ),
+        (
+            &["add-service", "bad name", "--port", "1", "--group", "web"],
+            "service 'bad name': name 'bad name' is not allowed",
+        ),
+        (
+            &["add-service", "x", "--port", "1", "--host", "nohost"],
+            "no host 'nohost' in the inventory (hosts: db1, web1, web2)",
+        ),
+        (
+            &["add-service", "x", "--port", "1"],
+            "monitored_services is defined in several files",
+        ),
+        (
+            &[
+                "add-service",
+                "x",
+                "--port",
+                "1",
+                "--unit",
+                "no/slash",
+                "--host",
+                "db1",
+            ],
+            "host_vars/db1.yml: host 'db1': service 'x': unit 'no/slash' is not a valid systemd unit name",
+        ),
+        (
+            &["remove-service", "nothing-like-it"],
+            "service 'nothing-like-it' is in no monitored_services or healthcheck_services list",
+        ),
+    ];
+    for (args, expected) in cases {
+        let dir = fixture();
+        let before = files(dir.path());
+        let out = mmctl(dir.path(), args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("mmctl: error: "), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: expected {expected:?} in:\n{stderr}"
+        );
+        assert_eq!(files(dir.path()), before, "{args:?} changed a file");
+    }
+}
+
+#[test]
+fn dry_run_prints_the_diff_and_writes_nothing() {
+    let dir = fixture();
+    let before = files(dir.path());
+    let out = mmctl(
+        dir.path(),
+        &[
+            "add-service",
+            "cache",
+            "--port",
+            "6379",
+            "--host",
+            "db1",
+            "--healthcheck",
+            "--dry-run",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let diff = text(&out.stdout);
+    assert!(diff.contains("+- name: cache\n+  port: 6379\n"), "{diff}");
+    assert!(diff.contains("+healthcheck_services: [cache]\n"), "{diff}");
+    assert_eq!(files(dir.path()), before);
+}
+
+#[test]
+fn a_file_changed_between_read_and_write_is_detected_and_kept() {
+    let dir = fixture();
+    let src = mmctl::services::Source {
+        paths: vec![dir.path().to_path_buf()],
+        vault: Default::default(),
+    };
+    let svc = mmctl::services::NewService {
+        name: "blog".into(),
+        port: 4000,
+        ..Default::default()
+    };
+    let plan =
+        mmctl::services::add(&src, &svc, &mmctl::services::Target::Group("web".into())).unwrap();
+    let main = dir.path().join("group_vars/web/main.yml");
+    let theirs = format!(
+        "{}# someone else's edit\n",
+        std::fs::read_to_string(&main).unwrap()
+    );
+    std::fs::write(&main, &theirs).unwrap();
+    let err = plan.write().unwrap_err().to_string();
+    assert!(
+        err.contains("changed since mmctl read it; nothing was written"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&main).unwrap(), theirs);
+}
+
+#[test]
+fn validate_names_file_line_host_and_service_and_exits_1() {
+    let dir = fixture();
+    let main = dir.path().join("group_vars/web/main.yml");
+    let t = std::fs::read_to_string(&main)
+        .unwrap()
+        .replace("port: 443", "port: 3000");
+    std::fs::write(&main, t).unwrap();
+    let out = mmctl(dir.path(), &["validate"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("group_vars/web/main.yml:18: host 'web1': service 'traefik': port 3000 is already used by service 'story-stages'"),
+        "{stderr}"
+    );
+    let ok = mmctl(fixture().path(), &["validate"]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert_eq!(
+        text(&ok.stdout),
+        "inventory OK: 3 host(s), each configuration valid\n"
+    );
+}

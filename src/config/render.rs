@@ -1,0 +1,89 @@
+//! The agent configuration a host receives (`/etc/miraclemax/config.yaml`), written from the
+//! inventory's variables: one function, so that everything that shows or checks a host's
+//! configuration from the controller (`mmctl validate`, `mmctl render`) works on the same text.
+//! Each entry is written as JSON (valid YAML), so every key reaches the daemon's own
+//! validation as the user wrote it.
+
+use serde_json::Value;
+
+/// The self_healing role's variables, templated.
+#[derive(Debug, Clone, Default)]
+pub struct AgentVars {
+    pub host: String,
+    pub ssh_target: String,
+    pub monitored_services: Vec<Value>,
+    /// `self_healing_email`: empty means no email.
+    pub email: Value,
+    pub limits: Value,
+    pub protected_processes: Vec<Value>,
+}
+
+pub fn agent_config(v: &AgentVars) -> String {
+    let j = |v: &Value| serde_json::to_string(v).unwrap_or_default();
+    let mut out = String::from(
+        "# /etc/miraclemax/config.yaml, managed by Ansible (MiracleMax, role self_healing): edit the\n\
+         # inventory, not this file. The heartbeat role's part is in config.d/50-heartbeat.yaml.\n",
+    );
+    out.push_str(&format!("host: {}\n", j(&Value::String(v.host.clone()))));
+    if !v.ssh_target.is_empty() {
+        out.push_str(&format!(
+            "ssh_target: {}\n",
+            j(&Value::String(v.ssh_target.clone()))
+        ));
+    }
+    out.push_str("monitored_services:\n");
+    for s in &v.monitored_services {
+        out.push_str(&format!("  - {}\n", j(s)));
+    }
+    if !empty(&v.email) {
+        out.push_str(&format!("notifications:\n  email: {}\n", j(&v.email)));
+    }
+    if !empty(&v.limits) {
+        out.push_str(&format!("limits: {}\n", j(&v.limits)));
+    }
+    if !v.protected_processes.is_empty() {
+        out.push_str(&format!(
+            "protected_processes: {}\n",
+            j(&Value::Array(v.protected_processes.clone()))
+        ));
+    }
+    out
+}
+
+/// Empty the way Jinja's `if` sees it: no value, `{}`, `[]` or `""`.
+fn empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::String(s) => s.is_empty(),
+        Value::Bool(b) => !b,
+        Value::Number(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::path::Path;
+
+    #[test]
+    fn the_rendered_configuration_is_what_the_daemon_validates() {
+        let v = AgentVars {
+            host: "web1".into(),
+            monitored_services: vec![json!({"name": "passgo", "port": 8080, "critical": "yes"})],
+            email: json!({"smtp_host": "smtp.example.org", "to": ["ops@example.org"], "from": "mm@example.org"}),
+            limits: json!({"check_interval": "5s"}),
+            ..AgentVars::default()
+        };
+        let text = agent_config(&v);
+        assert!(
+            text.contains("  - {\"critical\":\"yes\",\"name\":\"passgo\",\"port\":8080}\n"),
+            "{text}"
+        );
+        let c = crate::config::parse(&text, Path::new("config.yaml")).unwrap();
+        assert_eq!(c.services[0].port.map(|p| p.get()), Some(8080));
+        assert!(!agent_config(&AgentVars::default()).contains("notifications"));
+    }
+}
