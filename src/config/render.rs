@@ -50,6 +50,17 @@ pub fn agent_config(v: &AgentVars) -> String {
     out
 }
 
+/// The heartbeat role's fragment (`/etc/miraclemax/config.d/50-heartbeat.yaml`): its
+/// `heartbeat` section (ping_url, deadline, services), merged over the main file on the host.
+pub fn heartbeat_fragment(section: &Value) -> String {
+    format!(
+        "# /etc/miraclemax/config.d/50-heartbeat.yaml, managed by Ansible (MiracleMax, role heartbeat): edit\n\
+         # the inventory, not this file. Merged over /etc/miraclemax/config.yaml; see docs/configuration.md.\n\
+         heartbeat: {}\n",
+        serde_json::to_string(section).unwrap_or_default()
+    )
+}
+
 /// Empty the way Jinja's `if` sees it: no value, `{}`, `[]` or `""`.
 fn empty(v: &Value) -> bool {
     match v {

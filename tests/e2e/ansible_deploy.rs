@@ -14,7 +14,7 @@ fn repo() -> &'static Path {
 }
 
 /// An inventory for these hosts: the example's group variables, the hosts' real addresses.
-fn inventory(hosts: &[Host]) -> PathBuf {
+pub(crate) fn inventory(hosts: &[Host]) -> PathBuf {
     // One per call: tests in this process reuse host names once a slot is free again.
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -27,7 +27,7 @@ fn inventory(hosts: &[Host]) -> PathBuf {
     dir
 }
 
-fn playbook(inventory: &Path, name: &str, extra: &[&str]) -> Output {
+pub(crate) fn playbook(inventory: &Path, name: &str, extra: &[&str]) -> Output {
     let bin_dir = mm_testbed::dist_dir();
     ansible("ansible-playbook")
         .args([

@@ -11,6 +11,7 @@ mod ansible_lint;
 mod collection;
 mod drill_module;
 mod heartbeat_cron;
+mod mmctl;
 mod scale;
 mod self_heal;
 mod self_heal_failures;

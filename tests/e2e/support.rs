@@ -119,8 +119,12 @@ pub fn start_second_service(host: &Host) {
 }
 
 /// The miraclemax.stack modules of this build: each module's name and its binary.
-pub fn modules() -> [(&'static str, std::path::PathBuf); 3] {
+pub fn modules() -> [(&'static str, std::path::PathBuf); 4] {
     [
+        (
+            "agent_config",
+            mm_testbed::workspace_bin("miraclemax-module-agent-config"),
+        ),
         (
             "healthchecks_check",
             mm_testbed::workspace_bin("miraclemax-module-healthchecks-check"),

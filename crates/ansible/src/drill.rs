@@ -88,7 +88,36 @@ pub fn run(args: &Args) -> Result<Map<String, Value>, ModuleError> {
         json!(healed.incident.cause.to_string()),
     );
     out.insert("steps".into(), json!(healed.incident.steps));
+    let email = email_outcome(&config, &dirs, &format!("{}-resolved", healed.incident.id));
+    out.insert("email".into(), json!(email));
     Ok(out)
+}
+
+/// Whether the RESOLVED report reached the SMTP server: `sent`, `queued` (with the outbox's
+/// last error, if any) after waiting a little for the daemon to send it, or `not configured`.
+fn email_outcome(config: &Config, dirs: &Dirs, report: &str) -> String {
+    if config.email.is_none() {
+        return "not configured".into();
+    }
+    let outbox = dirs.outbox();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if outbox.join("sent").join(report).exists() {
+            return "sent".into();
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let error = std::fs::read_to_string(outbox.join(format!("{report}.json")))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| v["last_error"].as_str().map(String::from));
+    match error {
+        Some(e) => format!("queued (last try: {e})"),
+        None => "queued".into(),
+    }
 }
 
 /// The unit to stop, once everything a heal needs is in place; otherwise why not.

@@ -3,6 +3,7 @@
 //! get no check-mode protection from Ansible, so `Args::check_mode` must be honoured by each.
 //! Options written as `key=value` arrive as strings: `int` and `bool` accept them.
 
+pub mod agent_config;
 pub mod drill;
 pub mod healthchecks_check;
 pub mod stack_facts;
@@ -72,6 +73,11 @@ impl Args {
             .str("state_dir")?
             .unwrap_or_else(|| miraclemax::state::DEFAULT_DIR.to_string());
         Ok((PathBuf::from(config), Dirs::new(Path::new(&state))))
+    }
+
+    /// An option as Ansible passed it (lists and mappings as they are).
+    pub fn value(&self, key: &str) -> Option<&Value> {
+        self.map.get(key)
     }
 
     pub fn str(&self, key: &str) -> Result<Option<String>, ModuleError> {

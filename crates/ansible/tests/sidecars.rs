@@ -30,6 +30,7 @@ fn each_modules_documented_options_are_exactly_those_it_accepts() {
             miraclemax_ansible::healthchecks_check::OPTIONS,
         ),
         ("stack_facts", miraclemax_ansible::stack_facts::OPTIONS),
+        ("agent_config", miraclemax_ansible::agent_config::OPTIONS),
         ("drill", miraclemax_ansible::drill::OPTIONS),
     ] {
         assert_eq!(

@@ -20,6 +20,13 @@ pub struct Issue {
     pub message: String,
 }
 
+impl Issue {
+    /// About the heartbeat layer (its variables or the heartbeat section).
+    pub fn is_heartbeat(&self) -> bool {
+        self.object.starts_with("heartbeat") || self.object.starts_with("healthcheck_services")
+    }
+}
+
 impl fmt::Display for Issue {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         if let Some(file) = &self.file {

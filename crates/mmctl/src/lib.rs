@@ -2,8 +2,14 @@
 //! checks what each host will receive with the daemon's own validation, and drives the deploys.
 
 pub mod ansible;
+pub mod deploy;
 pub mod edit;
 pub mod fleet;
 pub mod inventory;
+pub mod ops;
+pub mod remote;
+pub mod render;
 pub mod services;
+pub mod status;
+pub mod table;
 pub mod write;

@@ -128,6 +128,113 @@ enum Cmd {
     /// validation; every problem with its file, line, host and service. Exit 1 if any.
     #[command(after_help = "Example:\n  mmctl validate\n  mmctl -i ~/fleet/inventory validate")]
     Validate,
+    /// Print what a host will receive from a deploy: its agent configuration, the heartbeat's
+    /// fragment, the unit and the crontab line, from the same code the playbooks run. Secrets
+    /// are redacted unless --show-secrets.
+    #[command(
+        after_help = "Example:\n  mmctl render web1\n  mmctl render web1 --file /etc/miraclemax/config.yaml > config.yaml"
+    )]
+    Render {
+        host: String,
+        /// Print only this file, byte for byte (e.g. /etc/miraclemax/config.yaml).
+        #[arg(long, value_name = "PATH")]
+        file: Option<String>,
+        /// Show the SMTP password and ping URLs instead of redacting them.
+        #[arg(long)]
+        show_secrets: bool,
+    },
+    /// Deploy with ansible-playbook: both layers, or --only one; the inventory is validated
+    /// first. Streams the play, then one line per host; the exit code is the play's.
+    #[command(
+        after_help = "Examples:\n  mmctl deploy\n  mmctl deploy --only self-healing --check --diff --limit web1\n  mmctl deploy --vault-password-file ~/.vault-pass"
+    )]
+    Deploy {
+        /// Only this layer's playbook (deploy-self-healing.yml or deploy-healthchecks.yml).
+        #[arg(long, value_enum)]
+        only: Option<mmctl::deploy::Only>,
+        /// Change nothing; report what would change (ansible-playbook --check).
+        #[arg(long)]
+        check: bool,
+        /// Show the changes in files (ansible-playbook --diff).
+        #[arg(long)]
+        diff: bool,
+        /// Only these hosts or groups (an Ansible pattern).
+        #[arg(long, value_name = "PATTERN")]
+        limit: Option<String>,
+        /// Ask for the vault password (ansible-playbook --ask-vault-pass).
+        #[arg(long, conflicts_with = "vault_password_file")]
+        ask_vault_pass: bool,
+        /// Deploy even if mmctl validate finds problems (the play's own checks still run).
+        #[arg(long)]
+        no_validate: bool,
+        /// An extra variable for the play, as ansible-playbook -e takes it (repeat).
+        #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+        extra_vars: Vec<String>,
+    },
+    /// The fleet at a glance: each host's daemon, services, open incidents and last heartbeat,
+    /// asked in parallel through Ansible; an unreachable host is a row that says so.
+    #[command(after_help = "Examples:\n  mmctl status\n  mmctl status web1 web2 --json")]
+    Status {
+        /// Only these hosts (or groups); all by default.
+        hosts: Vec<String>,
+        /// Print JSON (each host's whole report included).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drills on a host: `heal` stops a service and reports how the daemon healed it (the user
+    /// guide's "Test Self-Healing"); `heartbeat` runs the heartbeat once and shows its result.
+    #[command(subcommand)]
+    Test(TestCmd),
+    /// The healing history from a host's journal: every action the daemon took.
+    #[command(after_help = "Examples:\n  mmctl logs web1\n  mmctl logs web1 --service passgo -f")]
+    Logs {
+        host: String,
+        /// Only this service's history.
+        #[arg(long)]
+        service: Option<String>,
+        /// How many of the latest entries.
+        #[arg(short = 'n', long, default_value_t = 50)]
+        lines: u32,
+        /// Keep showing new entries (Ctrl-C ends).
+        #[arg(short = 'f', long)]
+        follow: bool,
+    },
+    /// Pause healing of a service (or --all) on a host for maintenance; it ends by itself.
+    #[command(after_help = "Example:\n  mmctl pause web1 passgo --for 30m")]
+    Pause {
+        host: String,
+        #[arg(required_unless_present = "all")]
+        service: Option<String>,
+        /// Every service of the host.
+        #[arg(long, conflicts_with = "service")]
+        all: bool,
+        /// How long (10m, 2h).
+        #[arg(long = "for", value_name = "DURATION", default_value = "30m")]
+        duration: String,
+    },
+    /// End a pause early.
+    #[command(after_help = "Example:\n  mmctl resume web1 passgo")]
+    Resume {
+        host: String,
+        #[arg(required_unless_present = "all")]
+        service: Option<String>,
+        #[arg(long, conflicts_with = "service")]
+        all: bool,
+    },
+    /// Print the completion script for a shell.
+    #[command(
+        after_help = "Examples:\n  mmctl completions bash > /etc/bash_completion.d/mmctl\n  mmctl completions zsh > \"${fpath[1]}/_mmctl\""
+    )]
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), or with --dir write it and one page per command there.
+    #[command(
+        after_help = "Examples:\n  mmctl man | man -l -\n  mmctl man --dir /usr/local/share/man/man1"
+    )]
+    Man {
+        /// Write mmctl.1 and mmctl-COMMAND.1 into this folder.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Validate an agent configuration file (as a host receives it at /etc/miraclemax/config.yaml)
     /// merged with the config.d/*.yaml fragments beside it, as the host programs read it.
     #[command(after_help = "Example:\n  mmctl check-config /etc/miraclemax/config.yaml")]
@@ -135,6 +242,23 @@ enum Cmd {
         /// The main file to check; fragments are read from config.d/ in its folder.
         file: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum TestCmd {
+    /// Stop a service and watch the daemon heal it: healing time, root cause, steps and
+    /// whether the RESOLVED email was sent. The service is never left down.
+    #[command(after_help = "Example:\n  mmctl test heal web1 story-stages")]
+    Heal {
+        host: String,
+        service: String,
+        /// How long to wait for the heal, in seconds.
+        #[arg(long, default_value_t = 120)]
+        timeout: u32,
+    },
+    /// Run the heartbeat once on a host and show what it sent.
+    #[command(after_help = "Example:\n  mmctl test heartbeat web1")]
+    Heartbeat { host: String },
 }
 
 fn main() -> ExitCode {
@@ -203,6 +327,194 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&hosts)?);
             } else {
                 print!("{}", mmctl::services::table(&hosts));
+            }
+        }
+        Cmd::Render {
+            host,
+            file,
+            show_secrets,
+        } => {
+            let inv = src().load()?;
+            if !inv.hosts.contains_key(&host) {
+                let known: Vec<&str> = inv.hosts.keys().map(String::as_str).collect();
+                anyhow::bail!(
+                    "no host '{host}' in the inventory (hosts: {})",
+                    known.join(", ")
+                );
+            }
+            let files = match mmctl::render::files(&inv, &host, show_secrets) {
+                Ok(f) => f,
+                Err(issues) => {
+                    let lines: Vec<String> = issues.iter().map(|i| i.to_string()).collect();
+                    anyhow::bail!("cannot render host '{host}':\n{}", lines.join("\n"));
+                }
+            };
+            match file {
+                Some(path) => match files.iter().find(|f| f.path == path) {
+                    Some(f) => print!("{}", f.text),
+                    None => {
+                        let known: Vec<&str> = files.iter().map(|f| f.path).collect();
+                        anyhow::bail!(
+                            "host '{host}' receives no file {path} (it receives: {})",
+                            known.join(", ")
+                        );
+                    }
+                },
+                None => print!("{}", mmctl::render::show(&files)),
+            }
+        }
+        Cmd::Deploy {
+            only,
+            check,
+            diff,
+            limit,
+            ask_vault_pass,
+            no_validate,
+            extra_vars,
+        } => {
+            let source = src();
+            if !no_validate {
+                let (inv, mut issues) = services::validate(&source)?;
+                // Only what this deploy touches: its layer, its hosts (a host or group name).
+                let reached = match &limit {
+                    Some(l) if inv.hosts.contains_key(l) => vec![l.clone()],
+                    Some(l) if inv.groups.contains_key(l) => inv.hosts_in(l),
+                    _ => inv.hosts.keys().cloned().collect(),
+                };
+                issues.retain(|i| reached.contains(&i.host));
+                if only == Some(mmctl::deploy::Only::SelfHealing) {
+                    issues.retain(|i| !i.is_heartbeat());
+                }
+                if !issues.is_empty() {
+                    let lines: Vec<String> = issues.iter().map(|i| i.to_string()).collect();
+                    anyhow::bail!(
+                        "the inventory has problems; nothing was deployed (fix them, or --no-validate):\n{}",
+                        lines.join("\n")
+                    );
+                }
+            }
+            let o = mmctl::deploy::Options {
+                inventory: source.paths,
+                only,
+                check,
+                diff,
+                limit,
+                ask_vault_pass,
+                vault_password_file: cli.inventory.vault_password_file.clone(),
+                extra_vars,
+            };
+            let (code, recap) = mmctl::deploy::run(&o)?;
+            println!();
+            for r in &recap {
+                println!("{NAME}: {}", r.summary());
+            }
+            if code != 0 {
+                eprintln!("{NAME}: error: ansible-playbook exited with {code}");
+                return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));
+            }
+        }
+        Cmd::Status { hosts, json } => {
+            let source = src();
+            let rows =
+                mmctl::status::gather(&source.paths, &hosts, source.vault.password_file.as_ref())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                print!("{}", mmctl::status::table(&rows));
+            }
+            if rows.iter().any(|r| r.state != "ok") {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Cmd::Test(t) => {
+            let source = src();
+            let host = match &t {
+                TestCmd::Heal { host, .. } | TestCmd::Heartbeat { host } => host.clone(),
+            };
+            let target = mmctl::ops::Target {
+                inventory: &source.paths,
+                host: &host,
+                vault_password_file: source.vault.password_file.as_ref(),
+            };
+            match t {
+                TestCmd::Heal {
+                    service, timeout, ..
+                } => {
+                    print!("{}", mmctl::ops::test_heal(&target, &service, timeout)?);
+                }
+                TestCmd::Heartbeat { .. } => {
+                    let r = mmctl::ops::run(&target, &[mmctl::ops::HEARTBEAT])?;
+                    print!("{}", r.stdout);
+                    eprint!("{}", r.stderr);
+                    if r.rc != 0 {
+                        eprintln!(
+                            "{NAME}: error: {host}: miraclemax-heartbeat exited with {}",
+                            r.rc
+                        );
+                        return Ok(ExitCode::FAILURE);
+                    }
+                }
+            }
+        }
+        Cmd::Logs {
+            host,
+            service,
+            lines,
+            follow,
+        } => {
+            let source = src();
+            let target = mmctl::ops::Target {
+                inventory: &source.paths,
+                host: &host,
+                vault_password_file: source.vault.password_file.as_ref(),
+            };
+            mmctl::ops::logs(&target, service.as_deref(), lines, follow, |l| {
+                println!("{l}")
+            })?;
+        }
+        Cmd::Pause {
+            host,
+            service,
+            all: _,
+            duration,
+        } => {
+            let source = src();
+            let target = mmctl::ops::Target {
+                inventory: &source.paths,
+                host: &host,
+                vault_password_file: source.vault.password_file.as_ref(),
+            };
+            println!(
+                "{}",
+                mmctl::ops::pause(&target, service.as_deref(), &duration)?
+            );
+        }
+        Cmd::Resume {
+            host,
+            service,
+            all: _,
+        } => {
+            let source = src();
+            let target = mmctl::ops::Target {
+                inventory: &source.paths,
+                host: &host,
+                vault_password_file: source.vault.password_file.as_ref(),
+            };
+            println!("{}", mmctl::ops::resume(&target, service.as_deref())?);
+        }
+        Cmd::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, NAME, &mut std::io::stdout());
+        }
+        Cmd::Man { dir } => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            match dir {
+                Some(d) => {
+                    std::fs::create_dir_all(&d)?;
+                    clap_mangen::generate_to(cmd, &d)?;
+                    println!("man pages written to {}", d.display());
+                }
+                None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?,
             }
         }
         Cmd::Validate => {

@@ -494,23 +494,18 @@ pub fn validate(src: &Source) -> anyhow::Result<(Inventory, Vec<Issue>)> {
 
 /// `mmctl list` as a table: one line per service, hosts in name order.
 pub fn table(hosts: &[HostServices]) -> String {
-    let mut rows: Vec<[String; 6]> = vec![[
-        "HOST".into(),
-        "SERVICE".into(),
-        "PORT".into(),
-        "STRATEGIES".into(),
-        "HEALTHCHECK".into(),
-        "DEFINED IN".into(),
-    ]];
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    let blank = String::new;
     for h in hosts {
+        let file = h.file.clone().unwrap_or_default();
         if let Some(p) = &h.problem {
             rows.push([
                 h.host.clone(),
                 format!("(cannot tell: {p})"),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
+                blank(),
+                blank(),
+                blank(),
+                blank(),
             ]);
             continue;
         }
@@ -518,10 +513,10 @@ pub fn table(hosts: &[HostServices]) -> String {
             rows.push([
                 h.host.clone(),
                 "(none)".into(),
-                String::new(),
-                String::new(),
-                String::new(),
-                h.file.clone().unwrap_or_default(),
+                blank(),
+                blank(),
+                blank(),
+                file.clone(),
             ]);
         }
         for s in &h.services {
@@ -546,25 +541,19 @@ pub fn table(hosts: &[HostServices]) -> String {
                 port,
                 strategies,
                 hc.into(),
-                h.file.clone().unwrap_or_default(),
+                file.clone(),
             ]);
         }
     }
-    let mut widths = [0usize; 6];
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for r in rows {
-        let cells: Vec<String> = r
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+    crate::table::render(
+        [
+            "HOST",
+            "SERVICE",
+            "PORT",
+            "STRATEGIES",
+            "HEALTHCHECK",
+            "DEFINED IN",
+        ],
+        rows,
+    )
 }

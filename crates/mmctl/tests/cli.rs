@@ -79,9 +79,87 @@ fn mmctl_check_config_merges_the_fragments_beside_the_file_and_names_them_in_err
     );
 }
 
+/// Every command a user can type, as `mmctl --help` lists them.
+const COMMANDS: &[&str] = &[
+    "add-service",
+    "remove-service",
+    "list",
+    "validate",
+    "render",
+    "deploy",
+    "status",
+    "test",
+    "logs",
+    "pause",
+    "resume",
+    "completions",
+    "man",
+    "check-config",
+];
+
 #[test]
-fn mmctl_help_lists_its_commands() {
+fn mmctl_help_lists_every_command_and_each_command_shows_an_example() {
     let out = run(&["--help"]);
     assert!(out.status.success());
-    assert!(text(&out.stdout).contains("check-config"));
+    let help = text(&out.stdout);
+    for c in COMMANDS {
+        assert!(
+            help.contains(&format!("  {c} ")),
+            "{c} missing from:\n{help}"
+        );
+    }
+    assert!(
+        help.contains("Exit codes: 0 done, 1 refused or failed"),
+        "{help}"
+    );
+    let leaves: Vec<Vec<&str>> = COMMANDS
+        .iter()
+        .filter(|c| **c != "test")
+        .map(|c| vec![*c])
+        .chain([vec!["test", "heal"], vec!["test", "heartbeat"]])
+        .collect();
+    for c in leaves {
+        let mut args = c.clone();
+        args.push("--help");
+        let out = run(&args);
+        assert!(out.status.success(), "{c:?}");
+        assert!(
+            text(&out.stdout).contains("\nExample"),
+            "{c:?} --help has no example:\n{}",
+            text(&out.stdout)
+        );
+    }
+}
+
+#[test]
+fn completions_and_man_pages_are_generated_for_every_command() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        let script = text(&out.stdout);
+        for c in COMMANDS {
+            assert!(script.contains(c), "{shell} completions lack {c}");
+        }
+    }
+    let page = text(&run(&["man"]).stdout);
+    assert!(
+        page.starts_with(".ie \\n(.g .ds Aq \\(aq"),
+        "roff: {}",
+        &page[..40.min(page.len())]
+    );
+    for c in COMMANDS {
+        assert!(
+            page.contains(&format!("mmctl\\-{}(1)", c.replace('-', "\\-"))),
+            "man page lacks {c}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["man", "--dir", dir.path().to_str().unwrap()]);
+    assert!(out.status.success());
+    for c in COMMANDS {
+        assert!(
+            dir.path().join(format!("mmctl-{c}.1")).is_file(),
+            "no page for {c}"
+        );
+    }
 }

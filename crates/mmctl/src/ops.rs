@@ -1,0 +1,185 @@
+//! The operator's remote commands, run on a host through Ansible as root: the user guide's
+//! "Test Self-Healing" (`test heal`, the `drill` module), a heartbeat run (`test heartbeat`),
+//! the healing history from journald (`logs`), and maintenance pauses (`pause`, `resume`).
+//! Every value the user typed travels as data (an extra variable), never as argument text.
+
+use crate::remote::{self, Answer};
+use miraclemax::config::ServiceName;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+pub struct Target<'a> {
+    pub inventory: &'a [PathBuf],
+    pub host: &'a str,
+    pub vault_password_file: Option<&'a PathBuf>,
+}
+
+/// What the host said, or why it could not say it.
+fn answer(host: &str, a: Answer) -> anyhow::Result<Value> {
+    match a {
+        Answer::Ok(v) => Ok(v),
+        Answer::Unreachable(m) => anyhow::bail!("{host}: unreachable: {m}"),
+        Answer::Failed(m, _) => anyhow::bail!("{host}: {m}"),
+    }
+}
+
+fn service(name: &str) -> anyhow::Result<()> {
+    ServiceName::parse(name).map_err(|e| anyhow::anyhow!("service '{name}': {e}"))?;
+    Ok(())
+}
+
+/// Stops the service and waits for the daemon to heal it; the drill's report as text.
+pub fn test_heal(t: &Target, name: &str, timeout_secs: u32) -> anyhow::Result<String> {
+    service(name)?;
+    let mut answers = remote::run(&remote::Run {
+        inventory: t.inventory,
+        pattern: t.host,
+        module: "miraclemax.stack.drill",
+        args: "service={{ mmctl_service }} timeout={{ mmctl_timeout }}",
+        vars: json!({ "mmctl_service": name, "mmctl_timeout": timeout_secs }),
+        vault_password_file: t.vault_password_file,
+        become_root: true,
+    })?;
+    let a = answers
+        .remove(t.host)
+        .ok_or_else(|| anyhow::anyhow!("no host '{}' in the inventory", t.host))?;
+    let v = answer(t.host, a)?;
+    let s = |k: &str| v[k].as_str().unwrap_or("?").to_string();
+    let mut out = format!(
+        "{}: stopped {}; miraclemax-self-heal healed it in {} s (down for {} s)\n",
+        t.host,
+        s("unit"),
+        v["healing_time_secs"],
+        v["downtime_secs"]
+    );
+    out.push_str(&format!("  root cause: {}\n", s("root_cause")));
+    for step in v["steps"].as_array().into_iter().flatten() {
+        out.push_str(&format!("  - {}\n", step.as_str().unwrap_or("?")));
+    }
+    out.push_str(&format!("  RESOLVED email: {}\n", s("email")));
+    out.push_str(&format!("  incident: {}\n", s("incident")));
+    Ok(out)
+}
+
+/// A program's run on the host: its exit code and output.
+pub struct Ran {
+    pub rc: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(t: &Target, argv: &[&str]) -> anyhow::Result<Ran> {
+    let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+    let v = match remote::command(t.inventory, t.host, &argv, t.vault_password_file)? {
+        // A program that ran and exited non-zero: its own exit code and output.
+        Answer::Failed(_, v) if v.get("rc").is_some_and(Value::is_i64) => v,
+        other => answer(t.host, other)?,
+    };
+    Ok(Ran {
+        rc: v["rc"].as_i64().unwrap_or(1),
+        stdout: v["stdout"].as_str().unwrap_or("").to_string(),
+        stderr: v["stderr"].as_str().unwrap_or("").to_string(),
+    })
+}
+
+pub const HEARTBEAT: &str = "/usr/local/bin/miraclemax-heartbeat";
+pub const SELF_HEAL: &str = "/usr/local/bin/miraclemax-self-heal";
+
+/// The healing history from the host's journal (every action the daemon logged), optionally
+/// one service's; with `follow`, new entries as they come (asked for every two seconds).
+pub fn logs(
+    t: &Target,
+    service_name: Option<&str>,
+    lines: u32,
+    follow: bool,
+    mut print: impl FnMut(&str),
+) -> anyhow::Result<()> {
+    if let Some(s) = service_name {
+        service(s)?;
+    }
+    let lines = lines.to_string();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut argv = vec![
+            "journalctl",
+            "--no-pager",
+            "--quiet",
+            "-o",
+            "short-iso",
+            "--show-cursor",
+        ];
+        let after;
+        match &cursor {
+            Some(c) => {
+                after = format!("--after-cursor={c}");
+                argv.push(&after);
+            }
+            None => argv.extend(["-n", lines.as_str()]),
+        }
+        argv.push("SYSLOG_IDENTIFIER=miraclemax-self-heal");
+        let field;
+        if let Some(s) = service_name {
+            field = format!("SERVICE={s}");
+            argv.push(&field);
+        }
+        let r = run(t, &argv)?;
+        if r.rc != 0 {
+            anyhow::bail!(
+                "{}: journalctl failed ({}): {}",
+                t.host,
+                r.rc,
+                r.stderr.trim()
+            );
+        }
+        for line in r.stdout.lines() {
+            match line.strip_prefix("-- cursor: ") {
+                Some(c) => cursor = Some(c.to_string()),
+                None => print(line),
+            }
+        }
+        if !follow {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+}
+
+/// Pauses healing of one service (or every one) for `duration` (`30m`, `2h`).
+pub fn pause(t: &Target, service_name: Option<&str>, duration: &str) -> anyhow::Result<String> {
+    miraclemax::config::parse_span(duration).map_err(|e| anyhow::anyhow!("--for: {e}"))?;
+    let mut argv = vec![SELF_HEAL, "pause"];
+    match service_name {
+        Some(s) => {
+            service(s)?;
+            argv.push(s);
+        }
+        None => argv.push("--all"),
+    }
+    argv.extend(["--for", duration]);
+    checked(t, &argv)
+}
+
+pub fn resume(t: &Target, service_name: Option<&str>) -> anyhow::Result<String> {
+    let mut argv = vec![SELF_HEAL, "resume"];
+    match service_name {
+        Some(s) => {
+            service(s)?;
+            argv.push(s);
+        }
+        None => argv.push("--all"),
+    }
+    checked(t, &argv)
+}
+
+/// Runs the program; its output, or its error as the program said it.
+fn checked(t: &Target, argv: &[&str]) -> anyhow::Result<String> {
+    let r = run(t, argv)?;
+    if r.rc != 0 {
+        let err = r
+            .stderr
+            .trim()
+            .trim_start_matches("miraclemax-self-heal: error: ");
+        anyhow::bail!("{}: {err}", t.host);
+    }
+    Ok(format!("{}: {}", t.host, r.stdout.trim()))
+}

@@ -1,0 +1,131 @@
+//! Reaching hosts exactly as ansible-playbook does: through Ansible itself (`ansible` ad-hoc,
+//! the inventory's connection variables, the user's ~/.ssh/config, agent, ProxyJump and
+//! known_hosts), running one of the collection's modules on every host in parallel. Each
+//! host's result is read from the `tree` callback's file, so an unreachable or failing host is
+//! a result of its own and never hides the others.
+
+use crate::ansible::program;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// What one host answered.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    Ok(Value),
+    Unreachable(String),
+    /// The task failed: its message, and the whole result (a command's `rc` and output).
+    Failed(String, Value),
+}
+
+pub struct Run<'a> {
+    pub inventory: &'a [PathBuf],
+    pub pattern: &'a str,
+    pub module: &'a str,
+    /// Ansible's module argument string, fixed text only: data goes in `vars`, referred to
+    /// as `{{ name }}`, so that nothing a user typed is ever parsed as arguments.
+    pub args: &'a str,
+    /// Extra variables for the run (passed as a JSON file, `-e @file`).
+    pub vars: Value,
+    pub vault_password_file: Option<&'a PathBuf>,
+    /// Run with `become` (root), for modules that need it.
+    pub become_root: bool,
+}
+
+/// Runs the module on every host the pattern names; each host's answer by name.
+pub fn run(r: &Run) -> anyhow::Result<BTreeMap<String, Answer>> {
+    let tree = tempfile::tempdir()?;
+    let vars_file = tree.path().join(".vars.json");
+    if !r.vars.is_null() {
+        std::fs::write(&vars_file, serde_json::to_vec(&r.vars)?)?;
+    }
+    let mut cmd = Command::new(program("ansible"));
+    for i in r.inventory {
+        cmd.arg("-i").arg(i);
+    }
+    cmd.arg(r.pattern)
+        .arg("-m")
+        .arg(r.module)
+        .arg("--tree")
+        .arg(tree.path())
+        .arg("--forks")
+        .arg("25")
+        .arg("--one-line");
+    if !r.args.is_empty() {
+        cmd.arg("-a").arg(r.args);
+    }
+    if r.become_root {
+        cmd.arg("--become");
+    }
+    if !r.vars.is_null() {
+        cmd.arg("-e").arg(format!("@{}", vars_file.display()));
+    }
+    if let Some(f) = r.vault_password_file {
+        cmd.arg("--vault-password-file").arg(f);
+    }
+    cmd.env("ANSIBLE_NOCOLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let out = cmd.output().map_err(|e| {
+        anyhow::anyhow!(
+            "cannot run {}: {e} (install Ansible: scripts/install-deps, or pip install ansible-core)",
+            program("ansible").display()
+        )
+    })?;
+    let mut answers = BTreeMap::new();
+    for e in std::fs::read_dir(tree.path())? {
+        let e = e?;
+        let host = e.file_name().to_string_lossy().into_owned();
+        if host.starts_with('.') {
+            continue;
+        }
+        let text = std::fs::read_to_string(e.path())?;
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let msg = || {
+            v.get("msg")
+                .and_then(Value::as_str)
+                .unwrap_or("no answer")
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string()
+        };
+        let answer = if v.get("unreachable") == Some(&Value::Bool(true)) {
+            Answer::Unreachable(msg())
+        } else if v.get("failed") == Some(&Value::Bool(true)) {
+            Answer::Failed(msg(), v.clone())
+        } else {
+            Answer::Ok(v)
+        };
+        answers.insert(host, answer);
+    }
+    if answers.is_empty() && !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        anyhow::bail!("ansible found no host to ask: {}", err.trim());
+    }
+    Ok(answers)
+}
+
+/// Runs a program on one host with this argument vector (`ansible.builtin.command`, as root);
+/// its answer holds `rc`, `stdout` and `stderr`.
+pub fn command(
+    inventory: &[PathBuf],
+    host: &str,
+    argv: &[String],
+    vault_password_file: Option<&PathBuf>,
+) -> anyhow::Result<Answer> {
+    let mut answers = run(&Run {
+        inventory,
+        pattern: host,
+        module: "ansible.builtin.command",
+        args: "argv={{ mmctl_argv }}",
+        vars: serde_json::json!({ "mmctl_argv": argv }),
+        vault_password_file,
+        become_root: true,
+    })?;
+    answers
+        .remove(host)
+        .ok_or_else(|| anyhow::anyhow!("no host '{host}' in the inventory"))
+}

@@ -1,0 +1,156 @@
+//! `mmctl status`: every host's `stack_facts` (what `miraclemax-status --json` shows), asked in
+//! parallel through Ansible, as one fleet table: the daemon, the services, open incidents and
+//! the last heartbeat. A host that cannot be reached is a row that says so.
+
+use crate::remote::{self, Answer};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+/// One row of the fleet table, also its `--json` form.
+#[derive(Debug, serde::Serialize)]
+pub struct Row {
+    pub host: String,
+    /// `ok`, `problem`, `not installed`, `unreachable` or `error`.
+    pub state: String,
+    pub daemon: Option<String>,
+    pub services_active: Option<usize>,
+    pub services: Option<usize>,
+    /// Services not healthy: `name (healing)`, `name (failed)`, ...
+    pub incidents: Vec<String>,
+    pub last_heartbeat: Option<String>,
+    pub error: Option<String>,
+    /// The host's whole report (`--json` only).
+    #[serde(skip_serializing_if = "Value::is_null")]
+    pub report: Value,
+}
+
+pub fn gather(
+    inventory: &[PathBuf],
+    hosts: &[String],
+    vault_password_file: Option<&PathBuf>,
+) -> anyhow::Result<Vec<Row>> {
+    let pattern = if hosts.is_empty() {
+        "all".to_string()
+    } else {
+        hosts.join(":")
+    };
+    let answers = remote::run(&remote::Run {
+        inventory,
+        pattern: &pattern,
+        module: "miraclemax.stack.stack_facts",
+        args: "",
+        vars: Value::Null,
+        vault_password_file,
+        become_root: false,
+    })?;
+    Ok(answers.into_iter().map(|(h, a)| row(h, a)).collect())
+}
+
+fn row(host: String, a: Answer) -> Row {
+    let mut r = Row {
+        host,
+        state: String::new(),
+        daemon: None,
+        services_active: None,
+        services: None,
+        incidents: Vec::new(),
+        last_heartbeat: None,
+        error: None,
+        report: Value::Null,
+    };
+    let m = match a {
+        Answer::Unreachable(msg) => {
+            r.state = "unreachable".into();
+            r.error = Some(msg);
+            return r;
+        }
+        Answer::Failed(msg, _) => {
+            r.state = "error".into();
+            r.error = Some(msg);
+            return r;
+        }
+        Answer::Ok(v) => v["ansible_facts"]["miraclemax"].clone(),
+    };
+    if m["installed"] != json!(true) {
+        r.state = "not installed".into();
+        return r;
+    }
+    let services = m["services"].as_array().cloned().unwrap_or_default();
+    r.daemon = m["daemon"]["active_state"].as_str().map(String::from);
+    r.services = Some(services.len());
+    r.services_active = Some(
+        services
+            .iter()
+            .filter(|s| s["active_state"] == json!("active"))
+            .count(),
+    );
+    r.incidents = services
+        .iter()
+        .filter(|s| s["healing"] != json!("healthy"))
+        .map(|s| {
+            format!(
+                "{} ({})",
+                s["name"].as_str().unwrap_or("?"),
+                s["healing"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    r.last_heartbeat = m["heartbeat"].as_object().map(|h| {
+        let at = h.get("last_run").and_then(Value::as_str).unwrap_or("?");
+        let signal = h.get("last_signal").and_then(Value::as_str).unwrap_or("?");
+        let delivered = if h.get("delivered") == Some(&json!(true)) {
+            ""
+        } else {
+            ", NOT delivered"
+        };
+        format!("{at} {signal}{delivered}")
+    });
+    r.state = if m["ok"] == json!(true) && r.daemon.as_deref() == Some("active") {
+        "ok".into()
+    } else {
+        "problem".into()
+    };
+    r.report = m;
+    r
+}
+
+pub fn table(rows: &[Row]) -> String {
+    let cells = rows
+        .iter()
+        .map(|r| {
+            let services = match (r.services_active, r.services) {
+                (Some(a), Some(n)) => format!("{a}/{n} active"),
+                _ => "-".into(),
+            };
+            let incidents = if r.incidents.is_empty() {
+                "-".into()
+            } else {
+                r.incidents.join(", ")
+            };
+            let last = match (&r.last_heartbeat, &r.error) {
+                (_, Some(e)) => e.clone(),
+                (Some(h), None) => h.clone(),
+                (None, None) => "-".into(),
+            };
+            [
+                r.host.clone(),
+                r.state.clone(),
+                r.daemon.clone().unwrap_or_else(|| "-".into()),
+                services,
+                incidents,
+                last,
+            ]
+        })
+        .collect();
+    crate::table::render(
+        [
+            "HOST",
+            "STATE",
+            "DAEMON",
+            "SERVICES",
+            "INCIDENTS",
+            "LAST HEARTBEAT",
+        ],
+        cells,
+    )
+}

@@ -1,0 +1,254 @@
+//! `mmctl` against hosts the real playbooks deployed: what it says a host receives is what the
+//! host got.
+
+use crate::ansible_deploy::{inventory, playbook, smtp_per_host, succeeded};
+use mm_testbed::Testbed;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+fn mmctl(inv: &Path, args: &[&str]) -> String {
+    let out = Command::new(mm_testbed::workspace_bin("mmctl"))
+        .arg("-i")
+        .arg(inv)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mmctl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn mmctl_render_is_byte_for_byte_the_config_the_playbook_wrote_on_each_host() {
+    let tb = Testbed::start(2).unwrap();
+    let _smtp = smtp_per_host(&tb);
+    let inv = inventory(tb.hosts());
+    let [a, b] = tb.hosts() else {
+        panic!("two hosts")
+    };
+    // Different host_vars per host: limits and a login for one, a second service (with
+    // characters JSON must escape) and protected processes for the other.
+    std::fs::create_dir_all(inv.join("host_vars")).unwrap();
+    std::fs::write(
+        inv.join(format!("host_vars/{}.yml", a.name)),
+        "self_healing_limits:\n  check_interval: 3s\n  heal_attempts: 4\nself_healing_ssh_target: admin@a.example.org\n",
+    )
+    .unwrap();
+    std::fs::write(
+        inv.join(format!("host_vars/{}.yml", b.name)),
+        "# the second host also watches a copy of the app\nmonitored_services:\n  - name: example\n    port: 8080\n    \
+         healing_strategies: [service_restart]\n  - name: second\n    port: 8081\n    domain: \"b\\u00e9ta.example.org\"\n    \
+         health: {url: 'http://127.0.0.1:8081/health?x=\"1\"'}\nself_healing_protected_processes: [python3, \"my app\"]\n",
+    )
+    .unwrap();
+    succeeded(&playbook(&inv, "deploy-self-healing.yml", &[]));
+
+    let mut rendered = Vec::new();
+    for h in tb.hosts() {
+        let ours = mmctl(
+            &inv,
+            &["render", &h.name, "--file", "/etc/miraclemax/config.yaml"],
+        );
+        let theirs = h.ssh(&["cat", "/etc/miraclemax/config.yaml"]).unwrap();
+        assert_eq!(
+            ours,
+            String::from_utf8(theirs.stdout).unwrap(),
+            "{}",
+            h.name
+        );
+        rendered.push(ours);
+    }
+    assert!(
+        rendered[0].contains("\"heal_attempts\":4") && rendered[0].contains("admin@a.example.org")
+    );
+    assert!(
+        rendered[1].contains("\"name\":\"second\"") && rendered[1].contains("bêta.example.org")
+    );
+    assert!(
+        rendered[1].contains("protected_processes: [\"python3\",\"my app\"]"),
+        "{}",
+        rendered[1]
+    );
+    // The unit too is the role's own file.
+    let unit = mmctl(
+        &inv,
+        &[
+            "render",
+            &a.name,
+            "--file",
+            "/etc/systemd/system/miraclemax-self-heal.service",
+        ],
+    );
+    let on_host = a
+        .ssh(&["cat", "/etc/systemd/system/miraclemax-self-heal.service"])
+        .unwrap();
+    assert_eq!(unit.as_bytes(), on_host.stdout.as_slice());
+}
+
+fn mmctl_out(inv: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(mm_testbed::workspace_bin("mmctl"))
+        .arg("-i")
+        .arg(inv)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("ANSIBLE_COLLECTIONS_PATH", crate::support::collections())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn mmctl_add_service_and_deploy_make_the_daemon_heal_it_and_status_shows_the_fleet() {
+    let tb = Testbed::start(2).unwrap();
+    let _smtp = smtp_per_host(&tb);
+    let inv = inventory(tb.hosts());
+    let [a, b] = tb.hosts() else {
+        panic!("two hosts")
+    };
+    succeeded(&playbook(&inv, "deploy-self-healing.yml", &[]));
+    crate::support::start_second_service(a);
+
+    // One command adds the service (to a's own host_vars, created), one deploys it.
+    let add = mmctl_out(
+        &inv,
+        &[
+            "add-service",
+            "second",
+            "--port",
+            "8081",
+            "--critical",
+            "--strategy",
+            "service_restart",
+            "--host",
+            &a.name,
+        ],
+    );
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    // The test hosts' binaries come from this build.
+    let bin_dir = format!("self_healing_bin_dir={}", mm_testbed::dist_dir().display());
+    let deploy = mmctl_out(
+        &inv,
+        &[
+            "deploy",
+            "--only",
+            "self-healing",
+            "--limit",
+            &a.name,
+            "-e",
+            &bin_dir,
+        ],
+    );
+    let text = String::from_utf8_lossy(&deploy.stdout);
+    assert!(
+        deploy.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&deploy.stderr)
+    );
+    assert!(
+        text.contains(&format!("mmctl: {}: changed (", a.name)),
+        "{text}"
+    );
+    let config = a.ssh_ok(&["cat", "/etc/miraclemax/config.yaml"]).unwrap();
+    assert!(config.contains("\"name\":\"second\""), "{config}");
+    // The daemon watches it: stopped, it is healed.
+    crate::support::wait_until(Duration::from_secs(20), "the daemon watches second", || {
+        a.ssh_ok(&["miraclemax-status", "--json"])
+            .is_ok_and(|s| s.contains("\"second\""))
+    });
+    a.ssh_ok(&["systemctl", "stop", "second.service"]).unwrap();
+    crate::support::wait_until(Duration::from_secs(20), "second healed", || {
+        crate::support::is_active(a, "second.service") == "active"
+    });
+
+    // The user guide's "Test Self-Healing", in one command.
+    let drill = mmctl_out(&inv, &["test", "heal", &a.name, "example"]);
+    let report = String::from_utf8_lossy(&drill.stdout);
+    assert!(
+        drill.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&drill.stderr)
+    );
+    assert!(
+        report.contains("stopped example.service; miraclemax-self-heal healed it in"),
+        "{report}"
+    );
+    assert!(report.contains("RESOLVED email: sent"), "{report}");
+    // The history, from the host's journal.
+    let logs = mmctl_out(&inv, &["logs", &a.name, "--service", "example"]);
+    let history = String::from_utf8_lossy(&logs.stdout);
+    assert!(
+        logs.status.success(),
+        "{}",
+        String::from_utf8_lossy(&logs.stderr)
+    );
+    assert!(history.lines().any(|l| l.contains("example:")), "{history}");
+    assert!(
+        !history.contains("second:"),
+        "only example's history: {history}"
+    );
+    // Maintenance: paused, a stopped service stays stopped; resumed, it is healed.
+    let pause = mmctl_out(&inv, &["pause", &a.name, "example", "--for", "10m"]);
+    let said = String::from_utf8_lossy(&pause.stdout);
+    assert!(
+        said.contains("healing of example paused until"),
+        "{said}{}",
+        String::from_utf8_lossy(&pause.stderr)
+    );
+    a.ssh_ok(&["systemctl", "stop", "example.service"]).unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(
+        crate::support::is_active(a, "example.service"),
+        "inactive",
+        "paused: not healed"
+    );
+    let resume = mmctl_out(&inv, &["resume", &a.name, "example"]);
+    assert!(String::from_utf8_lossy(&resume.stdout).contains("healing of example resumed"));
+    crate::support::wait_until(
+        Duration::from_secs(20),
+        "example healed after resume",
+        || crate::support::is_active(a, "example.service") == "active",
+    );
+
+    // The fleet table: both hosts; then with b powered off, b is a row that says so.
+    let status = mmctl_out(&inv, &["status"]);
+    let table = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.status.success(),
+        "{table}\n{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    for h in [a, b] {
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with(&h.name) && l.contains(" ok ") && l.contains("active")),
+            "{table}"
+        );
+    }
+    assert!(table.contains("2/2 active"), "{table}");
+    let _ = b.ssh(&["systemctl", "poweroff"]);
+    crate::support::wait_until(Duration::from_secs(30), "b is off", || {
+        b.ssh(&["true"]).is_ok_and(|o| !o.status.success())
+    });
+    let status = mmctl_out(&inv, &["status", "--json"]);
+    assert_eq!(status.status.code(), Some(1), "a host needs attention");
+    let rows: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let row = |h: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["host"] == h)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(row(&a.name)["state"], "ok", "{rows}");
+    assert_eq!(row(&b.name)["state"], "unreachable", "{rows}");
+}
