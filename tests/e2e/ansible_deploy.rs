@@ -23,7 +23,7 @@ pub(crate) fn inventory(hosts: &[Host]) -> PathBuf {
         std::process::id(),
         hosts[0].name
     ));
-    mm_testbed::deploy::inventory(repo(), hosts, &dir).unwrap();
+    mm_testbed::deploy::inventory(hosts, &dir).unwrap();
     dir
 }
 

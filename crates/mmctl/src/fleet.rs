@@ -206,7 +206,7 @@ fn check_heartbeat_vars(hv: &HostVars) -> Vec<Issue> {
             line: None,
             host: hv.host.clone(),
             object: "heartbeat".into(),
-            message: "set heartbeat_api_key (the checks are then created for you) or heartbeat_ping_url, from Ansible Vault".into(),
+            message: "no Healthchecks check to ping: set heartbeat_api_key (the checks are then created for you) or heartbeat_ping_url, from Ansible Vault (see vault.yml.example beside the inventory's main.yml)".into(),
         });
     }
     issues

@@ -5,6 +5,7 @@ pub mod ansible;
 pub mod deploy;
 pub mod edit;
 pub mod fleet;
+pub mod init;
 pub mod inventory;
 pub mod ops;
 pub mod remote;

@@ -58,6 +58,25 @@ impl Where {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Start an inventory for a first server: hosts file, group variables with every setting
+    /// commented, a vault example; then prints the next steps.
+    #[command(
+        after_help = "Example:\n  mmctl init ~/fleet --host web1 --address 203.0.113.10 --user deploy"
+    )]
+    Init {
+        /// The new inventory's folder (new or empty).
+        #[arg(default_value = "inventory")]
+        dir: PathBuf,
+        /// The first server's name in reports and mmctl (default server1).
+        #[arg(long, value_name = "NAME")]
+        host: Option<String>,
+        /// Its address (host name or IP).
+        #[arg(long, value_name = "ADDRESS")]
+        address: Option<String>,
+        /// The account Ansible logs in as (with sudo).
+        #[arg(long, value_name = "USER")]
+        user: Option<String>,
+    },
     /// Add a service to the services a host or group watches (monitored_services), checked for
     /// every host it reaches with the daemon's own validation; nothing is written if any fails.
     #[command(
@@ -275,6 +294,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         vault: Vault::from_env(cli.inventory.vault_password_file.clone()),
     };
     match cli.command {
+        Cmd::Init {
+            dir,
+            host,
+            address,
+            user,
+        } => {
+            let first = mmctl::init::First {
+                name: host.clone(),
+                address,
+                user,
+            };
+            for f in mmctl::init::init(&dir, &first)? {
+                println!("wrote {}", f.display());
+            }
+            print!(
+                "{}",
+                mmctl::init::next_steps(&dir, host.as_deref().unwrap_or("server1"))
+            );
+        }
         Cmd::CheckConfig { file } => {
             let c = miraclemax::config::load(&file)?;
             print!(

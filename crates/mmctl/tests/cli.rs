@@ -81,6 +81,7 @@ fn mmctl_check_config_merges_the_fragments_beside_the_file_and_names_them_in_err
 
 /// Every command a user can type, as `mmctl --help` lists them.
 const COMMANDS: &[&str] = &[
+    "init",
     "add-service",
     "remove-service",
     "list",

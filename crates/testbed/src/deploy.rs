@@ -63,14 +63,18 @@ pub fn lab_config(host: &Host, services: &str) -> String {
 pub const EXAMPLE_SERVICE: &str = "  - name: example\n    port: 8080\n    domain: example.lab.test\n    \
     health: {path: /health}\n    healing_strategies: [service_restart, port_conflict, kill_hung]\n";
 
+/// The test hosts' group variables: the example service, reports to the SMTP server on each
+/// host's gateway, the heartbeat's secrets from a vault the test writes.
+pub const GROUP_VARS: &str = include_str!("files/group_vars.yml");
+
 /// An Ansible inventory for these hosts in `dir`: their real addresses and SSH key, with the
-/// example inventory's group variables (`repo`/inventory/group_vars/miraclemax/main.yml).
-pub fn inventory(repo: &Path, hosts: &[Host], dir: &Path) -> Result<()> {
-    inventory_with(
-        &repo.join("inventory/group_vars/miraclemax/main.yml"),
-        hosts,
-        dir,
-    )
+/// test hosts' group variables (`GROUP_VARS`). The repository's own `inventory/` is the example
+/// for real servers; nothing of the testbed is in it.
+pub fn inventory(hosts: &[Host], dir: &Path) -> Result<()> {
+    let vars = dir.join("group_vars/miraclemax");
+    std::fs::create_dir_all(&vars)?;
+    std::fs::write(vars.join("main.yml"), GROUP_VARS)?;
+    hosts_file(hosts, dir)
 }
 
 /// An inventory for these hosts in `dir` with the given group variables file (e.g. one written
@@ -79,6 +83,10 @@ pub fn inventory_with(group_vars: &Path, hosts: &[Host], dir: &Path) -> Result<(
     let vars = dir.join("group_vars/miraclemax");
     std::fs::create_dir_all(&vars)?;
     std::fs::copy(group_vars, vars.join("main.yml"))?;
+    hosts_file(hosts, dir)
+}
+
+fn hosts_file(hosts: &[Host], dir: &Path) -> Result<()> {
     let mut yaml = String::from("miraclemax:\n  hosts:\n");
     for h in hosts {
         yaml.push_str(&format!(

@@ -1,0 +1,104 @@
+//! `mmctl init [DIR]`: a new inventory for a first server, the repository's own example
+//! (`inventory/`, built in, so the two cannot drift): the hosts file, group variables with
+//! every setting commented, a vault example; then the next steps.
+
+use anyhow::bail;
+use std::path::{Path, PathBuf};
+
+const FILES: &[(&str, &str)] = &[
+    ("hosts.yml", include_str!("../../../inventory/hosts.yml")),
+    (
+        "group_vars/miraclemax/main.yml",
+        include_str!("../../../inventory/group_vars/miraclemax/main.yml"),
+    ),
+    (
+        "group_vars/miraclemax/vault.yml.example",
+        include_str!("../../../inventory/group_vars/miraclemax/vault.yml.example"),
+    ),
+];
+
+/// The first server, as `--host`, `--address` and `--user` give it.
+pub struct First {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub user: Option<String>,
+}
+
+/// Writes the inventory into `dir` (which must be new or empty); the files written.
+pub fn init(dir: &Path, first: &First) -> anyhow::Result<Vec<PathBuf>> {
+    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+        bail!(
+            "{}: not empty; give a new folder (mmctl init DIR), or edit the inventory there with mmctl add-service",
+            dir.display()
+        );
+    }
+    let word = |what: &str, v: &str, extra: &[char]| {
+        let ok = !v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
+            && v.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        if ok {
+            Ok(())
+        } else {
+            Err(anyhow::anyhow!(
+                "{what} '{v}' may hold only letters, digits and {}",
+                extra
+                    .iter()
+                    .map(|c| format!("'{c}'"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ))
+        }
+    };
+    let mut hosts = FILES[0].1.to_string();
+    if let Some(n) = &first.name {
+        word("--host", n, &['-', '_', '.'])?;
+        hosts = hosts.replacen("    server1:\n", &format!("    {n}:\n"), 1);
+    }
+    if let Some(a) = &first.address {
+        word("--address", a, &['-', '_', '.', ':'])?;
+        hosts = hosts.replacen(
+            "ansible_host: server1.example.org",
+            &format!("ansible_host: {a}"),
+            1,
+        );
+    }
+    if let Some(u) = &first.user {
+        word("--user", u, &['-', '_', '.'])?;
+        hosts = hosts.replacen("ansible_user: deploy", &format!("ansible_user: {u}"), 1);
+    }
+    let mut written = Vec::new();
+    for (i, (name, text)) in FILES.iter().enumerate() {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().expect("a folder"))?;
+        std::fs::write(&path, if i == 0 { hosts.as_str() } else { text })?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// What to do next, with the commands as the user will type them.
+pub fn next_steps(dir: &Path, host: &str) -> String {
+    let d = dir.display();
+    let i = if dir == Path::new("inventory") {
+        String::new()
+    } else {
+        format!("-i {d} ")
+    };
+    format!(
+        "\nNext steps:\n\
+         \x20 1. Check {d}/hosts.yml: the server's address and the account Ansible logs in as.\n\
+         \x20 2. Add what it runs:\n\
+         \x20      mmctl {i}add-service NAME --port PORT --domain DOMAIN --critical \\\n\
+         \x20          --strategy service_restart --strategy port_conflict --healthcheck\n\
+         \x20 3. Secrets (Healthchecks API key, SMTP password):\n\
+         \x20      cp {d}/group_vars/miraclemax/vault.yml.example {d}/group_vars/miraclemax/vault.yml\n\
+         \x20      $EDITOR {d}/group_vars/miraclemax/vault.yml && ansible-vault encrypt {d}/group_vars/miraclemax/vault.yml\n\
+         \x20     and set self_healing_email in {d}/group_vars/miraclemax/main.yml.\n\
+         \x20 4. mmctl {i}validate\n\
+         \x20 5. mmctl {i}deploy --ask-vault-pass\n\
+         \x20 6. mmctl {i}test heal {host} NAME\n"
+    )
+}

@@ -1,0 +1,118 @@
+//! `mmctl init`: a first inventory, the repository's own example, ready for add-service.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn mmctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mmctl"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn init_writes_the_repositorys_example_inventory_and_the_next_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("fleet");
+    let out = mmctl(&["init", inv.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.contains("Next steps:"), "{said}");
+    assert!(
+        said.contains(&format!(
+            "mmctl -i {} add-service NAME --port PORT",
+            inv.display()
+        )),
+        "{said}"
+    );
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../inventory");
+    for f in [
+        "hosts.yml",
+        "group_vars/miraclemax/main.yml",
+        "group_vars/miraclemax/vault.yml.example",
+    ] {
+        assert_eq!(
+            std::fs::read(inv.join(f)).unwrap(),
+            std::fs::read(repo.join(f)).unwrap(),
+            "{f} differs from the repository's example"
+        );
+    }
+    // Nothing of the test hosts in what a user starts from.
+    let all = std::fs::read_to_string(inv.join("hosts.yml")).unwrap()
+        + &std::fs::read_to_string(inv.join("group_vars/miraclemax/main.yml")).unwrap();
+    for testbed in [
+        "StrictHostKeyChecking",
+        "UserKnownHostsFile",
+        "miraclemax-testbed",
+        "10.77.",
+    ] {
+        assert!(!all.contains(testbed), "{testbed} in the example inventory");
+    }
+    let again = mmctl(&["init", inv.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).contains("not empty"),
+        "{}",
+        text(&again.stderr)
+    );
+}
+
+#[test]
+fn init_with_a_first_server_then_add_service_gives_a_valid_inventory_but_for_the_heartbeat_secret()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv");
+    let i = inv.to_str().unwrap();
+    let out = mmctl(&[
+        "init",
+        i,
+        "--host",
+        "web1",
+        "--address",
+        "203.0.113.10",
+        "--user",
+        "admin",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let hosts = std::fs::read_to_string(inv.join("hosts.yml")).unwrap();
+    assert!(
+        hosts.contains("    web1:\n      ansible_host: 203.0.113.10\n"),
+        "{hosts}"
+    );
+    assert!(hosts.contains("ansible_user: admin\n"), "{hosts}");
+    let add = mmctl(&[
+        "-i",
+        i,
+        "add-service",
+        "story-stages",
+        "--port",
+        "3000",
+        "--healthcheck",
+    ]);
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    let list = text(&mmctl(&["-i", i, "list"]).stdout);
+    assert!(list.contains("web1  story-stages  3000"), "{list}");
+    let v = mmctl(&["-i", i, "validate"]);
+    assert_eq!(v.status.code(), Some(1));
+    let err = text(&v.stderr);
+    assert!(
+        err.contains("host 'web1': heartbeat: no Healthchecks check to ping"),
+        "{err}"
+    );
+    assert_eq!(err.matches("mmctl: error:").count(), 1, "{err}");
+    let bad = mmctl(&[
+        "init",
+        dir.path().join("x").to_str().unwrap(),
+        "--host",
+        "web 1",
+    ]);
+    assert!(
+        text(&bad.stderr).contains("--host 'web 1' may hold only"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
