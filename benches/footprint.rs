@@ -95,7 +95,9 @@ from the stop to the service active again (so owning its port); 75 s allowed, an
 misses it in a round the later rounds are skipped. Hung: `kill -STOP` of service 1's main PID; time \
 to active again (a new process). Each round ends with 4 s for the healer to settle; a service left \
 down is started by hand and the round counts as not healed. Figures are the median over rounds, with \
-the spread (min-max).";
+the spread (min-max). Monit's times depend on where in its 30 s cycle a break falls (0-30 s, about 15 s \
+on average, plus the restart); the rounds are not aligned with its cycle, but they are evenly spaced, so \
+they can fall at similar points of it.";
 
 fn join(mm: Vec<run::Measure>, monit: Vec<run::Measure>) -> Vec<Value> {
     let mut keys: Vec<&run::Measure> = mm.iter().collect();

@@ -14,6 +14,14 @@ fn median(f: Option<&Value>, who: &str) -> Option<f64> {
     f?[who]["median"].as_f64()
 }
 
+fn services(n: usize) -> String {
+    if n == 1 {
+        "1 service".into()
+    } else {
+        format!("{n} services")
+    }
+}
+
 fn target(text: String, measured: String, met: bool, missed_by: String) -> Value {
     json!({"target": text, "measured": measured, "met": met, "missed_by": missed_by})
 }
@@ -30,7 +38,7 @@ fn not_above_monit(
         let f = find(figures, what, n, PORT_30);
         let (Some(mm), Some(monit)) = (median(f, "miraclemax"), median(f, "monit")) else {
             out.push(target(
-                format!("{what} at or below Monit's, {n} services"),
+                format!("{what} at or below Monit's, {}", services(n)),
                 "not measured".into(),
                 false,
                 "-".into(),
@@ -39,7 +47,7 @@ fn not_above_monit(
         };
         let d = if unit == "MiB" { 1 } else { 3 };
         out.push(target(
-            format!("{what} at or below Monit's, {n} services ({PORT_30})"),
+            format!("{what} at or below Monit's, {} ({PORT_30})", services(n)),
             format!("{mm:.d$} vs {monit:.d$} {unit}"),
             mm <= monit,
             if monit > 0.0 {
