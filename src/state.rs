@@ -20,6 +20,7 @@ pub struct ServiceState {
     pub last: Option<Incident>,
     /// What the last look found, e.g. "example.service is active, port 8080 is listening".
     pub last_probe: Option<String>,
+    /// Since when the looks have found that (written when it changes, not at every look).
     pub last_probe_ms: u64,
 }
 

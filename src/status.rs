@@ -74,6 +74,8 @@ pub struct ServiceReport {
     pub port: Option<u16>,
     pub port_owner: Option<String>,
     pub last_probe: Option<String>,
+    /// For how long the looks have found `last_probe` (the daemon looks every check interval
+    /// while it is alive; the state file is written only when what it sees changes).
     pub last_probe_secs: Option<u64>,
     /// healthy, failing, healing, failed (breaker open), paused, or blind (the daemon cannot
     /// see it: systemd does not answer about it).

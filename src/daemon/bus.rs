@@ -62,9 +62,28 @@ impl Limited {
         unit: &UnitName,
         timeout: Duration,
     ) -> Result<UnitStatus, String> {
+        self.within(unit, timeout, self.inner.status(unit)).await
+    }
+
+    /// As `status_within`, for the unit's active and sub state only.
+    pub(crate) async fn active_state_within(
+        &self,
+        unit: &UnitName,
+        timeout: Duration,
+    ) -> Result<(String, String), String> {
+        self.within(unit, timeout, self.inner.active_state(unit))
+            .await
+    }
+
+    async fn within<T>(
+        &self,
+        unit: &UnitName,
+        timeout: Duration,
+        f: impl Future<Output = Result<T, SystemdError>>,
+    ) -> Result<T, String> {
         let _permit = self.permits.acquire().await;
-        match tokio::time::timeout(timeout, self.inner.status(unit)).await {
-            Ok(Ok(status)) => Ok(status),
+        match tokio::time::timeout(timeout, f).await {
+            Ok(Ok(answer)) => Ok(answer),
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err(format!(
                 "systemd did not answer about {unit} within {}",
@@ -87,6 +106,13 @@ impl Units for Limited {
 
     fn status<'a>(&'a self, unit: &'a UnitName) -> BoxFuture<'a, Result<UnitStatus, SystemdError>> {
         Box::pin(self.call(self.inner.status(unit)))
+    }
+
+    fn active_state<'a>(
+        &'a self,
+        unit: &'a UnitName,
+    ) -> BoxFuture<'a, Result<(String, String), SystemdError>> {
+        Box::pin(self.call(self.inner.active_state(unit)))
     }
 
     fn watch<'a>(

@@ -27,23 +27,84 @@ pub(super) struct Look {
 /// Not the service's fault, so never a reason to heal it.
 pub(super) struct Unseen(pub String);
 
-/// Looks at the service once: systemd's state, then its port's holder, then its HTTP probe.
-pub(super) async fn look(sh: &Shared, svc: &Service) -> Result<Look, Unseen> {
-    let status = unit_status(sh, svc).await?;
-    Ok(look_at(sh, svc, status).await)
+/// What a worker remembers between looks: the unit's full status from the last look that found
+/// it healthy. While systemd's change signals arrive (any signal makes the worker `forget`),
+/// nothing about a running unit changes unseen, so a look need not ask systemd again; it still
+/// asks for the unit's state every `TRUSTED_LOOKS` looks, in case a signal was lost.
+#[derive(Default)]
+pub(super) struct Known {
+    status: Option<UnitStatus>,
+    /// Looks since systemd was last asked.
+    unasked: u32,
 }
 
-/// systemd's record of the unit, asking again (`STATUS_ATTEMPTS` in all, `probe_timeout` each)
+/// Looks that trust the change signals between two questions to systemd: a lost signal delays
+/// what the unit state alone would show by at most this many check intervals.
+pub(super) const TRUSTED_LOOKS: u32 = 5;
+
+impl Known {
+    /// Something changed (a signal, a heal): the next look asks systemd everything.
+    pub(super) fn forget(&mut self) {
+        self.status = None;
+    }
+}
+
+/// Looks at the service once: systemd's state, then its port's holder, then its HTTP probe.
+/// `signals`: the unit's change signals are arriving. Anything wrong is always judged on a
+/// status just asked of systemd, never on a remembered one.
+pub(super) async fn look(
+    sh: &Shared,
+    svc: &Service,
+    known: &mut Known,
+    signals: bool,
+) -> Result<Look, Unseen> {
+    if let Some(status) = known.status.take() {
+        let still = if signals && known.unasked < TRUSTED_LOOKS {
+            known.unasked += 1;
+            Some(status)
+        } else {
+            known.unasked = 0;
+            let (active, sub) = ask(sh, || {
+                sh.bus
+                    .active_state_within(&svc.unit, sh.config.limits.probe_timeout)
+            })
+            .await?;
+            (active == status.active_state && sub == status.sub_state).then_some(status)
+        };
+        if let Some(status) = still {
+            let look = look_at(sh, svc, status).await;
+            if look.seen == Seen::Ok {
+                known.status = Some(look.status.clone());
+                return Ok(look);
+            }
+        }
+    }
+    let status = ask(sh, || {
+        sh.bus
+            .status_within(&svc.unit, sh.config.limits.probe_timeout)
+    })
+    .await?;
+    known.unasked = 0;
+    let look = look_at(sh, svc, status).await;
+    if look.seen == Seen::Ok {
+        known.status = Some(look.status.clone());
+    }
+    Ok(look)
+}
+
+/// Asks systemd about the unit, asking again (`STATUS_ATTEMPTS` in all, `probe_timeout` each)
 /// when a call fails: a busy or restarting bus is no news about the service.
-async fn unit_status(sh: &Shared, svc: &Service) -> Result<UnitStatus, Unseen> {
-    let limits = &sh.config.limits;
+async fn ask<T, F: Future<Output = Result<T, String>>>(
+    sh: &Shared,
+    mut call: impl FnMut() -> F,
+) -> Result<T, Unseen> {
     let mut last = String::new();
     for attempt in 0..STATUS_ATTEMPTS {
         if attempt > 0 {
-            tokio::time::sleep(retry_pause(limits.check_interval, attempt)).await;
+            tokio::time::sleep(retry_pause(sh.config.limits.check_interval, attempt)).await;
         }
-        match sh.bus.status_within(&svc.unit, limits.probe_timeout).await {
-            Ok(status) => return Ok(status),
+        match call().await {
+            Ok(answer) => return Ok(answer),
             Err(e) => last = e,
         }
     }
@@ -95,19 +156,24 @@ async fn look_at(sh: &Shared, svc: &Service, status: UnitStatus) -> Look {
     }
     let mut summary = format!("{} is active", svc.unit);
     if let Some(p) = svc.port.map(|p| p.get()) {
-        let all = sh.ctx.procs.listeners(p).await;
-        if !all.iter().any(|l| l.in_cgroup(&status.control_group)) {
-            let finding = match all.into_iter().next() {
-                Some(holder) => Finding::PortHeld { port: p, holder },
-                None => Finding::PortNotListening(p),
-            };
-            summary.push_str(&format!(", but not listening on port {p}"));
-            return Look {
-                seen: Seen::ProbeFailed,
-                finding,
-                status,
-                summary,
-            };
+        // The cheap check first; the whole process table only when the unit's own processes
+        // do not seem to hold the port (and then that decides: the socket may have just opened).
+        let cgroup = &status.control_group;
+        if !sh.ctx.procs.unit_listens(p, cgroup).await {
+            let all = sh.ctx.procs.listeners(p).await;
+            if !all.iter().any(|l| l.in_cgroup(cgroup)) {
+                let finding = match all.into_iter().next() {
+                    Some(holder) => Finding::PortHeld { port: p, holder },
+                    None => Finding::PortNotListening(p),
+                };
+                summary.push_str(&format!(", but not listening on port {p}"));
+                return Look {
+                    seen: Seen::ProbeFailed,
+                    finding,
+                    status,
+                    summary,
+                };
+            }
         }
         summary.push_str(&format!(", port {p} is listening"));
     }

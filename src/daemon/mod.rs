@@ -24,7 +24,7 @@ use crate::heal::clock::{Clock, SystemClock};
 use crate::heal::ladder::Ctx;
 use crate::notify::outbox::{Mailer, Outbox};
 use crate::probe::procs::{ProcTable, Processes};
-use crate::state::{DAEMON_EVENTS, Dirs, Event, State, WorkerPanic};
+use crate::state::{DAEMON_EVENTS, Dirs, Event, ServiceState, State, WorkerPanic};
 use crate::systemd::{Systemd, Units};
 use anyhow::{Context, Result, anyhow};
 use bus::{Limited, Rebuild, Reconnect};
@@ -48,10 +48,6 @@ use tokio::time::Instant;
 pub const PANICS_BEFORE_EXIT: u32 = 3;
 pub const PANIC_WINDOW: Duration = Duration::from_secs(10 * 60);
 
-/// The state file's probe times (`last_probe_ms`) alone do not make it worth writing; they are
-/// refreshed at most this often (ms). Anything else that changes is written at once.
-const PROBE_TIMES_REFRESH_MS: u64 = 60_000;
-
 /// Everything the service workers share for one configuration generation.
 pub struct Shared {
     pub ctx: Ctx,
@@ -66,8 +62,8 @@ pub struct Shared {
     /// systemd, with at most `bus::IN_FLIGHT` calls in flight (the same as `ctx.units`).
     bus: Arc<Limited>,
     persist: Persist,
-    /// What was last handed to `persist`: the state without its probe times, and when.
-    saved: Mutex<(Option<State>, u64)>,
+    /// What was last handed to `persist`.
+    saved: Mutex<Option<State>>,
     progress: Progress,
     rebuild: Rebuild,
     reconnect: Arc<dyn Reconnect>,
@@ -84,29 +80,40 @@ impl Shared {
 
     /// Changes the state with `f` and, if that changed it, hands it to the writer (which
     /// writes it off the runtime thread; `flush` waits for it). A failed save is logged, never
-    /// fatal: healing goes on even on a full disk.
+    /// fatal: healing goes on even on a full disk. Nothing is written while nothing changes.
     pub fn update<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         let mut st = self.lock_state();
         let r = f(&mut st);
-        let now = self.ctx.clock.now_ms();
         let mut saved = self.saved.lock().unwrap_or_else(|e| e.into_inner());
-        // Compared as values, probe times aside: no serialisation on a look that changed nothing.
-        let times = take_probe_times(&mut st);
-        let changed = (saved.0.as_ref() != Some(&*st)).then(|| st.clone());
-        put_probe_times(&mut st, times);
-        if changed.is_some() || now.saturating_sub(saved.1) >= PROBE_TIMES_REFRESH_MS {
-            match serde_json::to_vec_pretty(&*st) {
-                Ok(json) => {
-                    if changed.is_some() {
-                        saved.0 = changed;
-                    }
-                    saved.1 = now;
-                    self.persist.save_state(json);
-                }
-                Err(e) => tracing::error!("cannot serialise the state: {e}"),
-            }
+        // Compared as values: no serialisation on a look that changed nothing.
+        if saved.as_ref() != Some(&*st) {
+            self.save(&st, &mut saved);
         }
         r
+    }
+
+    /// As `update`, for one service's entry (created if missing): what a look changes. Only
+    /// that entry is compared, so a look costs the same however many services there are.
+    pub fn update_service<R>(&self, name: &str, f: impl FnOnce(&mut ServiceState) -> R) -> R {
+        let mut st = self.lock_state();
+        let before = st.services.get(name).cloned();
+        let entry = st.services.entry(name.to_string()).or_default();
+        let r = f(entry);
+        if before.as_ref() != Some(&*entry) {
+            let mut saved = self.saved.lock().unwrap_or_else(|e| e.into_inner());
+            self.save(&st, &mut saved);
+        }
+        r
+    }
+
+    fn save(&self, st: &State, saved: &mut Option<State>) {
+        match serde_json::to_vec_pretty(st) {
+            Ok(json) => {
+                *saved = Some(st.clone());
+                self.persist.save_state(json);
+            }
+            Err(e) => tracing::error!("cannot serialise the state: {e}"),
+        }
     }
 
     /// Waits until every change so far is on disk.
@@ -144,20 +151,6 @@ impl Shared {
 
     fn fatal(&self) -> Option<String> {
         self.fatal.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-}
-
-/// Takes the probe times out of the state (zeroed), to tell a change worth writing.
-fn take_probe_times(st: &mut State) -> Vec<u64> {
-    st.services
-        .values_mut()
-        .map(|s| std::mem::take(&mut s.last_probe_ms))
-        .collect()
-}
-
-fn put_probe_times(st: &mut State, times: Vec<u64>) {
-    for (s, t) in st.services.values_mut().zip(times) {
-        s.last_probe_ms = t;
     }
 }
 
@@ -236,7 +229,7 @@ pub async fn run(opts: Options) -> Result<()> {
     systemd.subscribe().await?;
     let system = System {
         units: Arc::new(systemd.clone()),
-        procs: Arc::new(ProcTable),
+        procs: Arc::new(ProcTable::default()),
         clock: Arc::new(SystemClock),
     };
     let hooks = Hooks {
@@ -621,7 +614,7 @@ fn build_shared(
         template_dir: template_dir.to_path_buf(),
         bus,
         persist: Persist::new(dirs),
-        saved: Mutex::new((None, 0)),
+        saved: Mutex::new(None),
         progress: Progress::default(),
         rebuild: Rebuild::new(config.limits.check_interval),
         reconnect,
@@ -635,18 +628,31 @@ async fn mail_loop(sh: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let Some(email) = &sh.config.email else {
         return;
     };
-    let mailer = match Mailer::new(email, &sh.host) {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::error!(
-                event = "mail_setup_failed",
-                "reports stay in the outbox: {e}"
-            );
-            return;
-        }
-    };
+    // Set up (TLS roots and all) when the first report is queued, not at start: a host whose
+    // services stay healthy never pays for it.
+    let mut mailer = None;
     loop {
-        sh.outbox.deliver_due(&mailer).await;
+        let outbox = sh.outbox.clone();
+        let waiting = tokio::task::spawn_blocking(move || outbox.has_pending())
+            .await
+            .unwrap_or(true);
+        if waiting {
+            if mailer.is_none() {
+                match Mailer::new(email, &sh.host) {
+                    Ok(m) => mailer = Some(m),
+                    Err(e) => {
+                        tracing::error!(
+                            event = "mail_setup_failed",
+                            "reports stay in the outbox: {e}"
+                        );
+                        return;
+                    }
+                }
+            }
+            if let Some(mailer) = &mailer {
+                sh.outbox.deliver_due(mailer).await;
+            }
+        }
         tokio::select! {
             _ = stop.changed() => return,
             _ = sh.mail_wakeup.notified() => {}

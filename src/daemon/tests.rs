@@ -3,6 +3,7 @@
 //! the new file is invalid), and a clean stop.
 
 use super::fake::{FakeClock, FakeHost, Faulty, T0, TempDir};
+use super::look::TRUSTED_LOOKS;
 use super::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::mpsc;
@@ -20,6 +21,7 @@ fn yaml(services: &[&str]) -> String {
 
 struct Daemon {
     host: Arc<FakeHost>,
+    clock: Arc<FakeClock>,
     faulty: Arc<Faulty>,
     /// How many times systemd's watchdog was fed.
     fed: Arc<AtomicUsize>,
@@ -50,7 +52,8 @@ fn start_on(config_yaml: &str, prepare: impl FnOnce(&FakeHost, &Faulty)) -> Daem
     }
     let faulty = Faulty::new(&host);
     prepare(&host, &faulty);
-    let system = faulty.system(&Arc::new(FakeClock::at(T0)));
+    let clock = Arc::new(FakeClock::at(T0));
+    let system = faulty.system(&clock);
     let dirs = Dirs::new(&opts.state_dir);
     dirs.create().unwrap();
     let config = config::load(&opts.config_path).unwrap();
@@ -71,6 +74,7 @@ fn start_on(config_yaml: &str, prepare: impl FnOnce(&FakeHost, &Faulty)) -> Daem
         tokio::spawn(async move { serve(&task_opts, config, dirs, system, hooks, requests).await });
     Daemon {
         host,
+        clock,
         faulty,
         fed,
         opts,
@@ -171,7 +175,7 @@ async fn a_reload_replaces_the_workers_and_forgets_services_no_longer_configured
 
 #[tokio::test]
 async fn an_invalid_configuration_on_reload_keeps_the_running_one() {
-    let d = start(&["a", "b"]);
+    let d = start_on(&quick(&["a", "b"]), |_, _| {});
     d.until_watching(&["a", "b"]).await;
     std::fs::write(
         &d.opts.config_path,
@@ -179,14 +183,52 @@ async fn an_invalid_configuration_on_reload_keeps_the_running_one() {
     )
     .unwrap();
     d.requests.send(Request::Reload).unwrap();
-    let before = d.host.count("status a.service");
     sleep(Duration::from_millis(100)).await;
-    assert!(
-        d.host.count("status a.service") > before,
-        "a is still watched"
-    );
+    d.host.crashed("a.service");
+    d.until("a is still watched and healed", |d| {
+        d.host.actions().iter().any(|a| a.ends_with("a.service"))
+    })
+    .await;
     assert_eq!(d.host.count("watch a.service"), 1, "by the same worker");
     assert_eq!(d.saved_services(), ["a", "b"]);
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn at_rest_looks_trust_the_change_signals_and_write_nothing() {
+    let d = start_on(&quick(&["a"]), |_, _| {});
+    d.until_watching(&["a"]).await;
+    let state = std::fs::read(d.opts.state_dir.join("state.json")).unwrap();
+    let asked = d.host.count("status a.service");
+    // 25 check intervals of a healthy service, over two minutes of the daemon's clock.
+    for _ in 0..25 {
+        sleep(Duration::from_millis(20)).await;
+        d.clock.advance(Duration::from_secs(5));
+    }
+    let asked = d.host.count("status a.service") - asked;
+    assert!(
+        (1..=25 / TRUSTED_LOOKS as usize + 1).contains(&asked),
+        "systemd asked {asked} times in 25 looks: only every {TRUSTED_LOOKS} looks, in case a \
+         signal was lost"
+    );
+    assert_eq!(
+        std::fs::read(d.opts.state_dir.join("state.json")).unwrap(),
+        state,
+        "nothing changed, nothing written"
+    );
+    assert_eq!(d.host.actions(), Vec::<String>::new());
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_failure_whose_signal_was_lost_is_still_seen_and_healed() {
+    let d = start_on(&quick(&["a"]), |h, _| h.loses_signals("a.service"));
+    d.until_watching(&["a"]).await;
+    d.host.crashed("a.service");
+    d.until("a.service is restarted", |d| {
+        d.host.count("restart a.service") == 1
+    })
+    .await;
     d.stop().await;
 }
 

@@ -9,7 +9,7 @@
 use super::Shared;
 use super::bus::{REBUILDS_BEFORE_EXIT, RebuildTurn};
 use super::control::Control;
-use super::look::{Unseen, detected_text, look};
+use super::look::{Known, Unseen, detected_text, look};
 use crate::config::Service;
 use crate::heal::cause::{Cause, classify};
 use crate::heal::incident::{Incident, Outcome};
@@ -44,17 +44,31 @@ pub async fn run(sh: Arc<Shared>, svc: Service, mut stop: watch::Receiver<bool>)
             "",
             &format!("resuming incident {} after a daemon restart", inc.id),
         );
-        heal(&sh, &svc, inc).await;
+        Box::pin(heal(&sh, &svc, inc)).await;
     }
 
     let mut changes = follow(&sh, &svc, true).await;
     // Without signals (refused, or ended with a lost connection), asked for again after looks.
-    let rewatch_every = sh.config.limits.check_interval * 3;
+    let every = sh.config.limits.check_interval;
+    let rewatch_every = every * 3;
     let mut rewatch_at = tokio::time::Instant::now() + rewatch_every;
-    let mut tick = tokio::time::interval(sh.config.limits.check_interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let control = Control::new(&sh.dirs.root);
     let mut acting_since = None;
+    let mut known = Known::default();
+    // The first look at once, then one per interval, each service at its own point in it. A
+    // look's future is boxed: it lives for a moment, while the worker waits for the next one
+    // holding only its own small state (hundreds of services are hundreds of workers).
+    Box::pin(look_and_act(
+        &sh,
+        &svc,
+        &control,
+        &mut acting_since,
+        &mut known,
+        changes.is_some(),
+    ))
+    .await;
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + spread(&sh, &svc), every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = stop.changed() => {
@@ -64,6 +78,7 @@ pub async fn run(sh: Arc<Shared>, svc: Service, mut stop: watch::Receiver<bool>)
             _ = tick.tick() => {}
             state = async { match changes.as_mut() { Some(s) => s.next().await, None => std::future::pending().await } } => match state {
                 Some(state) => {
+                    known.forget();
                     if state == "active" || state == "activating" || state == "deactivating" || state == "reloading" {
                         continue;
                     }
@@ -73,19 +88,43 @@ pub async fn run(sh: Arc<Shared>, svc: Service, mut stop: watch::Receiver<bool>)
                         service = svc.name.as_str(),
                         "state-change signals for {} ended; probing every {:?} until they are back",
                         svc.unit,
-                        sh.config.limits.check_interval
+                        every
                     );
                     changes = None;
+                    known.forget();
                     rewatch_at = tokio::time::Instant::now() + rewatch_every;
                 }
             },
         }
-        look_and_act(&sh, &svc, &control, &mut acting_since).await;
+        Box::pin(look_and_act(
+            &sh,
+            &svc,
+            &control,
+            &mut acting_since,
+            &mut known,
+            changes.is_some(),
+        ))
+        .await;
         if changes.is_none() && tokio::time::Instant::now() >= rewatch_at {
             changes = follow(&sh, &svc, false).await;
             rewatch_at = tokio::time::Instant::now() + rewatch_every;
         }
     }
+}
+
+/// Where in each check interval this service's look falls: the services evenly spread over
+/// it in configuration order, so a host with many services sees a steady trickle of looks
+/// instead of all of them at once.
+fn spread(sh: &Shared, svc: &Service) -> std::time::Duration {
+    let services = &sh.config.services;
+    let i = services
+        .iter()
+        .position(|s| s.name == svc.name)
+        .unwrap_or(0);
+    sh.config
+        .limits
+        .check_interval
+        .mul_f64((i + 1) as f64 / services.len().max(1) as f64)
 }
 
 /// The unit's state changes, if systemd will send them; `first` says whether this is the
@@ -132,6 +171,8 @@ async fn look_and_act(
     svc: &Service,
     control: &Control,
     acting_since: &mut Option<tokio::time::Instant>,
+    known: &mut Known,
+    signals: bool,
 ) {
     sh.progress.stamp(svc.name.as_str());
     let now_s = sh.ctx.clock.now_ms() / 1000;
@@ -160,7 +201,7 @@ async fn look_and_act(
             "circuit breaker reset by an operator",
         );
     }
-    let mut look = match look(sh, svc).await {
+    let mut look = match look(sh, svc, known, signals).await {
         Ok(look) => {
             seen(sh, svc);
             look
@@ -182,10 +223,12 @@ async fn look_and_act(
     let now = sh.ctx.clock.now_ms();
     // The phase change and the incident it opens are saved together: a crash between them
     // would leave a service "healing" with nothing to resume.
-    let (action, inc) = sh.update(|st| {
-        let s = st.services.entry(svc.name.to_string()).or_default();
-        s.last_probe = Some(look.summary.clone());
-        s.last_probe_ms = now;
+    let (action, inc) = sh.update_service(svc.name.as_str(), |s| {
+        // Written when what the look saw changes, with when that was: not at every look.
+        if s.last_probe.as_deref() != Some(look.summary.as_str()) {
+            s.last_probe = Some(look.summary.clone());
+            s.last_probe_ms = now;
+        }
         if paused.is_some() {
             // A pause is the operator's, kept apart from the phase so it never clears a breaker.
             return (Action::Nothing, None);
@@ -241,9 +284,10 @@ async fn look_and_act(
             // The incident is on disk before anything is done, so a daemon killed mid-heal
             // resumes it.
             sh.flush().await;
-            heal(sh, svc, inc).await;
+            Box::pin(heal(sh, svc, inc)).await;
             // Whatever systemd does next is judged afresh, not against time spent healing.
             *acting_since = None;
+            known.forget();
         }
         (Action::TripBreaker, Some(mut inc)) => {
             inc.journal = sh.ctx.units.journal(&svc.unit, JOURNAL_LINES).await;

@@ -22,7 +22,7 @@ pub struct Ctx {
     pub units: Arc<dyn Units>,
     pub procs: Arc<dyn Processes>,
     pub clock: Arc<dyn Clock>,
-    pub http: reqwest::Client,
+    pub http: crate::probe::http::Client,
     pub limits: Limits,
     pub protected: Vec<String>,
 }

@@ -39,6 +39,7 @@ pub struct Queued {
     pub last_error: Option<String>,
 }
 
+#[derive(Clone)]
 pub struct Outbox {
     dir: PathBuf,
     /// Queue times, backoff and lateness are read from it (the daemon's clock, a test's fake).
@@ -92,6 +93,15 @@ impl Outbox {
     }
 
     /// Reports not yet delivered, oldest first.
+    /// True when a report waits in the queue (one directory read; nothing parsed).
+    pub fn has_pending(&self) -> bool {
+        fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+    }
+
     pub fn pending(&self) -> Vec<Queued> {
         let mut out: Vec<Queued> = fs::read_dir(&self.dir)
             .into_iter()

@@ -4,5 +4,6 @@
 
 pub(crate) mod http;
 pub(crate) mod port;
+mod sockets;
 // Public for `procs::alive`, which the test infrastructure uses too.
 pub mod procs;

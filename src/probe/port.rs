@@ -1,10 +1,14 @@
-//! Who listens on a TCP port: the sockets in LISTEN state from /proc/net/tcp{,6}, mapped to the
-//! processes holding them through /proc/PID/fd, with each process's command line, user, cgroup
-//! and start time, so healing can tell the unit's own listener from a stray process.
+//! Who listens on a TCP port: the sockets in LISTEN state (asked of the kernel, `sockets`),
+//! mapped to the processes holding them through /proc/PID/fd, with each process's command line,
+//! user, cgroup and start time, so healing can tell the unit's own listener from a stray.
+//!
+//! A healthy service is checked the cheap way (`unit_listens`): only the processes of the
+//! unit's own cgroup are searched for the socket, starting with the descriptor that held it last
+//! time, so the cost does not grow with the processes on the host. The whole process table is
+//! walked (`listeners`) only when the unit does not hold its port.
 
 use super::procs::Identity;
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Listener {
@@ -40,20 +44,87 @@ impl Listener {
     }
 }
 
-/// Socket inodes listening on `port` (IPv4 and IPv6).
-fn listening_inodes(port: u16) -> HashSet<u64> {
-    let mut inodes = HashSet::new();
-    for table in [procfs::net::tcp(), procfs::net::tcp6()]
-        .into_iter()
-        .flatten()
+use super::sockets::listening_inodes;
+
+/// Where a unit's listening socket was found last time: its process and descriptor.
+pub type Hint = (i32, String);
+
+/// Whether a process of the unit's cgroup (`control_group`, e.g. /system.slice/x.service, or
+/// one below it) holds a socket listening on `port`. `hint` is where it was found last time,
+/// tried first and updated. False also when the cgroup cannot be read: the caller then walks
+/// the whole process table.
+pub fn unit_listens(port: u16, control_group: &str, hint: &mut Option<Hint>) -> bool {
+    let inodes = listening_inodes(port);
+    if inodes.is_empty() || control_group.is_empty() {
+        return false;
+    }
+    let holds = |pid: i32, fd: &str| {
+        std::fs::read_link(format!("/proc/{pid}/fd/{fd}"))
+            .ok()
+            .and_then(|t| socket_inode(&t.to_string_lossy()))
+            .is_some_and(|i| inodes.contains(&i))
+    };
+    if let Some((pid, fd)) = hint.as_ref()
+        && holds(*pid, fd)
+        && in_unit(*pid, control_group)
     {
-        for e in table {
-            if e.state == procfs::net::TcpState::Listen && e.local_address.port() == port {
-                inodes.insert(e.inode);
+        return true;
+    }
+    *hint = None;
+    for pid in cgroup_pids(control_group) {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            let fd = fd.file_name().to_string_lossy().into_owned();
+            if holds(pid, &fd) {
+                *hint = Some((pid, fd));
+                return true;
             }
         }
     }
-    inodes
+    false
+}
+
+/// `socket:[12345]` -> 12345.
+fn socket_inode(link: &str) -> Option<u64> {
+    link.strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
+}
+
+/// The processes of a cgroup and of the cgroups below it (cgroup v2).
+fn cgroup_pids(control_group: &str) -> Vec<i32> {
+    let mut pids = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from(format!(
+        "/sys/fs/cgroup{control_group}"
+    ))];
+    while let Some(dir) = dirs.pop() {
+        if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+            pids.extend(procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+        }
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            dirs.extend(
+                entries
+                    .flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path()),
+            );
+        }
+    }
+    pids
+}
+
+/// The process is (still) in the unit's cgroup: a remembered PID may have been reused.
+fn in_unit(pid: i32, control_group: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("0::").map(str::to_string))
+        })
+        .is_some_and(|cg| cg == control_group || cg.starts_with(&format!("{control_group}/")))
 }
 
 /// True when something listens on `port` on this host.

@@ -8,12 +8,26 @@ use super::port::{self, Listener};
 use futures_util::future::BoxFuture;
 use rustix::fd::{AsRawFd, OwnedFd};
 use rustix::process::{Pid, PidfdFlags, Signal};
+use std::collections::HashMap;
 use std::io;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub trait Processes: Send + Sync {
     /// The processes holding a listening socket on `port`.
     fn listeners(&self, port: u16) -> BoxFuture<'_, Vec<Listener>>;
+
+    /// Whether a process of the cgroup `control_group` (a unit's) holds a socket listening on
+    /// `port`: the healthy service's check, which a real table answers without walking every
+    /// process. False sends the caller to `listeners`.
+    fn unit_listens<'a>(&'a self, port: u16, control_group: &'a str) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            self.listeners(port)
+                .await
+                .iter()
+                .any(|l| l.in_cgroup(control_group))
+        })
+    }
 
     /// Takes hold of the process running as `pid` now. From then on the handle reaches that
     /// process or nothing: never a later one given the same PID. `ESRCH` if there is none.
@@ -55,8 +69,11 @@ pub fn no_such_process() -> io::Error {
 }
 
 /// This host's process table.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ProcTable;
+#[derive(Debug, Clone, Default)]
+pub struct ProcTable {
+    /// Per port, where its unit's listening socket was found last time (`port::unit_listens`).
+    hints: Arc<Mutex<HashMap<u16, port::Hint>>>,
+}
 
 impl Processes for ProcTable {
     fn listeners(&self, port: u16) -> BoxFuture<'_, Vec<Listener>> {
@@ -65,6 +82,23 @@ impl Processes for ProcTable {
             tokio::task::spawn_blocking(move || port::listeners(port))
                 .await
                 .unwrap_or_default()
+        })
+    }
+
+    fn unit_listens<'a>(&'a self, port: u16, control_group: &'a str) -> BoxFuture<'a, bool> {
+        let (hints, cgroup) = (self.hints.clone(), control_group.to_string());
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let mut hints = hints.lock().unwrap_or_else(|e| e.into_inner());
+                let mut hint = hints.remove(&port);
+                let holds = port::unit_listens(port, &cgroup, &mut hint);
+                if let Some(h) = hint {
+                    hints.insert(port, h);
+                }
+                holds
+            })
+            .await
+            .unwrap_or(false)
         })
     }
 
@@ -143,14 +177,17 @@ mod tests {
     #[test]
     fn an_invalid_pid_is_refused_without_reaching_a_process_group() {
         for pid in [0, -1] {
-            let e = ProcTable.hold(pid).err().expect("refused");
+            let e = ProcTable::default().hold(pid).err().expect("refused");
             assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "PID {pid}");
         }
     }
 
     #[test]
     fn a_pid_past_the_maximum_cannot_be_held() {
-        let e = ProcTable.hold(i32::MAX).err().expect("no such process");
+        let e = ProcTable::default()
+            .hold(i32::MAX)
+            .err()
+            .expect("no such process");
         assert_eq!(e.raw_os_error(), no_such_process().raw_os_error());
     }
 
@@ -162,7 +199,7 @@ mod tests {
             .expect("sleep(1)");
         let pid = child.id() as i32;
         let seen = port::identity(pid).expect("the child in /proc");
-        let held = ProcTable.hold(pid).expect("a pidfd");
+        let held = ProcTable::default().hold(pid).expect("a pidfd");
         assert_eq!(held.identity().unwrap(), seen);
         assert_eq!(seen.comm, "sleep");
         assert!(

@@ -4,6 +4,7 @@
 //! put a scripted systemd in its place.
 
 mod job;
+mod signals;
 mod status;
 mod units;
 
@@ -13,9 +14,11 @@ pub use units::{ActiveStates, Units};
 
 use crate::config::UnitName;
 use futures_util::Stream;
+use signals::Signals;
+use std::sync::Arc;
 use std::time::Duration;
 use zbus::Connection;
-use zbus_systemd::systemd1::{ManagerProxy, ServiceProxy, UnitProxy};
+use zbus_systemd::systemd1::{ManagerProxy, ServiceProxy};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SystemdError {
@@ -33,7 +36,9 @@ pub enum SystemdError {
 /// replaces the connection for every later call of every clone.
 #[derive(Clone)]
 pub struct Systemd {
-    slot: std::sync::Arc<std::sync::RwLock<Connection>>,
+    slot: Arc<std::sync::RwLock<Connection>>,
+    /// Unit changes and job ends, received once for every watcher (see `signals`).
+    signals: Arc<Signals>,
 }
 
 fn call<'a>(
@@ -47,10 +52,19 @@ fn call<'a>(
     }
 }
 
+/// What `ListUnitsByNames` says of a unit.
+struct UnitStates {
+    load: String,
+    active: String,
+    sub: String,
+    path: zbus::OwnedObjectPath,
+}
+
 impl Systemd {
     pub async fn connect() -> Result<Systemd, SystemdError> {
         Ok(Systemd {
-            slot: std::sync::Arc::new(std::sync::RwLock::new(Self::open().await?)),
+            slot: Arc::new(std::sync::RwLock::new(Self::open().await?)),
+            signals: Arc::default(),
         })
     }
 
@@ -69,6 +83,7 @@ impl Systemd {
     pub async fn reconnect(&self) -> Result<(), SystemdError> {
         let fresh = Self::open().await?;
         *self.slot.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        self.signals.reset();
         self.subscribe().await
     }
 
@@ -78,14 +93,44 @@ impl Systemd {
     }
 
     async fn manager(&self) -> zbus::Result<ManagerProxy<'static>> {
-        ManagerProxy::new(&self.conn()).await
+        // Methods only: no property cache (it would cost a GetAll and a match rule).
+        ManagerProxy::builder(&self.conn())
+            .cache_properties(zbus::proxy::CacheProperties::No)
+            .build()
+            .await
     }
 
-    async fn unit_path(&self, unit: &UnitName) -> Result<zbus::OwnedObjectPath, SystemdError> {
-        let m = self.manager().await.map_err(call("Manager", unit))?;
-        m.load_unit(unit.to_string())
+    /// Starts receiving change signals on the current connection, unless already receiving.
+    async fn listen(&self, unit: &UnitName) -> Result<(), SystemdError> {
+        self.signals
+            .listen(&self.conn())
             .await
-            .map_err(call("LoadUnit", unit))
+            .map_err(call("AddMatch", unit))
+    }
+
+    /// The unit's load, active and sub state and object path, in one call (`ListUnitsByNames`
+    /// loads the unit if it must, and follows an alias to the unit it names).
+    async fn unit_states(&self, unit: &UnitName) -> Result<UnitStates, SystemdError> {
+        let m = self.manager().await.map_err(call("Manager", unit))?;
+        let found = m
+            .list_units_by_names(vec![unit.to_string()])
+            .await
+            .map_err(call("ListUnitsByNames", unit))?;
+        let (_, _, load, active, sub, _, path, ..) = found.into_iter().next().ok_or_else(|| {
+            call("ListUnitsByNames", unit)(zbus::Error::Failure("no answer about the unit".into()))
+        })?;
+        Ok(UnitStates {
+            load,
+            active,
+            sub,
+            path,
+        })
+    }
+
+    /// The unit's ActiveState and SubState: one call, for a look that knows the rest.
+    pub async fn active_state(&self, unit: &UnitName) -> Result<(String, String), SystemdError> {
+        let st = self.unit_states(unit).await?;
+        Ok((st.active, st.sub))
     }
 
     /// Asks systemd to send change signals (needed for `watch` on some versions).
@@ -100,17 +145,16 @@ impl Systemd {
 
     /// A snapshot of the unit's state, with the service fields systemd keeps about its last run.
     pub async fn status(&self, unit: &UnitName) -> Result<UnitStatus, SystemdError> {
-        let path = self.unit_path(unit).await?;
-        let u = UnitProxy::builder(&self.conn())
-            .path(path.clone())
-            .cache_properties(zbus::proxy::CacheProperties::No)
-            .build()
-            .await
-            .map_err(call("Unit", unit))?;
+        let UnitStates {
+            load,
+            active,
+            sub,
+            path,
+        } = self.unit_states(unit).await?;
         let mut st = UnitStatus {
-            load_state: u.load_state().await.map_err(call("LoadState", unit))?,
-            active_state: u.active_state().await.map_err(call("ActiveState", unit))?,
-            sub_state: u.sub_state().await.map_err(call("SubState", unit))?,
+            load_state: load,
+            active_state: active,
+            sub_state: sub,
             ..UnitStatus::default()
         };
         if unit.as_str().ends_with(".service") && st.load_state == "loaded" {
@@ -140,20 +184,18 @@ impl Systemd {
         Ok(st)
     }
 
-    /// A stream that yields each time the unit's ActiveState changes (the new value).
+    /// A stream that yields each time the unit's ActiveState changes (the new value). It ends
+    /// when the connection does.
     pub async fn watch(
         &self,
         unit: &UnitName,
     ) -> Result<impl Stream<Item = String> + use<>, SystemdError> {
-        use futures_util::StreamExt;
-        let path = self.unit_path(unit).await?;
-        let u = UnitProxy::builder(&self.conn())
-            .path(path)
-            .build()
-            .await
-            .map_err(call("Unit", unit))?;
-        let stream = u.receive_active_state_changed().await;
-        Ok(stream.filter_map(|c| async move { c.get().await.ok() }))
+        self.listen(unit).await?;
+        let path = self.unit_states(unit).await?.path;
+        let rx = self.signals.watch(path.as_str());
+        Ok(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|state| (state, rx))
+        }))
     }
 
     /// Restarts the unit and waits, at most `timeout`, for systemd to finish the job.
@@ -176,15 +218,9 @@ impl Systemd {
         unit: &UnitName,
         timeout: Duration,
     ) -> Result<Job, SystemdError> {
-        use futures_util::StreamExt;
+        // Listening before queuing: a job that ends at once must not end unseen.
+        self.listen(unit).await?;
         let m = self.manager().await.map_err(call("Manager", unit))?;
-        // Listen before queuing: a job that ends at once must not end unseen. systemd sends
-        // JobRemoved only to subscribed clients; already subscribed is fine.
-        let _ = m.subscribe().await;
-        let mut removed = m
-            .receive_job_removed()
-            .await
-            .map_err(call("JobRemoved", unit))?;
         let started = tokio::time::Instant::now();
         let (name, mode) = (unit.to_string(), "replace".to_string());
         let job = match method {
@@ -193,16 +229,11 @@ impl Systemd {
         }
         .map_err(call(method, unit))?;
         let ended = async {
-            while let Some(signal) = removed.next().await {
-                if let Ok(args) = signal.args()
-                    && *args.job() == job
-                {
-                    return Ok(args.result().to_string());
-                }
-            }
-            Err(zbus::Error::Failure(
-                "the bus stopped sending JobRemoved before the job ended".into(),
-            ))
+            self.signals.job_result(job.as_str()).await.map_err(|_| {
+                zbus::Error::Failure(
+                    "the bus stopped sending JobRemoved before the job ended".into(),
+                )
+            })
         };
         let result = match tokio::time::timeout(timeout, ended).await {
             Ok(Ok(result)) => Some(result),

@@ -22,6 +22,19 @@ pub trait Units: Send + Sync {
     /// A snapshot of the unit's state.
     fn status<'a>(&'a self, unit: &'a UnitName) -> BoxFuture<'a, Result<UnitStatus, SystemdError>>;
 
+    /// The unit's ActiveState and SubState only: for a look that knows the rest of the unit's
+    /// status from an earlier one and needs only to know it is still running.
+    fn active_state<'a>(
+        &'a self,
+        unit: &'a UnitName,
+    ) -> BoxFuture<'a, Result<(String, String), SystemdError>> {
+        Box::pin(async move {
+            self.status(unit)
+                .await
+                .map(|s| (s.active_state, s.sub_state))
+        })
+    }
+
     /// The unit's ActiveState changes, as they happen.
     fn watch<'a>(&'a self, unit: &'a UnitName)
     -> BoxFuture<'a, Result<ActiveStates, SystemdError>>;
@@ -72,6 +85,13 @@ impl Units for Systemd {
 
     fn status<'a>(&'a self, unit: &'a UnitName) -> BoxFuture<'a, Result<UnitStatus, SystemdError>> {
         Box::pin(Systemd::status(self, unit))
+    }
+
+    fn active_state<'a>(
+        &'a self,
+        unit: &'a UnitName,
+    ) -> BoxFuture<'a, Result<(String, String), SystemdError>> {
+        Box::pin(Systemd::active_state(self, unit))
     }
 
     fn watch<'a>(

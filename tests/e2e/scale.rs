@@ -47,8 +47,27 @@ fn five_hundred_healthy_services_watched_for_ten_minutes_get_no_heal_and_a_kill_
     )
     .unwrap();
     install_daemon(host, &test_config(host, &services));
+    // Once every service has been looked at, nothing changes: nothing may be written.
+    wait_until(Duration::from_secs(60), "every service looked at", || {
+        host.ssh_ok(&["miraclemax-status", "--json"])
+            .ok()
+            .and_then(|o| serde_json::from_str::<Value>(&o).ok())
+            .is_some_and(|r| {
+                r["services"].as_array().is_some_and(|s| {
+                    s.len() == SERVICES && s.iter().all(|s| !s["last_probe"].is_null())
+                })
+            })
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    host.ssh_ok(&["touch", "/run/soak-start"]).unwrap();
 
     std::thread::sleep(Duration::from_secs(soak));
+
+    assert_eq!(
+        written_since(host, "/run/soak-start"),
+        Vec::<String>::new(),
+        "nothing changed, so nothing was written"
+    );
 
     let out = host.ssh(&["miraclemax-status", "--json"]).unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -90,4 +109,17 @@ fn five_hundred_healthy_services_watched_for_ten_minutes_get_no_heal_and_a_kill_
     kill_9(host, "soak@250.service");
     smtp.wait_for("✅ MiracleMax: soak250 - RESOLVED", Duration::from_secs(60));
     assert_eq!(is_active(host, "soak@250.service"), "active");
+}
+
+/// The files under the daemon's state folder changed since `since` (a file on the host), but
+/// the liveness stamp: its time is touched every few seconds, by design.
+fn written_since(host: &mm_testbed::Host, since: &str) -> Vec<String> {
+    let changed = host
+        .ssh_ok(&["find", "/var/lib/miraclemax", "-type", "f", "-newer", since])
+        .unwrap();
+    changed
+        .lines()
+        .filter(|f| *f != "/var/lib/miraclemax/alive")
+        .map(str::to_string)
+        .collect()
 }

@@ -46,6 +46,8 @@ struct Unit {
     refused: Option<&'static str>,
     port: Option<u16>,
     watchers: Vec<mpsc::UnboundedSender<String>>,
+    /// Its change signals are lost on the way (the watchers stay, hearing nothing).
+    signals_lost: bool,
 }
 
 #[derive(Default)]
@@ -113,6 +115,11 @@ impl FakeHost {
     /// How many times exactly this call was made, e.g. `count("restart x.service")`.
     pub fn count(&self, call: &str) -> usize {
         self.calls().iter().filter(|c| *c == call).count()
+    }
+
+    /// From now on the unit's change signals are lost: its watchers hear nothing.
+    pub fn loses_signals(&self, unit: &str) {
+        self.world().unit(unit).signals_lost = true;
     }
 
     /// The unit runs: a new main process in its cgroup, listening on its port if it has one.
@@ -286,7 +293,7 @@ impl World {
         let u = self.unit(unit);
         let changed = u.status.active_state != st.active_state;
         u.status = st;
-        if changed {
+        if changed && !u.signals_lost {
             let state = u.status.active_state.clone();
             u.watchers.retain(|w| w.send(state.clone()).is_ok());
         }

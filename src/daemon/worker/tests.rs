@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::daemon::fake::{self, FakeClock, FakeHost, T0, TempDir, Then};
+use crate::daemon::look::Known;
 use crate::daemon::{System, build_shared};
 use crate::heal::cause::Cause;
 use crate::heal::machine::Phase;
@@ -38,6 +39,7 @@ struct Rig {
     svc: Service,
     control: Control,
     acting_since: Option<Instant>,
+    known: Known,
     _dir: TempDir,
 }
 
@@ -73,6 +75,7 @@ fn rig_with(limits: &str, prepare: impl FnOnce(&Dirs)) -> Rig {
         host,
         clock,
         acting_since: None,
+        known: Known::default(),
         _dir: dir,
     }
 }
@@ -80,7 +83,16 @@ fn rig_with(limits: &str, prepare: impl FnOnce(&Dirs)) -> Rig {
 impl Rig {
     /// One look at the service, as on a probe tick.
     async fn look(&mut self) {
-        look_and_act(&self.sh, &self.svc, &self.control, &mut self.acting_since).await;
+        // As without change signals: every look asks systemd (the cheapest question it can).
+        look_and_act(
+            &self.sh,
+            &self.svc,
+            &self.control,
+            &mut self.acting_since,
+            &mut self.known,
+            false,
+        )
+        .await;
     }
 
     /// How many of the daemon's own events named `event` are in the events log.
@@ -455,4 +467,15 @@ async fn state_changes_refused_at_first_are_followed_once_the_bus_answers_again(
         .count();
     assert!(watches <= 3, "{watches} watch calls");
     assert_eq!(r.host.actions(), Vec::<String>::new());
+}
+
+/// A host with hundreds of services has hundreds of workers waiting: each one's task holds its
+/// whole future, so what a look or a heal needs is boxed for its moment (it was 6.7 KB).
+#[tokio::test]
+async fn a_waiting_worker_holds_little_memory() {
+    let rig = rig("");
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let worker = run(rig.sh.clone(), rig.svc.clone(), rx);
+    let size = std::mem::size_of_val(&worker);
+    assert!(size <= 2048, "a worker's future is {size} bytes");
 }
