@@ -9,7 +9,8 @@
 //!
 //! Writes results/footprint.{json,md,png} and the README's footprint section.
 //! Run as root: `cargo bench --bench footprint`; FP_IDLE_SECS (120), FP_ROUNDS (3),
-//! FP_SETTLE_SECS (15).
+//! FP_SETTLE_SECS (15). `FP_REPORT_ONLY=1` boots nothing: it judges the targets again from the
+//! figures in results/footprint.json and rewrites the Markdown, the plot and the README section.
 
 #[path = "../tests/e2e/support.rs"]
 mod support;
@@ -125,6 +126,16 @@ fn join(mm: Vec<run::Measure>, monit: Vec<run::Measure>) -> Vec<Value> {
 }
 
 fn main() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if std::env::var_os("FP_REPORT_ONLY").is_some() {
+        let path = repo.join("results/footprint.json");
+        let text = std::fs::read_to_string(&path).expect("results/footprint.json from a full run");
+        let mut doc: Value = serde_json::from_str(&text).expect("results/footprint.json");
+        let figures = doc["figures"].as_array().cloned().unwrap_or_default();
+        doc["targets"] = json!(targets::evaluate(&figures));
+        write_all(repo, &doc);
+        return;
+    }
     let started = Instant::now();
     let o = run::Options {
         idle_secs: env_or("FP_IDLE_SECS", 120),
@@ -177,12 +188,27 @@ fn main() {
         "figures": figures,
     });
 
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    write_all(repo, &doc);
+    eprintln!(
+        "footprint: wrote results/footprint.{{json,md,png}} and the README section in {} s",
+        started.elapsed().as_secs()
+    );
+}
+
+/// results/footprint.{json,md,png} and the README's section, all from `doc`.
+fn write_all(repo: &Path, doc: &Value) {
     let dir = repo.join("results");
     std::fs::create_dir_all(&dir).unwrap();
-    let json_text = serde_json::to_string_pretty(&doc).unwrap() + "\n";
+    let json_text = serde_json::to_string_pretty(doc).unwrap() + "\n";
     std::fs::write(dir.join("footprint.json"), json_text).unwrap();
-    std::fs::write(dir.join("footprint.md"), report::results_markdown(&doc)).unwrap();
+    let mut markdown = report::results_markdown(doc);
+    if let Some(before) = std::fs::read_to_string(dir.join("before/footprint.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+    {
+        markdown.push_str(&report::before_after(&before, doc));
+    }
+    std::fs::write(dir.join("footprint.md"), markdown).unwrap();
     if let Err(e) = plot::draw(
         doc["figures"].as_array().unwrap(),
         &dir.join("footprint.png"),
@@ -190,13 +216,9 @@ fn main() {
         eprintln!("footprint: cannot draw the plot: {e}");
     }
     let readme = std::fs::read_to_string(repo.join("README.md")).unwrap();
-    let section = report::readme_section(&doc);
+    let section = report::readme_section(doc);
     let readme = report::with_section(&readme, &section);
     assert_eq!(report::section_of(&readme), Some(section.as_str()));
     std::fs::write(repo.join("README.md"), readme).unwrap();
-    println!("{}", report::results_markdown(&doc));
-    eprintln!(
-        "footprint: wrote results/footprint.{{json,md,png}} and the README section in {} s",
-        started.elapsed().as_secs()
-    );
+    println!("{}", report::results_markdown(doc));
 }

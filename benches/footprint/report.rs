@@ -74,13 +74,15 @@ pub fn figures_table(doc: &Value) -> String {
     s
 }
 
-/// The targets from the issue: measured value, met or not, and by how much a miss misses.
+/// The targets from the issue: measured value, met or not, by how much a miss misses and why
+/// (worked out from the figures themselves).
 pub fn targets_table(doc: &Value) -> String {
-    let mut s = String::from("| target | measured | met | missed by |\n|---|---|---|---|\n");
+    let mut s =
+        String::from("| target | measured | met | missed by | why |\n|---|---|---|---|---|\n");
     for t in doc["targets"].as_array().into_iter().flatten() {
         let met = t["met"].as_bool().unwrap_or(false);
         s.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} |\n",
             cell(&t["target"]),
             cell(&t["measured"]),
             if met { "yes" } else { "**no**" },
@@ -88,6 +90,11 @@ pub fn targets_table(doc: &Value) -> String {
                 "-".to_string()
             } else {
                 cell(&t["missed_by"])
+            },
+            if met {
+                "-".to_string()
+            } else {
+                cell(&t["why"])
             },
         ));
     }
@@ -112,6 +119,54 @@ pub fn readme_section(doc: &Value) -> String {
         figures_table(doc),
         targets_table(doc),
     )
+}
+
+/// MiracleMax's memory and idle CPU in an earlier run (`results/before/footprint.json`) next to
+/// this one's: what the daemon's cost-at-rest work changed, measured the same way.
+pub fn before_after(before: &Value, after: &Value) -> String {
+    let mut s = format!(
+        "\n## Before and after\nMiracleMax in {} (the daemon before its cost-at-rest work; \
+         `results/before/`) and in this run, the same benchmark:\n\n\
+         | what | services | setting | before | after | after / before |\n|---|---|---|---|---|---|\n",
+        before["date"].as_str().unwrap_or("an earlier run"),
+    );
+    let kept = [
+        "VmRSS at rest",
+        "RssAnon at rest",
+        "idle CPU",
+        "VmHWM (peak, start and heals)",
+    ];
+    for f in after["figures"].as_array().into_iter().flatten() {
+        if !kept.iter().any(|k| f["what"] == *k) {
+            continue;
+        }
+        let old = before["figures"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|b| {
+                b["what"] == f["what"]
+                    && b["services"] == f["services"]
+                    && b["setting"] == f["setting"]
+            });
+        let (Some(a), Some(b)) = (
+            f["miraclemax"]["median"].as_f64(),
+            old.and_then(|o| o["miraclemax"]["median"].as_f64()),
+        ) else {
+            continue;
+        };
+        let unit = f["unit"].as_str().unwrap_or("");
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {:.2} |\n",
+            cell(&f["what"]),
+            f["services"],
+            cell(&f["setting"]),
+            value(&old.unwrap()["miraclemax"], unit),
+            value(&f["miraclemax"], unit),
+            if b > 0.0 { a / b } else { f64::NAN },
+        ));
+    }
+    s
 }
 
 /// `results/footprint.md`: date, machine and method, then the same tables as the README.
