@@ -6,5 +6,6 @@ mod config_fragments;
 mod config_validation;
 mod email_golden;
 mod heartbeat_contract;
+mod readme_results;
 mod role_specs;
 mod workspace;

@@ -1,0 +1,151 @@
+//! The two healers, configured for the same services: MiracleMax (its YAML `monitored_services`
+//! with `port:`, an HTTP `health:` where said) and Monit (a pidfile check per service with
+//! `if failed port`, start and stop through systemctl).
+
+use super::lab::{self, port, unit};
+use mm_testbed::Host;
+use std::time::Duration;
+
+/// Service 1 is the one the hung-process scenario stops: both healers probe it over HTTP with a
+/// 2 s timeout in every setting (the only way to tell a stopped process from a live one).
+pub const HUNG: usize = 1;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    MiracleMax,
+    Monit,
+}
+
+/// One setting of a healer: how many services, its probe interval, and whether every service
+/// also gets an HTTP probe.
+pub struct Setting {
+    pub services: usize,
+    pub interval_secs: u64,
+    pub http_all: bool,
+}
+
+pub struct Healer<'a> {
+    pub kind: Kind,
+    pub host: &'a Host,
+}
+
+impl Healer<'_> {
+    pub fn name(&self) -> &'static str {
+        match self.kind {
+            Kind::MiracleMax => "MiracleMax",
+            Kind::Monit => "Monit",
+        }
+    }
+
+    /// Writes the configuration for this setting and (re)starts the healer, so its memory
+    /// high-water mark starts afresh.
+    pub fn configure(&self, s: &Setting) {
+        match self.kind {
+            Kind::MiracleMax => self.configure_miraclemax(s),
+            Kind::Monit => self.configure_monit(s),
+        }
+    }
+
+    fn configure_miraclemax(&self, s: &Setting) {
+        let mut services = String::new();
+        for i in 1..=s.services {
+            services.push_str(&format!(
+                "  - name: fp{i}\n    unit: {}\n    port: {}\n    healing_strategies: [service_restart, port_conflict, kill_hung]\n",
+                unit(i),
+                port(i)
+            ));
+            if i == HUNG {
+                services.push_str("    health: {path: /, timeout: 2s}\n");
+            } else if s.http_all {
+                services.push_str("    health: {path: /}\n");
+            }
+        }
+        // The lab's short test limits give way to the defaults, but for the interval and a
+        // breaker wide enough for every round.
+        let config = crate::support::test_config(self.host, &services);
+        let config = format!(
+            "{}limits:\n  check_interval: {}s\n  heal_attempts: 1000\n",
+            &config[..config.find("limits:\n").unwrap()],
+            s.interval_secs
+        );
+        let running = self
+            .host
+            .ssh(&["systemctl", "is-active", "miraclemax-self-heal.service"])
+            .unwrap()
+            .status
+            .success();
+        if running {
+            self.host
+                .write("/etc/miraclemax/config.yaml", &config)
+                .unwrap();
+            self.host
+                .ssh_ok(&["systemctl", "restart", "miraclemax-self-heal.service"])
+                .unwrap();
+        } else {
+            crate::support::install_daemon(self.host, &config);
+        }
+    }
+
+    fn configure_monit(&self, s: &Setting) {
+        let mut conf = String::new();
+        for i in 1..=s.services {
+            let (p, u) = (port(i), unit(i));
+            let probe = if i == HUNG || s.http_all {
+                format!("if failed port {p} protocol http with timeout 2 seconds then restart")
+            } else {
+                format!("if failed port {p} then restart")
+            };
+            conf.push_str(&format!(
+                "check process fp{i} with pidfile /run/fp-{i}.pid\n  \
+                 start program = \"/usr/bin/systemctl start {u}\"\n  \
+                 stop program = \"/usr/bin/systemctl stop {u}\"\n  {probe}\n"
+            ));
+        }
+        self.host.write("/etc/monit/conf.d/fp", &conf).unwrap();
+        self.host
+            .ssh_ok(&[
+                "sed",
+                "-i",
+                &format!("s/^set daemon .*/set daemon {}/", s.interval_secs),
+                "/etc/monit/monitrc",
+            ])
+            .unwrap();
+        self.host
+            .ssh_ok(&["monit", "-t", "-c", "/etc/monit/monitrc"])
+            .unwrap();
+        self.host
+            .ssh_ok(&["systemctl", "restart", "monit.service"])
+            .unwrap();
+        std::thread::sleep(Duration::from_secs(1));
+    }
+
+    pub fn pid(&self) -> u32 {
+        match self.kind {
+            Kind::MiracleMax => lab::main_pid(self.host, "miraclemax-self-heal.service"),
+            Kind::Monit => self
+                .host
+                .ssh_ok(&["pgrep", "-o", "-x", "monit"])
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap(),
+        }
+    }
+
+    /// MiracleMax's `detected` event for service `i` at or after `since` (wall ms), as wall ms.
+    pub fn detected_ms(&self, i: usize, since: f64) -> Option<f64> {
+        if self.kind != Kind::MiracleMax {
+            return None;
+        }
+        let text = self
+            .host
+            .ssh_ok(&["cat", "/var/lib/miraclemax/events.jsonl"])
+            .unwrap_or_default();
+        let name = format!("fp{i}");
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["event"] == "detected" && v["service"] == name.as_str())
+            .filter_map(|v| v["time_ms"].as_f64())
+            .find(|t| *t >= since - 1.0)
+    }
+}

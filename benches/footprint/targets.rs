@@ -1,0 +1,218 @@
+//! The issue's targets, judged from the figures (medians unless said): each with what was
+//! measured, whether it is met, by how much it is missed, and why, as far as the figures
+//! themselves say (memory split into own and file-backed pages, CPU per look at a service).
+
+use super::run::{HTTP_10, HTTP_10_PROCS, PORT_30};
+use serde_json::{Value, json};
+
+fn find<'a>(figures: &'a [Value], what: &str, n: usize, setting: &str) -> Option<&'a Value> {
+    figures
+        .iter()
+        .find(|f| f["what"] == what && f["services"] == n && f["setting"] == setting)
+}
+
+fn median(f: Option<&Value>, who: &str) -> Option<f64> {
+    f?[who]["median"].as_f64()
+}
+
+fn services(n: usize) -> String {
+    if n == 1 {
+        "1 service".into()
+    } else {
+        format!("{n} services")
+    }
+}
+
+fn target(text: String, measured: String, met: bool, missed_by: String) -> Value {
+    json!({"target": text, "measured": measured, "met": met, "missed_by": missed_by, "why": ""})
+}
+
+fn with_why(mut t: Value, why: Option<String>) -> Value {
+    t["why"] = json!(why.unwrap_or_default());
+    t
+}
+
+fn spread(f: Option<&Value>, who: &str) -> Option<String> {
+    let s = &f?[who];
+    Some(format!(
+        "{:.0}-{:.0} ms",
+        s["min"].as_f64()?,
+        s["max"].as_f64()?
+    ))
+}
+
+/// Why memory is above Monit's: own (anonymous) pages against file-backed ones (code).
+fn memory_why(figures: &[Value], n: usize, mm: f64, monit: f64) -> Option<String> {
+    let anon = find(figures, "RssAnon at rest", n, PORT_30);
+    let (a_mm, a_monit) = (median(anon, "miraclemax")?, median(anon, "monit")?);
+    Some(format!(
+        "own memory (RssAnon) {a_mm:.1} vs {a_monit:.1} MiB; the rest is file-backed pages, mostly \
+         program code mapped from the binary: {:.1} vs {:.1} MiB",
+        mm - a_mm,
+        monit - a_monit
+    ))
+}
+
+/// CPU time per look at one service (or per Monit check), at `n` services every `secs`.
+fn per_look(pct: f64, n: usize, secs: f64) -> f64 {
+    pct / 100.0 * 1000.0 / (n as f64 / secs)
+}
+
+/// "at or below Monit's" for a figure at each size.
+fn not_above_monit(
+    figures: &[Value],
+    what: &str,
+    unit: &str,
+    sizes: &[usize],
+    out: &mut Vec<Value>,
+) {
+    for &n in sizes {
+        let f = find(figures, what, n, PORT_30);
+        let (Some(mm), Some(monit)) = (median(f, "miraclemax"), median(f, "monit")) else {
+            out.push(target(
+                format!("{what} at or below Monit's, {}", services(n)),
+                "not measured".into(),
+                false,
+                "-".into(),
+            ));
+            continue;
+        };
+        let d = if unit == "MiB" { 1 } else { 3 };
+        let why = if unit == "MiB" {
+            memory_why(figures, n, mm, monit)
+        } else {
+            Some(format!(
+                "{:.2} ms of CPU per look at a service vs {:.2} ms per Monit check, {:.1} a second",
+                per_look(mm, n, 30.0),
+                per_look(monit, n, 30.0),
+                n as f64 / 30.0
+            ))
+        };
+        out.push(with_why(
+            target(
+                format!("{what} at or below Monit's, {} ({PORT_30})", services(n)),
+                format!("{mm:.d$} vs {monit:.d$} {unit}"),
+                mm <= monit,
+                if monit > 0.0 {
+                    format!("{:+.d$} {unit} ({:.1}x Monit's)", mm - monit, mm / monit)
+                } else {
+                    format!("{:+.d$} {unit} (Monit's rounds to 0)", mm - monit)
+                },
+            ),
+            why,
+        ));
+    }
+}
+
+pub fn evaluate(figures: &[Value]) -> Vec<Value> {
+    let mut out = Vec::new();
+    not_above_monit(figures, "VmRSS at rest", "MiB", &[1, 50, 500], &mut out);
+    not_above_monit(figures, "idle CPU", "%", &[50, 500], &mut out);
+
+    let http = median(find(figures, "idle CPU", 50, HTTP_10), "miraclemax");
+    out.push(match http {
+        Some(c) => with_why(
+            target(
+                format!("MiracleMax idle CPU under 0.1 % of a core, 50 services, {HTTP_10}"),
+                format!("{c:.3} %"),
+                c < 0.1,
+                format!("{:+.3} points ({:.1}x the target)", c - 0.1, c / 0.1),
+            ),
+            Some(format!(
+                "{:.2} ms of CPU per look (the port, then an HTTP request) at 5 looks a second",
+                per_look(c, 50, 10.0)
+            )),
+        ),
+        None => target(
+            "MiracleMax idle CPU under 0.1 %, 50 services, HTTP".into(),
+            "not measured".into(),
+            false,
+            "-".into(),
+        ),
+    });
+
+    let extra = median(find(figures, "idle CPU", 50, HTTP_10_PROCS), "miraclemax");
+    out.push(match (http, extra) {
+        (Some(base), Some(more)) => {
+            let allowed = (base * 0.2).max(0.02);
+            with_why(
+                target(
+                    "MiracleMax idle CPU does not move with 300 extra processes (within 20 % or 0.02 points)".into(),
+                    format!("{base:.3} % -> {more:.3} %"),
+                    (more - base).abs() <= allowed,
+                    format!("{:+.3} points, {:.3} beyond the allowance", more - base, (more - base).abs() - allowed),
+                ),
+                Some(
+                    "a look reads the unit's own cgroup and asks the kernel for one port's sockets, \
+                     never the process table; each figure is one idle window, not repeated"
+                        .into(),
+                ),
+            )
+        }
+        _ => target("idle CPU with 300 extra processes".into(), "not measured".into(), false, "-".into()),
+    });
+
+    for (what, label) in [
+        ("`kill -9` of one: detection", "kill -9"),
+        ("`systemctl stop` of one: detection", "systemctl stop"),
+    ] {
+        let one = median(find(figures, what, 1, PORT_30), "miraclemax");
+        let many = median(find(figures, what, 500, PORT_30), "miraclemax");
+        let spreads = match (
+            spread(find(figures, what, 500, PORT_30), "miraclemax"),
+            spread(find(figures, what, 1, PORT_30), "miraclemax"),
+        ) {
+            (Some(m), Some(o)) => Some(format!("rounds at 500 services: {m}; at 1: {o}")),
+            _ => None,
+        };
+        out.push(match (one, many) {
+            (Some(a), Some(b)) => with_why(
+                target(
+                    format!(
+                        "MiracleMax detection ({label}) at 500 services within 2x of 1 service"
+                    ),
+                    format!("{b:.0} ms vs {a:.0} ms ({:.1}x)", b / a),
+                    b <= 2.0 * a,
+                    format!("{:.1}x, {:.0} ms over 2x", b / a, b - 2.0 * a),
+                ),
+                spreads,
+            ),
+            _ => target(
+                format!("detection ({label}) at 500 within 2x of 1"),
+                "not measured".into(),
+                false,
+                "-".into(),
+            ),
+        });
+    }
+
+    let healed = find(figures, "ten `kill -9` at once: healed", 500, PORT_30);
+    let spread = find(figures, "ten at once: first to last active", 500, PORT_30);
+    let all = healed.and_then(|f| f["miraclemax"]["min"].as_f64()) == Some(10.0);
+    let worst = spread.and_then(|f| f["miraclemax"]["max"].as_f64());
+    out.push(match worst {
+        Some(w) => target(
+            "MiracleMax: ten killed at once all healed within 1 s of each other (every round)"
+                .into(),
+            format!(
+                "{} of 10 healed in the worst round, worst spread {w:.0} ms",
+                healed
+                    .and_then(|f| f["miraclemax"]["min"].as_f64())
+                    .unwrap_or(0.0)
+            ),
+            all && w <= 1000.0,
+            format!(
+                "spread {:+.0} ms over 1 s{}",
+                w - 1000.0,
+                if all { "" } else { ", not all healed" }
+            ),
+        ),
+        None => target(
+            "ten at once all healed within 1 s".into(),
+            "not all healed".into(),
+            false,
+            "not all healed".into(),
+        ),
+    });
+    out
+}
