@@ -41,10 +41,11 @@ fn mmctl_render_is_byte_for_byte_the_config_the_playbook_wrote_on_each_host() {
     std::fs::write(
         inv.join(format!("host_vars/{}.yml", b.name)),
         "# the second host also watches a copy of the app\nmonitored_services:\n  - name: example\n    port: 8080\n    \
-         healing_strategies: [service_restart]\n  - name: second\n    port: 8081\n    domain: \"b\\u00e9ta.example.org\"\n    \
-         health: {url: 'http://127.0.0.1:8081/health?x=\"1\"'}\nself_healing_protected_processes: [python3, \"my app\"]\n",
+         healing_strategies: [service_restart]\n  - name: second\n    port: 8081\n    domain: beta.example.org\n    \
+         health: {url: 'http://127.0.0.1:8081/health?x=\"1\"'}\nself_healing_protected_processes: [python3, \"my app\"]\nself_healing_host_name: \"B\\u00fcro \\\"2\\\"\"\n",
     )
     .unwrap();
+    crate::support::start_second_service(b);
     succeeded(&playbook(&inv, "deploy-self-healing.yml", &[]));
 
     let mut rendered = Vec::new();
@@ -66,7 +67,8 @@ fn mmctl_render_is_byte_for_byte_the_config_the_playbook_wrote_on_each_host() {
         rendered[0].contains("\"heal_attempts\":4") && rendered[0].contains("admin@a.example.org")
     );
     assert!(
-        rendered[1].contains("\"name\":\"second\"") && rendered[1].contains("bêta.example.org")
+        rendered[1].contains("\"name\":\"second\"")
+            && rendered[1].contains("host: \"Büro \\\"2\\\"\"\n")
     );
     assert!(
         rendered[1].contains("protected_processes: [\"python3\",\"my app\"]"),

@@ -1,7 +1,7 @@
 //! The operator's remote commands, run on a host through Ansible as root: the user guide's
 //! "Test Self-Healing" (`test heal`, the `drill` module), a heartbeat run (`test heartbeat`),
 //! the healing history from journald (`logs`), and maintenance pauses (`pause`, `resume`).
-//! Every value the user typed travels as data (an extra variable), never as argument text.
+//! Every value the user typed is checked first and travels as JSON data, never as argument text.
 
 use crate::remote::{self, Answer};
 use miraclemax::config::ServiceName;
@@ -35,8 +35,7 @@ pub fn test_heal(t: &Target, name: &str, timeout_secs: u32) -> anyhow::Result<St
         inventory: t.inventory,
         pattern: t.host,
         module: "miraclemax.stack.drill",
-        args: "service={{ mmctl_service }} timeout={{ mmctl_timeout }}",
-        vars: json!({ "mmctl_service": name, "mmctl_timeout": timeout_secs }),
+        args: json!({ "service": name, "timeout": timeout_secs }),
         vault_password_file: t.vault_password_file,
         become_root: true,
     })?;

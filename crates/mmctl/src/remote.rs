@@ -23,11 +23,10 @@ pub struct Run<'a> {
     pub inventory: &'a [PathBuf],
     pub pattern: &'a str,
     pub module: &'a str,
-    /// Ansible's module argument string, fixed text only: data goes in `vars`, referred to
-    /// as `{{ name }}`, so that nothing a user typed is ever parsed as arguments.
-    pub args: &'a str,
-    /// Extra variables for the run (passed as a JSON file, `-e @file`).
-    pub vars: Value,
+    /// The module's arguments, passed as one JSON object (never `key=value` text, so nothing
+    /// a user typed is split or parsed as arguments). Callers pass only values they have
+    /// checked (service names, durations), which hold no template syntax.
+    pub args: Value,
     pub vault_password_file: Option<&'a PathBuf>,
     /// Run with `become` (root), for modules that need it.
     pub become_root: bool,
@@ -36,10 +35,6 @@ pub struct Run<'a> {
 /// Runs the module on every host the pattern names; each host's answer by name.
 pub fn run(r: &Run) -> anyhow::Result<BTreeMap<String, Answer>> {
     let tree = tempfile::tempdir()?;
-    let vars_file = tree.path().join(".vars.json");
-    if !r.vars.is_null() {
-        std::fs::write(&vars_file, serde_json::to_vec(&r.vars)?)?;
-    }
     let mut cmd = Command::new(program("ansible"));
     for i in r.inventory {
         cmd.arg("-i").arg(i);
@@ -52,15 +47,13 @@ pub fn run(r: &Run) -> anyhow::Result<BTreeMap<String, Answer>> {
         .arg("--forks")
         .arg("25")
         .arg("--one-line");
-    if !r.args.is_empty() {
-        cmd.arg("-a").arg(r.args);
+    if !r.args.is_null() {
+        cmd.arg("-a").arg(serde_json::to_string(&r.args)?);
     }
     if r.become_root {
         cmd.arg("--become");
     }
-    if !r.vars.is_null() {
-        cmd.arg("-e").arg(format!("@{}", vars_file.display()));
-    }
+
     if let Some(f) = r.vault_password_file {
         cmd.arg("--vault-password-file").arg(f);
     }
@@ -78,9 +71,7 @@ pub fn run(r: &Run) -> anyhow::Result<BTreeMap<String, Answer>> {
     for e in std::fs::read_dir(tree.path())? {
         let e = e?;
         let host = e.file_name().to_string_lossy().into_owned();
-        if host.starts_with('.') {
-            continue;
-        }
+
         let text = std::fs::read_to_string(e.path())?;
         let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let msg = || {
@@ -120,8 +111,8 @@ pub fn command(
         inventory,
         pattern: host,
         module: "ansible.builtin.command",
-        args: "argv={{ mmctl_argv }}",
-        vars: serde_json::json!({ "mmctl_argv": argv }),
+        // No $VARIABLE expansion: the arguments reach the program exactly as given.
+        args: serde_json::json!({ "argv": argv, "expand_argument_vars": false }),
         vault_password_file,
         become_root: true,
     })?;

@@ -38,8 +38,7 @@ pub fn gather(
         inventory,
         pattern: &pattern,
         module: "miraclemax.stack.stack_facts",
-        args: "",
-        vars: Value::Null,
+        args: Value::Null,
         vault_password_file,
         become_root: false,
     })?;
