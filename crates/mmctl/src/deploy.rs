@@ -21,7 +21,6 @@ pub struct Options {
     pub check: bool,
     pub diff: bool,
     pub limit: Option<String>,
-    pub ask_vault_pass: bool,
     pub vault_password_file: Option<PathBuf>,
     /// Passed on as `-e` (ansible-playbook's extra variables).
     pub extra_vars: Vec<String>,
@@ -61,9 +60,6 @@ pub fn command(o: &Options) -> Command {
     }
     if let Some(l) = &o.limit {
         cmd.arg("--limit").arg(l);
-    }
-    if o.ask_vault_pass {
-        cmd.arg("--ask-vault-pass");
     }
     if let Some(f) = &o.vault_password_file {
         cmd.arg("--vault-password-file").arg(f);

@@ -31,9 +31,18 @@ struct InventoryArgs {
     /// `inventory` of ansible.cfg (ANSIBLE_CONFIG, ./ansible.cfg, ~/.ansible.cfg), or ANSIBLE_INVENTORY.
     #[arg(short = 'i', long = "inventory", value_name = "PATH", global = true)]
     inventory: Vec<PathBuf>,
-    /// Opens files encrypted with Ansible Vault (also ANSIBLE_VAULT_PASSWORD_FILE).
-    #[arg(long, value_name = "FILE", global = true)]
+    /// Opens what is encrypted with Ansible Vault: a file holding the password, or a program
+    /// printing it (also ANSIBLE_VAULT_PASSWORD_FILE). Secrets are never printed.
+    #[arg(
+        long,
+        value_name = "FILE",
+        global = true,
+        conflicts_with = "ask_vault_pass"
+    )]
     vault_password_file: Option<PathBuf>,
+    /// Ask for the vault password (once; a deploy hands it on to ansible-playbook).
+    #[arg(long, global = true)]
+    ask_vault_pass: bool,
 }
 
 #[derive(Args)]
@@ -180,9 +189,6 @@ enum Cmd {
         /// Only these hosts or groups (an Ansible pattern).
         #[arg(long, value_name = "PATTERN")]
         limit: Option<String>,
-        /// Ask for the vault password (ansible-playbook --ask-vault-pass).
-        #[arg(long, conflicts_with = "vault_password_file")]
-        ask_vault_pass: bool,
         /// Deploy even if mmctl validate finds problems (the play's own checks still run).
         #[arg(long)]
         no_validate: bool,
@@ -289,9 +295,15 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let src = || Source {
-        paths: locate(&cli.inventory.inventory).sources,
-        vault: Vault::from_env(cli.inventory.vault_password_file.clone()),
+    let inv_args = &cli.inventory;
+    let src = || -> anyhow::Result<Source> {
+        Ok(Source {
+            paths: locate(&inv_args.inventory).sources,
+            vault: Vault::new(
+                inv_args.vault_password_file.clone(),
+                inv_args.ask_vault_pass,
+            )?,
+        })
     };
     match cli.command {
         Cmd::Init {
@@ -348,7 +360,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 depends_on,
                 healthcheck,
             };
-            let plan = services::add(&src(), &s, &place.target())?;
+            let plan = services::add(&src()?, &s, &place.target())?;
             done(&plan, dry_run, &format!("added service '{name}'"))?;
         }
         Cmd::RemoveService {
@@ -356,11 +368,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             place,
             dry_run,
         } => {
-            let plan = services::remove(&src(), &name, &place.target())?;
+            let plan = services::remove(&src()?, &name, &place.target())?;
             done(&plan, dry_run, &format!("removed service '{name}'"))?;
         }
         Cmd::List { host, json } => {
-            let hosts = services::list(&src(), host.as_deref())?;
+            let hosts = services::list(&src()?, host.as_deref())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&hosts)?);
             } else {
@@ -372,7 +384,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             file,
             show_secrets,
         } => {
-            let inv = src().load()?;
+            let inv = src()?.load()?;
             if !inv.hosts.contains_key(&host) {
                 let known: Vec<&str> = inv.hosts.keys().map(String::as_str).collect();
                 anyhow::bail!(
@@ -406,11 +418,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             check,
             diff,
             limit,
-            ask_vault_pass,
             no_validate,
             extra_vars,
         } => {
-            let source = src();
+            let source = src()?;
             if !no_validate {
                 let (inv, mut issues) = services::validate(&source)?;
                 // Only what this deploy touches: its layer, its hosts (a host or group name).
@@ -431,14 +442,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     );
                 }
             }
+            let password = source.vault.for_ansible()?;
             let o = mmctl::deploy::Options {
                 inventory: source.paths,
                 only,
                 check,
                 diff,
                 limit,
-                ask_vault_pass,
-                vault_password_file: cli.inventory.vault_password_file.clone(),
+                vault_password_file: password.as_ref().map(|p| p.path.clone()),
                 extra_vars,
             };
             let (code, recap) = mmctl::deploy::run(&o)?;
@@ -452,9 +463,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Cmd::Status { hosts, json } => {
-            let source = src();
-            let rows =
-                mmctl::status::gather(&source.paths, &hosts, source.vault.password_file.as_ref())?;
+            let source = src()?;
+            let password = source.vault.for_ansible()?;
+            let password = password.as_ref().map(|p| &p.path);
+            let rows = mmctl::status::gather(&source.paths, &hosts, password)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
@@ -464,34 +476,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        Cmd::Test(t) => {
-            let source = src();
-            let host = match &t {
-                TestCmd::Heal { host, .. } | TestCmd::Heartbeat { host } => host.clone(),
-            };
-            let target = mmctl::ops::Target {
-                inventory: &source.paths,
-                host: &host,
-                vault_password_file: source.vault.password_file.as_ref(),
-            };
-            match t {
-                TestCmd::Heal {
-                    service, timeout, ..
-                } => {
-                    print!("{}", mmctl::ops::test_heal(&target, &service, timeout)?);
-                }
-                TestCmd::Heartbeat { .. } => {
-                    let r = mmctl::ops::run(&target, &[mmctl::ops::HEARTBEAT])?;
-                    print!("{}", r.stdout);
-                    eprint!("{}", r.stderr);
-                    if r.rc != 0 {
-                        eprintln!(
-                            "{NAME}: error: {host}: miraclemax-heartbeat exited with {}",
-                            r.rc
-                        );
-                        return Ok(ExitCode::FAILURE);
-                    }
-                }
+        Cmd::Test(TestCmd::Heal {
+            host,
+            service,
+            timeout,
+        }) => on_host(&src()?, &host, |t| {
+            print!("{}", mmctl::ops::test_heal(t, &service, timeout)?);
+            Ok(())
+        })?,
+        Cmd::Test(TestCmd::Heartbeat { host }) => {
+            let r = on_host(&src()?, &host, |t| {
+                mmctl::ops::run(t, &[mmctl::ops::HEARTBEAT])
+            })?;
+            print!("{}", r.stdout);
+            eprint!("{}", r.stderr);
+            if r.rc != 0 {
+                eprintln!(
+                    "{NAME}: error: {host}: miraclemax-heartbeat exited with {}",
+                    r.rc
+                );
+                return Ok(ExitCode::FAILURE);
             }
         }
         Cmd::Logs {
@@ -499,47 +503,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             service,
             lines,
             follow,
-        } => {
-            let source = src();
-            let target = mmctl::ops::Target {
-                inventory: &source.paths,
-                host: &host,
-                vault_password_file: source.vault.password_file.as_ref(),
-            };
-            mmctl::ops::logs(&target, service.as_deref(), lines, follow, |l| {
-                println!("{l}")
-            })?;
-        }
+        } => on_host(&src()?, &host, |t| {
+            mmctl::ops::logs(t, service.as_deref(), lines, follow, |l| println!("{l}"))
+        })?,
         Cmd::Pause {
             host,
             service,
             all: _,
             duration,
-        } => {
-            let source = src();
-            let target = mmctl::ops::Target {
-                inventory: &source.paths,
-                host: &host,
-                vault_password_file: source.vault.password_file.as_ref(),
-            };
-            println!(
-                "{}",
-                mmctl::ops::pause(&target, service.as_deref(), &duration)?
-            );
-        }
+        } => on_host(&src()?, &host, |t| {
+            println!("{}", mmctl::ops::pause(t, service.as_deref(), &duration)?);
+            Ok(())
+        })?,
         Cmd::Resume {
             host,
             service,
             all: _,
-        } => {
-            let source = src();
-            let target = mmctl::ops::Target {
-                inventory: &source.paths,
-                host: &host,
-                vault_password_file: source.vault.password_file.as_ref(),
-            };
-            println!("{}", mmctl::ops::resume(&target, service.as_deref())?);
-        }
+        } => on_host(&src()?, &host, |t| {
+            println!("{}", mmctl::ops::resume(t, service.as_deref())?);
+            Ok(())
+        })?,
         Cmd::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, NAME, &mut std::io::stdout());
@@ -556,7 +539,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Cmd::Validate => {
-            let (inv, issues) = services::validate(&src())?;
+            let (inv, issues) = services::validate(&src()?)?;
             for f in inv.sealed_files() {
                 eprintln!(
                     "{NAME}: note: {}: encrypted with Ansible Vault and not opened (give --vault-password-file to check its values)",
@@ -581,6 +564,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `f` against one host, with the vault password handed on to Ansible if there is one.
+fn on_host<T>(
+    source: &Source,
+    host: &str,
+    f: impl FnOnce(&mmctl::ops::Target) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let password = source.vault.for_ansible()?;
+    f(&mmctl::ops::Target {
+        inventory: &source.paths,
+        host,
+        vault_password_file: password.as_ref().map(|p| &p.path),
+    })
 }
 
 fn done(plan: &Plan, dry_run: bool, what: &str) -> anyhow::Result<()> {

@@ -8,12 +8,13 @@ mod locate;
 mod resolve;
 pub mod template;
 mod vars_files;
+pub mod vault;
 mod yaml;
 
 pub use locate::{Located, locate};
 pub use resolve::HostVars;
 pub use template::Unresolved;
-pub use vars_files::Vault;
+pub use vars_files::{AnsiblePassword, Vault};
 pub use yaml::parse as parse_yaml;
 
 use serde_json::Value;
@@ -68,6 +69,8 @@ pub struct Inventory {
     pub hosts: BTreeMap<String, Host>,
     /// Folders whose `group_vars/` and `host_vars/` belong to this inventory.
     pub var_dirs: Vec<PathBuf>,
+    /// For inline `!vault` values.
+    pub vault: Vault,
 }
 
 /// Why an inventory could not be read: always names the file and says what to do.
@@ -116,6 +119,7 @@ impl Inventory {
     ) -> Result<Inventory, InventoryError> {
         let mut inv = Inventory {
             sources: sources.to_vec(),
+            vault: vault.clone(),
             ..Inventory::default()
         };
         inv.group_mut("all");

@@ -32,6 +32,8 @@ pub struct HostVars {
     pub defs: BTreeMap<String, Def>,
     /// Every definition of each variable, lowest precedence first (for `--group` edits).
     pub layers: BTreeMap<String, Vec<Def>>,
+    /// Opens inline `!vault` values.
+    pub vault: super::Vault,
 }
 
 impl HostVars {
@@ -103,6 +105,7 @@ impl Inventory {
             host: host.to_string(),
             defs,
             layers: all,
+            vault: self.vault.clone(),
         }
     }
 }

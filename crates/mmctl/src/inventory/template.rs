@@ -96,8 +96,12 @@ impl<'a> Resolver<'a> {
     }
 
     fn string(&self, s: &str) -> Result<Value, Fail> {
-        if s.starts_with("$ANSIBLE_VAULT;") {
-            return Err(Fail::Vaulted);
+        if super::vault::is_vault(s) {
+            // An inline `!vault` value: its plain text, as it is (Ansible does not template it).
+            let pw = self.vars.vault.password().ok_or(Fail::Vaulted)?;
+            return super::vault::decrypt(s, pw)
+                .map(Value::String)
+                .map_err(|e| Fail::Other(e.to_string()));
         }
         if !s.contains("{{") && !s.contains("{%") {
             return Ok(Value::String(s.to_string()));
@@ -248,6 +252,7 @@ mod tests {
                 })
                 .collect(),
             layers: Default::default(),
+            vault: Default::default(),
         }
     }
 

@@ -1,29 +1,138 @@
 //! `group_vars/<name>` and `host_vars/<name>`: a file (`name`, `name.yml`, `name.yaml`,
 //! `name.json`) or a folder of such files read in name order, later files overriding earlier
 //! ones, as Ansible's `host_group_vars` plugin reads them. A file encrypted whole with Ansible
-//! Vault is opened with `ansible-vault view` when a vault password is given, and otherwise
-//! left sealed: its variables are then unknown to mmctl, and said to be.
+//! Vault is opened with the vault password when one is given (see `vault`), and otherwise left
+//! sealed: its variables are then unknown to mmctl, and said to be.
 
 use super::{Inventory, InventoryError, Overlay, VarsFile, yaml};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// How to open vaulted files: the password file, as `--vault-password-file` or
-/// `ANSIBLE_VAULT_PASSWORD_FILE` give it to Ansible.
-#[derive(Debug, Default, Clone)]
+/// The vault password, when one was given: `--ask-vault-pass`, `--vault-password-file` or
+/// `ANSIBLE_VAULT_PASSWORD_FILE` (a file holding it, or a program that prints it, as Ansible
+/// takes it). `password_file` is what to hand on to ansible-playbook.
+#[derive(Default, Clone)]
 pub struct Vault {
     pub password_file: Option<PathBuf>,
+    password: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "Vault {{ password_file: {:?}, password: <{}> }}",
+            self.password_file,
+            if self.password.is_some() {
+                "given"
+            } else {
+                "none"
+            }
+        )
+    }
 }
 
 impl Vault {
-    pub fn from_env(given: Option<PathBuf>) -> Vault {
-        let password_file = given.or_else(|| {
+    /// From the options, else the environment. Asking reads the terminal with echo off.
+    pub fn new(given: Option<PathBuf>, ask: bool) -> anyhow::Result<Vault> {
+        if ask {
+            let p = rpassword::prompt_password("Vault password: ").map_err(|e| {
+                anyhow::anyhow!("cannot read the vault password from the terminal: {e}")
+            })?;
+            return Ok(Vault {
+                password_file: None,
+                password: Some(p.into_bytes()),
+            });
+        }
+        let file = given.or_else(|| {
             std::env::var_os("ANSIBLE_VAULT_PASSWORD_FILE")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         });
-        Vault { password_file }
+        let Some(file) = file else {
+            return Ok(Vault::default());
+        };
+        let password = read_password(&file)?;
+        Ok(Vault {
+            password_file: Some(file),
+            password: Some(password),
+        })
     }
+
+    pub fn password(&self) -> Option<&[u8]> {
+        self.password.as_deref()
+    }
+
+    /// A password file for Ansible's programs: the one given, or (for a password that was
+    /// asked for) a root-only temporary file that lives as long as the returned value.
+    pub fn for_ansible(&self) -> anyhow::Result<Option<AnsiblePassword>> {
+        if let Some(f) = &self.password_file {
+            return Ok(Some(AnsiblePassword {
+                path: f.clone(),
+                _file: None,
+            }));
+        }
+        let Some(pw) = &self.password else {
+            return Ok(None);
+        };
+        use std::io::Write;
+        let mut file = tempfile::NamedTempFile::new()?;
+        file.write_all(pw)?;
+        file.flush()?;
+        Ok(Some(AnsiblePassword {
+            path: file.path().to_path_buf(),
+            _file: Some(file),
+        }))
+    }
+}
+
+/// A vault password file to hand to ansible-playbook or ansible; removed when dropped if it
+/// was written for the run.
+pub struct AnsiblePassword {
+    pub path: PathBuf,
+    _file: Option<tempfile::NamedTempFile>,
+}
+
+/// A password file's first line, or what it prints when it is a program (Ansible's rule).
+fn read_password(file: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(file).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: cannot read the vault password file: {e}",
+            file.display()
+        )
+    })?;
+    let bytes = if meta.permissions().mode() & 0o111 != 0 {
+        let out = Command::new(file).output().map_err(|e| {
+            anyhow::anyhow!(
+                "{}: cannot run the vault password program: {e}",
+                file.display()
+            )
+        })?;
+        if !out.status.success() {
+            anyhow::bail!(
+                "{}: the vault password program failed ({})",
+                file.display(),
+                out.status
+            );
+        }
+        out.stdout
+    } else {
+        std::fs::read(file).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: cannot read the vault password file: {e}",
+                file.display()
+            )
+        })?
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    Ok(text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_end()
+        .as_bytes()
+        .to_vec())
 }
 
 const EXTENSIONS: &[&str] = &["", ".yml", ".yaml", ".json"];
@@ -90,8 +199,8 @@ fn read_file(path: &Path, vault: &Vault, overlay: &Overlay) -> Result<VarsFile, 
         path: path.to_path_buf(),
         source: e,
     })?;
-    if text.starts_with("$ANSIBLE_VAULT;") {
-        match &vault.password_file {
+    if super::vault::is_vault(&text) {
+        match vault.password() {
             None => {
                 return Ok(VarsFile {
                     path: path.to_path_buf(),
@@ -99,7 +208,12 @@ fn read_file(path: &Path, vault: &Vault, overlay: &Overlay) -> Result<VarsFile, 
                     sealed: true,
                 });
             }
-            Some(pw) => text = open(path, pw)?,
+            Some(pw) => {
+                text = super::vault::decrypt(&text, pw).map_err(|e| InventoryError::Vault {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?;
+            }
         }
     }
     let syntax = |message: String| InventoryError::Syntax {
@@ -114,34 +228,6 @@ fn read_file(path: &Path, vault: &Vault, overlay: &Overlay) -> Result<VarsFile, 
         vars,
         sealed: false,
     })
-}
-
-/// The plain text of a vaulted file, from Ansible's own `ansible-vault`.
-fn open(path: &Path, password_file: &Path) -> Result<String, InventoryError> {
-    let vault_err = |message: String| InventoryError::Vault {
-        path: path.to_path_buf(),
-        message,
-    };
-    let out = Command::new(crate::ansible::program("ansible-vault"))
-        .arg("view")
-        .arg("--vault-password-file")
-        .arg(password_file)
-        .arg(path)
-        .output()
-        .map_err(|e| {
-            vault_err(format!(
-                "cannot run ansible-vault: {e} (install ansible-core)"
-            ))
-        })?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(vault_err(format!(
-            "ansible-vault view failed: {} (check the vault password file {})",
-            err.trim(),
-            password_file.display()
-        )));
-    }
-    String::from_utf8(out.stdout).map_err(|_| vault_err("decrypted text is not UTF-8".into()))
 }
 
 impl Inventory {

@@ -1,0 +1,137 @@
+//! Inventories with Ansible Vault: whole encrypted files and inline `!vault` values, opened with
+//! a password file, a password program or ANSIBLE_VAULT_PASSWORD_FILE; secrets stay redacted.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const INLINE: &str = "!vault |\n    $ANSIBLE_VAULT;1.1;AES256\n    65663337336531333336616437336434313838393034326465623763633762333139333236303839\n    3538303363626462363234613832313661303130636561380a616632323962646438306433326636\n    39373735653461363032643336343937396361363362323035326665383432343664393861373836\n    3633353962663265390a653834653738333564393337643736376338366139663264623361653734\n    3164\n";
+
+fn inventory(dir: &Path) {
+    std::fs::create_dir_all(dir.join("group_vars/all")).unwrap();
+    std::fs::write(dir.join("hosts.yml"), "web:\n  hosts:\n    web1:\n").unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vault/vault.yml"),
+        dir.join("group_vars/all/vault.yml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("group_vars/all/main.yml"),
+        format!(
+            "monitored_services:\n  - name: passgo\n    port: 8080\n\
+             self_healing_smtp_password: \"{{{{ vault_smtp_password | default('') }}}}\"\n\
+             heartbeat_ping_url: \"https://hc.example.org/ping/{{{{ vault_healthchecks_api_key | default('none') }}}}\"\n\
+             self_healing_ssh_target: {INLINE}"
+        ),
+    )
+    .unwrap();
+}
+
+fn mmctl(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mmctl"))
+        .arg("-i")
+        .arg(dir)
+        .args(args)
+        .env_remove("ANSIBLE_VAULT_PASSWORD_FILE")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn vaulted_values_open_with_a_password_file_and_stay_redacted_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv");
+    inventory(&inv);
+    let pw = dir.path().join("pass");
+    std::fs::write(&pw, "secret-pass\n").unwrap();
+    let pw_arg = pw.to_str().unwrap();
+
+    let out = mmctl(
+        &inv,
+        &["--vault-password-file", pw_arg, "render", "web1"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("ssh_target: \"inline-secret\""), "{shown}");
+    assert!(
+        shown.contains("==> /etc/miraclemax/smtp-password <==\n<redacted>\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("\"ping_url\":\"https://hc.example.org/<redacted>\""),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("s3cr3t-smtp") && !shown.contains("k3y-abc"),
+        "{shown}"
+    );
+
+    let out = mmctl(
+        &inv,
+        &[
+            "--vault-password-file",
+            pw_arg,
+            "render",
+            "web1",
+            "--show-secrets",
+        ],
+        &[],
+    );
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("==> /etc/miraclemax/smtp-password <==\ns3cr3t-smtp\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("https://hc.example.org/ping/k3y-abc"),
+        "{shown}"
+    );
+
+    // The same password from a program, named by the environment.
+    let program = dir.path().join("pass.sh");
+    std::fs::write(&program, "#!/bin/sh\necho secret-pass\n").unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let out = mmctl(
+        &inv,
+        &["validate"],
+        &[("ANSIBLE_VAULT_PASSWORD_FILE", program.to_str().unwrap())],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn without_the_password_the_vault_is_named_and_a_wrong_one_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv");
+    inventory(&inv);
+    let out = mmctl(&inv, &["validate"], &[]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("group_vars/all/vault.yml: encrypted with Ansible Vault and not opened"),
+        "{err}"
+    );
+    assert!(
+        err.contains("variable 'self_healing_ssh_target'")
+            && err.contains("is encrypted with Ansible Vault; give --vault-password-file"),
+        "{err}"
+    );
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&wrong, "nope\n").unwrap();
+    let out = mmctl(
+        &inv,
+        &["--vault-password-file", wrong.to_str().unwrap(), "validate"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("vault.yml: the vault password does not open it"),
+        "{err}"
+    );
+}
