@@ -103,15 +103,6 @@ fn mmctl_out(inv: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// What the test hosts need on top of a user's inventory: their SSH key and no host-key
-/// checks (fresh hosts each run), no sudo (the login is root), the SMTP server on each host's
-/// gateway. Kept in a file of its own, as a user keeps site specifics.
-const TESTBED_VARS: &str = "ansible_become: false\nansible_python_interpreter: /usr/bin/python3\n\
-ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\n\
-self_healing_email:\n  smtp_host: \"{{ ansible_host | regex_replace('\\\\.2$', '.1') }}\"\n  smtp_port: 2525\n  \
-tls: none\n  from: \"miraclemax@{{ inventory_hostname }}.test\"\n  to: [ops@example.org]\n\
-self_healing_limits: {check_interval: 2s, settle_time: 1s}\n";
-
 #[test]
 fn mmctl_init_add_service_and_deploy_make_the_daemon_heal_it_and_status_shows_the_fleet() {
     let tb = Testbed::start(2).unwrap();
@@ -154,13 +145,9 @@ fn mmctl_init_add_service_and_deploy_make_the_daemon_heal_it_and_status_shows_th
             1,
         );
     std::fs::write(inv.join("hosts.yml"), hosts).unwrap();
-    let key = mm_testbed::state_dir().join("id_ed25519");
     std::fs::write(
         inv.join("group_vars/miraclemax/testbed.yml"),
-        format!(
-            "{TESTBED_VARS}ansible_ssh_private_key_file: {}\n",
-            key.display()
-        ),
+        mm_testbed::deploy::testbed_vars(None),
     )
     .unwrap();
     // Both hosts watch the example app.

@@ -362,6 +362,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let plan = services::add(&src()?, &s, &place.target())?;
             done(&plan, dry_run, &format!("added service '{name}'"))?;
+            if !dry_run {
+                let layer = if healthcheck {
+                    ""
+                } else {
+                    " --only self-healing"
+                };
+                println!(
+                    "next: mmctl deploy{layer}   (mmctl render HOST shows what a host will receive)"
+                );
+            }
         }
         Cmd::RemoveService {
             name,
@@ -370,6 +380,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let plan = services::remove(&src()?, &name, &place.target())?;
             done(&plan, dry_run, &format!("removed service '{name}'"))?;
+            if !dry_run {
+                println!("next: mmctl deploy");
+            }
         }
         Cmd::List { host, json } => {
             let hosts = services::list(&src()?, host.as_deref())?;
@@ -488,7 +501,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let r = on_host(&src()?, &host, |t| {
                 mmctl::ops::run(t, &[mmctl::ops::HEARTBEAT])
             })?;
-            print!("{}", r.stdout);
+            // Ansible drops a command's last newline.
+            if !r.stdout.is_empty() {
+                println!("{}", r.stdout);
+            }
             eprint!("{}", r.stderr);
             if r.rc != 0 {
                 eprintln!(
@@ -597,9 +613,6 @@ fn done(plan: &Plan, dry_run: bool, what: &str) -> anyhow::Result<()> {
         "{what} in {} (reaches: {})",
         plan.files().join(", "),
         plan.hosts.join(", ")
-    );
-    println!(
-        "next: mmctl deploy --only self-healing   (or ansible-playbook playbooks/deploy-self-healing.yml)"
     );
     Ok(())
 }

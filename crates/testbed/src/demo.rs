@@ -1,15 +1,15 @@
 //! The demo (`make demo` with no servers given): a real Debian host under systemd-nspawn is
-//! deployed with the project's own playbooks, exactly as a server would be, its example service
-//! is drilled, and everything a user would see is printed: the plays, the email that arrived,
-//! the heartbeat's ping, the journal and miraclemax-status.
+//! set up the way a user sets up a server, with mmctl: `init`, the secrets in Ansible Vault,
+//! `add-service`, `validate`, `deploy` (the project's own playbooks), `status`, `test heal`,
+//! `test heartbeat`, `logs`; and everything a user would see is printed: the commands and
+//! their output, the plays, the email that arrived, the heartbeat's ping.
 
 use super::Testbed;
-use super::deploy::inventory;
 use super::healthchecks::{API_KEY, Healthchecks};
 use super::smtp::Smtp;
 use anyhow::{Context, Result, bail};
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -40,26 +40,96 @@ pub fn run(repo: &Path) -> Result<()> {
         host.gateway()
     );
     let work = std::env::temp_dir().join(format!("mm-demo-{}", std::process::id()));
-    let dir = work.join("inventory");
-    inventory(tb.hosts(), &dir)?;
-    // The API key as a vault would hold it: a variables file only root can read.
-    let secrets = work.join("secrets.yml");
+    let inv = work.join("inventory");
+    let mmctl = Mmctl {
+        repo,
+        inventory: inv.clone(),
+    };
+    println!(
+        "(below, mmctl runs as `mmctl -i {}`: the demo's inventory; yours is inventory/)",
+        inv.display()
+    );
+
+    step("A first inventory: mmctl init");
+    let address = host.address().to_string();
+    let dir = inv.display().to_string();
+    mmctl.run(&[
+        "init",
+        &dir,
+        "--host",
+        &host.name,
+        "--address",
+        &address,
+        "--user",
+        "root",
+    ])?;
+    std::fs::write(
+        inv.join("group_vars/miraclemax/testbed.yml"),
+        super::deploy::testbed_vars(Some(&hc.api_url)),
+    )?;
+    println!(
+        "(the test host's specifics, its SSH key and the local SMTP server and Healthchecks, go in \
+         group_vars/miraclemax/testbed.yml)"
+    );
+
+    step("The secrets, in Ansible Vault: group_vars/miraclemax/vault.yml");
+    // Beside the inventory, not in it: every file in an inventory folder is read as inventory.
+    let password = work.join("vault-password");
+    miraclemax::state::write_atomic(&password, b"demo-vault-password\n")?;
+    let vault = inv.join("group_vars/miraclemax/vault.yml");
     miraclemax::state::write_atomic(
-        &secrets,
+        &vault,
         format!("vault_healthchecks_api_key: {API_KEY}\n").as_bytes(),
     )?;
-    let api_url = format!("heartbeat_api_url={}", hc.api_url);
-    let secrets_arg = format!("@{}", secrets.display());
-    let vars = ["-e", api_url.as_str(), "-e", secrets_arg.as_str()];
+    let status = Command::new(repo.join(".venv/bin/ansible-vault"))
+        .args(["encrypt", "--vault-password-file"])
+        .arg(&password)
+        .arg(&vault)
+        .status()
+        .context("ansible-vault: run scripts/install-deps first")?;
+    if !status.success() {
+        bail!("ansible-vault encrypt failed ({status})");
+    }
+    let pw = password.display().to_string();
 
-    step("Deploying both layers: ansible-playbook playbooks/deploy-complete-monitoring.yml");
-    println!("(inventory: {}, the test host's own)", dir.display());
-    playbook(repo, &dir, "deploy-complete-monitoring.yml", &vars)?;
-    show(host, &["miraclemax-status"])?;
+    step("Add New Service: mmctl add-service");
+    mmctl.run(&[
+        "add-service",
+        "example",
+        "--port",
+        "8080",
+        "--domain",
+        "example.lab.test",
+        "--critical",
+        "--health-path",
+        "/health",
+        "--strategy",
+        "service_restart",
+        "--strategy",
+        "port_conflict",
+        "--strategy",
+        "kill_hung",
+        "--healthcheck",
+    ])?;
+    mmctl.run(&["list"])?;
+    mmctl.run(&["--vault-password-file", &pw, "validate"])?;
 
-    step("Test Self-Healing: ansible-playbook playbooks/drill.yml -e drill_service=example");
-    println!("(the drill stops example.service, as `sudo systemctl stop example` would)");
-    playbook(repo, &dir, "drill.yml", &["-e", "drill_service=example"])?;
+    step("Deploying both layers: mmctl deploy");
+    mmctl.run(&["--vault-password-file", &pw, "deploy"])?;
+
+    step("The fleet: mmctl status");
+    mmctl.run(&["--vault-password-file", &pw, "status"])?;
+
+    step("Test Self-Healing: mmctl test heal");
+    println!("(it stops example.service, as `sudo systemctl stop example` would, and watches)");
+    mmctl.run(&[
+        "--vault-password-file",
+        &pw,
+        "test",
+        "heal",
+        &host.name,
+        "example",
+    ])?;
     let mail = smtp
         .wait_for("✅ MiracleMax: example - RESOLVED", Duration::from_secs(30))
         .context("the RESOLVED email did not arrive")?;
@@ -71,8 +141,14 @@ pub fn run(repo: &Path) -> Result<()> {
         mail.from, mail.to, mail.subject, mail.body
     );
 
-    step("Test Heartbeat: sudo /usr/local/bin/miraclemax-heartbeat");
-    show(host, &["/usr/local/bin/miraclemax-heartbeat"])?;
+    step("Test Heartbeat: mmctl test heartbeat");
+    mmctl.run(&[
+        "--vault-password-file",
+        &pw,
+        "test",
+        "heartbeat",
+        &host.name,
+    ])?;
     // The deploy's own run pinged each check once; this run pings them again.
     let pings = hc.wait_for_pings(4, Duration::from_secs(10));
     let server = hc.checks().into_iter().find(|c| c.slug == host.name);
@@ -95,32 +171,17 @@ pub fn run(repo: &Path) -> Result<()> {
         &["tail", "-n", "1", "/var/log/healthcheck-heartbeat.log"],
     )?;
 
-    step("journalctl -t miraclemax-self-heal");
-    show(
-        host,
-        &[
-            "journalctl",
-            "-t",
-            "miraclemax-self-heal",
-            "--no-pager",
-            "-o",
-            "short",
-        ],
-    )?;
-    step("journalctl -u example-self-heal");
-    show(
-        host,
-        &[
-            "journalctl",
-            "-u",
-            "example-self-heal",
-            "--no-pager",
-            "-o",
-            "cat",
-        ],
-    )?;
-    step("miraclemax-status");
-    show(host, &["miraclemax-status"])?;
+    step("The healing history: mmctl logs");
+    mmctl.run(&[
+        "--vault-password-file",
+        &pw,
+        "logs",
+        &host.name,
+        "--service",
+        "example",
+    ])?;
+    step("mmctl status");
+    mmctl.run(&["--vault-password-file", &pw, "status"])?;
     step("Tearing the test host down");
     Ok(())
 }
@@ -137,21 +198,28 @@ fn show(host: &super::Host, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// Runs one of the project's playbooks against the demo inventory, its output shown as is.
-fn playbook(repo: &Path, inventory: &Path, name: &str, extra: &[&str]) -> Result<()> {
-    let program = repo.join(".venv/bin/ansible-playbook");
-    let status = Command::new(&program)
-        .current_dir(repo)
-        // As a user runs it: from the repository root, whose ansible.cfg finds everything.
-        .env_remove("ANSIBLE_CONFIG")
-        .arg("-i")
-        .arg(inventory)
-        .arg(format!("playbooks/{name}"))
-        .args(extra)
-        .status()
-        .with_context(|| format!("{}: run scripts/install-deps first", program.display()))?;
-    if !status.success() {
-        bail!("ansible-playbook playbooks/{name} failed ({status})");
+/// mmctl from this build, run from the repository root (whose ansible.cfg finds the playbooks
+/// and the collection) on the demo's inventory; each command shown, its output as is.
+struct Mmctl<'a> {
+    repo: &'a Path,
+    inventory: PathBuf,
+}
+
+impl Mmctl<'_> {
+    fn run(&self, args: &[&str]) -> Result<()> {
+        println!("$ mmctl {}", args.join(" "));
+        let program = self.repo.join("target/release/mmctl");
+        let status = Command::new(&program)
+            .current_dir(self.repo)
+            .env_remove("ANSIBLE_CONFIG")
+            .arg("-i")
+            .arg(&self.inventory)
+            .args(args)
+            .status()
+            .with_context(|| format!("{}: build it first (make demo does)", program.display()))?;
+        if !status.success() {
+            bail!("mmctl {} failed ({status})", args.join(" "));
+        }
+        Ok(())
     }
-    Ok(())
 }

@@ -63,6 +63,28 @@ pub fn lab_config(host: &Host, services: &str) -> String {
 pub const EXAMPLE_SERVICE: &str = "  - name: example\n    port: 8080\n    domain: example.lab.test\n    \
     health: {path: /health}\n    healing_strategies: [service_restart, port_conflict, kill_hung]\n";
 
+/// What test hosts need on top of a user's inventory (as `mmctl init` writes it): the testbed's
+/// SSH key and no host-key checks (fresh hosts each run), no sudo (the login is root), reports
+/// to the SMTP server on each host's gateway, a fast check interval, and the Healthchecks
+/// stand-in's API when given. Kept in a file of its own (`group_vars/miraclemax/testbed.yml`),
+/// as a user keeps site specifics.
+pub fn testbed_vars(api_url: Option<&str>) -> String {
+    let mut v = format!(
+        "# The test hosts' specifics (mm-testbed).\n\
+         ansible_become: false\nansible_python_interpreter: /usr/bin/python3\n\
+         ansible_ssh_private_key_file: {}\n\
+         ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\n\
+         self_healing_email:\n  smtp_host: \"{{{{ ansible_host | regex_replace('\\\\.2$', '.1') }}}}\"\n  \
+         smtp_port: 2525\n  tls: none\n  from: \"miraclemax@{{{{ inventory_hostname }}}}.test\"\n  to: [ops@example.org]\n\
+         self_healing_limits: {{check_interval: 2s, settle_time: 1s}}\n",
+        super::state_dir().join("id_ed25519").display()
+    );
+    if let Some(url) = api_url {
+        v.push_str(&format!("heartbeat_api_url: {url}\n"));
+    }
+    v
+}
+
 /// The test hosts' group variables: the example service, reports to the SMTP server on each
 /// host's gateway, the heartbeat's secrets from a vault the test writes.
 pub const GROUP_VARS: &str = include_str!("files/group_vars.yml");

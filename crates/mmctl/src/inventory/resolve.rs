@@ -34,6 +34,9 @@ pub struct HostVars {
     pub layers: BTreeMap<String, Vec<Def>>,
     /// Opens inline `!vault` values.
     pub vault: super::Vault,
+    /// Vaulted files of this host's groups or its own that could not be opened: variables
+    /// missing here may be in them.
+    pub sealed: Vec<PathBuf>,
 }
 
 impl HostVars {
@@ -101,11 +104,26 @@ impl Inventory {
             .map(|g| Value::String(g.clone()))
             .collect();
         set("group_names", Value::Array(names));
+        let mut sealed: Vec<PathBuf> = groups
+            .iter()
+            .filter_map(group)
+            .flat_map(|g| g.files.iter())
+            .chain(
+                self.hosts
+                    .get(host)
+                    .into_iter()
+                    .flat_map(|h| h.files.iter()),
+            )
+            .filter(|f| f.sealed)
+            .map(|f| f.path.clone())
+            .collect();
+        sealed.dedup();
         HostVars {
             host: host.to_string(),
             defs,
             layers: all,
             vault: self.vault.clone(),
+            sealed,
         }
     }
 }

@@ -253,6 +253,7 @@ mod tests {
                 .collect(),
             layers: Default::default(),
             vault: Default::default(),
+            sealed: Vec::new(),
         }
     }
 
