@@ -313,3 +313,74 @@ fn mmctl_init_add_service_and_deploy_make_the_daemon_heal_it_and_status_shows_th
     assert_eq!(row(&a.name)["state"], "ok", "{rows}");
     assert_eq!(row(&b.name)["state"], "unreachable", "{rows}");
 }
+
+#[test]
+fn mmctl_reaches_hosts_as_ansible_does_and_a_changed_host_key_is_an_error() {
+    let tb = Testbed::start(1).unwrap();
+    let h = tb.host(0);
+    let inv = inventory(tb.hosts());
+    // The user's own known_hosts, with host-key checking on, set for this host as a user would.
+    let known = inv.with_extension("known_hosts");
+    let scan = Command::new("ssh-keyscan")
+        .args(["-t", "ed25519", &h.address().to_string()])
+        .output()
+        .unwrap();
+    let real = String::from_utf8(scan.stdout).unwrap();
+    assert!(real.contains("ssh-ed25519"), "ssh-keyscan: {real}");
+    std::fs::write(&known, &real).unwrap();
+    std::fs::create_dir_all(inv.join("host_vars")).unwrap();
+    std::fs::write(
+        inv.join(format!("host_vars/{}.yml", h.name)),
+        format!(
+            "ansible_ssh_common_args: -o StrictHostKeyChecking=yes -o UserKnownHostsFile={}\n",
+            known.display()
+        ),
+    )
+    .unwrap();
+    let row = |out: std::process::Output| -> serde_json::Value {
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        rows[0].clone()
+    };
+    // The right key: reached (nothing deployed on it yet).
+    let ok = row(mmctl_out(&inv, &["status", "--json"]));
+    assert_eq!(ok["state"], "not installed", "{ok}");
+    // Another key for the same address: the host is a row that says why, nothing else runs.
+    let other = std::env::temp_dir().join(format!("mm-other-key-{}", std::process::id()));
+    let _ = std::fs::remove_file(&other);
+    let _ = std::fs::remove_file(other.with_extension("pub"));
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let public = std::fs::read_to_string(other.with_extension("pub")).unwrap();
+    let key = public
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    std::fs::write(&known, format!("{} {key}\n", h.address())).unwrap();
+    // A new connection (Ansible keeps one open for a minute after each run, with the key it
+    // checked then; a host whose key changed was reinstalled, so that one is gone too).
+    let fresh = std::env::temp_dir().join(format!("mm-cp-{}", std::process::id()));
+    std::fs::create_dir_all(&fresh).unwrap();
+    let out = Command::new(mm_testbed::workspace_bin("mmctl"))
+        .arg("-i")
+        .arg(&inv)
+        .args(["status", "--json"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("ANSIBLE_COLLECTIONS_PATH", crate::support::collections())
+        .env("ANSIBLE_SSH_CONTROL_PATH_DIR", &fresh)
+        .output()
+        .unwrap();
+    let changed = row(out);
+    assert_eq!(changed["state"], "unreachable", "{changed}");
+    let why = changed["error"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("Host key verification failed")
+            || why.contains("HOST IDENTIFICATION HAS CHANGED"),
+        "{changed}"
+    );
+}

@@ -154,8 +154,14 @@ enum Cmd {
     },
     /// Check every host's configuration, as it will receive it, with the daemon's own
     /// validation; every problem with its file, line, host and service. Exit 1 if any.
-    #[command(after_help = "Example:\n  mmctl validate\n  mmctl -i ~/fleet/inventory validate")]
-    Validate,
+    #[command(
+        after_help = "Example:\n  mmctl validate\n  mmctl -i ~/fleet/inventory validate --json"
+    )]
+    Validate {
+        /// Print the problems as JSON (a list; empty when the inventory is valid).
+        #[arg(long)]
+        json: bool,
+    },
     /// Print what a host will receive from a deploy: its agent configuration, the heartbeat's
     /// fragment, the unit and the crontab line, from the same code the playbooks run. Secrets
     /// are redacted unless --show-secrets.
@@ -554,8 +560,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?,
             }
         }
-        Cmd::Validate => {
+        Cmd::Validate { json } => {
             let (inv, issues) = services::validate(&src()?)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&issues)?);
+                return Ok(if issues.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                });
+            }
             for f in inv.sealed_files() {
                 eprintln!(
                     "{NAME}: note: {}: encrypted with Ansible Vault and not opened (give --vault-password-file to check its values)",

@@ -74,15 +74,7 @@ pub fn run(r: &Run) -> anyhow::Result<BTreeMap<String, Answer>> {
 
         let text = std::fs::read_to_string(e.path())?;
         let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        let msg = || {
-            v.get("msg")
-                .and_then(Value::as_str)
-                .unwrap_or("no answer")
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_string()
-        };
+        let msg = || summary(v.get("msg").and_then(Value::as_str).unwrap_or("no answer"));
         let answer = if v.get("unreachable") == Some(&Value::Bool(true)) {
             Answer::Unreachable(msg())
         } else if v.get("failed") == Some(&Value::Bool(true)) {
@@ -97,6 +89,35 @@ pub fn run(r: &Run) -> anyhow::Result<BTreeMap<String, Answer>> {
         anyhow::bail!("ansible found no host to ask: {}", err.trim());
     }
     Ok(answers)
+}
+
+/// The line of a failure that says what happened (ssh's warnings come framed in `@` lines).
+fn summary(msg: &str) -> String {
+    const TELLING: &[&str] = &[
+        "Host key verification failed",
+        "HOST IDENTIFICATION HAS CHANGED",
+        "Permission denied",
+        "Connection refused",
+        "timed out",
+        "No route to host",
+        "Could not resolve",
+    ];
+    let lines: Vec<&str> = msg
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.chars().all(|c| c == '@'))
+        .collect();
+    let first = lines.first().copied().unwrap_or("no answer");
+    let first = first.trim_end_matches(|c: char| c == '@' || c == ' ' || c == ':');
+    match lines.iter().find(|l| TELLING.iter().any(|t| l.contains(t))) {
+        Some(t) if !first.contains(t) => {
+            format!(
+                "{first}: {}",
+                t.trim_matches(|c: char| c == '@' || c == ' ')
+            )
+        }
+        _ => first.to_string(),
+    }
 }
 
 /// Runs a program on one host with this argument vector (`ansible.builtin.command`, as root);
@@ -119,4 +140,25 @@ pub fn command(
     answers
         .remove(host)
         .ok_or_else(|| anyhow::anyhow!("no host '{host}' in the inventory"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summary;
+
+    #[test]
+    fn an_unreachable_host_is_summed_up_by_what_ssh_said_went_wrong() {
+        let msg = "Task failed: Failed to connect to the host via ssh: @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n\
+                   @    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n\
+                   @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n\
+                   IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\nHost key verification failed.";
+        assert_eq!(
+            summary(msg),
+            "Task failed: Failed to connect to the host via ssh: WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!"
+        );
+        assert_eq!(
+            summary("ssh: connect to host 10.0.0.1 port 22: Connection refused"),
+            "ssh: connect to host 10.0.0.1 port 22: Connection refused"
+        );
+    }
 }

@@ -307,6 +307,12 @@ fn validate_names_file_line_host_and_service_and_exits_1() {
         stderr.contains("group_vars/web/main.yml:18: host 'web1': service 'traefik': port 3000 is already used by service 'story-stages'"),
         "{stderr}"
     );
+    let json = mmctl(dir.path(), &["validate", "--json"]);
+    assert_eq!(json.status.code(), Some(1));
+    let issues: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(issues[0]["host"], "web1", "{issues}");
+    assert_eq!(issues[0]["line"], 18, "{issues}");
+    assert_eq!(issues[0]["object"], "service 'traefik'", "{issues}");
     let ok = mmctl(fixture().path(), &["validate"]);
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     assert_eq!(
