@@ -108,13 +108,10 @@ fn summary(msg: &str) -> String {
         .filter(|l| !l.is_empty() && !l.chars().all(|c| c == '@'))
         .collect();
     let first = lines.first().copied().unwrap_or("no answer");
-    let first = first.trim_end_matches(|c: char| c == '@' || c == ' ' || c == ':');
+    let first = first.trim_end_matches(['@', ' ', ':']);
     match lines.iter().find(|l| TELLING.iter().any(|t| l.contains(t))) {
         Some(t) if !first.contains(t) => {
-            format!(
-                "{first}: {}",
-                t.trim_matches(|c: char| c == '@' || c == ' ')
-            )
+            format!("{first}: {}", t.trim_matches(['@', ' ']))
         }
         _ => first.to_string(),
     }
