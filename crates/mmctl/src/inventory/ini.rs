@@ -51,18 +51,24 @@ pub fn read(inv: &mut Inventory, file: &Path, text: &str) -> Result<(), Inventor
             }
             _ => {
                 let mut words = line.split_whitespace();
-                let name = words.next().unwrap_or_default().to_string();
-                let host = inv.host_mut(&name);
-                host.groups.insert(section.0.clone());
+                let pattern = words.next().unwrap_or_default().to_string();
+                let mut vars = Vec::new();
                 for w in words {
                     let (k, v) = w
                         .split_once('=')
                         .ok_or_else(|| bad("host variables are written key=value"))?;
-                    let def = Def {
-                        value: scalar(v),
-                        at: place(),
-                    };
-                    host.vars.insert(k.into(), def);
+                    vars.push((k.to_string(), scalar(v)));
+                }
+                for name in super::expand_hosts(&pattern) {
+                    let host = inv.host_mut(&name);
+                    host.groups.insert(section.0.clone());
+                    for (k, v) in &vars {
+                        let def = Def {
+                            value: v.clone(),
+                            at: place(),
+                        };
+                        host.vars.insert(k.clone(), def);
+                    }
                 }
             }
         }

@@ -308,3 +308,74 @@ fn looks_like_yaml(file: &Path, text: &str) -> bool {
         .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'));
     matches!(first, Some(l) if l == "---" || l.ends_with(':') || l.contains(": "))
 }
+
+/// A host pattern as Ansible expands it: `web[01:03]` is web01, web02, web03 (the width of the
+/// first bound kept), `db-[a:c]` is db-a, db-b, db-c; a name without a range is itself.
+pub(crate) fn expand_hosts(name: &str) -> Vec<String> {
+    let (Some(open), Some(close)) = (name.find('['), name.find(']')) else {
+        return vec![name.to_string()];
+    };
+    let Some((lo, hi)) = name.get(open + 1..close).and_then(|r| r.split_once(':')) else {
+        return vec![name.to_string()];
+    };
+    let (head, tail) = (&name[..open], &name[close + 1..]);
+    let mut out = Vec::new();
+    if let (Ok(a), Ok(b)) = (lo.parse::<u64>(), hi.parse::<u64>()) {
+        let width = lo.len();
+        for n in a..=b.min(a + 100_000) {
+            for rest in expand_hosts(tail) {
+                out.push(format!("{head}{n:0width$}{rest}"));
+            }
+        }
+    } else if let ([a], [b]) = (lo.as_bytes(), hi.as_bytes()) {
+        for c in *a..=*b {
+            for rest in expand_hosts(tail) {
+                out.push(format!("{head}{}{rest}", c as char));
+            }
+        }
+    } else {
+        out.push(name.to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_ranges_expand_as_in_ansible() {
+        assert_eq!(
+            expand_hosts("web[01:03].example.org"),
+            [
+                "web01.example.org",
+                "web02.example.org",
+                "web03.example.org"
+            ]
+        );
+        assert_eq!(expand_hosts("db-[a:c]"), ["db-a", "db-b", "db-c"]);
+        assert_eq!(expand_hosts("plain"), ["plain"]);
+    }
+
+    #[test]
+    fn an_ini_inventory_gives_the_same_hosts_groups_and_variables() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("hosts"),
+            "# INI\nweb[1:2] ansible_user=deploy\n[db]\ndb1 ansible_host=192.0.2.5\n[db:vars]\nport=5432\n\
+             [prod:children]\ndb\n[ungrouped]\nlone\n",
+        )
+        .unwrap();
+        let inv = Inventory::load(&[dir.path().join("hosts")], &Vault::default()).unwrap();
+        assert_eq!(
+            inv.hosts.keys().collect::<Vec<_>>(),
+            ["db1", "lone", "web1", "web2"]
+        );
+        assert_eq!(inv.groups_of("db1"), ["all", "prod", "db"]);
+        let hv = inv.host_vars("db1");
+        assert_eq!(hv.defs["port"].value, 5432);
+        assert_eq!(hv.defs["ansible_host"].value, "192.0.2.5");
+        assert_eq!(inv.host_vars("web2").defs["ansible_user"].value, "deploy");
+        assert_eq!(inv.hosts_in("prod"), ["db1"]);
+    }
+}

@@ -72,9 +72,11 @@ fn group(
                     hkeys.push(host.clone());
                     let vars =
                         vars_of(hv, &hkeys, file).map_err(|m| format!("host '{host}': {m}"))?;
-                    let h = inv.host_mut(host);
-                    h.groups.insert(name.to_string());
-                    h.vars.extend(vars);
+                    for each in super::expand_hosts(host) {
+                        let h = inv.host_mut(&each);
+                        h.groups.insert(name.to_string());
+                        h.vars.extend(vars.clone());
+                    }
                 }
             }
             "children" => {
