@@ -320,3 +320,91 @@ fn validate_names_file_line_host_and_service_and_exits_1() {
         "inventory OK: 3 host(s), each configuration valid\n"
     );
 }
+
+/// Opens the FIFO for writing once a reader has it open or is opening it (or fails after 20 s).
+fn open_when_read(fifo: &Path) -> std::fs::File {
+    use std::os::unix::fs::OpenOptionsExt;
+    // O_NONBLOCK: opening a FIFO with no reader fails (ENXIO) instead of waiting for one.
+    const O_NONBLOCK: i32 = 0o4000;
+    let mut file = None;
+    wait_until("mmctl reads the FIFO", || {
+        file = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(O_NONBLOCK)
+            .open(fifo)
+            .ok();
+        file.is_some()
+    });
+    file.unwrap()
+}
+
+/// Whether process `pid` has `file` open (from /proc: what its descriptors point to).
+fn has_open(pid: u32, file: &Path) -> bool {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|p| p == file))
+}
+
+fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn the_binary_refuses_to_write_a_file_changed_while_it_checked_the_edit() {
+    use std::io::Write;
+    let dir = fixture();
+    // A vars file that is a FIFO: mmctl reads the inventory once before it takes the file it
+    // edits, and again (to check the edit) before it writes; the second read is our moment.
+    let fifo = dir.path().join("group_vars/web/zz-fifo.yml");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_mmctl"))
+        .arg("-i")
+        .arg(dir.path())
+        .args(["add-service", "blog", "--port", "4000", "--group", "web"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // First read: answered at once. (A reader opening a FIFO waits for a writer, and a writer
+    // opening it without blocking succeeds only once a reader is there.)
+    let mut first = open_when_read(&fifo);
+    wait_until("mmctl has the FIFO open", || has_open(pid, &fifo));
+    first.write_all(b"{}\n").unwrap();
+    drop(first);
+    wait_until("mmctl is done with it", || !has_open(pid, &fifo));
+    // Second read: mmctl has taken main.yml and is checking its edit. Someone edits main.yml.
+    let mut second = open_when_read(&fifo);
+    let main = dir.path().join("group_vars/web/main.yml");
+    let theirs = format!(
+        "{}# someone else's edit\n",
+        std::fs::read_to_string(&main).unwrap()
+    );
+    std::fs::write(&main, &theirs).unwrap();
+    second.write_all(b"{}\n").unwrap();
+    drop(second);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr)
+            .contains("group_vars/web/main.yml: changed since mmctl read it; nothing was written"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&main).unwrap(), theirs);
+}
