@@ -3,6 +3,7 @@
 
 mod cli;
 mod config_fragments;
+mod config_fuzz;
 mod config_validation;
 mod email_golden;
 mod heartbeat_contract;
