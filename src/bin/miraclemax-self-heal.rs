@@ -116,6 +116,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         None => {
+            // The files can hold secrets: the daemon does not run on ones others can read.
+            let exposed = miraclemax::config::not_private(&cli.host.config, &config);
+            if !exposed.is_empty() {
+                bail!(
+                    "refusing to start: files of the configuration are not private\n{}",
+                    exposed.join("\n")
+                );
+            }
             miraclemax::journal::init(NAME, true);
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

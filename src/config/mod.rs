@@ -14,6 +14,7 @@
 mod fragments;
 mod merge;
 mod model;
+mod private;
 mod raw;
 pub mod render;
 mod scalar;
@@ -21,6 +22,7 @@ mod validate;
 
 pub use fragments::{BadFragment, Fragment};
 pub use model::*;
+pub use private::not_private;
 pub use scalar::{Flag, Secret, Span, parse_flag, parse_span};
 pub use validate::Problem;
 

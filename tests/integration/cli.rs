@@ -120,3 +120,42 @@ fn every_binary_has_real_help() {
         );
     }
 }
+
+#[test]
+fn the_daemon_refuses_to_start_on_a_configuration_others_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        "monitored_services:\n  - name: web\n    port: 8080\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let state = dir.path().join("state");
+    let out = run(
+        env!("CARGO_BIN_EXE_miraclemax-self-heal"),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let c = config.display();
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "miraclemax-self-heal: error: refusing to start: files of the configuration are not private\n\
+             miraclemax-self-heal: error: {c}: readable or writable by others (mode 0644), and it can hold secrets: chmod 600 {c}\n"
+        )
+    );
+    assert!(!state.exists(), "it did nothing before refusing");
+    // Checking a file is not running on it: --check-config still answers for any mode.
+    let check = run(
+        env!("CARGO_BIN_EXE_miraclemax-self-heal"),
+        &["--check-config", "--config", config.to_str().unwrap()],
+    );
+    assert!(check.status.success(), "{}", text(&check.stderr));
+}

@@ -236,7 +236,8 @@ impl Host {
         run("scp", &argv).map(|_| ())
     }
 
-    /// Writes text to a file on the host, creating its directory.
+    /// Writes text to a file on the host, creating its directory; a file under /etc/miraclemax/
+    /// is made root-only (0600), as the roles write them.
     pub fn write(&self, remote: &str, text: &str) -> Result<()> {
         let tmp = std::env::temp_dir().join(format!(
             "mm-testbed-{}-{}",
@@ -249,7 +250,12 @@ impl Host {
         }
         let r = self.copy(&tmp, remote);
         let _ = fs::remove_file(&tmp);
-        r
+        r?;
+        // As the roles write them: the daemon refuses configuration files others can read.
+        if remote.starts_with("/etc/miraclemax/") {
+            self.ssh_ok(&["chmod", "600", remote])?;
+        }
+        Ok(())
     }
 
     /// The ssh client options for reaching this host, for tools (ansible, mmctl) under test.
