@@ -40,12 +40,6 @@ impl fmt::Display for Issue {
     }
 }
 
-/// A host's agent configuration text, or why it cannot be written.
-pub struct Rendered {
-    pub host: String,
-    pub config: Result<String, Vec<Issue>>,
-}
-
 /// Where each of the agent's settings comes from in the inventory.
 const VARS: &[(&str, &str)] = &[
     ("monitored_services", "monitored_services"),
@@ -56,15 +50,15 @@ const VARS: &[(&str, &str)] = &[
     ("protected_processes", "self_healing_protected_processes"),
 ];
 
-pub fn render(inv: &Inventory, host: &str) -> Rendered {
-    let hv = inv.host_vars(host);
-    let r = Resolver::new(&hv);
+/// The host's agent configuration text (`/etc/miraclemax/config.yaml`), or why it cannot be
+/// written.
+pub fn agent_text(hv: &HostVars, r: &Resolver) -> Result<String, Vec<Issue>> {
     let mut issues = Vec::new();
     let mut get = |name: &str| -> Value {
         match r.get(name) {
             Ok(v) => v,
             Err(e) => {
-                issues.push(unresolved(&hv, name, &e));
+                issues.push(unresolved(hv, name, &e));
                 Value::Null
             }
         }
@@ -87,28 +81,22 @@ pub fn render(inv: &Inventory, host: &str) -> Rendered {
         protected_processes: list(get("self_healing_protected_processes")),
     };
     if !issues.is_empty() {
-        return Rendered {
-            host: host.into(),
-            config: Err(issues),
-        };
+        return Err(issues);
     }
-    Rendered {
-        host: host.into(),
-        config: Ok(agent_config(&vars)),
-    }
+    Ok(agent_config(&vars))
 }
 
 /// Everything wrong with what `host` would receive.
 pub fn check(inv: &Inventory, host: &str) -> Vec<Issue> {
     let hv = inv.host_vars(host);
-    let text = match render(inv, host).config {
+    let r = Resolver::new(&hv);
+    let text = match agent_text(&hv, &r) {
         Ok(t) => t,
         Err(issues) => return issues,
     };
-    let mut issues = check_heartbeat_vars(&hv);
+    let mut issues = check_heartbeat_vars(&hv, &r);
     // The heartbeat role's fragment, checked with the rest as the daemon merges it; the ping
     // URLs of checks the role creates are only known at deploy, so a placeholder stands in.
-    let r = Resolver::new(&hv);
     let names: Vec<Value> = match r.get("healthcheck_services") {
         Ok(Value::Array(items)) => items,
         _ => Vec::new(),
@@ -170,8 +158,7 @@ const PLACEHOLDER: &str = "https://example.invalid/ping/placeholder";
 
 /// `healthcheck_services`: each entry a service name or a mapping with `name:`, and a place
 /// for the heartbeat to report to.
-fn check_heartbeat_vars(hv: &HostVars) -> Vec<Issue> {
-    let r = Resolver::new(hv);
+fn check_heartbeat_vars(hv: &HostVars, r: &Resolver) -> Vec<Issue> {
     let mut issues = Vec::new();
     match r.get("healthcheck_services") {
         Ok(Value::Array(items)) => {

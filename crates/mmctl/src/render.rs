@@ -27,9 +27,9 @@ pub struct File {
 }
 
 pub fn files(inv: &Inventory, host: &str, show_secrets: bool) -> Result<Vec<File>, Vec<Issue>> {
-    let config = fleet::render(inv, host).config?;
     let hv = inv.host_vars(host);
     let r = Resolver::new(&hv);
+    let config = fleet::agent_text(&hv, &r)?;
     let text = |name: &str| match r.get(name) {
         Ok(Value::String(s)) => s,
         Ok(Value::Null) | Err(_) => String::new(),

@@ -63,21 +63,29 @@ pub fn lab_config(host: &Host, services: &str) -> String {
 pub const EXAMPLE_SERVICE: &str = "  - name: example\n    port: 8080\n    domain: example.lab.test\n    \
     health: {path: /health}\n    healing_strategies: [service_restart, port_conflict, kill_hung]\n";
 
-/// What test hosts need on top of a user's inventory (as `mmctl init` writes it): the testbed's
-/// SSH key and no host-key checks (fresh hosts each run), no sudo (the login is root), reports
-/// to the SMTP server on each host's gateway, a fast check interval, and the Healthchecks
-/// stand-in's API when given. Kept in a file of its own (`group_vars/miraclemax/testbed.yml`),
-/// as a user keeps site specifics.
+/// How the test hosts are reached: as root with the testbed's SSH key, no sudo, and no
+/// host-key checks (fresh hosts each run).
+fn connection_vars() -> String {
+    format!(
+        "ansible_user: root\nansible_become: false\nansible_python_interpreter: /usr/bin/python3\n\
+         ansible_ssh_private_key_file: {}\n\
+         ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\n",
+        super::state_dir().join("id_ed25519").display()
+    )
+}
+
+/// What test hosts need on top of a user's inventory (as `mmctl init` writes it): how they are
+/// reached (`connection_vars`), reports to the SMTP server on each host's gateway, a fast check
+/// interval, and the Healthchecks stand-in's API when given. Kept in a file of its own
+/// (`group_vars/miraclemax/testbed.yml`), as a user keeps site specifics.
 pub fn testbed_vars(api_url: Option<&str>) -> String {
     let mut v = format!(
-        "# The test hosts' specifics (mm-testbed).\n\
-         ansible_become: false\nansible_python_interpreter: /usr/bin/python3\n\
-         ansible_ssh_private_key_file: {}\n\
-         ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\n\
+        "# The test hosts' specifics (mm-testbed).\n{}\
          self_healing_email:\n  smtp_host: \"{{{{ ansible_host | regex_replace('\\\\.2$', '.1') }}}}\"\n  \
-         smtp_port: 2525\n  tls: none\n  from: \"miraclemax@{{{{ inventory_hostname }}}}.test\"\n  to: [ops@example.org]\n\
+         smtp_port: {}\n  tls: none\n  from: \"miraclemax@{{{{ inventory_hostname }}}}.test\"\n  to: [ops@example.org]\n\
          self_healing_limits: {{check_interval: 2s, settle_time: 1s}}\n",
-        super::state_dir().join("id_ed25519").display()
+        connection_vars(),
+        super::smtp::SMTP_PORT
     );
     if let Some(url) = api_url {
         v.push_str(&format!("heartbeat_api_url: {url}\n"));
@@ -85,26 +93,28 @@ pub fn testbed_vars(api_url: Option<&str>) -> String {
     v
 }
 
-/// The test hosts' group variables: the example service, reports to the SMTP server on each
-/// host's gateway, the heartbeat's secrets from a vault the test writes.
+/// The test hosts' services and heartbeat settings (the example service, the heartbeat's
+/// secrets from a vault the test writes); `testbed_vars` holds the rest.
 pub const GROUP_VARS: &str = include_str!("files/group_vars.yml");
 
-/// An Ansible inventory for these hosts in `dir`: their real addresses and SSH key, with the
-/// test hosts' group variables (`GROUP_VARS`). The repository's own `inventory/` is the example
-/// for real servers; nothing of the testbed is in it.
+/// An Ansible inventory for these hosts in `dir`: their real addresses, `GROUP_VARS` and
+/// `testbed_vars`. The repository's own `inventory/` is the example for real servers; nothing
+/// of the testbed is in it.
 pub fn inventory(hosts: &[Host], dir: &Path) -> Result<()> {
     let vars = dir.join("group_vars/miraclemax");
     std::fs::create_dir_all(&vars)?;
     std::fs::write(vars.join("main.yml"), GROUP_VARS)?;
+    std::fs::write(vars.join("testbed.yml"), testbed_vars(None))?;
     hosts_file(hosts, dir)
 }
 
 /// An inventory for these hosts in `dir` with the given group variables file (e.g. one written
-/// for an earlier release of the roles).
+/// for an earlier release of the roles) and only how the hosts are reached beside it.
 pub fn inventory_with(group_vars: &Path, hosts: &[Host], dir: &Path) -> Result<()> {
     let vars = dir.join("group_vars/miraclemax");
     std::fs::create_dir_all(&vars)?;
     std::fs::copy(group_vars, vars.join("main.yml"))?;
+    std::fs::write(vars.join("testbed.yml"), connection_vars())?;
     hosts_file(hosts, dir)
 }
 
@@ -117,12 +127,6 @@ fn hosts_file(hosts: &[Host], dir: &Path) -> Result<()> {
             h.address()
         ));
     }
-    yaml.push_str(&format!(
-        "  vars:\n    ansible_user: root\n    ansible_python_interpreter: /usr/bin/python3\n    \
-         ansible_ssh_private_key_file: {}\n    \
-         ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\n",
-        super::state_dir().join("id_ed25519").display()
-    ));
     std::fs::write(dir.join("hosts.yml"), yaml)?;
     Ok(())
 }

@@ -49,20 +49,23 @@ impl HostVars {
     }
 }
 
-pub fn role_defaults() -> Vars {
-    let mut v = Vars::new();
-    for (file, text) in ROLE_DEFAULTS {
-        let value = super::yaml::parse(text).expect("the roles' defaults are valid YAML");
-        v.extend(super::yaml::vars_of(&value, &[], &PathBuf::from(file)).expect("a mapping"));
-    }
-    v
+/// The roles' defaults, parsed once per run.
+pub fn role_defaults() -> &'static Vars {
+    static DEFAULTS: std::sync::OnceLock<Vars> = std::sync::OnceLock::new();
+    DEFAULTS.get_or_init(|| {
+        let mut v = Vars::new();
+        for (file, text) in ROLE_DEFAULTS {
+            let value = super::yaml::parse(text).expect("the roles' defaults are valid YAML");
+            v.extend(super::yaml::vars_of(&value, &[], &PathBuf::from(file)).expect("a mapping"));
+        }
+        v
+    })
 }
 
 impl Inventory {
     pub fn host_vars(&self, host: &str) -> HostVars {
         let mut layers: Vec<&Vars> = Vec::new();
-        let defaults = role_defaults();
-        layers.push(&defaults);
+        layers.push(role_defaults());
         let groups = self.groups_of(host);
         let group = |g: &String| self.groups.get(g);
         for g in groups.iter().filter_map(group) {
