@@ -26,11 +26,43 @@ struct Cli {
     quiet: bool,
 }
 
+/// The configuration does not load: still tell Healthchecks (`/fail` with the reason) if a
+/// heartbeat section can be found, then fail as before.
+fn unconfigured(cli: &Cli, e: miraclemax::config::ConfigError) -> ExitCode {
+    let why = e.to_string();
+    if let Some((host, hb)) = miraclemax::config::rescue_heartbeat(&cli.host.config) {
+        miraclemax::journal::init(NAME, false);
+        let dirs = Dirs::new(&cli.host.state_dir);
+        let sent = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| {
+                rt.block_on(heartbeat::run_unconfigured(
+                    &hb,
+                    host,
+                    &why,
+                    &dirs,
+                    &cli.log_file,
+                ))
+                .map_err(anyhow::Error::from)
+            });
+        match sent {
+            Ok(o) if o.all_delivered() => {
+                eprintln!("{NAME}: sent /fail to {}", hb.ping_url.redacted())
+            }
+            Ok(_) => eprintln!("{NAME}: /fail to {} NOT delivered", hb.ping_url.redacted()),
+            Err(e) => eprintln!("{NAME}: cannot send /fail: {e:#}"),
+        }
+    }
+    cli::fail(NAME, &e.into())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match miraclemax::config::load(&cli.host.config) {
         Ok(c) => c,
-        Err(e) => return cli::fail(NAME, &e.into()),
+        Err(e) => return unconfigured(&cli, e),
     };
     let Some(hb) = config.heartbeat.clone() else {
         return cli::fail(

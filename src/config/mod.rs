@@ -110,6 +110,24 @@ fn load_from(path: &Path, main: &Path, extra: &[Fragment]) -> Result<Config, Con
     finish(raw, &origins, &sources)
 }
 
+/// When the configuration cannot be loaded: the host name and heartbeat section of the files
+/// that still parse (the main file and its fragments, merged as usual, the broken ones left
+/// out), so the heartbeat can still tell Healthchecks why. None when no usable `heartbeat`
+/// section remains.
+pub fn rescue_heartbeat(path: &Path) -> Option<(Option<String>, Heartbeat)> {
+    let mut sources = vec![path.to_path_buf()];
+    sources.extend(fragments::list(path, &[]).ok()?.into_iter().map(|s| s.file));
+    let mut raw = raw::RawConfig::default();
+    let mut origins = Origins::default();
+    for (i, file) in sources.iter().enumerate() {
+        if let Ok(part) = read(file).and_then(|text| parse_raw(&text, file)) {
+            raw.merge(part, "", i, &mut origins);
+        }
+    }
+    let host = raw.host.clone();
+    validate::heartbeat_only(raw).map(|hb| (host, hb))
+}
+
 /// Validates configuration text alone, without fragments; `path` is only used to name the
 /// file in errors.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {

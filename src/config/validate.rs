@@ -420,6 +420,16 @@ fn email(e: RawEmail, p: &mut Problems) -> Option<Email> {
     })
 }
 
+/// The server check of a configuration that does not validate as a whole: its heartbeat
+/// section's ping URL, timeout and deadline when those are sound (per-service checks are left
+/// out: their services cannot be trusted).
+pub fn heartbeat_only(raw: RawConfig) -> Option<Heartbeat> {
+    let mut h = raw.heartbeat?;
+    h.services = None;
+    let mut p = Problems::default();
+    heartbeat(h, &[], &mut p).filter(|_| p.list.is_empty())
+}
+
 fn heartbeat(h: RawHeartbeat, services: &[Service], p: &mut Problems) -> Option<Heartbeat> {
     let object = "heartbeat";
     p.unknown_keys(object, &h.unknown, HEARTBEAT_KEYS);

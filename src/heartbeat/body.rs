@@ -3,6 +3,7 @@
 //! the healing events since the last successful ping, newest first, cut to the server's body
 //! limit with a note of what was cut. Also the short body of each per-service check.
 
+use super::Record;
 use super::health::{Assessment, ServiceHealth};
 use super::ping::Signal;
 use crate::notify::report::utc;
@@ -11,16 +12,23 @@ use crate::state::Event;
 /// Healthchecks stores at most this much of a ping body by default.
 pub const BODY_LIMIT: usize = 10_000;
 
-pub fn render(host: &str, a: &Assessment, events_newest_first: &[Event], limit: usize) -> String {
+pub fn render(
+    host: &str,
+    a: &Assessment,
+    previous: &str,
+    events_newest_first: &[Event],
+    limit: usize,
+) -> String {
     let mut head = String::new();
     for p in &a.problems {
         head.push_str(&format!("FAIL: {p}\n"));
     }
     head.push_str(&format!(
-        "host: {host}\nuptime: {}\ndaemon: {}\n",
-        uptime(),
-        a.daemon
+        "host: {host}\nuptime: {}\n",
+        in_units(uptime_secs())
     ));
+    head.push_str(previous);
+    head.push_str(&format!("daemon: {}\n", a.daemon));
     let count = |s: &str| a.services.iter().filter(|x| x.state == s).count();
     if a.vouched {
         let unknown = match count("unknown") {
@@ -115,16 +123,45 @@ pub fn service_ping(host: &str, s: &ServiceHealth) -> (Signal, String) {
     }
 }
 
-fn uptime() -> String {
-    let secs = std::fs::read_to_string("/proc/uptime")
+pub(super) fn uptime_secs() -> u64 {
+    std::fs::read_to_string("/proc/uptime")
         .ok()
         .and_then(|t| t.split_whitespace().next()?.parse::<f64>().ok())
-        .unwrap_or(0.0) as u64;
-    in_units(secs)
+        .unwrap_or(0.0) as u64
+}
+
+/// What the previous run did and how long ago, so a ping after a gap says so: the host was
+/// off or frozen (a long time ago), restarted since (booted after it), or could not reach
+/// Healthchecks (not delivered, and why). Empty on the first run.
+pub fn previous(record: &Record, now_ms: u64, booted_ms: u64) -> String {
+    if record.last_run_ms == 0 {
+        return String::new();
+    }
+    let ago = in_units(now_ms.saturating_sub(record.last_run_ms) / 1000);
+    let delivered = if record.last_delivered {
+        "delivered".to_string()
+    } else {
+        format!(
+            "not delivered: {}",
+            record.last_error.as_deref().unwrap_or("no reply")
+        )
+    };
+    let mut s = format!(
+        "previous heartbeat: {}, {ago} ago ({}, {delivered})\n",
+        utc(record.last_run_ms),
+        record.last_signal
+    );
+    if booted_ms > record.last_run_ms {
+        s.push_str(&format!(
+            "the host restarted since the previous heartbeat (booted {})\n",
+            utc(booted_ms)
+        ));
+    }
+    s
 }
 
 /// `5 min`, `1 h 0 min`, `1 day, 0 h 5 min`, `3 days, 4 h 12 min`: never a bare `04:12`.
-fn in_units(secs: u64) -> String {
+pub(super) fn in_units(secs: u64) -> String {
     let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
     let days = match d {
         0 => String::new(),
@@ -202,6 +239,7 @@ mod tests {
             &assessment(vec![
                 "critical service db is FAILED: Service crashed".into(),
             ]),
+            "",
             &[],
             BODY_LIMIT,
         );
@@ -226,13 +264,60 @@ mod tests {
     #[test]
     fn events_are_newest_first_and_cut_to_the_limit_with_a_note() {
         let events: Vec<Event> = (0..500).map(event).collect();
-        let b = render("lab1", &assessment(vec![]), &events, 2_000);
+        let b = render("lab1", &assessment(vec![]), "", &events, 2_000);
         assert!(b.len() <= 2_000, "{}", b.len());
         assert!(b.contains("  2026-11-28 12:12:03 UTC web resolved: healed by service_restart in 1.2s (0)\n  2026-11-28 12:12:02 UTC web resolved"), "{b}");
         let note = b.lines().last().unwrap();
         assert!(
             note.starts_with('[') && note.ends_with("older event(s) cut to stay under 2000 bytes]"),
             "{note}"
+        );
+    }
+
+    #[test]
+    fn a_ping_after_a_gap_says_when_the_previous_ran_and_whether_the_host_restarted() {
+        let t = 1_795_867_923_000;
+        let mut r = Record {
+            last_run_ms: t,
+            last_success_ms: t,
+            last_signal: "ok".into(),
+            last_delivered: true,
+            last_error: None,
+        };
+        assert_eq!(
+            previous(&r, t + 7 * 60_000, t - 3_600_000),
+            format!(
+                "previous heartbeat: {}, 7 min ago (ok, delivered)\n",
+                utc(t)
+            )
+        );
+        // Booted after the previous run: off, or crashed, in between.
+        assert_eq!(
+            previous(&r, t + 7 * 60_000, t + 6 * 60_000),
+            format!(
+                "previous heartbeat: {}, 7 min ago (ok, delivered)\n\
+                 the host restarted since the previous heartbeat (booted {})\n",
+                utc(t),
+                utc(t + 6 * 60_000)
+            )
+        );
+        r.last_delivered = false;
+        r.last_error = Some("Connection refused (os error 111)".into());
+        assert!(
+            previous(&r, t + 60_000, 0)
+                .ends_with("1 min ago (ok, not delivered: Connection refused (os error 111))\n")
+        );
+        assert_eq!(previous(&Record::default(), t, 0), "");
+        let b = render(
+            "lab1",
+            &assessment(vec![]),
+            &previous(&r, t + 60_000, 0),
+            &[],
+            2_000,
+        );
+        assert!(
+            b.contains("uptime: ") && b.contains("\nprevious heartbeat: "),
+            "{b}"
         );
     }
 }

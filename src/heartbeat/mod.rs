@@ -94,9 +94,8 @@ pub async fn run(
     let mut events = dirs.events_since(record.last_success_ms);
     events.reverse();
     let host = config.host.clone().unwrap_or_else(crate::daemon::hostname);
-    let body = body::render(&host, &assessment, &events, body::BODY_LIMIT);
-    let rid = run_id();
-    let client = ping::client();
+    let previous = previous_run(&record);
+    let body = body::render(&host, &assessment, &previous, &events, body::BODY_LIMIT);
 
     let signal = if assessment.problems.is_empty() {
         Signal::Success
@@ -113,6 +112,82 @@ pub async fn run(
         let (signal, text) = body::service_ping(&host, svc);
         pings.push((name.to_string(), url, signal, text));
     }
+    let sent = deliver(
+        hb,
+        dirs,
+        log_file,
+        &record,
+        pings,
+        &assessment.problems,
+        deadline,
+    )
+    .await?;
+    Ok(Outcome::Ran {
+        problems: assessment.problems,
+        body,
+        sent,
+    })
+}
+
+/// The run when the configuration cannot be loaded: the daemon cannot start with it (or will
+/// not, at its next start), so the server check gets `/fail` with the loader's reason, through
+/// the heartbeat section of whichever files still parse (`config::rescue_heartbeat`).
+pub async fn run_unconfigured(
+    hb: &Heartbeat,
+    host: Option<String>,
+    why: &str,
+    dirs: &Dirs,
+    log_file: &Path,
+) -> std::io::Result<Outcome> {
+    dirs.create()?;
+    let lock = File::create(dirs.root.join("heartbeat.lock"))?;
+    if lock.try_lock().is_err() {
+        return Ok(Outcome::Skipped);
+    }
+    let deadline = tokio::time::Instant::now() + hb.deadline;
+    let record = load_record(dirs);
+    let host = host.unwrap_or_else(crate::daemon::hostname);
+    let problems = vec![format!(
+        "the configuration cannot be loaded, so miraclemax-self-heal cannot (re)start with it: {why}"
+    )];
+    let body = format!(
+        "FAIL: {}\nhost: {host}\nuptime: {}\n{}daemon: not checked (no usable configuration)\n",
+        problems[0],
+        body::in_units(body::uptime_secs()),
+        previous_run(&record)
+    );
+    let pings = vec![(
+        "server".to_string(),
+        &hb.ping_url,
+        Signal::Fail,
+        body.clone(),
+    )];
+    let sent = deliver(hb, dirs, log_file, &record, pings, &problems, deadline).await?;
+    Ok(Outcome::Ran {
+        problems,
+        body,
+        sent,
+    })
+}
+
+fn previous_run(record: &Record) -> String {
+    let now = now_ms();
+    body::previous(record, now, now.saturating_sub(body::uptime_secs() * 1000))
+}
+
+/// Sends the run's pings at once (the server check first), then records the run: heartbeat.json,
+/// the log line, journald.
+async fn deliver(
+    hb: &Heartbeat,
+    dirs: &Dirs,
+    log_file: &Path,
+    record: &Record,
+    pings: Vec<(String, &crate::config::Secret, Signal, String)>,
+    problems: &[String],
+    deadline: tokio::time::Instant,
+) -> std::io::Result<Vec<Sent>> {
+    let rid = run_id();
+    let client = ping::client();
     let results = futures_util::future::join_all(pings.iter().map(|(_, url, signal, text)| {
         ping::ping(&client, url, *signal, text, &rid, hb.timeout, deadline)
     }))
@@ -126,41 +201,32 @@ pub async fn run(
             result,
         })
         .collect();
-    let server = sent[0].result.clone();
-
+    let server = &sent[0];
     let now = now_ms();
+    let ok = server.signal == Signal::Success;
     let new = Record {
         last_run_ms: now,
-        last_success_ms: if server.delivered && signal == Signal::Success {
+        last_success_ms: if server.result.delivered && ok {
             now
         } else {
             record.last_success_ms
         },
-        last_signal: if signal == Signal::Success {
-            "ok".into()
-        } else {
-            "fail".into()
-        },
-        last_delivered: server.delivered,
-        last_error: server.error.clone(),
+        last_signal: if ok { "ok".into() } else { "fail".into() },
+        last_delivered: server.result.delivered,
+        last_error: server.result.error.clone(),
     };
     write_atomic(
         &dirs.root.join("heartbeat.json"),
         &serde_json::to_vec_pretty(&new)?,
     )?;
-    let line = log_line(now, &sent, &hb.ping_url.redacted(), &assessment.problems);
+    let line = log_line(now, &sent, &hb.ping_url.redacted(), problems);
     append_log(log_file, &line)?;
-    let level_ok = sent.iter().all(|s| s.result.delivered);
-    if level_ok {
+    if sent.iter().all(|s| s.result.delivered) {
         tracing::info!(event = "ping", "{}", line.trim_end());
     } else {
         tracing::warn!(event = "ping_failed", "{}", line.trim_end());
     }
-    Ok(Outcome::Ran {
-        problems: assessment.problems,
-        body,
-        sent,
-    })
+    Ok(sent)
 }
 
 /// `2026-11-28 12:00:01 UTC server=ok delivered latency=120ms retries=0 ...`: one line per run.

@@ -26,7 +26,9 @@ use std::time::Duration;
 
 /// Reports later than this get a note saying how late they are.
 const LATE_AFTER: Duration = Duration::from_secs(60);
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// Never longer between tries than this, so a report arrives within a minute of the mail
+/// server's return however long it was down.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
 const SENT_MARKERS_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -600,3 +600,54 @@ fn a_blind_daemon_fails_the_server_check_and_does_not_vouch_for_what_it_cannot_s
         );
     }
 }
+
+#[test]
+fn a_configuration_that_no_longer_loads_is_reported_as_fail_through_its_heartbeat_fragment() {
+    let h = Host::new("broken", "");
+    // As the roles install it: the heartbeat section in its own fragment beside config.yaml.
+    let fragment = format!("heartbeat:\n  ping_url: {}\n", h.server_url);
+    std::fs::create_dir_all(h.dir.join("config.d")).unwrap();
+    std::fs::write(h.dir.join("config.d/50-heartbeat.yaml"), fragment).unwrap();
+    std::fs::write(
+        h.dir.join("config.yaml"),
+        "host: lab-test\nmonitored_services:\n  - name: web\n    port: [not a port\n",
+    )
+    .unwrap();
+
+    let out = h.run();
+    assert!(!out.status.success(), "still an error for cron to mail");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("sent /fail to http://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("config.yaml"), "{stderr}");
+    let ping = h.ping_of(&h.server_url);
+    assert_eq!(ping.kind, "fail");
+    assert!(
+        ping.body.starts_with(
+            "FAIL: the configuration cannot be loaded, so miraclemax-self-heal cannot (re)start with it: "
+        ),
+        "{}",
+        ping.body
+    );
+    assert!(ping.body.contains("config.yaml"), "{}", ping.body);
+    // The host name was in the broken file: the machine's own name stands in.
+    assert!(ping.body.contains("\nhost: "), "{}", ping.body);
+    assert!(h.log().contains("server=fail delivered"), "{}", h.log());
+    assert!(
+        h.pings_of(&h.web_url).is_empty(),
+        "per-service checks are left alone"
+    );
+
+    // With no heartbeat section left anywhere there is nothing to ping: the error alone.
+    std::fs::remove_file(h.dir.join("config.d/50-heartbeat.yaml")).unwrap();
+    let out = h.run();
+    assert!(!out.status.success());
+    assert!(
+        !text(&out.stderr).contains("sent /fail"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(h.hc.pings().len(), 1);
+}

@@ -8,7 +8,10 @@
 //! Management API's checks: X-Api-Key auth, create/upsert with `unique`, list by slug, get,
 //! delete, pause/resume, with the contract's validation errors and a plan limit.
 
-use std::collections::{HashSet, VecDeque};
+mod alerts;
+pub use alerts::Flip;
+
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -27,6 +30,8 @@ pub struct Ping {
     pub kind: String,
     pub rid: Option<String>,
     pub body: String,
+    /// When it arrived.
+    pub at: Instant,
 }
 
 /// A reply forced for the next request, instead of the contract's.
@@ -97,6 +102,9 @@ struct Inner {
     pings: Vec<Ping>,
     requests: usize,
     received: Vec<Request>,
+    /// When each API check was last pinged (success or failure), for the alert loop.
+    last_ping: HashMap<String, Instant>,
+    flips: Vec<Flip>,
 }
 
 pub struct Healthchecks {
@@ -112,6 +120,14 @@ impl Healthchecks {
         let base = format!("http://{}/ping", listener.local_addr()?);
         let api_url = format!("http://{}/api/v3", listener.local_addr()?);
         let inner = Arc::new(Mutex::new(Inner::default()));
+        let weak = Arc::downgrade(&inner);
+        std::thread::spawn(move || {
+            while let Some(inner) = weak.upgrade() {
+                alerts::scan(&mut inner.lock().unwrap(), Instant::now());
+                drop(inner);
+                std::thread::sleep(alerts::SCAN);
+            }
+        });
         let shared = inner.clone();
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
@@ -195,6 +211,27 @@ impl Healthchecks {
 
     pub fn pings(&self) -> Vec<Ping> {
         self.inner.lock().unwrap().pings.clone()
+    }
+
+    /// The status changes a real server would have emailed about (DOWN, UP), oldest first.
+    pub fn flips(&self) -> Vec<Flip> {
+        self.inner.lock().unwrap().flips.clone()
+    }
+
+    /// Waits until the check with this UUID has flipped `n` times; its flips so far.
+    pub fn wait_for_flips(&self, uuid: &str, n: usize, timeout: Duration) -> Vec<Flip> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let flips: Vec<Flip> = self
+                .flips()
+                .into_iter()
+                .filter(|f| f.check == uuid)
+                .collect();
+            if flips.len() >= n || Instant::now() > deadline {
+                return flips;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Requests received, counted or not.
@@ -387,12 +424,14 @@ fn contract(method: &str, target: &str, body: &[u8], inner: &mut Inner) -> (u16,
         return (400, "invalid url format".into());
     };
     let stored = &body[..body.len().min(BODY_LIMIT)];
+    alerts::on_ping(inner, &check, &kind, Instant::now());
     inner.pings.push(Ping {
         check,
         method: method.to_string(),
         kind,
         rid,
         body: String::from_utf8_lossy(stored).into_owned(),
+        at: Instant::now(),
     });
     if created {
         (201, "Created".into())

@@ -13,14 +13,14 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Cgroup hierarchies each instance gets its own directory in (the machine mixes v1 and v2).
-const CGROUP_ROOTS: [&str; 2] = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"];
+pub(super) const CGROUP_ROOTS: [&str; 2] = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"];
 
 pub struct Host {
     pub name: String,
     pub net: Net,
     dir: PathBuf,
     key: PathBuf,
-    nspawn: Option<Child>,
+    pub(super) nspawn: Option<Child>,
 }
 
 impl Host {
@@ -43,7 +43,7 @@ impl Host {
         self.net.gateway()
     }
 
-    fn machine(&self) -> String {
+    pub(super) fn machine(&self) -> String {
         self.net.netns()
     }
 
@@ -109,7 +109,7 @@ impl Host {
         Ok(())
     }
 
-    fn spawn_nspawn(&mut self) -> Result<()> {
+    pub(super) fn spawn_nspawn(&mut self) -> Result<()> {
         let log = fs::File::create(self.dir.join("nspawn.log"))?;
         let procs: Vec<String> = CGROUP_ROOTS
             .iter()
@@ -152,7 +152,7 @@ impl Host {
         Ok(())
     }
 
-    fn wait_until_up(&mut self) -> Result<()> {
+    pub(super) fn wait_until_up(&mut self) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             if let Some(child) = self.nspawn.as_mut()
@@ -322,7 +322,7 @@ impl Host {
 
     /// Kills every process in the instance's cgroups (stopping an orphaned guest too) and
     /// removes the cgroup directories, deepest first.
-    fn kill_cgroups(&self) -> Result<()> {
+    pub(super) fn kill_cgroups(&self) -> Result<()> {
         for root in CGROUP_ROOTS {
             let top = Path::new(root).join(self.machine());
             if !top.exists() {
@@ -414,7 +414,7 @@ fn cgroup_dirs(top: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn cgroup_pids(top: &Path) -> Vec<u32> {
+pub(super) fn cgroup_pids(top: &Path) -> Vec<u32> {
     cgroup_dirs(top)
         .iter()
         .filter_map(|d| fs::read_to_string(d.join("cgroup.procs")).ok())

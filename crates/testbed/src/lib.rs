@@ -10,12 +10,15 @@ mod built;
 mod cmd;
 pub mod demo;
 pub mod deploy;
+mod faults;
 pub mod healthchecks;
 mod host;
+pub mod matrix;
 mod net;
 mod rootfs;
 pub mod smtp;
 
+pub use anyhow;
 pub use built::{dist_dir, workspace_bin};
 pub use cmd::shell_quote;
 pub use host::Host;

@@ -9,10 +9,14 @@ use std::time::{Duration, Instant};
 
 pub const SMTP_PORT: u16 = 2525;
 
+const SERVER: &str = include_str!("files/smtp-server.py");
+
 pub struct Smtp {
     ip: Ipv4Addr,
     pub maildir: PathBuf,
     child: Option<Child>,
+    /// The user and password it requires (AUTH), if any.
+    auth: Option<(String, String)>,
 }
 
 /// A received message, decoded.
@@ -28,12 +32,22 @@ pub struct Mail {
 impl Smtp {
     /// Starts a server on `ip`:2525 (a test host's gateway address).
     pub fn start(ip: Ipv4Addr) -> Result<Smtp> {
+        Smtp::serve(ip, None)
+    }
+
+    /// Starts a server that requires AUTH with exactly this user and password.
+    pub fn start_with_auth(ip: Ipv4Addr, user: &str, password: &str) -> Result<Smtp> {
+        Smtp::serve(ip, Some((user.to_string(), password.to_string())))
+    }
+
+    fn serve(ip: Ipv4Addr, auth: Option<(String, String)>) -> Result<Smtp> {
         let maildir = std::env::temp_dir().join(format!("mm-maildir-{ip}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&maildir);
         let mut s = Smtp {
             ip,
             maildir,
             child: None,
+            auth,
         };
         s.resume()?;
         Ok(s)
@@ -73,12 +87,16 @@ impl Smtp {
         if TcpStream::connect((self.ip, SMTP_PORT)).is_ok() {
             bail!(
                 "something already listens on {listen}, probably an SMTP server left by a killed \
-                 test process: pkill -f 'aiosmtpd -n -l {listen}'"
+                 test process: pkill -f 'mm-smtp-server.* {listen}'"
             );
         }
-        let child = Command::new("/usr/bin/python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &listen, "-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&self.maildir)
+        let mut cmd = Command::new("/usr/bin/python3");
+        cmd.arg(script()?).arg(&listen).arg(&self.maildir);
+        if let Some((user, password)) = &self.auth {
+            cmd.env("MM_SMTP_USER", user)
+                .env("MM_SMTP_PASSWORD", password);
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -135,6 +153,17 @@ impl Smtp {
             .filter(|m| m.subject == subject)
             .count()
     }
+}
+
+/// The server's script, written once per test process where python can run it.
+fn script() -> Result<PathBuf> {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    if let Some(p) = PATH.get() {
+        return Ok(p.clone());
+    }
+    let path = std::env::temp_dir().join(format!("mm-smtp-server-{}.py", std::process::id()));
+    std::fs::write(&path, SERVER).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(PATH.get_or_init(|| path).clone())
 }
 
 impl Drop for Smtp {
