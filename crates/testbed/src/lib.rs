@@ -10,6 +10,7 @@ mod built;
 mod cmd;
 pub mod demo;
 pub mod deploy;
+pub mod docs;
 pub mod healthchecks;
 mod host;
 mod net;
