@@ -9,6 +9,7 @@ mod support;
 mod ansible_deploy;
 mod ansible_lint;
 mod collection;
+mod docs;
 mod drill_module;
 mod heartbeat_cron;
 mod mmctl;

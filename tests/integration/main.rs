@@ -5,6 +5,7 @@ mod cli;
 mod config_fragments;
 mod config_fuzz;
 mod config_validation;
+mod docs;
 mod email_golden;
 mod heartbeat_contract;
 mod readme_results;

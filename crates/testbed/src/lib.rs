@@ -10,6 +10,7 @@ mod built;
 mod cmd;
 pub mod demo;
 pub mod deploy;
+pub mod docs;
 mod faults;
 pub mod healthchecks;
 mod host;
