@@ -16,7 +16,12 @@ pub struct AgentVars {
     pub email: Value,
     pub limits: Value,
     pub protected_processes: Vec<Value>,
+    /// `self_healing_smtp_password` is set: the role installs it as `SMTP_PASSWORD_FILE`.
+    pub smtp_password: bool,
 }
+
+/// Where the self_healing role installs `self_healing_smtp_password` (root-only).
+pub const SMTP_PASSWORD_FILE: &str = "/etc/miraclemax/smtp-password";
 
 pub fn agent_config(v: &AgentVars) -> String {
     let j = |v: &Value| serde_json::to_string(v).unwrap_or_default();
@@ -36,7 +41,16 @@ pub fn agent_config(v: &AgentVars) -> String {
         out.push_str(&format!("  - {}\n", j(s)));
     }
     if !empty(&v.email) {
-        out.push_str(&format!("notifications:\n  email: {}\n", j(&v.email)));
+        let mut email = v.email.clone();
+        // The password the role installs is the one the login uses, unless the user named
+        // another file themselves.
+        if v.smtp_password
+            && let Value::Object(m) = &mut email
+        {
+            m.entry("password_file")
+                .or_insert_with(|| Value::String(SMTP_PASSWORD_FILE.into()));
+        }
+        out.push_str(&format!("notifications:\n  email: {}\n", j(&email)));
     }
     if !empty(&v.limits) {
         out.push_str(&format!("limits: {}\n", j(&v.limits)));
@@ -96,5 +110,35 @@ mod tests {
         let c = crate::config::parse(&text, Path::new("config.yaml")).unwrap();
         assert_eq!(c.services[0].port.map(|p| p.get()), Some(8080));
         assert!(!agent_config(&AgentVars::default()).contains("notifications"));
+    }
+
+    #[test]
+    fn the_installed_smtp_password_is_the_logins_unless_another_file_is_named() {
+        let email = json!({"smtp_host": "smtp.example.org", "to": ["ops@example.org"],
+            "from": "mm@example.org", "username": "alerts@example.org"});
+        let mut v = AgentVars {
+            host: "web1".into(),
+            email: email.clone(),
+            smtp_password: true,
+            ..AgentVars::default()
+        };
+        let c = crate::config::parse(&agent_config(&v), Path::new("config.yaml")).unwrap();
+        let e = c.email.unwrap();
+        assert_eq!(e.username.as_deref(), Some("alerts@example.org"));
+        assert_eq!(
+            e.password_file.as_deref(),
+            Some(Path::new(SMTP_PASSWORD_FILE))
+        );
+        let mut own = email.clone();
+        own["password_file"] = json!("/root/smtp.pass");
+        v.email = own;
+        let c = crate::config::parse(&agent_config(&v), Path::new("config.yaml")).unwrap();
+        assert_eq!(
+            c.email.unwrap().password_file.as_deref(),
+            Some(Path::new("/root/smtp.pass"))
+        );
+        v.email = email;
+        v.smtp_password = false;
+        assert!(!agent_config(&v).contains("password_file"));
     }
 }

@@ -16,6 +16,7 @@ pub const OPTIONS: &[&str] = &[
     "email",
     "limits",
     "protected_processes",
+    "smtp_password",
     "heartbeat",
 ];
 
@@ -48,6 +49,7 @@ pub fn run(args: &Args) -> Result<Map<String, Value>, ModuleError> {
         email: args.value("email").cloned().unwrap_or(Value::Null),
         limits: args.value("limits").cloned().unwrap_or(Value::Null),
         protected_processes: list("protected_processes")?,
+        smtp_password: args.bool("smtp_password")?.unwrap_or(false),
     };
     out.insert("content".into(), json!(agent_config(&vars)));
     Ok(out)

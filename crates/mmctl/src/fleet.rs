@@ -79,6 +79,7 @@ pub fn agent_text(hv: &HostVars, r: &Resolver) -> Result<String, Vec<Issue>> {
         email: get("self_healing_email"),
         limits: get("self_healing_limits"),
         protected_processes: list(get("self_healing_protected_processes")),
+        smtp_password: !text(get("self_healing_smtp_password")).is_empty(),
     };
     if !issues.is_empty() {
         return Err(issues);

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 pub const CONFIG: &str = "/etc/miraclemax/config.yaml";
 pub const HEARTBEAT: &str = "/etc/miraclemax/config.d/50-heartbeat.yaml";
-pub const SMTP_PASSWORD: &str = "/etc/miraclemax/smtp-password";
+pub const SMTP_PASSWORD: &str = miraclemax::config::render::SMTP_PASSWORD_FILE;
 pub const UNIT: &str = "/etc/systemd/system/miraclemax-self-heal.service";
 pub const CRONTAB: &str = "crontab of root";
 
