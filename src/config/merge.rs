@@ -114,7 +114,8 @@ merge_by_key!(RawLimits {
         probe_timeout,
         start_timeout,
         settle_time,
-        kill_grace
+        kill_grace,
+        max_concurrent_heals
     ],
     maps: []
 });

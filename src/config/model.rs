@@ -181,6 +181,8 @@ pub struct Limits {
     pub settle_time: Duration,
     /// Time between SIGTERM and SIGKILL when a process must go. Default 5s.
     pub kill_grace: Duration,
+    /// Heals running at once across all services; the others wait their turn. Default 4.
+    pub max_concurrent_heals: NonZeroU32,
 }
 
 impl Default for Limits {
@@ -194,6 +196,7 @@ impl Default for Limits {
             start_timeout: Duration::from_secs(30),
             settle_time: Duration::from_secs(3),
             kill_grace: Duration::from_secs(5),
+            max_concurrent_heals: NonZeroU32::new(4).unwrap(),
         }
     }
 }

@@ -96,6 +96,7 @@ pub struct RawLimits {
     pub start_timeout: Option<Span>,
     pub settle_time: Option<Span>,
     pub kill_grace: Option<Span>,
+    pub max_concurrent_heals: Option<i64>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -143,4 +144,5 @@ pub const LIMIT_KEYS: &[&str] = &[
     "start_timeout",
     "settle_time",
     "kill_grace",
+    "max_concurrent_heals",
 ];

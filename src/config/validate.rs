@@ -548,6 +548,12 @@ fn limits(l: RawLimits, p: &mut Problems) -> Limits {
         start_timeout: positive(l.start_timeout, d.start_timeout, object, "start_timeout", p),
         settle_time: l.settle_time.map_or(d.settle_time, |Span(s)| s),
         kill_grace: positive(l.kill_grace, d.kill_grace, object, "kill_grace", p),
+        max_concurrent_heals: count(
+            l.max_concurrent_heals,
+            d.max_concurrent_heals,
+            "max_concurrent_heals",
+            p,
+        ),
     }
 }
 

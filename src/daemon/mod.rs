@@ -65,6 +65,8 @@ pub struct Shared {
     /// What was last handed to `persist`.
     saved: Mutex<Option<State>>,
     progress: Progress,
+    /// Turns among the heals running at once (`limits.max_concurrent_heals`).
+    heal_slots: tokio::sync::Semaphore,
     rebuild: Rebuild,
     reconnect: Arc<dyn Reconnect>,
     /// Set when the daemon must exit (and be restarted by systemd): why.
@@ -616,6 +618,7 @@ fn build_shared(
         persist: Persist::new(dirs),
         saved: Mutex::new(None),
         progress: Progress::default(),
+        heal_slots: tokio::sync::Semaphore::new(config.limits.max_concurrent_heals.get() as usize),
         rebuild: Rebuild::new(config.limits.check_interval),
         reconnect,
         fatal: Mutex::new(None),

@@ -11,6 +11,7 @@ mod ansible_lint;
 mod collection;
 mod docs;
 mod drill_module;
+mod failure_modes;
 mod heartbeat_cron;
 mod mmctl;
 mod scale;

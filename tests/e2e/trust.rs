@@ -120,3 +120,43 @@ fn a_daemon_killed_inside_the_smtp_exchange_sends_the_report_once_after_its_rest
         );
     }
 }
+
+#[test]
+fn the_daemon_runs_with_only_the_privileges_it_needs() {
+    let tb = Testbed::start(1).unwrap();
+    let host = tb.host(0);
+    install_daemon(host, &test_config(host, EXAMPLE));
+    let pid = main_pid(host, "miraclemax-self-heal.service");
+    let status = host
+        .ssh_ok(&["cat", &format!("/proc/{pid}/status")])
+        .unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no {name} in {status}"))
+            .trim()
+            .to_string()
+    };
+    // CAP_DAC_READ_SEARCH (2), CAP_KILL (5), CAP_SYS_PTRACE (19): nothing else, even as root.
+    assert_eq!(field("CapBnd"), "0000000000080024");
+    assert_eq!(field("CapEff"), "0000000000080024");
+    assert_eq!(field("NoNewPrivs"), "1");
+    assert_eq!(field("Seccomp"), "2", "a system call filter");
+    // The file system is read-only to it but for its state folder, which is root-only.
+    let mounts = host
+        .ssh_ok(&["cat", &format!("/proc/{pid}/mountinfo")])
+        .unwrap();
+    let root = mounts
+        .lines()
+        .find(|l| l.split_whitespace().nth(4) == Some("/"))
+        .unwrap_or_else(|| panic!("{mounts}"));
+    assert!(
+        root.split_whitespace().nth(5).unwrap().starts_with("ro"),
+        "{root}"
+    );
+    let state = host
+        .ssh_ok(&["stat", "-c", "%a %U", "/var/lib/miraclemax"])
+        .unwrap();
+    assert_eq!(state.trim(), "700 root");
+}

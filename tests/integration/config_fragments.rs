@@ -206,7 +206,7 @@ fn a_validation_problem_names_the_file_that_set_the_key() {
         [
             format!("{local}: top level: unknown key 'heartbeet' (did you mean 'heartbeat'?)"),
             format!(
-                "{local}: limits: unknown key 'frobnicate' (allowed keys: check_interval, failures_before_action, heal_attempts, heal_window, probe_timeout, start_timeout, settle_time, kill_grace)"
+                "{local}: limits: unknown key 'frobnicate' (allowed keys: check_interval, failures_before_action, heal_attempts, heal_window, probe_timeout, start_timeout, settle_time, kill_grace, max_concurrent_heals)"
             ),
             format!("{local}: limits: check_interval must be longer than 0s"),
             format!("{main}: limits: heal_attempts 0 must be a whole number of at least 1"),

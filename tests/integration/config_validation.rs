@@ -122,7 +122,7 @@ fn a_typo_in_a_key_is_rejected_with_the_intended_key() {
     assert_eq!(
         e,
         "/etc/miraclemax/config.yaml: limits: unknown key 'frobnicate' (allowed keys: check_interval, \
-         failures_before_action, heal_attempts, heal_window, probe_timeout, start_timeout, settle_time, kill_grace)"
+         failures_before_action, heal_attempts, heal_window, probe_timeout, start_timeout, settle_time, kill_grace, max_concurrent_heals)"
     );
 }
 

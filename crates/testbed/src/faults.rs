@@ -96,4 +96,13 @@ impl Host {
     pub fn link_up(&self) -> Result<()> {
         run("ip", &["link", "set", &self.net.host_veth(), "up"]).map(|_| ())
     }
+
+    /// Runs a command inside the host as at its console (in all its namespaces, through
+    /// nsenter, not the network): for when SSH cannot reach it. Its standard output.
+    pub fn console(&self, args: &[&str]) -> Result<String> {
+        let pid = self.pid1()?.to_string();
+        let mut argv = vec!["--target", pid.as_str(), "--all", "--"];
+        argv.extend_from_slice(args);
+        run("nsenter", &argv)
+    }
 }

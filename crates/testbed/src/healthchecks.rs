@@ -55,6 +55,8 @@ pub struct Request {
     /// Header names lowercased, in the order received.
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// When it arrived.
+    pub at: Instant,
 }
 
 impl Request {
@@ -204,6 +206,13 @@ impl Healthchecks {
         }
     }
 
+    /// Drops every reply still forced, for all checks: the contract's answers again.
+    pub fn clear_forced(&self) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.forced.clear();
+        inner.forced_on.clear();
+    }
+
     /// Every request received, in order of arrival.
     pub fn received(&self) -> Vec<Request> {
         self.inner.lock().unwrap().received.clone()
@@ -293,6 +302,7 @@ fn serve(mut conn: TcpStream, shared: &Mutex<Inner>) {
             target: target.clone(),
             headers,
             body: String::from_utf8_lossy(&body).into_owned(),
+            at: Instant::now(),
         });
         let path = target.split('?').next().unwrap_or(&target);
         let on_check = inner

@@ -87,6 +87,11 @@ impl Testbed {
         &self.hosts
     }
 
+    /// The hosts, each to be handed to its own thread (a power cut needs `&mut`).
+    pub fn hosts_mut(&mut self) -> &mut [Host] {
+        &mut self.hosts
+    }
+
     /// Builds the golden rootfs if needed (so the first test does not pay for it).
     pub fn prepare() -> Result<PathBuf> {
         rootfs::ensure(&state_dir())

@@ -479,3 +479,34 @@ async fn a_waiting_worker_holds_little_memory() {
     let size = std::mem::size_of_val(&worker);
     assert!(size <= 2048, "a worker's future is {size} bytes");
 }
+
+#[tokio::test]
+async fn a_heal_waits_for_a_turn_when_max_concurrent_heals_are_running_and_stays_alive_meanwhile() {
+    let r = rig("  max_concurrent_heals: 1\n");
+    // Another service's heal holds the only turn.
+    let held = r.sh.heal_slots.try_acquire().unwrap();
+    r.host.stopped("x.service");
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(run(r.sh.clone(), r.svc.clone(), stop_rx));
+    sleep(Duration::from_millis(300)).await;
+    assert!(r.host.actions().is_empty(), "{:?}", r.host.actions());
+    assert_eq!(r.state().machine.phase, Phase::Healing);
+    // Waiting is progress: the watchdog is fed while it waits (stamps every check_interval).
+    assert_eq!(r.sh.progress.stalled(Duration::from_millis(150)), None);
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while r.reports().is_empty() {
+        assert!(Instant::now() < deadline, "no report once the turn came");
+        sleep(Duration::from_millis(5)).await;
+    }
+    stop_tx.send(true).unwrap();
+    task.await.unwrap();
+    assert_eq!(r.host.actions(), ["restart x.service"]);
+    let (id, _) = r.reports()[0].clone();
+    let body = r.report_body(&id);
+    assert!(
+        body.contains("Waited 0.")
+            && body.contains("at most 1 heals run at once (limits.max_concurrent_heals)"),
+        "{body}"
+    );
+}
