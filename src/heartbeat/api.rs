@@ -8,6 +8,9 @@ use std::time::Duration;
 
 pub const HOSTED: &str = "https://healthchecks.io/api/v3";
 
+/// The most of a reply that is read (a list of checks is a few hundred kilobytes at most).
+const MAX_REPLY: usize = 4 << 20;
+
 pub struct Api {
     base: String,
     key: String,
@@ -52,42 +55,56 @@ impl Api {
                 format!("cannot reach Healthchecks at {}: {}", self.base, root(&e))
             })?;
             let status = resp.status().as_u16();
-            let text = resp.text().await.unwrap_or_default();
+            let json_reply = resp
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| t.starts_with("application/json"));
+            // A check's JSON is a few kilobytes; a list of them, a few hundred.
+            let text = super::ping::capped_text(resp, MAX_REPLY).await;
             if status == 429 && attempt < 4 {
                 tokio::time::sleep(wait).await;
                 wait *= 2;
                 continue;
             }
-            let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-            let server = json
-                .get("error")
+            let json: Option<Value> = serde_json::from_str(&text).ok();
+            let server: String = json
+                .as_ref()
+                .and_then(|j| j.get("error"))
                 .and_then(|e| e.as_str())
                 .unwrap_or(text.trim())
-                .to_string();
-            return match status {
-                200 | 201 => Ok((status, json)),
-                401 => Err(format!(
-                    "Healthchecks rejected the API key ({server}): use the project's read-write API key from its Settings page"
-                )),
-                400 => Err(format!(
-                    "Healthchecks refused the check's settings: {server}"
-                )),
-                403 => Err(format!(
-                    "Healthchecks refused: the plan's limit on checks is reached ({server})"
-                )),
-                429 => Err(
-                    "Healthchecks rate limit: still 429 after 4 attempts; try again in a minute"
-                        .into(),
-                ),
-                404 => Err(format!(
-                    "Healthchecks answered 404 Not Found for {method}: is api_url ({}) right?",
+                .chars()
+                .take(200)
+                .collect();
+            return match (status, json) {
+                (200 | 201, Some(json @ Value::Object(_))) if json_reply => Ok((status, json)),
+                (200 | 201, _) => Err(format!(
+                    "Healthchecks at {} answered HTTP {status} with something that is not the \
+                     API's JSON (is api_url the Management API, e.g. .../api/v3?)",
                     self.base
                 )),
-                s @ 300..=399 => Err(format!(
-                    "Healthchecks at {} redirected ({s}); set api_url to the final address (https://...)",
-                    self.base
-                )),
-                s => Err(format!("Healthchecks answered HTTP {s} for {method}")),
+                (status, _) => Err(match status {
+                    401 => format!(
+                        "Healthchecks rejected the API key ({server}): use the project's read-write API key from its Settings page"
+                    ),
+                    400 => format!("Healthchecks refused the check's settings: {server}"),
+                    403 => format!(
+                        "Healthchecks refused: the plan's limit on checks is reached ({server})"
+                    ),
+                    429 => {
+                        "Healthchecks rate limit: still 429 after 4 attempts; try again in a minute"
+                            .into()
+                    }
+                    404 => format!(
+                        "Healthchecks answered 404 Not Found for {method}: is api_url ({}) right?",
+                        self.base
+                    ),
+                    s @ 300..=399 => format!(
+                        "Healthchecks at {} redirected ({s}); set api_url to the final address (https://...)",
+                        self.base
+                    ),
+                    s => format!("Healthchecks answered HTTP {s} for {method}"),
+                }),
             };
         }
         unreachable!("the loop returns on its last attempt")

@@ -108,7 +108,8 @@ pub async fn ping(
                     ));
                     break;
                 }
-                let text = resp.text().await.unwrap_or_default();
+                // "OK" is all a ping's reply need say.
+                let text = capped_text(resp, 1024).await;
                 let reply = text.trim();
                 if (status == 200 && reply == "OK") || (status == 201 && reply == "Created") {
                     result.delivered = true;
@@ -133,6 +134,21 @@ pub async fn ping(
     }
     result.latency = started.elapsed();
     result
+}
+
+/// A reply's body, read only up to `limit` bytes: a server answering with something huge (a
+/// proxy's error page, garbage) costs no more memory than that.
+pub(crate) async fn capped_text(mut resp: reqwest::Response, limit: usize) -> String {
+    let mut body = Vec::new();
+    while body.len() < limit {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                body.extend_from_slice(&chunk[..chunk.len().min(limit - body.len())])
+            }
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
 }
 
 fn describe(e: &reqwest::Error) -> String {

@@ -454,6 +454,8 @@ mod tests {
         Hang,
         /// 250, then closes without answering QUIT.
         DropAtQuit,
+        /// Answers EHLO with a megabyte of bytes that are not SMTP, then closes.
+        Garbage,
     }
 
     /// An SMTP server on 127.0.0.1 that stores every message whose DATA it received (before it
@@ -489,7 +491,13 @@ mod tests {
                         while r.read_line(&mut line).unwrap_or(0) > 0 {
                             let cmd = line.to_ascii_uppercase();
                             line.clear();
-                            let reply: &[u8] = if cmd.starts_with("EHLO") {
+                            let reply: &[u8] = if cmd.starts_with("EHLO")
+                                && let After::Garbage = after
+                            {
+                                let junk = [0xff_u8, b'?', 0, b'\r', b'\n', b'x'].repeat(180_000);
+                                let _ = w.write_all(&junk);
+                                return;
+                            } else if cmd.starts_with("EHLO") {
                                 b"250-stub\r\n250 8BITMIME\r\n"
                             } else if cmd.starts_with("DATA") {
                                 let _ = w.write_all(b"354 go on\r\n");
@@ -505,7 +513,9 @@ mod tests {
                                         std::thread::sleep(Duration::from_secs(30));
                                         return;
                                     }
-                                    After::Reply | After::DropAtQuit => b"250 queued\r\n",
+                                    After::Reply | After::DropAtQuit | After::Garbage => {
+                                        b"250 queued\r\n"
+                                    }
                                 }
                             } else if cmd.starts_with("QUIT") {
                                 if let After::DropAtQuit = after {
@@ -557,6 +567,27 @@ mod tests {
             q.next_try_ms = 0;
             ob.write(&q).unwrap();
         }
+    }
+
+    #[test]
+    fn a_server_answering_garbage_keeps_the_report_for_the_next_try_with_a_short_error() {
+        let stub = Stub::start(vec![After::Garbage]);
+        let (ob, dir) = outbox("garbage");
+        ob.enqueue("inc-1-resolved", &email()).unwrap();
+        let m = mailer(stub.port, "lab1");
+        assert_eq!(run(ob.deliver_due(&m)), 0);
+        let q = &ob.pending()[0];
+        let error = q.last_error.clone().unwrap_or_default();
+        assert_eq!(q.attempts, 1);
+        assert!(!error.is_empty() && error.len() < 300, "{error}");
+        make_due(&ob);
+        assert_eq!(
+            run(ob.deliver_due(&m)),
+            1,
+            "the next try, to a sane server, sends it"
+        );
+        assert_eq!(stub.message_ids(), ["<inc-1-resolved@lab1>"]);
+        fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -290,6 +290,29 @@ fn a_200_that_is_not_ok_is_a_failed_ping_and_not_retried() {
 }
 
 #[test]
+fn a_huge_or_garbage_reply_is_a_failed_ping_quoted_in_a_few_words() {
+    let h = Host::new("huge", "");
+    let page = format!("<html>{}</html>", "\u{fffd}garbage ".repeat(2_000_000));
+    h.hc.force_on(
+        &h.server_url,
+        Forced::Reply {
+            status: 200,
+            content_type: "text/html",
+            body: page,
+        },
+    );
+    let out = h.run();
+    assert_eq!(out.status.code(), Some(1));
+    let first = text(&out.stderr).lines().next().unwrap().to_string();
+    assert!(
+        first.starts_with(
+            "miraclemax-heartbeat: error: server check: success NOT delivered after 1 attempt(s): HTTP 200 \"<html>"
+        ) && first.len() < 300,
+        "{first}"
+    );
+}
+
+#[test]
 fn an_unknown_check_is_a_404_and_not_retried() {
     let h = Host::new("unknown", "");
     h.config(&h.hc.unknown_check(), "");

@@ -228,3 +228,36 @@ fn a_rate_limit_is_retried() {
     assert_eq!(r["changed"], true);
     assert_eq!(hc.checks().len(), 1);
 }
+
+#[test]
+fn a_reply_that_is_not_the_apis_json_is_an_error_that_quotes_little_of_it() {
+    let html = "<html><body>Welcome to nginx!</body></html>".to_string();
+    let garbage = [
+        (200, "text/html", html.clone()),
+        (200, "application/json", "{\"checks\": [1, 2".to_string()),
+        (201, "application/json", "[]".to_string()),
+        (
+            502,
+            "text/html",
+            format!("<html>{}</html>", "Bad Gateway ".repeat(500_000)),
+        ),
+    ];
+    for (status, content_type, body) in garbage {
+        let hc = hc();
+        hc.force(Forced::Reply {
+            status,
+            content_type,
+            body: body.clone(),
+        });
+        let (ok, r) = module(server_check(&hc));
+        assert!(!ok, "{status} {content_type}: {r}");
+        let msg = r["msg"].as_str().unwrap();
+        assert!(msg.len() < 400, "a short message: {} bytes", msg.len());
+        if status < 300 {
+            assert!(msg.contains("not the API's JSON"), "{msg}");
+        } else {
+            assert!(msg.contains("HTTP 502"), "{msg}");
+        }
+        assert!(hc.checks().is_empty());
+    }
+}

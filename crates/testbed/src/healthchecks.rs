@@ -44,6 +44,12 @@ pub enum Forced {
     /// [`Healthchecks::origin`]) with the request's own path and query, as an http->https proxy
     /// in front of Healthchecks answers.
     Redirect(String),
+    /// Any status, content type and body (garbage, a proxy's HTML page, megabytes).
+    Reply {
+        status: u16,
+        content_type: &'static str,
+        body: String,
+    },
 }
 
 /// A request as the server received it, counted as a ping or not.
@@ -319,7 +325,16 @@ fn serve(mut conn: TcpStream, shared: &Mutex<Inner>) {
         on_check.or_else(|| inner.forced.pop_front())
     };
     let mut location = None;
+    let mut content_type = None;
     let (status, text) = match forced {
+        Some(Forced::Reply {
+            status,
+            content_type: t,
+            body,
+        }) => {
+            content_type = Some(t);
+            (status, body)
+        }
         Some(Forced::Hang) => {
             std::thread::sleep(Duration::from_secs(120));
             return;
@@ -357,11 +372,11 @@ fn serve(mut conn: TcpStream, shared: &Mutex<Inner>) {
         429 => "Too Many Requests",
         _ => "Status",
     };
-    let ctype = if text.starts_with('{') {
+    let ctype = content_type.unwrap_or(if text.starts_with('{') {
         "application/json"
     } else {
         "text/plain"
-    };
+    });
     let location = location.map_or(String::new(), |l| format!("Location: {l}\r\n"));
     let _ = write!(
         conn,
