@@ -46,6 +46,11 @@ pub enum Cause {
     ConfigError {
         status: i32,
     },
+    /// Every start the healer made ended with the main process exiting with this status: it
+    /// cannot start (whatever stopped it first).
+    FailsAtStart {
+        status: i32,
+    },
     PortConflict {
         port: u16,
         holder: String,
@@ -99,6 +104,9 @@ fn systemd_exec_status(status: i32) -> Option<&'static str> {
     })
 }
 
+/// sysexits.h: "configuration error", the exit status of a daemon refusing its own config.
+const EX_CONFIG: i32 = 78;
+
 pub fn classify(st: &UnitStatus, finding: &Finding) -> Cause {
     match finding {
         Finding::PortHeld { port, holder } => {
@@ -127,9 +135,14 @@ pub fn classify(st: &UnitStatus, finding: &Finding) -> Cause {
         "signal" => Cause::Killed {
             signal: st.exec_main_status,
         },
-        "exit-code" if systemd_exec_status(st.exec_main_status).is_some() => Cause::ConfigError {
-            status: st.exec_main_status,
-        },
+        "exit-code"
+            if systemd_exec_status(st.exec_main_status).is_some()
+                || st.exec_main_status == EX_CONFIG =>
+        {
+            Cause::ConfigError {
+                status: st.exec_main_status,
+            }
+        }
         "exit-code" => Cause::Crashed {
             status: st.exec_main_status,
         },
@@ -162,11 +175,18 @@ pub fn refine(original: &Cause, after: &UnitStatus) -> Cause {
     if after.is_active() || matches!(after.result.as_str(), "success" | "") {
         return original.clone();
     }
-    let now = classify(after, &Finding::UnitDown);
+    let now = match classify(after, &Finding::UnitDown) {
+        // After the healer's own starts: it exits at each one.
+        Cause::Crashed { status } => Cause::FailsAtStart { status },
+        now => now,
+    };
     let detection_saw_no_failure = matches!(original, Cause::Stopped | Cause::Other { .. });
     let cannot_start = matches!(
         now,
-        Cause::ConfigError { .. } | Cause::StartLimit | Cause::RestartLoop { .. }
+        Cause::ConfigError { .. }
+            | Cause::FailsAtStart { .. }
+            | Cause::StartLimit
+            | Cause::RestartLoop { .. }
     );
     if detection_saw_no_failure || cannot_start {
         now
@@ -234,6 +254,16 @@ impl fmt::Display for Cause {
                 }
                 Ok(())
             }
+            Cause::ConfigError { status } if *status == EX_CONFIG => write!(
+                f,
+                "Configuration error: the service fails at start (status {status}/EX_CONFIG: it \
+                 says its configuration is wrong)"
+            ),
+            Cause::FailsAtStart { status } => write!(
+                f,
+                "Fails at start: its main process exited with status {status} at each start \
+                 (its own log lines below say why)"
+            ),
             Cause::ConfigError { status } => match systemd_exec_status(*status) {
                 Some(name) => write!(
                     f,
@@ -346,11 +376,18 @@ mod tests {
     }
 
     #[test]
-    fn a_kill_stays_the_root_cause_when_the_restarts_then_fail() {
+    fn when_the_restarts_fail_the_start_is_what_keeps_it_down_whatever_ended_it() {
+        // The kill or crash that ended it is in the report's first line; the root cause is
+        // what stops it from coming back.
+        for first in [Cause::Killed { signal: 9 }, Cause::Crashed { status: 1 }] {
+            assert_eq!(
+                refine(&first, &show(EXIT_1)),
+                Cause::FailsAtStart { status: 1 }
+            );
+        }
+        // Killed again at start (say, by the OOM killer): the kill it is.
         let killed = Cause::Killed { signal: 9 };
-        assert_eq!(refine(&killed, &show(EXIT_1)), killed);
-        let crashed = Cause::Crashed { status: 1 };
-        assert_eq!(refine(&crashed, &show(EXIT_1)), crashed);
+        assert_eq!(refine(&killed, &show(KILLED_9)), killed);
     }
 
     #[test]
@@ -361,7 +398,7 @@ mod tests {
         );
         assert_eq!(
             refine(&Cause::Stopped, &show(EXIT_1)),
-            Cause::Crashed { status: 1 }
+            Cause::FailsAtStart { status: 1 }
         );
         // A binary gone missing is what to fix, whatever ended the last run.
         assert_eq!(
@@ -396,6 +433,30 @@ mod tests {
         assert_eq!(
             classify(&show(STOPPED), &Finding::PortHeld { port: 8080, holder }).to_string(),
             "Port conflict: port 8080 was held by PID 77 (python3 -m http.server 8080, user root), outside the service"
+        );
+    }
+
+    #[test]
+    fn a_service_killed_that_then_fails_at_every_start_is_blamed_on_its_start() {
+        let killed = classify(&show(KILLED_9), &Finding::UnitDown);
+        let ex_config = EXIT_1.replace("ExecMainStatus=1", "ExecMainStatus=78");
+        let cause = refine(&killed, &show(&ex_config));
+        assert_eq!(cause, Cause::ConfigError { status: 78 });
+        assert_eq!(
+            cause.to_string(),
+            "Configuration error: the service fails at start (status 78/EX_CONFIG: it says its configuration is wrong)"
+        );
+        let cause = refine(&killed, &show(EXIT_1));
+        assert_eq!(cause, Cause::FailsAtStart { status: 1 });
+        assert!(
+            cause
+                .to_string()
+                .starts_with("Fails at start: its main process exited with status 1 at each start")
+        );
+        // Detection alone (no heal tried yet): an exit 1 is a crash.
+        assert_eq!(
+            classify(&show(EXIT_1), &Finding::UnitDown),
+            Cause::Crashed { status: 1 }
         );
     }
 }

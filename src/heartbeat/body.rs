@@ -123,11 +123,26 @@ pub fn service_ping(host: &str, s: &ServiceHealth) -> (Signal, String) {
     }
 }
 
+/// Seconds since the host booted, counted from its PID 1's start: in a container that is the
+/// container's boot (the kernel's own uptime is the machine's), on a machine a second or so
+/// after the kernel's.
 pub(super) fn uptime_secs() -> u64 {
-    std::fs::read_to_string("/proc/uptime")
+    let machine = std::fs::read_to_string("/proc/uptime")
         .ok()
         .and_then(|t| t.split_whitespace().next()?.parse::<f64>().ok())
-        .unwrap_or(0.0) as u64
+        .unwrap_or(0.0);
+    // Field 22 of /proc/1/stat, the start time in clock ticks after the kernel's boot; the
+    // command before it (in parentheses) may hold spaces.
+    let init = std::fs::read_to_string("/proc/1/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = &s[s.rfind(')')? + 1..];
+            rest.split_whitespace().nth(19)?.parse::<u64>().ok()
+        })
+        .map_or(0.0, |ticks| {
+            ticks as f64 / rustix::param::clock_ticks_per_second() as f64
+        });
+    (machine - init).max(0.0) as u64
 }
 
 /// What the previous run did and how long ago, so a ping after a gap says so: the host was
