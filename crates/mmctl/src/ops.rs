@@ -119,6 +119,7 @@ pub fn logs(
     }
     let lines = lines.to_string();
     let mut cursor: Option<String> = None;
+    let mut first = true;
     loop {
         let mut argv = vec![
             "journalctl",
@@ -143,24 +144,43 @@ pub fn logs(
             argv.push(&field);
         }
         let r = run(t, &argv)?;
-        if r.rc != 0 {
-            anyhow::bail!(
-                "{}: journalctl failed ({}): {}",
-                t.host,
-                r.rc,
-                r.stderr.trim()
-            );
-        }
+        let shown = journal(t.host, &r)?;
         for line in r.stdout.lines() {
             match line.strip_prefix("-- cursor: ") {
                 Some(c) => cursor = Some(c.to_string()),
                 None => print(line),
             }
         }
+        if !shown && first {
+            let what = service_name.map_or("healing history".to_string(), |s| {
+                format!("entries for {s}")
+            });
+            print(&format!(
+                "no {what} on {} (miraclemax-self-heal has logged none)",
+                t.host
+            ));
+        }
+        first = false;
         if !follow {
             return Ok(());
         }
         std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+}
+
+/// Whether journalctl showed entries; an error when it failed. With `--show-cursor` and no
+/// entry to show, journalctl (systemd 252 and older) exits 1 and says nothing: that is an
+/// empty history, not a failure. Any other exit, or one with a reason, is a failure.
+fn journal(host: &str, r: &Ran) -> anyhow::Result<bool> {
+    let shown = r.stdout.lines().any(|l| !l.trim().is_empty());
+    let stderr = r.stderr.trim();
+    match r.rc {
+        0 => Ok(shown),
+        1 if !shown && stderr.is_empty() => Ok(false),
+        rc if stderr.is_empty() => {
+            anyhow::bail!("{host}: journalctl exited with {rc} and gave no reason")
+        }
+        rc => anyhow::bail!("{host}: journalctl exited with {rc}: {stderr}"),
     }
 }
 

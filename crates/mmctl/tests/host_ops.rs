@@ -1,4 +1,4 @@
-//! `mmctl test heal` as the real binary, with a stand-in for `ansible` (the
+//! `mmctl test heal` and `mmctl logs` as the real binary, with a stand-in for `ansible` (the
 //! project's `.venv/bin/ansible`, which mmctl runs from the folder it is started in) that
 //! answers as ansible-core 2.19 does: the host's result in the `--tree` folder (without the
 //! `failed` key, which Ansible strips there) and the one-line summary on stdout. It records
@@ -137,4 +137,55 @@ fn a_drill_the_host_refuses_or_answers_without_a_heal_is_an_error() {
         stderr.contains("web1: the drill reported no heal"),
         "{stderr}"
     );
+}
+
+/// ansible.builtin.command's result for journalctl with this exit code and stderr.
+fn journalctl(rc: i32, stderr: &str) -> (String, String) {
+    let tree = format!(
+        r#"{{"changed": true, "msg": "non-zero return code", "rc": {rc}, "stdout": "", "stderr": "{stderr}"}}"#
+    );
+    (tree.clone(), format!("web1 | FAILED! => {tree}"))
+}
+
+#[test]
+fn logs_of_a_service_with_no_history_say_so_and_a_real_failure_says_why() {
+    let f = Fleet::new();
+    // journalctl --show-cursor exits 1 and says nothing when no entry matches (systemd 252).
+    let (tree, summary) = journalctl(1, "");
+    f.answers(&tree, &summary);
+    let out = f.mmctl(&["logs", "web1", "--service", "example"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("no entries for example on web1"),
+        "{stdout}"
+    );
+
+    let (tree, summary) = journalctl(1, "Failed to add match 'SERVICE=example': Invalid argument");
+    f.answers(&tree, &summary);
+    let out = f.mmctl(&["logs", "web1", "--service", "example"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "web1: journalctl exited with 1: Failed to add match 'SERVICE=example': Invalid argument"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn logs_of_a_service_the_host_does_not_watch_are_refused_from_the_inventory() {
+    let f = Fleet::new();
+    let (tree, summary) = journalctl(1, "");
+    f.answers(&tree, &summary);
+    let out = f.mmctl(&["logs", "web1", "--service", "nope"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("web1 does not watch service 'nope' (its monitored_services in "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("leave out --service"), "{stderr}");
+    assert!(!f.ansible_ran());
 }
