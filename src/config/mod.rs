@@ -15,6 +15,7 @@ mod fragments;
 mod merge;
 mod model;
 mod private;
+mod quote;
 mod raw;
 pub mod render;
 mod scalar;
@@ -23,6 +24,7 @@ mod validate;
 pub use fragments::{BadFragment, Fragment};
 pub use model::*;
 pub use private::not_private;
+pub use quote::quote;
 pub use scalar::{Flag, Secret, Span, parse_flag, parse_span};
 pub use validate::Problem;
 

@@ -217,7 +217,8 @@ impl ServiceName {
             Err("name is empty".into())
         } else if s.len() > Self::MAX_LEN || !first_ok || !rest_ok {
             Err(format!(
-                "name '{s}' is not allowed; use up to {} letters, digits and - _ . @, starting with a letter or digit",
+                "name {} is not allowed; use up to {} letters, digits and - _ . @, starting with a letter or digit",
+                super::quote(s),
                 Self::MAX_LEN
             ))
         } else {
@@ -261,17 +262,21 @@ impl UnitName {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '.' | '-' | '@' | '\\'));
         if s.is_empty() || s.len() > 255 || !chars_ok {
             return Err(format!(
-                "unit '{s}' is not a valid systemd unit name; use only letters, digits and : _ . - @ (at most 255), e.g. 'passgo.service'"
+                "unit {} is not a valid systemd unit name; use only letters, digits and : _ . - @ (at most 255), e.g. 'passgo.service'",
+                super::quote(s)
             ));
         }
         let Some(suffix) = Self::SUFFIXES.iter().find(|x| s.ends_with(*x)) else {
             return Err(format!(
-                "unit '{s}' has no unit type suffix; write it like '{s}.service'"
+                "unit {} has no unit type suffix; write it like {}",
+                super::quote(s),
+                super::quote(&format!("{s}.service"))
             ));
         };
         if s.len() == suffix.len() || s.starts_with('.') || s.starts_with('-') {
             return Err(format!(
-                "unit '{s}' is not a valid systemd unit name; it needs a name before '{suffix}'"
+                "unit {} is not a valid systemd unit name; it needs a name before '{suffix}'",
+                super::quote(s)
             ));
         }
         Ok(UnitName(s.to_string()))
@@ -283,7 +288,8 @@ impl UnitName {
         } else {
             Self::parse(&format!("{s}.service")).map_err(|_| {
                 format!(
-                    "unit '{s}' is not a valid systemd unit name; use only letters, digits and : _ . - @ (at most 255), e.g. 'passgo.service'"
+                    "unit {} is not a valid systemd unit name; use only letters, digits and : _ . - @ (at most 255), e.g. 'passgo.service'",
+                    super::quote(s)
                 )
             })
         }

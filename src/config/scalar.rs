@@ -3,6 +3,7 @@
 //! print whole. Each type accepts any YAML scalar and decides itself, so the same rules hold
 //! wherever the value sits in the file.
 
+use super::quote::quote;
 use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 use std::time::Duration;
@@ -23,9 +24,9 @@ impl<'de> serde::Deserialize<'de> for Flag {
                 Ok(Flag(v))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Flag, E> {
-                parse_flag(v)
-                    .map(Flag)
-                    .ok_or_else(|| E::custom(format!("'{v}' is not a boolean; use true or false")))
+                parse_flag(v).map(Flag).ok_or_else(|| {
+                    E::custom(format!("{} is not a boolean; use true or false", quote(v)))
+                })
             }
         }
         d.deserialize_any(V)
@@ -74,8 +75,26 @@ pub fn parse_span(v: &str) -> Result<Duration, String> {
     if let Ok(secs) = v.trim().parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
-    humantime::parse_duration(v.trim())
-        .map_err(|e| format!("'{v}' is not a duration ({e}); write it like 10s, 15m or 1h"))
+    humantime::parse_duration(v.trim()).map_err(|e| {
+        format!(
+            "{} is not a duration ({}); write it like 10s, 15m or 1h",
+            quote(v),
+            why(&e)
+        )
+    })
+}
+
+/// humantime's reason, without the part of the value it quotes (an unknown unit, a number).
+fn why(e: &humantime::DurationError) -> String {
+    use humantime::DurationError as E;
+    match e {
+        E::InvalidCharacter(at) => format!("invalid character at {at}"),
+        E::NumberExpected(at) => format!("expected a number at {at}"),
+        E::UnknownUnit { unit, .. } if unit.is_empty() => "a number needs a unit".into(),
+        E::UnknownUnit { start, .. } => format!("unknown time unit at {start}"),
+        E::NumberOverflow => "the number is too large".into(),
+        E::Empty => "it is empty".into(),
+    }
 }
 
 /// A value that must never appear whole in logs, emails or output (ping URLs, passwords).
@@ -91,14 +110,25 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
-    /// A form safe to print: a URL keeps its scheme and host, everything else is hidden.
+    /// A form safe to print: a URL keeps its scheme and host, everything else is hidden (a
+    /// login in the URL too); anything that is not plainly a URL is hidden whole.
     pub fn redacted(&self) -> String {
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        };
         match self.0.split_once("://") {
-            Some((scheme, rest)) => {
-                let host = rest.split('/').next().unwrap_or("");
-                format!("{scheme}://{host}/<redacted>")
+            Some((scheme, rest)) if plain(scheme) => {
+                let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+                let host = authority.rsplit('@').next().unwrap_or("");
+                if plain(host) {
+                    format!("{scheme}://{host}/<redacted>")
+                } else {
+                    format!("{scheme}://<redacted>")
+                }
             }
-            None => "<redacted>".to_string(),
+            _ => "<redacted>".to_string(),
         }
     }
 }
@@ -132,5 +162,17 @@ mod tests {
         let s = Secret::new("https://hc-ping.com/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab");
         assert_eq!(format!("{s:?}"), "https://hc-ping.com/<redacted>");
         assert_eq!(Secret::new("hunter2").redacted(), "<redacted>");
+        assert_eq!(
+            Secret::new("https://user:hunter2@hc.example.org/ping/abc").redacted(),
+            "https://hc.example.org/<redacted>"
+        );
+        assert_eq!(
+            Secret::new("https:// 0f1e2d3c-aaaa-bbbb").redacted(),
+            "https://<redacted>"
+        );
+        assert_eq!(
+            Secret::new("https://hc.example.org?key=hunter2").redacted(),
+            "https://hc.example.org/<redacted>"
+        );
     }
 }

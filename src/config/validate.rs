@@ -4,6 +4,7 @@
 //! loader can name the file (main file or fragment) that set that key.
 
 use super::model::*;
+use super::quote::quote;
 use super::raw::{self, *};
 use super::scalar::{Flag, Secret, Span};
 use std::collections::BTreeMap;
@@ -116,7 +117,10 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
     {
         p.add(
             "ssh_target",
-            format!("'{t}' is not an ssh destination; write it like admin@server.example.org"),
+            format!(
+                "{} is not an ssh destination; write it like admin@server.example.org",
+                quote(t)
+            ),
         );
     }
     p.section = "protected_processes";
@@ -125,7 +129,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
         if name.is_empty() || name.contains('/') || name.len() > 15 {
             p.add(
                 "protected_processes",
-                format!("'{name}' is not a process name; give the command name as in `ps -o comm` (at most 15 characters, no '/')"),
+                format!("{} is not a process name; give the command name as in `ps -o comm` (at most 15 characters, no '/')", quote(name)),
             );
         }
     }
@@ -229,7 +233,10 @@ fn services(raw: Vec<RawService>, limits: &Limits, p: &mut Problems) -> Vec<Serv
         {
             p.add(
                 &object,
-                format!("domain '{d}' is not a host name; write it like books.example.org"),
+                format!(
+                    "domain {} is not a host name; write it like books.example.org",
+                    quote(d)
+                ),
             );
         }
 
@@ -262,9 +269,10 @@ fn strategies(raw: Option<Vec<String>>, object: &str, p: &mut Problems) -> Vec<S
     let mut out = Vec::new();
     for s in raw {
         match Strategy::parse(&s) {
-            Some(k) if out.contains(&k) => {
-                p.add(object, format!("healing strategy '{s}' is listed twice"))
-            }
+            Some(k) if out.contains(&k) => p.add(
+                object,
+                format!("healing strategy {} is listed twice", quote(&s)),
+            ),
             Some(k) => out.push(k),
             None => {
                 let known: Vec<&str> = Strategy::ALL.iter().map(|k| k.as_str()).collect();
@@ -275,7 +283,8 @@ fn strategies(raw: Option<Vec<String>>, object: &str, p: &mut Problems) -> Vec<S
                 p.add(
                     object,
                     format!(
-                        "unknown healing strategy '{s}' ({hint}known strategies: {})",
+                        "unknown healing strategy {} ({hint}known strategies: {})",
+                        quote(&s),
                         known.join(", ")
                     ),
                 );
@@ -305,12 +314,15 @@ fn health(
         (Some(u), None) => {
             p.add(
                 &object,
-                format!("url '{u}' must start with http:// or https://"),
+                format!("url {} must start with http:// or https://", quote(&u)),
             );
             None
         }
         (None, Some(path)) if !path.starts_with('/') => {
-            p.add(&object, format!("path '{path}' must start with '/'"));
+            p.add(
+                &object,
+                format!("path {} must start with '/'", quote(&path)),
+            );
             None
         }
         (None, Some(_)) if !has_port => {
@@ -354,7 +366,7 @@ fn email(e: RawEmail, p: &mut Problems) -> Option<Email> {
             p.add_key(
                 object,
                 "tls",
-                format!("tls '{t}' is not one of none, starttls, tls"),
+                format!("tls {} is not one of none, starttls, tls", quote(t)),
             );
             None
         }),
@@ -381,7 +393,11 @@ fn email(e: RawEmail, p: &mut Problems) -> Option<Email> {
     let addresses = from.iter().map(|a| ("from", a));
     for (key, addr) in addresses.chain(e.to.iter().flatten().map(|a| ("to", a))) {
         if !looks_like_address(addr) {
-            p.add_key(object, key, format!("'{addr}' is not an email address"));
+            p.add_key(
+                object,
+                key,
+                format!("{} is not an email address", quote(addr)),
+            );
         }
     }
     let to = e.to.filter(|t| !t.is_empty()).or_else(|| {
@@ -399,7 +415,10 @@ fn email(e: RawEmail, p: &mut Problems) -> Option<Email> {
         p.add_key(
             object,
             "password_file",
-            format!("password_file '{}' must be an absolute path", f.display()),
+            format!(
+                "password_file {} must be an absolute path",
+                quote(&f.to_string_lossy())
+            ),
         );
     }
     if password_file.is_some() && e.username.is_none() {
@@ -504,8 +523,10 @@ fn check_ping_url(u: Secret) -> Result<Secret, String> {
         .and_then(|rest| rest.split('/').next())
         .unwrap_or("");
     if host.is_empty() || s.chars().any(char::is_whitespace) {
-        // The URL is a secret: name the problem, not the value.
-        return Err(format!("ping_url {} is not an http(s) URL", u.redacted()));
+        // The URL is a secret: name the problem, never any part of the value.
+        return Err("ping_url is not an http(s) URL (its value is not shown); \
+                    give the check's ping URL from Healthchecks, like https://hc-ping.com/UUID"
+            .into());
     }
     Ok(u)
 }

@@ -25,7 +25,7 @@ fn an_unknown_healing_strategy_is_rejected_with_the_known_ones() {
     ));
     assert_eq!(
         e,
-        "/etc/miraclemax/config.yaml: service 'passgo': unknown healing strategy 'restart_everything' \
+        "/etc/miraclemax/config.yaml: service 'passgo': unknown healing strategy 'restart_…' \
          (known strategies: service_restart, port_conflict, reset_failed, dependency_restart, kill_hung)"
     );
 }
@@ -179,7 +179,8 @@ fn a_bad_ping_url_is_reported_without_printing_it() {
     let e = errors("heartbeat:\n  ping_url: 'hc-ping.com/secret-uuid-1234'\n");
     assert_eq!(
         e,
-        "/etc/miraclemax/config.yaml: heartbeat: ping_url <redacted> is not an http(s) URL"
+        "/etc/miraclemax/config.yaml: heartbeat: ping_url is not an http(s) URL (its value is not \
+         shown); give the check's ping URL from Healthchecks, like https://hc-ping.com/UUID"
     );
     assert!(!e.contains("secret-uuid"));
 }

@@ -4,6 +4,7 @@
 mod cli;
 mod config_fragments;
 mod config_fuzz;
+mod config_secrets;
 mod config_validation;
 mod docs;
 mod email_golden;

@@ -8,6 +8,7 @@ pub mod drill;
 pub mod healthchecks_check;
 pub mod stack_facts;
 
+use miraclemax::config::quote;
 use miraclemax::state::Dirs;
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
@@ -86,7 +87,8 @@ impl Args {
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(Value::Number(n)) => Ok(Some(n.to_string())),
             Some(other) => Err(ModuleError(format!(
-                "option {key}: expected a string, got {other}"
+                "option {key}: expected a string, got {}",
+                kind(other)
             ))),
         }
     }
@@ -95,13 +97,12 @@ impl Args {
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64()),
-            Some(Value::String(s)) => s
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| ModuleError(format!("option {key}: '{s}' is not a whole number"))),
+            Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| {
+                ModuleError(format!("option {key}: {} is not a whole number", quote(s)))
+            }),
             Some(other) => Err(ModuleError(format!(
-                "option {key}: expected a whole number, got {other}"
+                "option {key}: expected a whole number, got {}",
+                kind(other)
             ))),
         }
     }
@@ -112,11 +113,24 @@ impl Args {
             Some(Value::Bool(b)) => Ok(Some(*b)),
             Some(Value::String(s)) => miraclemax::config::parse_flag(s)
                 .map(Some)
-                .ok_or_else(|| ModuleError(format!("option {key}: '{s}' is not a boolean"))),
+                .ok_or_else(|| ModuleError(format!("option {key}: {} is not a boolean", quote(s)))),
             Some(other) => Err(ModuleError(format!(
-                "option {key}: expected a boolean, got {other}"
+                "option {key}: expected a boolean, got {}",
+                kind(other)
             ))),
         }
+    }
+}
+
+/// What an option's value is, never the value: an option can hold a secret (`api_key`).
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
     }
 }
 

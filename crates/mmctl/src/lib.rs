@@ -13,4 +13,5 @@ pub mod render;
 pub mod services;
 pub mod status;
 pub mod table;
+pub mod watched;
 pub mod write;

@@ -499,10 +499,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             host,
             service,
             timeout,
-        }) => on_host(&src()?, &host, |t| {
-            print!("{}", mmctl::ops::test_heal(t, &service, timeout)?);
-            Ok(())
-        })?,
+        }) => {
+            let source = src()?;
+            let inv = source.load()?;
+            mmctl::watched::require(&inv, &host, &service, "drill one of those")?;
+            on_host(&source, &host, |t| {
+                print!("{}", mmctl::ops::test_heal(t, &service, timeout)?);
+                Ok(())
+            })?
+        }
         Cmd::Test(TestCmd::Heartbeat { host }) => {
             let r = on_host(&src()?, &host, |t| {
                 mmctl::ops::run(t, &[mmctl::ops::HEARTBEAT])
@@ -525,9 +530,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             service,
             lines,
             follow,
-        } => on_host(&src()?, &host, |t| {
-            mmctl::ops::logs(t, service.as_deref(), lines, follow, |l| println!("{l}"))
-        })?,
+        } => {
+            let source = src()?;
+            if let Some(s) = &service {
+                let inv = source.load()?;
+                mmctl::watched::require(
+                    &inv,
+                    &host,
+                    s,
+                    "ask for one of those (or leave out --service for every service's history)",
+                )?;
+            }
+            on_host(&source, &host, |t| {
+                mmctl::ops::logs(t, service.as_deref(), lines, follow, |l| println!("{l}"))
+            })?
+        }
         Cmd::Pause {
             host,
             service,

@@ -43,20 +43,41 @@ pub fn test_heal(t: &Target, name: &str, timeout_secs: u32) -> anyhow::Result<St
         .remove(t.host)
         .ok_or_else(|| anyhow::anyhow!("no host '{}' in the inventory", t.host))?;
     let v = answer(t.host, a)?;
-    let s = |k: &str| v[k].as_str().unwrap_or("?").to_string();
+    drill_report(t.host, &v)
+}
+
+/// The drill's result as text. A result without the fields of a heal is a failure, whatever
+/// Ansible marked it (its tree output drops `failed`): the module's own message if it gave one.
+fn drill_report(host: &str, v: &Value) -> anyhow::Result<String> {
+    let text = |k: &str| v.get(k).and_then(Value::as_str);
+    let secs = |k: &str| v.get(k).filter(|n| n.is_number());
+    let (Some(unit), Some(down), Some(cause), Some(steps), Some(email), Some(incident)) = (
+        text("unit"),
+        secs("downtime_secs"),
+        text("root_cause"),
+        v.get("steps").and_then(Value::as_array),
+        text("email"),
+        text("incident"),
+    ) else {
+        match text("msg") {
+            Some(m) => anyhow::bail!("{host}: {m}"),
+            None => anyhow::bail!(
+                "{host}: the drill reported no heal (its result: {v}); is the collection's drill \
+                 module from this mmctl's version? (mmctl deploy --only self-healing)"
+            ),
+        }
+    };
+    // The daemon's own measure, when its incident has one; else the drill's.
+    let healed = secs("healing_time_secs").unwrap_or(down);
     let mut out = format!(
-        "{}: stopped {}; miraclemax-self-heal healed it in {} s (down for {} s)\n",
-        t.host,
-        s("unit"),
-        v["healing_time_secs"],
-        v["downtime_secs"]
+        "{host}: stopped {unit}; miraclemax-self-heal healed it in {healed} s (down for {down} s)\n"
     );
-    out.push_str(&format!("  root cause: {}\n", s("root_cause")));
-    for step in v["steps"].as_array().into_iter().flatten() {
-        out.push_str(&format!("  - {}\n", step.as_str().unwrap_or("?")));
+    out.push_str(&format!("  root cause: {cause}\n"));
+    for step in steps.iter().filter_map(Value::as_str) {
+        out.push_str(&format!("  - {step}\n"));
     }
-    out.push_str(&format!("  RESOLVED email: {}\n", s("email")));
-    out.push_str(&format!("  incident: {}\n", s("incident")));
+    out.push_str(&format!("  RESOLVED email: {email}\n"));
+    out.push_str(&format!("  incident: {incident}\n"));
     Ok(out)
 }
 
@@ -98,6 +119,7 @@ pub fn logs(
     }
     let lines = lines.to_string();
     let mut cursor: Option<String> = None;
+    let mut first = true;
     loop {
         let mut argv = vec![
             "journalctl",
@@ -122,24 +144,43 @@ pub fn logs(
             argv.push(&field);
         }
         let r = run(t, &argv)?;
-        if r.rc != 0 {
-            anyhow::bail!(
-                "{}: journalctl failed ({}): {}",
-                t.host,
-                r.rc,
-                r.stderr.trim()
-            );
-        }
+        let shown = journal(t.host, &r)?;
         for line in r.stdout.lines() {
             match line.strip_prefix("-- cursor: ") {
                 Some(c) => cursor = Some(c.to_string()),
                 None => print(line),
             }
         }
+        if !shown && first {
+            let what = service_name.map_or("healing history".to_string(), |s| {
+                format!("entries for {s}")
+            });
+            print(&format!(
+                "no {what} on {} (miraclemax-self-heal has logged none)",
+                t.host
+            ));
+        }
+        first = false;
         if !follow {
             return Ok(());
         }
         std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+}
+
+/// Whether journalctl showed entries; an error when it failed. With `--show-cursor` and no
+/// entry to show, journalctl (systemd 252 and older) exits 1 and says nothing: that is an
+/// empty history, not a failure. Any other exit, or one with a reason, is a failure.
+fn journal(host: &str, r: &Ran) -> anyhow::Result<bool> {
+    let shown = r.stdout.lines().any(|l| !l.trim().is_empty());
+    let stderr = r.stderr.trim();
+    match r.rc {
+        0 => Ok(shown),
+        1 if !shown && stderr.is_empty() => Ok(false),
+        rc if stderr.is_empty() => {
+            anyhow::bail!("{host}: journalctl exited with {rc} and gave no reason")
+        }
+        rc => anyhow::bail!("{host}: journalctl exited with {rc}: {stderr}"),
     }
 }
 

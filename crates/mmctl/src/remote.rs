@@ -2,7 +2,9 @@
 //! the inventory's connection variables, the user's ~/.ssh/config, agent, ProxyJump and
 //! known_hosts), running one of the collection's modules on every host in parallel. Each
 //! host's result is read from the `tree` callback's file, so an unreachable or failing host is
-//! a result of its own and never hides the others.
+//! a result of its own and never hides the others. The tree file of a failed task has no
+//! `failed` key (Ansible strips it from what callbacks see), so which hosts failed is read from
+//! the one-line summary Ansible prints, one line per host.
 
 use crate::ansible::program;
 use serde_json::Value;
@@ -59,7 +61,7 @@ pub fn run(r: &Run) -> anyhow::Result<BTreeMap<String, Answer>> {
     }
     cmd.env("ANSIBLE_NOCOLOR", "1")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let out = cmd.output().map_err(|e| {
         anyhow::anyhow!(
@@ -67,6 +69,7 @@ pub fn run(r: &Run) -> anyhow::Result<BTreeMap<String, Answer>> {
             program("ansible").display()
         )
     })?;
+    let said = String::from_utf8_lossy(&out.stdout);
     let mut answers = BTreeMap::new();
     for e in std::fs::read_dir(tree.path())? {
         let e = e?;
@@ -77,7 +80,7 @@ pub fn run(r: &Run) -> anyhow::Result<BTreeMap<String, Answer>> {
         let msg = || summary(v.get("msg").and_then(Value::as_str).unwrap_or("no answer"));
         let answer = if v.get("unreachable") == Some(&Value::Bool(true)) {
             Answer::Unreachable(msg())
-        } else if v.get("failed") == Some(&Value::Bool(true)) {
+        } else if v.get("failed") == Some(&Value::Bool(true)) || failed(&said, &host) {
             Answer::Failed(msg(), v.clone())
         } else {
             Answer::Ok(v)
@@ -89,6 +92,16 @@ pub fn run(r: &Run) -> anyhow::Result<BTreeMap<String, Answer>> {
         anyhow::bail!("ansible found no host to ask: {}", err.trim());
     }
     Ok(answers)
+}
+
+/// Whether the one-line summary says the task failed on `host` (`web1 | FAILED! => {...}`,
+/// `web1 | FAILED | rc=1 | ...`).
+fn failed(summary: &str, host: &str) -> bool {
+    summary.lines().any(|l| {
+        l.strip_prefix(host)
+            .and_then(|rest| rest.strip_prefix(" | "))
+            .is_some_and(|rest| rest.starts_with("FAILED"))
+    })
 }
 
 /// The line of a failure that says what happened (ssh's warnings come framed in `@` lines).
@@ -141,7 +154,22 @@ pub fn command(
 
 #[cfg(test)]
 mod tests {
-    use super::summary;
+    use super::{failed, summary};
+
+    #[test]
+    fn a_host_failed_when_its_one_line_summary_says_so() {
+        let out = "An exception occurred during task execution.\n\
+                   web1 | FAILED! => {\"changed\": false,\"msg\": \"service 'nope' is not watched\"}\n\
+                   web10 | SUCCESS => {\"changed\": false}\n\
+                   db1 | FAILED | rc=1 | (stdout) \n\
+                   db2 | CHANGED | rc=0 | (stdout) web2 | FAILED\n";
+        assert!(failed(out, "web1"));
+        assert!(failed(out, "db1"));
+        assert!(!failed(out, "web10"));
+        assert!(!failed(out, "db2"));
+        assert!(!failed(out, "web2"), "only a line's own host counts");
+        assert!(!failed(out, "web"));
+    }
 
     #[test]
     fn an_unreachable_host_is_summed_up_by_what_ssh_said_went_wrong() {

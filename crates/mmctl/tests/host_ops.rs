@@ -1,0 +1,191 @@
+//! `mmctl test heal` and `mmctl logs` as the real binary, with a stand-in for `ansible` (the
+//! project's `.venv/bin/ansible`, which mmctl runs from the folder it is started in) that
+//! answers as ansible-core 2.19 does: the host's result in the `--tree` folder (without the
+//! `failed` key, which Ansible strips there) and the one-line summary on stdout. It records
+//! that it ran, so a refusal from the inventory is seen to reach no host.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const STAND_IN: &str = r#"#!/bin/sh
+here=$(dirname "$0")
+printf '%s\n' "$@" > "$here/ran"
+tree=
+prev=
+for a in "$@"; do
+  [ "$prev" = --tree ] && tree=$a
+  prev=$a
+done
+cp "$here/result.json" "$tree/web1"
+cat "$here/summary"
+exit 2
+"#;
+
+struct Fleet {
+    dir: tempfile::TempDir,
+}
+
+impl Fleet {
+    /// An inventory where web1 watches `example` and `second`, and the stand-in.
+    fn new() -> Fleet {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("inventory/group_vars")).unwrap();
+        std::fs::write(
+            d.join("inventory/hosts.yml"),
+            "all:\n  children:\n    web:\n      hosts:\n        web1:\n          ansible_host: 192.0.2.10\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("inventory/group_vars/web.yml"),
+            "monitored_services:\n  - name: example\n    port: 8080\n  - name: second\n    port: 8081\n",
+        )
+        .unwrap();
+        let bin = d.join(".venv/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(bin.join("ansible"), STAND_IN).unwrap();
+        std::fs::set_permissions(bin.join("ansible"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        Fleet { dir }
+    }
+
+    fn bin(&self) -> PathBuf {
+        self.dir.path().join(".venv/bin")
+    }
+
+    /// What the host answers: its result as the tree file holds it, and the summary line.
+    fn answers(&self, result: &str, summary: &str) {
+        std::fs::write(self.bin().join("result.json"), result).unwrap();
+        std::fs::write(self.bin().join("summary"), format!("{summary}\n")).unwrap();
+    }
+
+    fn ansible_ran(&self) -> bool {
+        self.bin().join("ran").exists()
+    }
+
+    fn mmctl(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_mmctl"))
+            .current_dir(self.dir.path())
+            .arg("-i")
+            .arg(Path::new("inventory"))
+            .args(args)
+            .env_remove("ANSIBLE_VAULT_PASSWORD_FILE")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// What the drill module answers for a service its host's configuration does not have.
+const NOT_WATCHED: &str = "service 'example' is not watched in /etc/miraclemax/config.yaml \
+    (watched: other): drill one of those, or add it to monitored_services and deploy first";
+
+#[test]
+fn test_heal_of_a_service_the_host_does_not_watch_is_refused_from_the_inventory() {
+    let f = Fleet::new();
+    let tree = format!(r#"{{"changed": false, "msg": "{NOT_WATCHED}"}}"#);
+    f.answers(&tree, &format!("web1 | FAILED! => {tree}"));
+    let out = f.mmctl(&["test", "heal", "web1", "nope"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert_eq!(stdout, "", "nothing is reported as healed");
+    for said in [
+        "web1 does not watch service 'nope'",
+        "example, second",
+        "group_vars/web.yml",
+        "mmctl add-service nope --port PORT --host web1",
+    ] {
+        assert!(stderr.contains(said), "{said:?} not in: {stderr}");
+    }
+    assert!(!f.ansible_ran(), "the host was contacted: {stderr}");
+}
+
+#[test]
+fn a_drill_the_host_refuses_or_answers_without_a_heal_is_an_error() {
+    let f = Fleet::new();
+    // The inventory lists the service but the host was not deployed since: the module refuses.
+    let tree = format!(r#"{{"changed": false, "msg": "{NOT_WATCHED}"}}"#);
+    f.answers(&tree, &format!("web1 | FAILED! => {tree}"));
+    let out = f.mmctl(&["test", "heal", "web1", "example"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.contains(&format!("mmctl: error: web1: {NOT_WATCHED}")),
+        "{stderr}"
+    );
+    assert!(f.ansible_ran());
+
+    // A result with no heal in it, even one Ansible calls a success, is never printed as one.
+    f.answers(
+        r#"{"changed": true, "unit": "example.service"}"#,
+        "web1 | CHANGED => {}",
+    );
+    let out = f.mmctl(&["test", "heal", "web1", "example"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        !stdout.contains('?') && !stdout.contains("null"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("web1: the drill reported no heal"),
+        "{stderr}"
+    );
+}
+
+/// ansible.builtin.command's result for journalctl with this exit code and stderr.
+fn journalctl(rc: i32, stderr: &str) -> (String, String) {
+    let tree = format!(
+        r#"{{"changed": true, "msg": "non-zero return code", "rc": {rc}, "stdout": "", "stderr": "{stderr}"}}"#
+    );
+    (tree.clone(), format!("web1 | FAILED! => {tree}"))
+}
+
+#[test]
+fn logs_of_a_service_with_no_history_say_so_and_a_real_failure_says_why() {
+    let f = Fleet::new();
+    // journalctl --show-cursor exits 1 and says nothing when no entry matches (systemd 252).
+    let (tree, summary) = journalctl(1, "");
+    f.answers(&tree, &summary);
+    let out = f.mmctl(&["logs", "web1", "--service", "example"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("no entries for example on web1"),
+        "{stdout}"
+    );
+
+    let (tree, summary) = journalctl(1, "Failed to add match 'SERVICE=example': Invalid argument");
+    f.answers(&tree, &summary);
+    let out = f.mmctl(&["logs", "web1", "--service", "example"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "web1: journalctl exited with 1: Failed to add match 'SERVICE=example': Invalid argument"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn logs_of_a_service_the_host_does_not_watch_are_refused_from_the_inventory() {
+    let f = Fleet::new();
+    let (tree, summary) = journalctl(1, "");
+    f.answers(&tree, &summary);
+    let out = f.mmctl(&["logs", "web1", "--service", "nope"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("web1 does not watch service 'nope' (its monitored_services in "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("leave out --service"), "{stderr}");
+    assert!(!f.ansible_ran());
+}
