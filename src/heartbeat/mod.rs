@@ -80,11 +80,9 @@ pub async fn run(
     dirs: &Dirs,
     log_file: &Path,
 ) -> std::io::Result<Outcome> {
-    dirs.create()?;
-    let lock = File::create(dirs.root.join("heartbeat.lock"))?;
-    if lock.try_lock().is_err() {
+    let Some(_lock) = lock(dirs)? else {
         return Ok(Outcome::Skipped);
-    }
+    };
     let deadline = tokio::time::Instant::now() + hb.deadline;
     let record = load_record(dirs);
     let systemd = units::Systemctl {
@@ -139,11 +137,9 @@ pub async fn run_unconfigured(
     dirs: &Dirs,
     log_file: &Path,
 ) -> std::io::Result<Outcome> {
-    dirs.create()?;
-    let lock = File::create(dirs.root.join("heartbeat.lock"))?;
-    if lock.try_lock().is_err() {
+    let Some(_lock) = lock(dirs)? else {
         return Ok(Outcome::Skipped);
-    }
+    };
     let deadline = tokio::time::Instant::now() + hb.deadline;
     let record = load_record(dirs);
     let host = host.unwrap_or_else(crate::daemon::hostname);
@@ -168,6 +164,13 @@ pub async fn run_unconfigured(
         body,
         sent,
     })
+}
+
+/// The run's lock, held until it is dropped; None while another run holds it.
+fn lock(dirs: &Dirs) -> std::io::Result<Option<File>> {
+    dirs.create()?;
+    let lock = File::create(dirs.root.join("heartbeat.lock"))?;
+    Ok(lock.try_lock().is_ok().then_some(lock))
 }
 
 fn previous_run(record: &Record) -> String {

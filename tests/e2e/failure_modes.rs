@@ -102,10 +102,10 @@ fn prepare(host: &mm_testbed::Host, i: usize) -> String {
             "[Unit]\nStartLimitIntervalSec=0\n[Service]\nExecStart=/bin/sh -c 'if [ -e /run/looper-broken ]; then sleep 4; exit 3; fi; exec sleep infinity'\n",
         );
         units.extend(["billing.service".into(), "looper.service".into()]);
-        services.push_str(&svc(
-            "billing",
-            ", port: 8091, healing_strategies: [service_restart, reset_failed]",
-        ));
+        // Critical: while it is FAILED the heartbeat escalates it.
+        services.push_str(
+            "  - {name: billing, port: 8091, healing_strategies: [service_restart, reset_failed]}\n",
+        );
         services.push_str(&svc("looper", ""));
         for n in 1..=10 {
             let name = format!("app{n:02}");

@@ -449,14 +449,15 @@ fn contract(method: &str, target: &str, body: &[u8], inner: &mut Inner) -> (u16,
         return (400, "invalid url format".into());
     };
     let stored = &body[..body.len().min(BODY_LIMIT)];
-    alerts::on_ping(inner, &check, &kind, Instant::now());
+    let now = Instant::now();
+    alerts::on_ping(inner, &check, &kind, now);
     inner.pings.push(Ping {
         check,
         method: method.to_string(),
         kind,
         rid,
         body: String::from_utf8_lossy(stored).into_owned(),
-        at: Instant::now(),
+        at: now,
     });
     if created {
         (201, "Created".into())

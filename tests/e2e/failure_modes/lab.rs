@@ -138,14 +138,19 @@ impl Lab<'_> {
 
     /// The daemon's events for a service, as `event` names.
     pub fn events(&self, service: &str) -> Vec<String> {
-        let text = self
-            .ssh(&["cat", "/var/lib/miraclemax/events.jsonl"])
-            .unwrap_or_default();
-        text.lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|v| v["service"] == service)
-            .map(|v| v["event"].as_str().unwrap_or("").to_string())
-            .collect()
+        crate::support::events(self.host, service)
+    }
+
+    /// `kill -9` of the unit's main process; returns once its new process is active, after
+    /// how long.
+    pub fn kill_9_until_healed(&self, unit: &str) -> Result<Duration> {
+        let pid = self.main_pid(unit)?;
+        let t = Instant::now();
+        self.ssh(&["systemctl", "kill", "-s", "KILL", "--kill-whom=main", unit])?;
+        wait(Duration::from_secs(30), &format!("{unit} healed"), || {
+            Ok(self.is_active(unit) == "active" && self.main_pid(unit)? != pid)
+        })?;
+        Ok(t.elapsed())
     }
 
     pub fn main_pid(&self, unit: &str) -> Result<String> {
@@ -164,7 +169,9 @@ pub fn healing_time(body: &str) -> Option<f64> {
         .and_then(|t| t.parse().ok())
 }
 
-/// The report's line starting with `prefix`, whole.
+/// What follows `prefix` on the body's line starting with it.
 pub fn line_of<'a>(body: &'a str, prefix: &str) -> &'a str {
-    body.lines().find(|l| l.starts_with(prefix)).unwrap_or("")
+    body.lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or("")
 }

@@ -241,6 +241,26 @@ pub fn config_error(lab: &Lab) -> Result<Row> {
         lab.events("billing")
     );
     ensure!(lab.smtp.count(&failed("billing")) == 1, "one FAILED email");
+    // Escalated: the next heartbeat fails the server check with the reason.
+    let seen = lab.pings().len();
+    lab.heartbeat_now()?;
+    let escalated = lab
+        .pings()
+        .into_iter()
+        .skip(seen)
+        .find(|p| p.kind == "fail");
+    let Some(escalated) = escalated else {
+        bail!("no /fail after the FAILED report: {:?}", lab.pings().last());
+    };
+    let reason = escalated.body.lines().next().unwrap_or("").to_string();
+    ensure!(
+        reason.starts_with("FAIL: ") && reason.contains("billing"),
+        "{}",
+        escalated.body
+    );
+    wait(Duration::from_secs(10), "the check DOWN", || {
+        Ok(lab.status() == "down")
+    })?;
 
     // Fixed by a human, who resets nothing: the daemon tries again when its window ends.
     lab.host.write("/etc/billing.conf", "port = 8091\n")?;
@@ -251,6 +271,10 @@ pub fn config_error(lab: &Lab) -> Result<Row> {
         lab.is_active("billing.service") == "active",
         "billing active"
     );
+    lab.heartbeat_now()?;
+    wait(Duration::from_secs(10), "the check UP", || {
+        Ok(lab.status() == "up")
+    })?;
     Ok(Row {
         id: "4-config-error".into(),
         failure: "Config error".into(),
@@ -261,11 +285,13 @@ pub fn config_error(lab: &Lab) -> Result<Row> {
             "Tried its strategies once, then the breaker stopped retrying ({cause}); when the \
              file was fixed it healed the service at the end of heal_window, with no reset"
         ),
-        healthchecks: "The server check stays up (billing is not critical); a critical \
-                       service that is FAILED turns the heartbeat into /fail"
-            .into(),
+        healthchecks: format!(
+            "Escalated: the next heartbeat sent /fail (\"{reason}\"), the check went DOWN; UP \
+             again at the first heartbeat after the heal"
+        ),
         received: format!(
-            "1 email '{}' quoting the service's own error line, then '{}' once fixed",
+            "1 email '{}' quoting the service's own error line and Healthchecks' DOWN, then '{}' \
+             and UP once fixed",
             failed("billing"),
             resolved("billing")
         ),
@@ -280,8 +306,10 @@ pub fn config_error(lab: &Lab) -> Result<Row> {
 }
 
 pub fn restart_loop(lab: &Lab) -> Result<Row> {
+    // From now on it exits 4 s after each start.
+    lab.ssh(&["touch", "/run/looper-broken"])?;
     let start = Instant::now();
-    lab.ssh(&["systemctl", "start", "looper.service"])?;
+    lab.ssh(&["systemctl", "kill", "-s", "KILL", "looper.service"])?;
     let mail = lab.mail(&failed("looper"), Duration::from_secs(90))?;
     ensure!(
         mail.body.contains("needed healing 3 times within"),

@@ -251,7 +251,7 @@ pub fn network_down(lab: &mut Lab) -> Result<Row> {
         ),
         healthchecks: e.healthchecks(),
         received: format!(
-            "{}; the RESOLVED email of the crash after the link returned ({})",
+            "{}; the RESOLVED email of the crash after the link returned (HEALING TIME {})",
             e.received(),
             line_of(&mail.body, "HEALING TIME: ")
         ),
