@@ -242,7 +242,9 @@ fn success_line(strategy: &str) -> &'static str {
 
 pub fn human_window(d: Duration) -> String {
     let m = d.as_secs() / 60;
-    if m > 0 && d.as_secs().is_multiple_of(60) {
+    if m == 1 && d.as_secs() == 60 {
+        "1 minute".into()
+    } else if m > 0 && d.as_secs().is_multiple_of(60) {
         format!("{m} minutes")
     } else {
         human(d)
@@ -272,7 +274,14 @@ pub fn utc(ms: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::utc;
+    use super::{human_window, utc};
+
+    #[test]
+    fn a_window_reads_in_words() {
+        use std::time::Duration;
+        assert_eq!(human_window(Duration::from_secs(60)), "1 minute");
+        assert_eq!(human_window(Duration::from_secs(900)), "15 minutes");
+    }
 
     #[test]
     fn utc_dates_are_civil_dates() {
