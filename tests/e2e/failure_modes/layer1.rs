@@ -135,6 +135,9 @@ pub fn port_conflict(lab: &Lab) -> Result<Row> {
     let pids = |unit: &str| lab.main_pid(unit);
     let sshd = lab.ssh(&["pgrep", "-o", "-x", "sshd"])?.trim().to_string();
     let daemon = pids("miraclemax-self-heal.service")?;
+    // A unit nobody configured, killed: not the healer's business.
+    lab.ssh(&["systemd-run", "--unit=unwatched", "--", "/bin/sleep", "1000"])?;
+    lab.ssh(&["systemctl", "kill", "-s", "KILL", "unwatched.service"])?;
     lab.ssh(&["miraclemax-self-heal", "pause", "example", "--for", "10m"])?;
     lab.ssh(&["systemctl", "stop", "example.service"])?;
     for (unit, port) in [("stray", "8080"), ("bystander", "8099")] {
@@ -184,6 +187,10 @@ pub fn port_conflict(lab: &Lab) -> Result<Row> {
         "sshd lives"
     );
     ensure!(
+        lab.is_active("unwatched.service") != "active" && lab.events("unwatched").is_empty(),
+        "a unit not in monitored_services is left alone"
+    );
+    ensure!(
         mail.body.contains(&format!("pid {stray}")) || mail.body.contains(&format!("PID {stray}")),
         "the report names the killed process {stray}: {}",
         mail.body
@@ -197,7 +204,8 @@ pub fn port_conflict(lab: &Lab) -> Result<Row> {
             .into(),
         self_healing: format!(
             "port_conflict killed the stray process (pid {stray}) and started the unit; the \
-             bystander, sshd, PID 1 and the daemon itself untouched; {}",
+             bystander, sshd, PID 1 and the daemon itself untouched, and a killed unit \
+             that is not in monitored_services left down; {}",
             line_of(&mail.body, "ROOT CAUSE: ")
         ),
         healthchecks: format!("Logs in ping: the next heartbeat lists the heal ({ping})"),
