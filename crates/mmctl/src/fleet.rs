@@ -195,11 +195,32 @@ fn check_heartbeat_vars(hv: &HostVars, r: &Resolver) -> Vec<Issue> {
             line: None,
             host: hv.host.clone(),
             object: "heartbeat".into(),
-            message: "no Healthchecks check to ping: set heartbeat_api_key (the checks are then created for you) or heartbeat_ping_url, from Ansible Vault (see vault.yml.example beside the inventory's main.yml)".into(),
+            message: "no Healthchecks check to ping: set heartbeat_api_key (the checks are then created for you) or heartbeat_ping_url, from Ansible Vault (see vault.yml.example beside the inventory's main.yml) (no Healthchecks yet? deploy the self-healing layer alone: mmctl deploy --only self-healing)".into(),
         });
+    }
+    // The example vault's placeholder, copied but never replaced: named where it was written
+    // (the vault, if its value came from there). Only this known text is ever quoted.
+    if matches!(&key, Ok(Value::String(s)) if s == EXAMPLE_KEY) {
+        let var = hv
+            .defs
+            .iter()
+            .find(|(_, d)| d.value.as_str() == Some(EXAMPLE_KEY))
+            .map_or("heartbeat_api_key", |(name, _)| name.as_str());
+        issues.push(at(
+            hv,
+            var,
+            None,
+            "heartbeat",
+            &format!(
+                "heartbeat_api_key is still the example's placeholder '{EXAMPLE_KEY}': paste your project's API key from Healthchecks (Settings > API Access), or remove the line to deploy without the heartbeat"
+            ),
+        ));
     }
     issues
 }
+
+/// The API key in `vault.yml.example`, which is no key.
+const EXAMPLE_KEY: &str = "paste-the-key-here";
 
 /// A value of the wrong type (`critical: maybe`): the parser names a line of the rendered
 /// text, which says whose value it is (each service is one line).

@@ -516,14 +516,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if !r.stdout.is_empty() {
                 println!("{}", r.stdout);
             }
-            eprint!("{}", r.stderr);
             if r.rc != 0 {
-                eprintln!(
-                    "{NAME}: error: {host}: miraclemax-heartbeat exited with {}",
-                    r.rc
-                );
-                return Ok(ExitCode::FAILURE);
+                anyhow::bail!("{}", mmctl::ops::heartbeat_failure(&host, &r));
             }
+            eprint!("{}", r.stderr);
         }
         Cmd::Logs {
             host,

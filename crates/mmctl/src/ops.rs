@@ -86,6 +86,8 @@ pub struct Ran {
     pub rc: i64,
     pub stdout: String,
     pub stderr: String,
+    /// Ansible's message: why the program could not be started, if it could not.
+    pub msg: String,
 }
 
 pub fn run(t: &Target, argv: &[&str]) -> anyhow::Result<Ran> {
@@ -99,11 +101,47 @@ pub fn run(t: &Target, argv: &[&str]) -> anyhow::Result<Ran> {
         rc: v["rc"].as_i64().unwrap_or(1),
         stdout: v["stdout"].as_str().unwrap_or("").to_string(),
         stderr: v["stderr"].as_str().unwrap_or("").to_string(),
+        msg: v["msg"].as_str().unwrap_or("").to_string(),
     })
 }
 
 pub const HEARTBEAT: &str = "/usr/local/bin/miraclemax-heartbeat";
 pub const SELF_HEAL: &str = "/usr/local/bin/miraclemax-self-heal";
+
+/// Why a heartbeat run (`mmctl test heartbeat`) failed: what the program said, or why it could
+/// not start; when the heartbeat is not deployed on the host (no program, or a configuration
+/// without its section), how to deploy it.
+pub fn heartbeat_failure(host: &str, r: &Ran) -> String {
+    const DEPLOY: &str = "the heartbeat is not deployed there: give the inventory a Healthchecks \
+        API key or ping URL and deploy it (mmctl deploy, or mmctl deploy --only healthchecks)";
+    let said: Vec<&str> = r
+        .stderr
+        .lines()
+        .map(|l| l.trim().trim_start_matches("miraclemax-heartbeat: error: "))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let msg = r.msg.trim();
+    // ansible-core 2.19 says only "Error executing command." with the errno as rc (2: ENOENT);
+    // older releases quote the OS error.
+    let missing = msg.contains("No such file or directory")
+        || (r.rc == 2 && msg == "Error executing command.");
+    if said.is_empty() && r.stdout.is_empty() && missing {
+        return format!(
+            "{host}: no {HEARTBEAT} there (Ansible: {msg} rc {}); {DEPLOY}",
+            r.rc
+        );
+    }
+    let why = match (said.is_empty(), msg.is_empty()) {
+        (false, _) => said.join("; "),
+        (true, false) => msg.to_string(),
+        (true, true) => "it gave no reason".to_string(),
+    };
+    let mut out = format!("{host}: miraclemax-heartbeat exited with {}: {why}", r.rc);
+    if r.stderr.contains("no 'heartbeat' section") {
+        out.push_str(&format!("; {DEPLOY}"));
+    }
+    out
+}
 
 /// The healing history from the host's journal (every action the daemon logged), optionally
 /// one service's; with `follow`, new entries as they come (asked for every two seconds).

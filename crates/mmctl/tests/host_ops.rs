@@ -1,7 +1,7 @@
-//! `mmctl test heal` and `mmctl logs` as the real binary, with a stand-in for `ansible` (the
-//! project's `.venv/bin/ansible`, which mmctl runs from the folder it is started in) that
-//! answers as ansible-core 2.19 does: the host's result in the `--tree` folder (without the
-//! `failed` key, which Ansible strips there) and the one-line summary on stdout. It records
+//! `mmctl test heal`, `test heartbeat` and `mmctl logs` as the real binary, with a stand-in for
+//! `ansible` (the project's `.venv/bin/ansible`, which mmctl runs from the folder it is started
+//! in) that answers as ansible-core 2.19 does: the host's result in the `--tree` folder (without
+//! the `failed` key, which Ansible strips there) and the one-line summary on stdout. It records
 //! that it ran, so a refusal from the inventory is seen to reach no host.
 
 use std::os::unix::fs::PermissionsExt;
@@ -139,7 +139,7 @@ fn a_drill_the_host_refuses_or_answers_without_a_heal_is_an_error() {
     );
 }
 
-/// ansible.builtin.command's result for journalctl with this exit code and stderr.
+/// ansible.builtin.command's result for a program (journalctl) with this exit code and stderr.
 fn journalctl(rc: i32, stderr: &str) -> (String, String) {
     let tree = format!(
         r#"{{"changed": true, "msg": "non-zero return code", "rc": {rc}, "stdout": "", "stderr": "{stderr}"}}"#
@@ -188,4 +188,52 @@ fn logs_of_a_service_the_host_does_not_watch_are_refused_from_the_inventory() {
     );
     assert!(stderr.contains("leave out --service"), "{stderr}");
     assert!(!f.ansible_ran());
+}
+
+#[test]
+fn test_heartbeat_where_the_heartbeat_is_not_deployed_says_why_and_how_to_deploy_it() {
+    let f = Fleet::new();
+    // No program: ansible.builtin.command cannot start it (2.19's result: rc is the errno).
+    let tree = r#"{"changed": false, "cmd": "/usr/local/bin/miraclemax-heartbeat", "msg": "Error executing command.", "rc": 2, "stderr": "", "stderr_lines": [], "stdout": "", "stdout_lines": []}"#;
+    f.answers(
+        tree,
+        &format!("web1 | FAILED | rc=2 | (stdout) \nweb1 | FAILED! => {tree}"),
+    );
+    let out = f.mmctl(&["test", "heartbeat", "web1"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for said in [
+        "mmctl: error: web1: no /usr/local/bin/miraclemax-heartbeat there (Ansible: Error executing command. rc 2)",
+        "the heartbeat is not deployed there",
+        "mmctl deploy --only healthchecks",
+    ] {
+        assert!(stderr.contains(said), "{said:?} not in: {stderr}");
+    }
+
+    // The program, but a configuration without its section: its own error, and the same hint.
+    let (tree, summary) = journalctl(
+        1,
+        "miraclemax-heartbeat: error: /etc/miraclemax/config.yaml: no 'heartbeat' section: nothing to ping",
+    );
+    f.answers(&tree, &summary);
+    let out = f.mmctl(&["test", "heartbeat", "web1"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "mmctl: error: web1: miraclemax-heartbeat exited with 1: /etc/miraclemax/config.yaml: \
+             no 'heartbeat' section: nothing to ping; the heartbeat is not deployed there"
+        ),
+        "{stderr}"
+    );
+
+    // Any other failure: what the program said, without a deploy hint.
+    let (tree, summary) = journalctl(1, "miraclemax-heartbeat: error: cannot record the run");
+    f.answers(&tree, &summary);
+    let stderr = text(&f.mmctl(&["test", "heartbeat", "web1"]).stderr);
+    assert!(
+        stderr.contains("web1: miraclemax-heartbeat exited with 1: cannot record the run"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not deployed"), "{stderr}");
 }

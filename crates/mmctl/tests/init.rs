@@ -103,6 +103,10 @@ fn init_with_a_first_server_then_add_service_gives_a_valid_inventory_but_for_the
         err.contains("host 'web1': heartbeat: no Healthchecks check to ping"),
         "{err}"
     );
+    assert!(
+        err.contains("(no Healthchecks yet? deploy the self-healing layer alone: mmctl deploy --only self-healing)"),
+        "{err}"
+    );
     assert_eq!(err.matches("mmctl: error:").count(), 1, "{err}");
     let bad = mmctl(&[
         "init",
@@ -115,4 +119,53 @@ fn init_with_a_first_server_then_add_service_gives_a_valid_inventory_but_for_the
         "{}",
         text(&bad.stderr)
     );
+}
+
+#[test]
+fn the_example_vaults_placeholder_key_is_reported_where_it_was_written_and_a_real_key_never_shown()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("fleet");
+    let i = inv.to_str().unwrap();
+    assert!(mmctl(&["init", i, "--host", "web1"]).status.success());
+    let add = mmctl(&["-i", i, "add-service", "story-stages", "--port", "3000"]);
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    // The example copied as it is (not yet encrypted, so mmctl reads it without a password).
+    let vars = inv.join("group_vars/miraclemax");
+    let example = std::fs::read_to_string(vars.join("vault.yml.example")).unwrap();
+    std::fs::write(vars.join("vault.yml"), &example).unwrap();
+    let v = mmctl(&["-i", i, "validate"]);
+    let err = text(&v.stderr);
+    assert_eq!(v.status.code(), Some(1), "{err}");
+    let line = example
+        .lines()
+        .position(|l| l.starts_with("vault_healthchecks_api_key:"))
+        .unwrap()
+        + 1;
+    let says = format!(
+        "{}:{line}: host 'web1': heartbeat: heartbeat_api_key is still the example's placeholder \
+         'paste-the-key-here': paste your project's API key from Healthchecks (Settings > API \
+         Access), or remove the line to deploy without the heartbeat",
+        vars.join("vault.yml").display()
+    );
+    assert!(err.contains(&says), "{says:?} not in: {err}");
+    assert_eq!(err.matches("mmctl: error:").count(), 1, "{err}");
+
+    // The heartbeat's (what `deploy --only self-healing` leaves aside).
+    let json = mmctl(&["-i", i, "validate", "--json"]);
+    let issues: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(issues[0]["object"], "heartbeat", "{issues}");
+    assert_eq!(issues.as_array().map(Vec::len), Some(1), "{issues}");
+
+    // A real key: valid, and never printed.
+    let key = "Zx9-hunter2-c0rrect-h0rse-b4ttery";
+    std::fs::write(
+        vars.join("vault.yml"),
+        example.replace("paste-the-key-here", key),
+    )
+    .unwrap();
+    let v = mmctl(&["-i", i, "validate"]);
+    let all = text(&v.stdout) + &text(&v.stderr);
+    assert_eq!(v.status.code(), Some(0), "{all}");
+    assert!(!all.contains("hunter2"), "the key leaked: {all}");
 }
