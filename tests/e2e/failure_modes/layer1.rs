@@ -136,7 +136,13 @@ pub fn port_conflict(lab: &Lab) -> Result<Row> {
     let sshd = lab.ssh(&["pgrep", "-o", "-x", "sshd"])?.trim().to_string();
     let daemon = pids("miraclemax-self-heal.service")?;
     // A unit nobody configured, killed: not the healer's business.
-    lab.ssh(&["systemd-run", "--unit=unwatched", "--", "/bin/sleep", "1000"])?;
+    lab.ssh(&[
+        "systemd-run",
+        "--unit=unwatched",
+        "--",
+        "/bin/sleep",
+        "1000",
+    ])?;
     lab.ssh(&["systemctl", "kill", "-s", "KILL", "unwatched.service"])?;
     lab.ssh(&["miraclemax-self-heal", "pause", "example", "--for", "10m"])?;
     lab.ssh(&["systemctl", "stop", "example.service"])?;
