@@ -5,7 +5,9 @@
 //! the controller (`mmctl`) and the test infrastructure are crates of their own under `crates/`.
 
 pub mod cli;
-pub mod config;
+/// The configuration model is its own portable crate, shared with mmctl; the host core reads it
+/// as `crate::config`.
+pub use miraclemax_config as config;
 pub mod daemon;
 pub mod heal;
 pub mod heartbeat;

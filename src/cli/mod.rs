@@ -1,7 +1,7 @@
 //! What the binaries share: how an error is printed and which exit code it maps to, and the
 //! `--config` option. Each binary stays a thin shell around the library.
 
-pub mod summary;
+pub use crate::config::summary;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -5,7 +5,7 @@
 
 use crate::edit;
 use crate::inventory::{HostVars, Inventory, Unresolved, template::Resolver};
-use miraclemax::config::render::{AgentVars, agent_config};
+use miraclemax_config::render::{AgentVars, agent_config};
 use serde_json::Value;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -122,12 +122,12 @@ pub fn check(inv: &Inventory, host: &str) -> Vec<Issue> {
         heartbeat["deadline"] = d;
     }
     let text = format!("{text}heartbeat: {heartbeat}\n");
-    let path = Path::new(miraclemax::config::DEFAULT_PATH);
-    let parsed = miraclemax::config::parse(&text, path);
-    if let Err(miraclemax::config::ConfigError::Syntax { message, .. }) = &parsed {
+    let path = Path::new(miraclemax_config::DEFAULT_PATH);
+    let parsed = miraclemax_config::parse(&text, path);
+    if let Err(miraclemax_config::ConfigError::Syntax { message, .. }) = &parsed {
         issues.push(syntax_issue(&hv, &text, message));
     }
-    if let Err(miraclemax::config::ConfigError::Invalid { problems, .. }) = parsed {
+    if let Err(miraclemax_config::ConfigError::Invalid { problems, .. }) = parsed {
         for (_, p) in problems {
             let top = p.key.split('.').next().unwrap_or_default();
             let var = VARS

@@ -3,7 +3,7 @@
 //! failed, 2 bad usage).
 
 use clap::{Args, Parser, Subcommand};
-use miraclemax::cli::{self, summary::config_summary};
+use miraclemax_config::summary::config_summary;
 use mmctl::inventory::{Vault, locate};
 use mmctl::services::{self, NewService, Plan, Source, Target};
 use std::path::PathBuf;
@@ -296,8 +296,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
-        Err(e) => cli::fail(NAME, &e),
+        Err(e) => fail(&e),
     }
+}
+
+/// Prints `mmctl: error: ...` (every line of a multi-line error) and returns exit code 1.
+fn fail(err: &anyhow::Error) -> ExitCode {
+    for line in format!("{err:#}").lines() {
+        eprintln!("{NAME}: error: {line}");
+    }
+    ExitCode::FAILURE
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -332,7 +340,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
         }
         Cmd::CheckConfig { file } => {
-            let c = miraclemax::config::load(&file)?;
+            let c = miraclemax_config::load(&file)?;
             print!(
                 "{}: configuration OK\n{}",
                 file.display(),

@@ -4,7 +4,7 @@
 //! Every value the user typed is checked first and travels as JSON data, never as argument text.
 
 use crate::remote::{self, Answer};
-use miraclemax::config::ServiceName;
+use miraclemax_config::ServiceName;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
@@ -224,7 +224,7 @@ fn journal(host: &str, r: &Ran) -> anyhow::Result<bool> {
 
 /// Pauses healing of one service (or every one) for `duration` (`30m`, `2h`).
 pub fn pause(t: &Target, service_name: Option<&str>, duration: &str) -> anyhow::Result<String> {
-    miraclemax::config::parse_span(duration).map_err(|e| anyhow::anyhow!("--for: {e}"))?;
+    miraclemax_config::parse_span(duration).map_err(|e| anyhow::anyhow!("--for: {e}"))?;
     let mut argv = vec![SELF_HEAL, "pause"];
     match service_name {
         Some(s) => {

@@ -1,6 +1,6 @@
 //! `mmctl render HOST`: every file the roles put on the host from the inventory, as the host
 //! will receive it. The agent configuration and the heartbeat fragment come from
-//! `miraclemax::config::render`, the code the roles' `agent_config` module runs, and the unit
+//! `miraclemax_config::render`, the code the roles' `agent_config` module runs, and the unit
 //! is the role's own file, built in; so for what does not depend on Healthchecks the output is
 //! byte for byte what a deploy writes. Secrets (the SMTP password, ping URLs) are redacted
 //! unless asked for; ping URLs of checks the heartbeat role creates exist only after a deploy.
@@ -8,13 +8,13 @@
 use crate::edit;
 use crate::fleet::{self, Issue};
 use crate::inventory::{Inventory, template::Resolver};
-use miraclemax::config::Secret;
-use miraclemax::config::render::heartbeat_fragment;
+use miraclemax_config::Secret;
+use miraclemax_config::render::heartbeat_fragment;
 use serde_json::{Value, json};
 
 pub const CONFIG: &str = "/etc/miraclemax/config.yaml";
 pub const HEARTBEAT: &str = "/etc/miraclemax/config.d/50-heartbeat.yaml";
-pub const SMTP_PASSWORD: &str = miraclemax::config::render::SMTP_PASSWORD_FILE;
+pub const SMTP_PASSWORD: &str = miraclemax_config::render::SMTP_PASSWORD_FILE;
 pub const UNIT: &str = "/etc/systemd/system/miraclemax-self-heal.service";
 pub const CRONTAB: &str = "crontab of root";
 

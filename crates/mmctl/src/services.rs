@@ -8,7 +8,7 @@ use crate::fleet::{self, Issue};
 use crate::inventory::{Inventory, Overlay, Place, Vault, template::Resolver};
 use crate::write::{self, Snapshot};
 use anyhow::{Context, bail};
-use miraclemax::config::{ServiceName, Strategy};
+use miraclemax_config::{ServiceName, Strategy};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;

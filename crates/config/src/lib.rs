@@ -19,6 +19,7 @@ mod quote;
 mod raw;
 pub mod render;
 mod scalar;
+pub mod summary;
 mod validate;
 
 pub use fragments::{BadFragment, Fragment};

@@ -2,7 +2,7 @@
 //! operator sees what the programs will act on, and which config.d fragments were merged.
 //! Secrets appear redacted.
 
-use crate::config::{Config, HealthTarget};
+use crate::{Config, HealthTarget};
 use std::fmt::Write;
 
 pub fn config_summary(c: &Config) -> String {

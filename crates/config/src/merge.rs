@@ -123,7 +123,7 @@ merge_by_key!(RawLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Span;
+    use crate::Span;
     use std::time::Duration;
 
     fn raw(yaml: &str) -> RawConfig {

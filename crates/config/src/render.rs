@@ -107,7 +107,7 @@ mod tests {
             text.contains("  - {\"critical\":\"yes\",\"name\":\"passgo\",\"port\":8080}\n"),
             "{text}"
         );
-        let c = crate::config::parse(&text, Path::new("config.yaml")).unwrap();
+        let c = crate::parse(&text, Path::new("config.yaml")).unwrap();
         assert_eq!(c.services[0].port.map(|p| p.get()), Some(8080));
         assert!(!agent_config(&AgentVars::default()).contains("notifications"));
     }
@@ -122,7 +122,7 @@ mod tests {
             smtp_password: true,
             ..AgentVars::default()
         };
-        let c = crate::config::parse(&agent_config(&v), Path::new("config.yaml")).unwrap();
+        let c = crate::parse(&agent_config(&v), Path::new("config.yaml")).unwrap();
         let e = c.email.unwrap();
         assert_eq!(e.username.as_deref(), Some("alerts@example.org"));
         assert_eq!(
@@ -132,7 +132,7 @@ mod tests {
         let mut own = email.clone();
         own["password_file"] = json!("/root/smtp.pass");
         v.email = own;
-        let c = crate::config::parse(&agent_config(&v), Path::new("config.yaml")).unwrap();
+        let c = crate::parse(&agent_config(&v), Path::new("config.yaml")).unwrap();
         assert_eq!(
             c.email.unwrap().password_file.as_deref(),
             Some(Path::new("/root/smtp.pass"))
