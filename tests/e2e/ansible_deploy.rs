@@ -241,7 +241,8 @@ fn a_bad_inventory_value_fails_before_the_hosts_config_changes() {
     assert!(!out.status.success());
     let expected = format!(
         "{} is {}, and no build for it is in {} (missing: miraclemax-self-heal, \
-         miraclemax-status, stack_facts, drill). Run scripts/build on the controller",
+         miraclemax-status, agent_config, healthchecks_check, stack_facts, drill). Run \
+         scripts/build on the controller",
         tb.host(0).name,
         std::env::consts::ARCH,
         empty.display()
@@ -531,4 +532,13 @@ fn a_check_run_on_a_clean_host_reports_the_changes_and_makes_none() {
             "{path} was not made"
         );
     }
+    // The one thing a check run puts on a host, as the binaries role documents: the modules the
+    // roles run there to show what would change, off PATH.
+    let modules = h.ssh(&["ls", "/usr/local/lib/miraclemax/ansible"]).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&modules.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["agent_config", "drill", "healthchecks_check", "stack_facts"]
+    );
 }

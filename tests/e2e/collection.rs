@@ -1,7 +1,9 @@
 //! The one Ansible artifact: `scripts/build-collection` packs the miraclemax.stack collection
 //! (modules, roles, playbooks, host binaries), `ansible-galaxy collection install` puts it in a
 //! fresh folder, and its playbooks, run from there with no repository around them, deploy a
-//! test host from an inventory written for the earlier roles (healthchecks_* variables) unchanged.
+//! test host from an inventory written for the earlier roles (healthchecks_* variables) unchanged,
+//! on a controller that cannot run any of the project's binaries (as a macOS or aarch64
+//! controller could not): every module runs on the host.
 
 use crate::ansible_deploy::{host_config, recap, smtp_per_host, succeeded, vault};
 use crate::support::*;
@@ -84,6 +86,11 @@ fn the_built_collection_installs_and_deploys_an_inventory_written_for_the_earlie
         assert!(doc.contains(option), "{role}: {doc}");
     }
 
+    booby_trap_the_controller(
+        &installed.join("ansible_collections/miraclemax/stack"),
+        &cwd,
+    );
+
     let tb = Testbed::start(1).unwrap();
     let _smtp = smtp_per_host(&tb);
     let host = tb.host(0);
@@ -138,5 +145,69 @@ fn the_built_collection_installs_and_deploys_an_inventory_written_for_the_earlie
             .iter()
             .any(|p| p.check == server.uuid && p.kind == "success"),
         "the deploy's heartbeat run reached Healthchecks"
+    );
+}
+
+/// Makes the installed collection fail if any of its code runs on the controller: its modules
+/// (sh dispatchers, which must not be ELF binaries built for one controller) refuse to run where
+/// `marker` exists, a file only the controller has, and its ELF files lose their execute bits
+/// here (the binaries role copies them to hosts with their own mode).
+fn booby_trap_the_controller(collection: &Path, cwd: &Path) {
+    let marker = cwd.join("this-is-the-controller");
+    std::fs::write(&marker, "").unwrap();
+    let guard = format!(
+        "if [ -e '{}' ]; then echo '{{\"failed\": true, \"msg\": \"a MiracleMax module ran on the controller\"}}'; exit 1; fi\n",
+        marker.display()
+    );
+    let modules = collection.join("plugins/modules");
+    let mut trapped = 0;
+    for entry in std::fs::read_dir(&modules).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some() {
+            continue; // documentation sidecars
+        }
+        let text = std::fs::read(&path).unwrap();
+        assert!(
+            !text.starts_with(b"\x7fELF"),
+            "{} is a binary: it could only run on one kind of controller",
+            path.display()
+        );
+        let text = String::from_utf8(text).unwrap();
+        let (shebang, rest) = text.split_once('\n').unwrap();
+        std::fs::write(&path, format!("{shebang}\n{guard}{rest}")).unwrap();
+        trapped += 1;
+    }
+    assert_eq!(
+        trapped, 4,
+        "agent_config, healthchecks_check, stack_facts, drill"
+    );
+    // The trap is armed: a module run here fails.
+    let out = Command::new("sh")
+        .arg(modules.join("agent_config"))
+        .arg("/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("ran on the controller"),
+        "{out:?}"
+    );
+
+    let mut stripped = 0;
+    let mut stack = vec![collection.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if std::fs::read(&path).unwrap().starts_with(b"\x7fELF") {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+                stripped += 1;
+            }
+        }
+    }
+    assert!(
+        stripped >= 7,
+        "the host binaries and modules are in the collection"
     );
 }

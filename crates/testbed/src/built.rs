@@ -41,6 +41,8 @@ pub fn dist_dir() -> PathBuf {
             ("miraclemax-heartbeat", "miraclemax-heartbeat"),
             ("stack_facts", "miraclemax-module-stack-facts"),
             ("drill", "miraclemax-module-drill"),
+            ("agent_config", "miraclemax-module-agent-config"),
+            ("healthchecks_check", "miraclemax-module-healthchecks-check"),
         ] {
             let to = dir.join(installed);
             let from = workspace_bin(built);
