@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 fn mmctl(inv: &Path, args: &[&str]) -> String {
-    let out = Command::new(mm_testbed::workspace_bin("mmctl"))
+    let out = mm_testbed::mmctl()
         .arg("-i")
         .arg(inv)
         .args(args)
@@ -92,7 +92,7 @@ fn mmctl_render_is_byte_for_byte_the_config_the_playbook_wrote_on_each_host() {
 }
 
 fn mmctl_out(inv: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(mm_testbed::workspace_bin("mmctl"))
+    mm_testbed::mmctl()
         .arg("-i")
         .arg(inv)
         .args(args)
@@ -371,7 +371,7 @@ fn mmctl_reaches_hosts_as_ansible_does_and_a_changed_host_key_is_an_error() {
     // checked then; a host whose key changed was reinstalled, so that one is gone too).
     let fresh = std::env::temp_dir().join(format!("mm-cp-{}", std::process::id()));
     std::fs::create_dir_all(&fresh).unwrap();
-    let out = Command::new(mm_testbed::workspace_bin("mmctl"))
+    let out = mm_testbed::mmctl()
         .arg("-i")
         .arg(&inv)
         .args(["status", "--json"])

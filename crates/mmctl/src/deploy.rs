@@ -1,11 +1,19 @@
-//! `mmctl deploy`: runs the matching playbook with ansible-playbook (the project's `.venv`, else
-//! PATH) on the same inventory, streaming its output as it comes, then one summary line per
-//! host from the play's recap. The exit code is the play's.
+//! `mmctl deploy`: runs the collection's playbook by its name (`miraclemax.stack.NAME`, found by
+//! Ansible as it finds any collection) with the `ansible-playbook` mmctl was pointed at (see
+//! `ansible`), on the same inventory. What the play prints goes straight to the terminal, as the
+//! user's own settings make it (stdout callback, colour); mmctl's one line per host comes from
+//! the collection's `mmctl_results` callback, which writes each host's totals as JSON. The exit
+//! code is the play's.
 
-use crate::ansible::program;
-use std::io::{BufRead, BufReader, IsTerminal, Write};
+use crate::ansible::{callbacks_enabled, cannot_run, program};
+use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+/// The collection's callback that writes the results, and the variable naming its file.
+const RESULTS_CALLBACK: &str = "miraclemax.stack.mmctl_results";
+const RESULTS_FILE_VAR: &str = "MIRACLEMAX_RESULTS_FILE";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Only {
@@ -26,27 +34,18 @@ pub struct Options {
     pub extra_vars: Vec<String>,
 }
 
-/// The playbook: the repository's own when run from its root (as ansible-playbook is), else
-/// the installed collection's.
-pub fn playbook(only: Option<Only>) -> String {
-    let (file, fqcn) = match only {
-        None => (
-            "deploy-complete-monitoring.yml",
-            "deploy_complete_monitoring",
-        ),
-        Some(Only::SelfHealing) => ("deploy-self-healing.yml", "deploy_self_healing"),
-        Some(Only::Healthchecks) => ("deploy-healthchecks.yml", "deploy_healthchecks"),
-    };
-    let local = Path::new("playbooks").join(file);
-    if local.is_file() {
-        local.display().to_string()
-    } else {
-        format!("miraclemax.stack.{fqcn}")
+/// The collection's playbook for this deploy, by its fully qualified name.
+pub fn playbook(only: Option<Only>) -> &'static str {
+    match only {
+        None => "miraclemax.stack.deploy_complete_monitoring",
+        Some(Only::SelfHealing) => "miraclemax.stack.deploy_self_healing",
+        Some(Only::Healthchecks) => "miraclemax.stack.deploy_healthchecks",
     }
 }
 
-/// The ansible-playbook command line (argument vector, never a shell string).
-pub fn command(o: &Options) -> Command {
+/// The ansible-playbook command line (argument vector, never a shell string), with the
+/// results callback added to the callbacks the user's settings already enable.
+pub fn command(o: &Options, results: &Path) -> Command {
     let mut cmd = Command::new(program("ansible-playbook"));
     for i in &o.inventory {
         cmd.arg("-i").arg(i);
@@ -67,12 +66,19 @@ pub fn command(o: &Options) -> Command {
     for e in &o.extra_vars {
         cmd.arg("-e").arg(e);
     }
+    let mut callbacks = callbacks_enabled();
+    if !callbacks.iter().any(|c| c == RESULTS_CALLBACK) {
+        callbacks.push(RESULTS_CALLBACK.to_string());
+    }
+    cmd.env("ANSIBLE_CALLBACKS_ENABLED", callbacks.join(","))
+        .env(RESULTS_FILE_VAR, results);
     cmd
 }
 
-/// One host's line of the PLAY RECAP.
-#[derive(Debug, PartialEq, Eq)]
+/// One host's totals from the play.
+#[derive(Debug, PartialEq, Eq, Deserialize)]
 pub struct Recap {
+    #[serde(skip)]
     pub host: String,
     pub ok: u32,
     pub changed: u32,
@@ -98,70 +104,38 @@ impl Recap {
     }
 }
 
-pub fn parse_recap(lines: &[String]) -> Vec<Recap> {
-    lines
-        .iter()
-        .skip_while(|l| !l.starts_with("PLAY RECAP"))
-        .skip(1)
-        .filter_map(|l| {
-            let (host, rest) = l.split_once(" : ")?;
-            let num = |k: &str| {
-                rest.split_whitespace()
-                    .find_map(|w| w.strip_prefix(k)?.parse().ok())
-            };
-            Some(Recap {
-                host: host.trim().to_string(),
-                ok: num("ok=")?,
-                changed: num("changed=")?,
-                unreachable: num("unreachable=")?,
-                failed: num("failed=")?,
-            })
-        })
-        .collect()
+/// The results file the callback wrote: `{"hosts": {NAME: {ok, changed, ...}}}`.
+pub fn parse_results(text: &str) -> anyhow::Result<Vec<Recap>> {
+    #[derive(Deserialize)]
+    struct File {
+        hosts: BTreeMap<String, Recap>,
+    }
+    let f: File = serde_json::from_str(text)?;
+    Ok(f.hosts
+        .into_iter()
+        .map(|(host, r)| Recap { host, ..r })
+        .collect())
 }
 
-/// Runs the play, streaming its output; returns its exit code and recap.
+/// Runs the play with the terminal as its output; returns its exit code and each host's
+/// totals (none when the play ended before it could give them, or when the installed
+/// collection is older than its results callback).
 pub fn run(o: &Options) -> anyhow::Result<(i32, Vec<Recap>)> {
-    let mut cmd = command(o);
-    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    cmd.env("ANSIBLE_FORCE_COLOR", if colour { "1" } else { "0" })
+    let dir = tempfile::tempdir()?;
+    let results = dir.path().join("results.json");
+    let status = command(o, &results)
         .stdin(Stdio::inherit())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    let mut child = cmd.spawn().map_err(|e| {
-        anyhow::anyhow!(
-            "cannot run {}: {e} (install Ansible: scripts/install-deps, or pip install ansible-core)",
-            program("ansible-playbook").display()
-        )
-    })?;
-    let mut lines = Vec::new();
-    let stdout = child.stdout.take().expect("piped");
-    let mut out = std::io::stdout().lock();
-    for line in BufReader::new(stdout).lines() {
-        let line = line?;
-        writeln!(out, "{line}")?;
-        out.flush()?;
-        lines.push(strip_ansi(&line));
-    }
-    let status = child.wait()?;
-    Ok((status.code().unwrap_or(1), parse_recap(&lines)))
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::new();
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .status()
+        .map_err(|e| cannot_run("ansible-playbook", &e))?;
+    let recap = match std::fs::read_to_string(&results) {
+        Ok(text) => {
+            parse_results(&text).map_err(|e| anyhow::anyhow!("{}: {e}", results.display()))?
         }
-    }
-    out
+        Err(_) => Vec::new(),
+    };
+    Ok((status.code().unwrap_or(1), recap))
 }
 
 #[cfg(test)]
@@ -169,23 +143,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_recap_gives_one_summary_line_per_host() {
-        let lines: Vec<String> = [
-            "TASK [x] ***",
-            "PLAY RECAP *********************************************************************",
-            "\u{1b}[0;33mweb1\u{1b}[0m                       : ok=20   changed=3    unreachable=0    failed=0    skipped=2    rescued=0    ignored=0",
-            "web2                       : ok=1    changed=0    unreachable=1    failed=0    skipped=0    rescued=0    ignored=0",
-            "",
-        ]
-        .iter()
-        .map(|l| strip_ansi(l))
-        .collect();
-        let r = parse_recap(&lines);
+    fn the_results_give_one_summary_line_per_host() {
+        let text = r#"{"hosts": {"web2": {"ok": 1, "changed": 0, "unreachable": 1, "failed": 0, "skipped": 0, "rescued": 0, "ignored": 0},
+                       "web1": {"ok": 20, "changed": 3, "unreachable": 0, "failed": 0, "skipped": 2, "rescued": 0, "ignored": 0}}}"#;
+        let r = parse_results(text).unwrap();
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].summary(), "web1: changed (20 ok, 3 changed, 0 failed)");
         assert_eq!(
             r[1].summary(),
             "web2: UNREACHABLE (1 ok, 0 changed, 0 failed)"
+        );
+    }
+
+    #[test]
+    fn the_playbook_is_the_collections_whatever_the_current_folder_holds() {
+        assert_eq!(
+            playbook(None),
+            "miraclemax.stack.deploy_complete_monitoring"
+        );
+        assert_eq!(
+            playbook(Some(Only::Healthchecks)),
+            "miraclemax.stack.deploy_healthchecks"
         );
     }
 }

@@ -484,6 +484,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for r in &recap {
                 println!("{NAME}: {}", r.summary());
             }
+            if code != 0 && recap.is_empty() {
+                eprintln!(
+                    "{NAME}: error: ansible-playbook exited with {code} before any host ran \
+                     (is the miraclemax.stack collection installed where this Ansible finds \
+                     collections? ansible-galaxy collection list miraclemax.stack)"
+                );
+                return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));
+            }
             if code != 0 {
                 eprintln!("{NAME}: error: ansible-playbook exited with {code}");
                 return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));

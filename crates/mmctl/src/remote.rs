@@ -6,7 +6,7 @@
 //! `failed` key (Ansible strips it from what callbacks see), so which hosts failed is read from
 //! the one-line summary Ansible prints, one line per host.
 
-use crate::ansible::program;
+use crate::ansible::{cannot_run, program};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -63,12 +63,7 @@ pub fn run(r: &Run) -> anyhow::Result<BTreeMap<String, Answer>> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let out = cmd.output().map_err(|e| {
-        anyhow::anyhow!(
-            "cannot run {}: {e} (install Ansible: scripts/install-deps, or pip install ansible-core)",
-            program("ansible").display()
-        )
-    })?;
+    let out = cmd.output().map_err(|e| cannot_run("ansible", &e))?;
     let said = String::from_utf8_lossy(&out.stdout);
     let mut answers = BTreeMap::new();
     for e in std::fs::read_dir(tree.path())? {

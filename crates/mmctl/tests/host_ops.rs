@@ -1,8 +1,11 @@
-//! `mmctl test heal`, `test heartbeat` and `mmctl logs` as the real binary, with a stand-in for
-//! `ansible` (the project's `.venv/bin/ansible`, which mmctl runs from the folder it is started
-//! in) that answers as ansible-core 2.19 does: the host's result in the `--tree` folder (without
-//! the `failed` key, which Ansible strips there) and the one-line summary on stdout. It records
-//! that it ran, so a refusal from the inventory is seen to reach no host.
+//! `mmctl test heal`, `test heartbeat`, `mmctl logs` and `mmctl deploy` as the real binary, with
+//! stand-ins for `ansible` and `ansible-playbook` in the folder `MMCTL_ANSIBLE_BIN_DIR` names
+//! (or on PATH), answering as ansible-core 2.19 does: `ansible` puts the host's result in the
+//! `--tree` folder (without the `failed` key, which Ansible strips there) and prints the one-line
+//! summary; `ansible-playbook` has the collection's results callback write each host's totals.
+//! They record that they ran, so a refusal from the inventory is seen to reach no host. Beside
+//! them, in the folder mmctl runs in, a `.venv/` and a `playbooks/` it was not told about are
+//! booby-trapped: mmctl must use neither.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -21,6 +24,23 @@ cp "$here/result.json" "$tree/web1"
 cat "$here/summary"
 exit 2
 "#;
+
+const PLAYBOOK_STAND_IN: &str = r#"#!/bin/sh
+here=$(dirname "$0")
+printf '%s\n' "$@" > "$here/ran-playbook"
+printf '%s\n' "$ANSIBLE_CALLBACKS_ENABLED" > "$here/callbacks"
+echo "what the user's own stdout callback prints"
+printf '{"hosts": {"web1": {"ok": 9, "changed": 2, "unreachable": 0, "failed": 0, "skipped": 1, "rescued": 0, "ignored": 0}}}' > "$MIRACLEMAX_RESULTS_FILE"
+"#;
+
+/// What a folder's own `.venv` and `playbooks/` hold here: each marks that it was used.
+const TRAP: &str = "#!/bin/sh\ntouch \"$(dirname \"$0\")/../../TRAPPED\"\nexit 99\n";
+const TRAP_PLAYBOOK: &str = "- hosts: all\n  tasks:\n    - ansible.builtin.fail: {msg: trapped}\n";
+
+fn executable(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
 
 struct Fleet {
     dir: tempfile::TempDir,
@@ -42,16 +62,29 @@ impl Fleet {
             "monitored_services:\n  - name: example\n    port: 8080\n  - name: second\n    port: 8081\n",
         )
         .unwrap();
-        let bin = d.join(".venv/bin");
+        let bin = d.join("ansible-bin");
         std::fs::create_dir_all(&bin).unwrap();
-        std::fs::write(bin.join("ansible"), STAND_IN).unwrap();
-        std::fs::set_permissions(bin.join("ansible"), std::fs::Permissions::from_mode(0o755))
-            .unwrap();
+        executable(&bin.join("ansible"), STAND_IN);
+        executable(&bin.join("ansible-playbook"), PLAYBOOK_STAND_IN);
+        let venv = d.join(".venv/bin");
+        std::fs::create_dir_all(&venv).unwrap();
+        std::fs::create_dir_all(d.join("playbooks")).unwrap();
+        for program in ["ansible", "ansible-playbook"] {
+            executable(&venv.join(program), TRAP);
+        }
+        for playbook in [
+            "deploy-complete-monitoring.yml",
+            "deploy-self-healing.yml",
+            "deploy-healthchecks.yml",
+            "drill.yml",
+        ] {
+            std::fs::write(d.join("playbooks").join(playbook), TRAP_PLAYBOOK).unwrap();
+        }
         Fleet { dir }
     }
 
     fn bin(&self) -> PathBuf {
-        self.dir.path().join(".venv/bin")
+        self.dir.path().join("ansible-bin")
     }
 
     /// What the host answers: its result as the tree file holds it, and the summary line.
@@ -64,16 +97,32 @@ impl Fleet {
         self.bin().join("ran").exists()
     }
 
+    /// Runs mmctl pointed at the stand-ins by MMCTL_ANSIBLE_BIN_DIR.
     fn mmctl(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_mmctl"))
+        self.mmctl_with(
+            args,
+            &[("MMCTL_ANSIBLE_BIN_DIR", self.bin().into_os_string())],
+        )
+    }
+
+    fn mmctl_with(&self, args: &[&str], env: &[(&str, std::ffi::OsString)]) -> Output {
+        let out = Command::new(env!("CARGO_BIN_EXE_mmctl"))
             .current_dir(self.dir.path())
             .arg("-i")
             .arg(Path::new("inventory"))
             .args(args)
             .env_remove("ANSIBLE_VAULT_PASSWORD_FILE")
+            .env_remove("ANSIBLE_CALLBACKS_ENABLED")
+            .env_remove("MMCTL_ANSIBLE_BIN_DIR")
             .env("NO_COLOR", "1")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .output()
-            .unwrap()
+            .unwrap();
+        assert!(
+            !self.dir.path().join("TRAPPED").exists(),
+            "mmctl ran the folder's own .venv: {out:?}"
+        );
+        out
     }
 }
 
@@ -236,4 +285,79 @@ fn test_heartbeat_where_the_heartbeat_is_not_deployed_says_why_and_how_to_deploy
         "{stderr}"
     );
     assert!(!stderr.contains("not deployed"), "{stderr}");
+}
+
+#[test]
+fn deploy_runs_the_collections_playbook_with_the_ansible_it_was_pointed_at_never_the_folders_own() {
+    let f = Fleet::new();
+    let out = f.mmctl(&["deploy", "--no-validate"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    // The play's own output passes through untouched; mmctl's line comes from the results file.
+    assert!(
+        stdout.contains("what the user's own stdout callback prints"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("mmctl: web1: changed (9 ok, 2 changed, 0 failed)"),
+        "{stdout}"
+    );
+    let argv = std::fs::read_to_string(f.bin().join("ran-playbook")).unwrap();
+    let argv: Vec<&str> = argv.lines().collect();
+    assert_eq!(
+        argv,
+        [
+            "-i",
+            "inventory",
+            "miraclemax.stack.deploy_complete_monitoring"
+        ]
+    );
+    let callbacks = std::fs::read_to_string(f.bin().join("callbacks")).unwrap();
+    assert_eq!(callbacks.trim(), "miraclemax.stack.mmctl_results");
+}
+
+#[test]
+fn deploy_keeps_the_callbacks_the_users_settings_enable_and_finds_ansible_on_path() {
+    let f = Fleet::new();
+    std::fs::write(
+        f.dir.path().join("ansible.cfg"),
+        "[defaults]\nstdout_callback = ansible.builtin.minimal\ncallbacks_enabled = ansible.builtin.junit, profile_tasks\n",
+    )
+    .unwrap();
+    let path = std::env::join_paths(std::iter::once(f.bin()).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap();
+    let out = f.mmctl_with(
+        &["deploy", "--no-validate", "--only", "self-healing"],
+        &[("PATH", path)],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let argv = std::fs::read_to_string(f.bin().join("ran-playbook")).unwrap();
+    assert!(
+        argv.lines()
+            .any(|a| a == "miraclemax.stack.deploy_self_healing"),
+        "{argv}"
+    );
+    let callbacks = std::fs::read_to_string(f.bin().join("callbacks")).unwrap();
+    assert_eq!(
+        callbacks.trim(),
+        "ansible.builtin.junit,profile_tasks,miraclemax.stack.mmctl_results"
+    );
+}
+
+#[test]
+fn without_ansible_on_path_or_named_mmctl_says_how_to_point_it_at_one() {
+    let f = Fleet::new();
+    let out = f.mmctl_with(
+        &["deploy", "--no-validate"],
+        &[("PATH", f.dir.path().join("empty").into_os_string())],
+    );
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("mmctl: error: cannot run ansible-playbook:")
+            && stderr.contains("MMCTL_ANSIBLE_BIN_DIR"),
+        "{stderr}"
+    );
 }

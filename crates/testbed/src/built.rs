@@ -55,3 +55,16 @@ pub fn dist_dir() -> PathBuf {
     })
     .clone()
 }
+
+/// The project's ansible-core (`scripts/install-deps` puts it in `.venv`): where tests, benches
+/// and the demo point mmctl (`MMCTL_ANSIBLE_BIN_DIR`), which runs only the Ansible it is told of.
+pub fn ansible_bin_dir() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin")
+}
+
+/// This build's mmctl, pointed at the project's ansible-core.
+pub fn mmctl() -> std::process::Command {
+    let mut cmd = std::process::Command::new(workspace_bin("mmctl"));
+    cmd.env("MMCTL_ANSIBLE_BIN_DIR", ansible_bin_dir());
+    cmd
+}

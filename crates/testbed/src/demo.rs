@@ -212,6 +212,7 @@ impl Mmctl<'_> {
         let status = Command::new(&program)
             .current_dir(self.repo)
             .env_remove("ANSIBLE_CONFIG")
+            .env("MMCTL_ANSIBLE_BIN_DIR", self.repo.join(".venv/bin"))
             .arg("-i")
             .arg(&self.inventory)
             .args(args)

@@ -20,7 +20,7 @@ mod rootfs;
 pub mod smtp;
 
 pub use anyhow;
-pub use built::{dist_dir, workspace_bin};
+pub use built::{ansible_bin_dir, dist_dir, mmctl, workspace_bin};
 pub use cmd::shell_quote;
 pub use host::Host;
 

@@ -76,7 +76,6 @@ fn outputs(
             p.body,
         ));
     }
-    let mmctl = mm_testbed::workspace_bin("mmctl");
     let host = labs[0].name();
     for args in [
         vec!["status"],
@@ -85,7 +84,7 @@ fn outputs(
         vec!["render", host.as_str()],
         vec!["logs", host.as_str(), "-n", "200"],
     ] {
-        let o = std::process::Command::new(&mmctl)
+        let o = mm_testbed::mmctl()
             .arg("-i")
             .arg(inv)
             .arg("--vault-password-file")

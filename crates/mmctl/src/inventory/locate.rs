@@ -49,7 +49,8 @@ fn default() -> Located {
     }
 }
 
-fn config_files() -> Vec<PathBuf> {
+/// The configuration files Ansible looks for, in its order; it reads the first that exists.
+pub fn config_files() -> Vec<PathBuf> {
     let mut v = Vec::new();
     if let Some(c) = std::env::var_os("ANSIBLE_CONFIG").filter(|v| !v.is_empty()) {
         v.push(PathBuf::from(c));

@@ -4,7 +4,7 @@
 //! edit goes to the file that defines a value and an error can point at its line.
 
 mod ini;
-mod locate;
+pub(crate) mod locate;
 mod resolve;
 pub mod template;
 mod vars_files;
