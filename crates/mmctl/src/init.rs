@@ -1,6 +1,9 @@
 //! `mmctl init [DIR]`: a new inventory for a first server, the repository's own example
 //! (`inventory/`, built in, so the two cannot drift): the hosts file, group variables with
-//! every setting commented, a vault example; then the next steps.
+//! every setting commented, a vault example; then the next steps. With `--playbooks`, also the
+//! user guide's three playbooks in `playbooks/` of the current folder, each importing the
+//! installed collection's, and an `ansible.cfg` naming the inventory when the folder has none,
+//! so `ansible-playbook playbooks/deploy-complete-monitoring.yml` works there as the guide says.
 
 use anyhow::bail;
 use std::path::{Path, PathBuf};
@@ -101,4 +104,79 @@ pub fn next_steps(dir: &Path, host: &str) -> String {
          \x20 5. mmctl {i}deploy --ask-vault-pass\n\
          \x20 6. mmctl {i}test heal {host} NAME\n"
     )
+}
+
+/// The user guide's playbook names and the collection playbook each one runs.
+const PLAYBOOKS: &[(&str, &str, &str)] = &[
+    (
+        "deploy-complete-monitoring.yml",
+        "deploy_complete_monitoring",
+        "Both layers: self-healing on every server, then the external heartbeat.",
+    ),
+    (
+        "deploy-self-healing.yml",
+        "deploy_self_healing",
+        "Layer 1: the self-healing daemon on every server.",
+    ),
+    (
+        "deploy-healthchecks.yml",
+        "deploy_healthchecks",
+        "Layer 2: the Healthchecks checks and the cron heartbeat.",
+    ),
+];
+
+/// The files `--playbooks` writes in `root`, with their text: the three playbooks, and an
+/// ansible.cfg naming `inventory` when `root` has no ansible.cfg of its own.
+fn playbook_files(root: &Path, inventory: &Path) -> Vec<(PathBuf, String)> {
+    let mut files: Vec<(PathBuf, String)> = PLAYBOOKS
+        .iter()
+        .map(|(file, fqcn, what)| {
+            (
+                root.join("playbooks").join(file),
+                format!(
+                    "---\n# {what} The play is the miraclemax.stack collection's (installed with\n\
+                     # ansible-galaxy collection install), so upgrading the collection upgrades it.\n\
+                     - name: MiracleMax, {fqcn}\n  ansible.builtin.import_playbook: miraclemax.stack.{fqcn}\n"
+                ),
+            )
+        })
+        .collect();
+    let cfg = root.join("ansible.cfg");
+    if !cfg.exists() {
+        let inv = inventory.strip_prefix(root).unwrap_or(inventory);
+        files.push((
+            cfg,
+            format!(
+                "# Ansible's settings for this folder (mmctl reads them too).\n[defaults]\ninventory = {}\n",
+                inv.display()
+            ),
+        ));
+    }
+    files
+}
+
+/// Refuses, before anything is written, when a playbook `--playbooks` would write exists.
+pub fn check_playbooks(root: &Path) -> anyhow::Result<()> {
+    for (file, _, _) in PLAYBOOKS {
+        let path = root.join("playbooks").join(file);
+        if path.exists() {
+            bail!(
+                "{}: already exists; mmctl init --playbooks writes only new files (move it away, or leave out --playbooks)",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Writes the playbooks (and ansible.cfg when missing) into `root`; the files written.
+pub fn playbooks(root: &Path, inventory: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    check_playbooks(root)?;
+    let mut written = Vec::new();
+    for (path, text) in playbook_files(root, inventory) {
+        std::fs::create_dir_all(path.parent().expect("a folder"))?;
+        std::fs::write(&path, text)?;
+        written.push(path);
+    }
+    Ok(written)
 }

@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use miraclemax_config::summary::config_summary;
 use mmctl::inventory::{Vault, locate};
 use mmctl::services::{self, NewService, Plan, Source, Target};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const NAME: &str = "mmctl";
@@ -85,6 +85,11 @@ enum Cmd {
         /// The account Ansible logs in as (with sudo).
         #[arg(long, value_name = "USER")]
         user: Option<String>,
+        /// Also write playbooks/deploy-complete-monitoring.yml, deploy-self-healing.yml and
+        /// deploy-healthchecks.yml here, importing the installed collection's, and an
+        /// ansible.cfg naming the inventory if this folder has none.
+        #[arg(long)]
+        playbooks: bool,
     },
     /// Add a service to the services a host or group watches (monitored_services), checked for
     /// every host it reaches with the daemon's own validation; nothing is written if any fails.
@@ -325,19 +330,35 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             host,
             address,
             user,
+            playbooks,
         } => {
             let first = mmctl::init::First {
                 name: host.clone(),
                 address,
                 user,
             };
+            if playbooks {
+                mmctl::init::check_playbooks(Path::new("."))?;
+            }
             for f in mmctl::init::init(&dir, &first)? {
                 println!("wrote {}", f.display());
+            }
+            if playbooks {
+                for f in mmctl::init::playbooks(Path::new("."), &dir)? {
+                    println!("wrote {}", f.display());
+                }
             }
             print!(
                 "{}",
                 mmctl::init::next_steps(&dir, host.as_deref().unwrap_or("server1"))
             );
+            if playbooks {
+                println!(
+                    "\nThe playbooks need the miraclemax.stack collection where Ansible finds it \
+                     (ansible-galaxy collection install miraclemax-stack-VERSION.tar.gz); then, \
+                     as well as mmctl deploy:\n  ansible-playbook playbooks/deploy-complete-monitoring.yml --ask-vault-pass"
+                );
+            }
         }
         Cmd::CheckConfig { file } => {
             let c = miraclemax_config::load(&file)?;

@@ -169,3 +169,79 @@ fn the_example_vaults_placeholder_key_is_reported_where_it_was_written_and_a_rea
     assert_eq!(v.status.code(), Some(0), "{all}");
     assert!(!all.contains("hunter2"), "the key leaked: {all}");
 }
+
+#[test]
+fn init_with_playbooks_writes_the_user_guides_three_playbooks_and_an_ansible_cfg_naming_the_inventory()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mmctl"))
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["init", "--playbooks"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("wrote ./playbooks/deploy-complete-monitoring.yml"),
+        "{said}"
+    );
+    for (file, fqcn) in [
+        (
+            "deploy-complete-monitoring.yml",
+            "deploy_complete_monitoring",
+        ),
+        ("deploy-self-healing.yml", "deploy_self_healing"),
+        ("deploy-healthchecks.yml", "deploy_healthchecks"),
+    ] {
+        let play = std::fs::read_to_string(dir.path().join("playbooks").join(file)).unwrap();
+        assert!(
+            play.ends_with(&format!(
+                "  ansible.builtin.import_playbook: miraclemax.stack.{fqcn}\n"
+            )),
+            "{play}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("ansible.cfg")).unwrap(),
+        "# Ansible's settings for this folder (mmctl reads them too).\n[defaults]\ninventory = inventory\n"
+    );
+    // mmctl finds that inventory through the ansible.cfg, as ansible-playbook will.
+    let list = run(&["list"]);
+    assert!(list.status.success(), "{}", text(&list.stderr));
+    assert!(
+        text(&list.stdout).contains("server1"),
+        "{}",
+        text(&list.stdout)
+    );
+
+    // Again: the playbooks exist, so nothing at all is written (not even a new inventory).
+    let again = run(&["init", "second", "--playbooks"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).contains("playbooks/deploy-complete-monitoring.yml: already exists"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert!(!dir.path().join("second").exists());
+}
+
+#[test]
+fn init_with_playbooks_leaves_an_existing_ansible_cfg_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mine = "[defaults]\ninventory = hosts\nstdout_callback = yaml\n";
+    std::fs::write(dir.path().join("ansible.cfg"), mine).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mmctl"))
+        .current_dir(dir.path())
+        .args(["init", "fleet", "--playbooks"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("ansible.cfg")).unwrap(),
+        mine
+    );
+    assert!(!text(&out.stdout).contains("ansible.cfg"));
+}
