@@ -21,3 +21,4 @@ mod self_heal_operations;
 mod storms;
 mod testbed;
 mod trust;
+mod user_repository;
