@@ -542,3 +542,85 @@ fn a_check_run_on_a_clean_host_reports_the_changes_and_makes_none() {
         ["agent_config", "drill", "healthchecks_check", "stack_facts"]
     );
 }
+
+#[test]
+fn the_heartbeat_alone_on_a_new_host_says_what_to_deploy_first_and_a_removed_smtp_password_leaves_the_host()
+ {
+    let tb = Testbed::start(1).unwrap();
+    let h = tb.host(0);
+    let hc = Healthchecks::start(IpAddr::V4(h.gateway())).unwrap();
+    let inv = inventory(tb.hosts());
+    let password = vault(&inv, &format!("vault_healthchecks_api_key: {API_KEY}\n"));
+    let api_url = format!("heartbeat_api_url={}", hc.api_url);
+    let pw = ["--vault-password-file", password.to_str().unwrap()];
+
+    // The heartbeat layer alone, on a host without the self-healing layer: stopped at once,
+    // before any check is created, saying what to deploy.
+    let alone = playbook(
+        &inv,
+        "deploy-healthchecks.yml",
+        &[&["-e", &api_url][..], &pw[..]].concat(),
+    );
+    let text = String::from_utf8_lossy(&alone.stdout);
+    assert!(!alone.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{} has no self-healing layer yet (/etc/miraclemax/config.yaml, \
+             /usr/local/bin/miraclemax-self-heal missing)",
+            h.name
+        )) && text.contains("mmctl deploy --only self-healing"),
+        "{text}"
+    );
+    assert_eq!(hc.writes(), 0, "no check was created");
+
+    // With an SMTP password, the role installs it root-only; taken out of the inventory, the
+    // next deploy removes it, and the configuration no longer names it.
+    let login = format!(
+        "{{\"self_healing_smtp_password\": \"correct-horse\", \"self_healing_email\": \
+         {{\"smtp_host\": \"{}\", \"smtp_port\": {}, \"tls\": \"none\", \
+         \"from\": \"miraclemax@example.org\", \"to\": [\"ops@example.org\"], \"username\": \"mm\"}}}}",
+        h.gateway(),
+        mm_testbed::smtp::SMTP_PORT
+    );
+    let with = playbook(
+        &inv,
+        "deploy-self-healing.yml",
+        &[&["-e", login.as_str()][..], &pw[..]].concat(),
+    );
+    succeeded(&with);
+    assert_eq!(
+        h.ssh_ok(&["stat", "-c", "%a %U", "/etc/miraclemax/smtp-password"])
+            .unwrap()
+            .trim(),
+        "600 root"
+    );
+    assert!(
+        h.ssh_ok(&["cat", "/etc/miraclemax/config.yaml"])
+            .unwrap()
+            .contains("/etc/miraclemax/smtp-password")
+    );
+    let without = playbook(&inv, "deploy-self-healing.yml", &pw);
+    succeeded(&without);
+    assert!(
+        !h.ssh(&["test", "-e", "/etc/miraclemax/smtp-password"])
+            .unwrap()
+            .status
+            .success(),
+        "the password file is gone"
+    );
+    assert!(
+        !h.ssh_ok(&["cat", "/etc/miraclemax/config.yaml"])
+            .unwrap()
+            .contains("smtp-password")
+    );
+    assert_eq!(is_active(h, "miraclemax-self-heal.service"), "active");
+
+    // Now the heartbeat layer deploys.
+    let heartbeat = playbook(
+        &inv,
+        "deploy-healthchecks.yml",
+        &[&["-e", &api_url][..], &pw[..]].concat(),
+    );
+    succeeded(&heartbeat);
+    assert!(hc.checks().iter().any(|c| c.slug == h.name));
+}
