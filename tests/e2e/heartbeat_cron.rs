@@ -4,7 +4,7 @@
 
 use crate::support::*;
 use mm_testbed::Testbed;
-use mm_testbed::healthchecks::Healthchecks;
+use mm_testbed::healthchecks::{API_KEY, Healthchecks};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -107,5 +107,102 @@ fn the_cron_heartbeat_pings_with_a_summary_and_fails_when_the_daemon_stops() {
         ),
         "{}",
         next.body
+    );
+}
+
+/// One cause, one alert: with the daemon stopped, only the server check goes DOWN; each service's
+/// own check reports what systemd says of it (running), so it stays up. Started again, the server
+/// check comes UP, and no service check ever flipped.
+#[test]
+fn a_stopped_daemon_takes_down_the_server_check_only_and_the_service_checks_stay_up() {
+    let tb = Testbed::start(1).unwrap();
+    let host = tb.host(0);
+    let _smtp = Smtp::start(host.gateway());
+    start_second_service(host);
+    let hc = Healthchecks::start(IpAddr::V4(host.gateway())).unwrap();
+    // Checks made through the Management API, as the heartbeat role makes them, so the
+    // stand-in tracks their status as Healthchecks would (DOWN on /fail, UP on success).
+    let api = miraclemax::heartbeat::api::Api::new(&hc.api_url, API_KEY);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let [server, example, second] = ["server", "example", "second"].map(|slug| {
+        let check = rt
+            .block_on(api.upsert(&serde_json::json!({
+                "name": slug, "slug": slug, "timeout": 3600, "grace": 3600,
+            })))
+            .unwrap();
+        check["ping_url"].as_str().unwrap().to_string()
+    });
+    let services = format!(
+        "{EXAMPLE}  - name: second\n    port: 8081\n    healing_strategies: [service_restart]\n"
+    );
+    let config = format!(
+        "{}heartbeat:\n  ping_url: {server}\n  services:\n    - {{name: example, ping_url: {example}}}\n    - {{name: second, ping_url: {second}}}\n",
+        test_config(host, &services)
+    );
+    install_daemon(host, &config);
+    let uuid = |url: &str| url.rsplit('/').next().unwrap().to_string();
+    let beat = || {
+        host.ssh_ok(&["/usr/local/bin/miraclemax-heartbeat", "--quiet"])
+            .unwrap()
+    };
+    wait_until(Duration::from_secs(20), "the daemon looking", || {
+        host.ssh_ok(&["miraclemax-status", "--json"])
+            .is_ok_and(|s| s.contains("\"second\""))
+    });
+    beat();
+    let statuses = || {
+        let checks = hc.checks();
+        [&server, &example, &second].map(|u| {
+            checks
+                .iter()
+                .find(|c| c.uuid == uuid(u))
+                .expect("the check")
+                .status
+                .clone()
+        })
+    };
+    assert_eq!(statuses(), ["up", "up", "up"]);
+
+    host.ssh_ok(&["systemctl", "stop", "miraclemax-self-heal.service"])
+        .unwrap();
+    beat();
+    assert_eq!(statuses(), ["down", "up", "up"]);
+    let pings = hc.pings();
+    let last = |u: &str| {
+        pings
+            .iter()
+            .rev()
+            .find(|p| p.check == uuid(u))
+            .expect("pinged")
+            .clone()
+    };
+    assert_eq!(last(&server).kind, "fail", "{}", last(&server).body);
+    for u in [&example, &second] {
+        let p = last(u);
+        assert_eq!(p.kind, "success", "{}", p.body);
+        assert!(
+            p.body.contains(
+                "seen by the heartbeat itself (the self-healing daemon cannot vouch for it)"
+            ),
+            "{}",
+            p.body
+        );
+    }
+
+    host.ssh_ok(&["systemctl", "start", "miraclemax-self-heal.service"])
+        .unwrap();
+    wait_until(Duration::from_secs(20), "the daemon looking again", || {
+        host.ssh(&["/usr/local/bin/miraclemax-heartbeat", "--quiet"])
+            .is_ok_and(|o| o.status.success())
+    });
+    assert_eq!(statuses(), ["up", "up", "up"]);
+    let flipped: Vec<String> = hc.flips().into_iter().map(|f| f.check).collect();
+    assert_eq!(
+        flipped,
+        [uuid(&server), uuid(&server)],
+        "one DOWN and one UP, of the server check only"
     );
 }
