@@ -45,7 +45,7 @@ pub async fn check(client: &Client, url: &str, expected: u16, timeout: Duration)
 
 /// The status code `url` answers a GET with.
 async fn status(client: &Client, url: &str) -> Result<u16, String> {
-    let target = Target::parse(url)?;
+    let target = crate::config::ProbeUrl::parse(url).map_err(|why| format!("{url}: {why}"))?;
     let tcp = TcpStream::connect((target.host.as_str(), target.port))
         .await
         .map_err(|e| e.to_string())?;
@@ -113,68 +113,6 @@ async fn exchange(
     ) {
         (Some(v), Some(code)) if v.starts_with("HTTP/") && (100..1000).contains(&code) => Ok(code),
         _ => Err(format!("the answer is not HTTP: {:?}", line.trim_end())),
-    }
-}
-
-/// A probe URL taken apart: `http[s]://host[:port][/path][?query]`.
-#[derive(Debug, PartialEq, Eq)]
-struct Target {
-    tls: bool,
-    /// The host as connected to (an IPv6 address without its brackets).
-    host: String,
-    port: u16,
-    /// What the Host header says: the URL's host and port as written.
-    authority: String,
-    path: String,
-}
-
-impl Target {
-    fn parse(url: &str) -> Result<Target, String> {
-        let (tls, rest) = if let Some(r) = url.strip_prefix("http://") {
-            (false, r)
-        } else if let Some(r) = url.strip_prefix("https://") {
-            (true, r)
-        } else {
-            return Err(format!("{url} is not an http:// or https:// URL"));
-        };
-        let rest = rest.split('#').next().unwrap_or_default();
-        let (authority, path) = match rest.find(['/', '?']) {
-            Some(i) if rest[i..].starts_with('?') => (&rest[..i], format!("/{}", &rest[i..])),
-            Some(i) => (&rest[..i], rest[i..].to_string()),
-            None => (rest, "/".to_string()),
-        };
-        if authority.contains('@') {
-            return Err(format!(
-                "{url}: credentials in a probe URL are not supported"
-            ));
-        }
-        let (host, port) = match authority.strip_prefix('[') {
-            Some(v6) => {
-                let (host, after) = v6
-                    .split_once(']')
-                    .ok_or_else(|| format!("{url}: unclosed [ in the host"))?;
-                (host, after.strip_prefix(':'))
-            }
-            None => match authority.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (authority, None),
-            },
-        };
-        let port = match port {
-            Some(p) => p.parse().map_err(|_| format!("{url}: bad port {p:?}"))?,
-            None if tls => 443,
-            None => 80,
-        };
-        if host.is_empty() {
-            return Err(format!("{url}: no host"));
-        }
-        Ok(Target {
-            tls,
-            host: host.to_string(),
-            port,
-            authority: authority.to_string(),
-            path,
-        })
     }
 }
 
@@ -272,26 +210,5 @@ mod tests {
             hello.as_bytes()[0] == 0x16,
             "a TLS handshake record was sent"
         );
-    }
-
-    #[test]
-    fn urls_are_taken_apart_as_written() {
-        let t = Target::parse("https://[::1]:8443?x=1#frag").unwrap();
-        assert_eq!(
-            t,
-            Target {
-                tls: true,
-                host: "::1".into(),
-                port: 8443,
-                authority: "[::1]:8443".into(),
-                path: "/?x=1".into(),
-            }
-        );
-        let t = Target::parse("http://example.org").unwrap();
-        assert_eq!((t.port, t.path.as_str()), (80, "/"));
-        assert_eq!(Target::parse("https://example.org/a").unwrap().port, 443);
-        assert!(Target::parse("http://user:pw@example.org/").is_err());
-        assert!(Target::parse("http://example.org:http/").is_err());
-        assert!(Target::parse("ftp://example.org/").is_err());
     }
 }

@@ -275,3 +275,30 @@ fn the_shipped_example_parses_into_the_typed_model() {
     assert_eq!(c.limits.kill_grace, Duration::from_secs(5));
     assert_eq!(c.protected_processes, ["postgres"]);
 }
+
+#[test]
+fn a_health_url_the_probe_could_not_use_is_a_configuration_error_not_a_failed_probe() {
+    let e = errors(&one_service(
+        "    health: {url: 'http://127.0.0.1:80800/health'}\n",
+    ));
+    assert_eq!(
+        e,
+        "/etc/miraclemax/config.yaml: service 'passgo': health: url cannot be probed: the port \
+         \"80800\" is not a number 1-65535"
+    );
+    let e = errors(&one_service(
+        "    health: {url: 'https://admin:hunter2@127.0.0.1:8443/health'}\n",
+    ));
+    assert!(
+        e.starts_with(
+            "/etc/miraclemax/config.yaml: service 'passgo': health: url cannot be probed: \
+             credentials (user:password@) in a health URL are not supported"
+        ),
+        "{e}"
+    );
+    assert!(!e.contains("hunter2"), "{e}");
+    let e = errors(&one_service(
+        "    health: {url: 'http://127.0.0.1:8080/health check'}\n",
+    ));
+    assert!(e.contains("space or control character"), "{e}");
+}

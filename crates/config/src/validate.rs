@@ -308,16 +308,14 @@ fn health(
             p.add(&object, "give either 'url' or 'path', not both");
             None
         }
-        (Some(u), None) if u.starts_with("http://") || u.starts_with("https://") => {
-            Some(HealthTarget::Url(u))
-        }
-        (Some(u), None) => {
-            p.add(
-                &object,
-                format!("url {} must start with http:// or https://", quote(&u)),
-            );
-            None
-        }
+        (Some(u), None) => match crate::ProbeUrl::parse(&u) {
+            Ok(_) => Some(HealthTarget::Url(u)),
+            // The URL itself is not quoted: it may hold credentials.
+            Err(why) => {
+                p.add(&object, format!("url cannot be probed: {why}"));
+                None
+            }
+        },
         (None, Some(path)) if !path.starts_with('/') => {
             p.add(
                 &object,
