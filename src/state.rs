@@ -43,6 +43,18 @@ pub struct State {
     /// The last time a worker panicked (it was restarted; see `WorkerPanic`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_worker_panic: Option<WorkerPanic>,
+    /// Since when reports cannot leave the host because email cannot be set up (the password
+    /// file cannot be read, an address is refused), and why. The daemon retries with backoff;
+    /// reports wait in the outbox meanwhile. `None` while email works or is not configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_blocked: Option<MailBlocked>,
+}
+
+/// Email cannot be set up: no report leaves the host until that is fixed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MailBlocked {
+    pub since_ms: u64,
+    pub error: String,
 }
 
 /// A worker that panicked: the daemon logged it, restarted the worker after a pause, and exits

@@ -36,6 +36,16 @@ pub struct Daemon {
     pub blind: Option<Blindness>,
     /// The last time one of its workers panicked (and was restarted).
     pub last_worker_panic: Option<WorkerPanicReport>,
+    /// Set while email cannot be set up: reports wait in the outbox.
+    pub mail_blocked: Option<MailBlockedReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MailBlockedReport {
+    pub since: String,
+    pub error: String,
+    /// Reports waiting in the outbox.
+    pub waiting: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -217,6 +227,11 @@ pub async fn gather(config: &Config, dirs: &Dirs) -> Report {
                 message: p.message.clone(),
                 recent: p.recent,
             }),
+            mail_blocked: state.mail_blocked.as_ref().map(|b| MailBlockedReport {
+                since: crate::notify::report::utc(b.since_ms),
+                error: b.error.clone(),
+                waiting: crate::notify::outbox::waiting(&dirs.outbox()).len(),
+            }),
         },
         services,
         ok,
@@ -241,6 +256,13 @@ pub fn table(r: &Report) -> String {
             b.since,
             b.services.join(", "),
             b.error.as_deref().unwrap_or("no error recorded")
+        );
+    }
+    if let Some(m) = &r.daemon.mail_blocked {
+        let _ = writeln!(
+            out,
+            "REPORTS BLOCKED since {}: {}; {} waiting in the outbox, sent once email works again",
+            m.since, m.error, m.waiting
         );
     }
     if let Some(p) = &r.daemon.last_worker_panic {
@@ -361,6 +383,7 @@ mod tests {
                 last_alive_secs: Some(3),
                 blind,
                 last_worker_panic: None,
+                mail_blocked: None,
             },
             services: Vec::new(),
             heartbeat: None,

@@ -109,6 +109,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match cli.command {
         None if cli.check_config => {
+            // Email as the daemon will set it up (addresses as the SMTP client parses them, the
+            // password file read): a report that could never leave is refused here, at deploy.
+            if let Some(email) = &config.email {
+                let host = config
+                    .host
+                    .clone()
+                    .unwrap_or_else(miraclemax::daemon::hostname);
+                miraclemax::notify::check_email(email, &host)
+                    .map_err(|e| anyhow!("{}: {e}", cli.host.config.display()))?;
+            }
             print!(
                 "{}: configuration OK\n{}",
                 cli.host.config.display(),

@@ -633,28 +633,37 @@ async fn mail_loop(sh: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     };
     // Set up (TLS roots and all) when the first report is queued, not at start: a host whose
     // services stay healthy never pays for it.
+    // A set-up that fails (an unreadable password file, a refused address) is the daemon's own
+    // incident: recorded in its state for status and the heartbeat, retried with backoff, and
+    // over once a set-up works, with no restart.
     let mut mailer = None;
+    let mut setup_backoff = MAIL_SETUP_RETRY_MIN;
+    let mut next_setup = tokio::time::Instant::now();
     loop {
         let outbox = sh.outbox.clone();
         let waiting = tokio::task::spawn_blocking(move || outbox.has_pending())
             .await
             .unwrap_or(true);
-        if waiting {
-            if mailer.is_none() {
-                match Mailer::new(email, &sh.host) {
-                    Ok(m) => mailer = Some(m),
-                    Err(e) => {
-                        tracing::error!(
-                            event = "mail_setup_failed",
-                            "reports stay in the outbox: {e}"
-                        );
-                        return;
-                    }
+        if waiting && mailer.is_none() && tokio::time::Instant::now() >= next_setup {
+            let (config, host) = (email.clone(), sh.host.clone());
+            let made = tokio::task::spawn_blocking(move || Mailer::new(&config, &host))
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            match made {
+                Ok(m) => {
+                    mailer = Some(m);
+                    setup_backoff = MAIL_SETUP_RETRY_MIN;
+                    mail_blocked(&sh, None);
+                }
+                Err(e) => {
+                    mail_blocked(&sh, Some(format!("{e}")));
+                    next_setup = tokio::time::Instant::now() + setup_backoff;
+                    setup_backoff = (setup_backoff * 2).min(MAIL_SETUP_RETRY_MAX);
                 }
             }
-            if let Some(mailer) = &mailer {
-                sh.outbox.deliver_due(mailer).await;
-            }
+        }
+        if waiting && let Some(mailer) = &mailer {
+            sh.outbox.deliver_due(mailer).await;
         }
         tokio::select! {
             _ = stop.changed() => return,
@@ -662,4 +671,35 @@ async fn mail_loop(sh: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             _ = tokio::time::sleep(Duration::from_secs(2)) => {}
         }
     }
+}
+
+/// Between two tries to set email up while it fails: from 5 s, doubling, at most a minute.
+const MAIL_SETUP_RETRY_MIN: Duration = Duration::from_secs(5);
+const MAIL_SETUP_RETRY_MAX: Duration = Duration::from_secs(60);
+
+/// Records whether email can be set up (`Some(why)`: it cannot), logging each change once.
+fn mail_blocked(sh: &Shared, why: Option<String>) {
+    let now = crate::heal::incident::now_ms();
+    sh.update(|st| match (&mut st.mail_blocked, why) {
+        (None, None) => {}
+        (Some(_), None) => {
+            st.mail_blocked = None;
+            tracing::info!(
+                event = "mail_setup_ok",
+                "email is set up again: queued reports are being delivered"
+            );
+        }
+        (Some(b), Some(why)) if b.error == why => {}
+        (blocked, Some(why)) => {
+            tracing::error!(
+                event = "mail_setup_failed",
+                "reports cannot leave this host and stay in the outbox (retried with backoff): {why}"
+            );
+            let since_ms = blocked.as_ref().map_or(now, |b| b.since_ms);
+            *blocked = Some(crate::state::MailBlocked {
+                since_ms,
+                error: why,
+            });
+        }
+    });
 }

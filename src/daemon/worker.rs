@@ -306,7 +306,7 @@ async fn look_and_act(
                     sh.config.limits.heal_window
                 ),
             );
-            close(sh, svc, inc);
+            close(sh, svc, inc).await;
         }
         _ => {}
     }
@@ -405,7 +405,7 @@ async fn heal(sh: &Arc<Shared>, svc: &Service, mut inc: Incident) {
         if event == "resolved" { "ok" } else { "failed" },
         &msg,
     );
-    close(sh, svc, inc);
+    close(sh, svc, inc).await;
 }
 
 /// When every strategy failed, systemd's record of the last start says more than what was
@@ -425,7 +425,7 @@ async fn refine_cause(sh: &Shared, svc: &Service, inc: &mut Incident) {
 
 /// Queues the report, then closes the incident. Queuing is idempotent per incident, so a crash
 /// between the two sends the report once when the incident is resumed.
-fn close(sh: &Arc<Shared>, svc: &Service, inc: Incident) {
+async fn close(sh: &Arc<Shared>, svc: &Service, inc: Incident) {
     let origin = Origin {
         host: &sh.host,
         ssh_target: &sh.ssh_target,
@@ -441,7 +441,8 @@ fn close(sh: &Arc<Shared>, svc: &Service, inc: Incident) {
         None => {}
         Some(Ok(email)) => match sh
             .outbox
-            .enqueue(&format!("{}-{}", inc.id, inc.kind()), &email)
+            .queue(format!("{}-{}", inc.id, inc.kind()), email)
+            .await
         {
             Ok(_) => sh.mail_wakeup.notify_one(),
             Err(e) => tracing::error!(

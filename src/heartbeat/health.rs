@@ -92,6 +92,9 @@ fn assess(config: &Config, dirs: &Dirs) -> Assessment {
             state.blind_error.as_deref().unwrap_or("no error recorded")
         ));
     }
+    if vouched {
+        problems.extend(reports_stuck(&state, dirs, now_ms()));
+    }
     let unseen = if vouched && state.blind_since_ms.is_some() {
         state.blind_services.clone()
     } else {
@@ -182,6 +185,41 @@ pub async fn assess_with(config: &Config, dirs: &Dirs, systemd: &impl UnitStates
     }
     a.problems.extend(problems);
     a
+}
+
+/// How long a report may wait to leave the host, the mail server failing each try, before the
+/// server check fails: long enough for a mail server's restart or a short outage (the outbox
+/// retries at least once a minute), short enough that a report nobody will read is noticed.
+pub const REPORTS_LATE_AFTER: Duration = Duration::from_secs(30 * 60);
+
+/// Reports that cannot leave the host: email cannot be set up at all (at once: no retry fixes
+/// a missing password file by itself), or the oldest queued report has failed to send for
+/// longer than [`REPORTS_LATE_AFTER`].
+fn reports_stuck(state: &crate::state::State, dirs: &Dirs, now_ms: u64) -> Vec<String> {
+    let queued = crate::notify::outbox::waiting(&dirs.outbox());
+    let mut problems = Vec::new();
+    if let Some(b) = &state.mail_blocked {
+        problems.push(format!(
+            "reports cannot leave this host: {} (since {}; {} waiting in the outbox)",
+            b.error,
+            crate::notify::report::utc(b.since_ms),
+            queued.len()
+        ));
+        return problems;
+    }
+    if let Some(oldest) = queued.iter().find(|q| q.attempts > 0) {
+        let age = Duration::from_millis(now_ms.saturating_sub(oldest.created_ms));
+        if age > REPORTS_LATE_AFTER {
+            problems.push(format!(
+                "{} report(s) waiting to leave this host, the oldest for {}: the mail server \
+                 refused or could not be reached ({})",
+                queued.len(),
+                human(age),
+                oldest.last_error.as_deref().unwrap_or("no error recorded")
+            ));
+        }
+    }
+    problems
 }
 
 /// Ok(description) when the daemon is alive and looking; Err(the problem) otherwise.

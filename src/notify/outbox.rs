@@ -9,6 +9,10 @@
 //! report's Message-ID (`<ID@host>`), and every attempt, after any restart, uses that same
 //! Message-ID: the possible duplicate is one mail clients and list servers recognise as the
 //! same message. Exactly once is not possible without the server's help.
+//!
+//! The daemon's side (`queue`, `deliver_due`) does its file work (reads, writes, fsyncs,
+//! removals) on the blocking pool, never on the runtime's one thread: a slow or failing disk
+//! delays reports, not the workers' looks or the watchdog.
 
 use super::report::Email;
 use crate::config;
@@ -90,6 +94,23 @@ impl Outbox {
         Ok(true)
     }
 
+    /// [`Outbox::enqueue`] on the blocking pool.
+    pub async fn queue(&self, id: String, email: Email) -> io::Result<bool> {
+        self.on_disk(move |ob| ob.enqueue(&id, &email)).await
+    }
+
+    /// Runs file work on the blocking pool (a panic there is this task's panic).
+    async fn on_disk<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Outbox) -> T + Send + 'static,
+    ) -> T {
+        let ob = self.clone();
+        match tokio::task::spawn_blocking(move || work(&ob)).await {
+            Ok(v) => v,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+
     fn write(&self, q: &Queued) -> io::Result<()> {
         crate::state::write_atomic(&self.path(&q.id), &serde_json::to_vec_pretty(q)?)
     }
@@ -105,15 +126,7 @@ impl Outbox {
     }
 
     pub fn pending(&self) -> Vec<Queued> {
-        let mut out: Vec<Queued> = fs::read_dir(&self.dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-            .filter_map(|e| serde_json::from_slice(&fs::read(e.path()).ok()?).ok())
-            .collect();
-        out.sort_by_key(|q| q.created_ms);
-        out
+        waiting(&self.dir)
     }
 
     /// The Message-ID every attempt to send report `id` uses: the one recorded before its
@@ -132,14 +145,9 @@ impl Outbox {
     /// Tries every report that is due. Returns how many were delivered.
     pub async fn deliver_due(&self, mailer: &impl Deliver) -> usize {
         let mut sent = 0;
-        for mut q in self.pending() {
+        for mut q in self.on_disk(|ob| ob.pending()).await {
             let now = self.clock.now_ms();
             if q.next_try_ms > now {
-                continue;
-            }
-            if self.dir.join("sent").join(&q.id).exists() {
-                // Sent before, but the queue file could not be removed then: never send twice.
-                let _ = fs::remove_file(self.path(&q.id));
                 continue;
             }
             let late = Duration::from_millis(now.saturating_sub(q.created_ms));
@@ -151,35 +159,14 @@ impl Outbox {
                     email.body
                 );
             }
-            // Without its Message-ID on disk first, a copy sent after a crash could not be
-            // recognised as the same message: better to wait and retry.
-            let message_id = match self.message_id(&q.id, mailer.message_id(&q.id)) {
-                Ok((m, again)) => {
-                    if again {
-                        tracing::info!(
-                            report = q.id.as_str(),
-                            "report {} is sent again with its first attempt's Message-ID {m} \
-                             (an earlier attempt may have reached the mail server)",
-                            q.id
-                        );
-                    }
-                    m
-                }
-                Err(e) => {
-                    tracing::warn!(
-                        report = q.id.as_str(),
-                        "report {} not sent: cannot record its Message-ID in {}: {e}",
-                        q.id,
-                        self.dir.join("sending").display()
-                    );
-                    continue;
-                }
+            let (id, first) = (q.id.clone(), mailer.message_id(&q.id));
+            let Some(message_id) = self.on_disk(move |ob| ob.prepare(&id, first)).await else {
+                continue;
             };
             match mailer.send(&email, &message_id).await {
                 Ok(()) => {
-                    let _ = fs::write(self.dir.join("sent").join(&q.id), b"");
-                    let _ = fs::remove_file(self.path(&q.id));
-                    let _ = fs::remove_file(self.dir.join("sending").join(&q.id));
+                    let id = q.id.clone();
+                    self.on_disk(move |ob| ob.mark_sent(&id)).await;
                     tracing::info!(
                         report = q.id.as_str(),
                         attempts = q.attempts + 1,
@@ -202,12 +189,53 @@ impl Outbox {
                         backoff
                     );
                     q.last_error = Some(e);
-                    let _ = self.write(&q);
+                    self.on_disk(move |ob| {
+                        let _ = ob.write(&q);
+                    })
+                    .await;
                 }
             }
         }
-        self.prune_sent_markers();
+        self.on_disk(|ob| ob.prune_sent_markers()).await;
         sent
+    }
+
+    /// Before report `id` is sent: the Message-ID to send it with, or None when it must not be
+    /// sent now (sent before, its queue file not removed then; or its Message-ID cannot be
+    /// recorded, without which a copy sent after a crash could not be recognised as the same
+    /// message: better to wait and retry).
+    fn prepare(&self, id: &str, first: String) -> Option<String> {
+        if self.dir.join("sent").join(id).exists() {
+            let _ = fs::remove_file(self.path(id));
+            return None;
+        }
+        match self.message_id(id, first) {
+            Ok((m, again)) => {
+                if again {
+                    tracing::info!(
+                        report = id,
+                        "report {id} is sent again with its first attempt's Message-ID {m} \
+                         (an earlier attempt may have reached the mail server)"
+                    );
+                }
+                Some(m)
+            }
+            Err(e) => {
+                tracing::warn!(
+                    report = id,
+                    "report {id} not sent: cannot record its Message-ID in {}: {e}",
+                    self.dir.join("sending").display()
+                );
+                None
+            }
+        }
+    }
+
+    /// After the server accepted report `id`: never again, and its files go.
+    fn mark_sent(&self, id: &str) {
+        let _ = fs::write(self.dir.join("sent").join(id), b"");
+        let _ = fs::remove_file(self.path(id));
+        let _ = fs::remove_file(self.dir.join("sending").join(id));
     }
 
     fn prune_sent_markers(&self) {
@@ -238,6 +266,20 @@ impl Outbox {
             }
         }
     }
+}
+
+/// The reports waiting in the outbox folder `dir`, oldest first: for readers (the heartbeat,
+/// status), which must not create the folder.
+pub fn waiting(dir: &Path) -> Vec<Queued> {
+    let mut out: Vec<Queued> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| serde_json::from_slice(&fs::read(e.path()).ok()?).ok())
+        .collect();
+    out.sort_by_key(|q| q.created_ms);
+    out
 }
 
 /// Something that delivers a rendered report (the SMTP client; tests use a recorder).

@@ -159,3 +159,58 @@ fn the_daemon_refuses_to_start_on_a_configuration_others_can_read() {
     );
     assert!(check.status.success(), "{}", text(&check.stderr));
 }
+
+#[test]
+fn check_config_refuses_email_the_daemon_could_not_set_up() {
+    let email = |extra: &str| {
+        format!(
+            "monitored_services:\n  - name: passgo\n    port: 8080\nnotifications:\n  email:\n    \
+             smtp_host: 127.0.0.1\n    smtp_port: 25\n    tls: none\n{extra}"
+        )
+    };
+    // A password file that cannot be read (missing; a folder).
+    let dir = std::env::temp_dir().join(format!("mm-cli-mail-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, file) in [
+        ("missing.yaml", dir.join("no-such-password")),
+        ("folder.yaml", dir.clone()),
+    ] {
+        let path = temp_config(
+            name,
+            &email(&format!(
+                "    from: mm@example.org\n    to: [ops@example.org]\n    username: mm\n    password_file: {}\n",
+                file.display()
+            )),
+        );
+        let out = run(
+            env!("CARGO_BIN_EXE_miraclemax-self-heal"),
+            &["--check-config", "--config", &path],
+        );
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        assert!(
+            text(&out.stderr).starts_with(&format!(
+                "miraclemax-self-heal: error: {path}: notifications.email: cannot read password_file {}: ",
+                file.display()
+            )),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    // An address the SMTP client refuses, though it has an @ and a dot.
+    let path = temp_config(
+        "address.yaml",
+        &email("    from: 'mm..x@example.org'\n    to: [ops@example.org]\n"),
+    );
+    let out = run(
+        env!("CARGO_BIN_EXE_miraclemax-self-heal"),
+        &["--check-config", "--config", &path],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with(&format!(
+            "miraclemax-self-heal: error: {path}: notifications.email: address 'mm..x@example.org' cannot be used: "
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+}
