@@ -141,7 +141,7 @@ pub fn modules() -> [(&'static str, std::path::PathBuf); 4] {
 }
 
 /// A collections root holding the miraclemax.stack collection as `scripts/build-collection`
-/// stages it (roles and playbooks copied in), with this build's controller module, for
+/// stages it (roles and playbooks copied in, no host binaries), for
 /// ANSIBLE_COLLECTIONS_PATH. Made once per test process, never rewritten while a play may be
 /// running a module from it. Host binaries come from `self_healing_bin_dir` in each play.
 pub fn collections() -> std::path::PathBuf {
@@ -154,12 +154,10 @@ pub fn collections() -> std::path::PathBuf {
     .clone()
 }
 
-/// Runs `scripts/build-collection` with this build's controller module and these arguments.
+/// Runs `scripts/build-collection` with these arguments.
 pub fn build_collection(args: &[&str]) -> String {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let modules = mm_testbed::workspace_bin("miraclemax-module-healthchecks-check");
     let out = std::process::Command::new(repo.join("scripts/build-collection"))
-        .args(["--modules", modules.parent().unwrap().to_str().unwrap()])
         .args(args)
         .output()
         .unwrap();
