@@ -13,30 +13,39 @@ fn floor() -> GlibcVersion {
     GlibcVersion::parse("2.17").unwrap()
 }
 
-/// `fn main() {}` built by this toolchain's rustc, statically or not, once per process.
-fn built(kind: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mm-elf-{}", std::process::id()));
-    let out = dir.join(kind);
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = LOCK.lock().unwrap();
-    if !out.exists() {
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("main.rs"), "fn main() {}\n").unwrap();
-        let rustc = Path::new(env!("CARGO")).with_file_name("rustc");
-        let mut cmd = Command::new(rustc);
-        if kind == "static" {
-            // glibc's static libraries (libc6-dev, which the linker gcc brings) link it in.
-            cmd.args(["-C", "target-feature=+crt-static"]);
-        }
-        let status = cmd
-            .arg(dir.join("main.rs"))
-            .arg("-o")
-            .arg(&out)
-            .status()
-            .unwrap();
-        assert!(status.success(), "rustc could not build the {kind} binary");
+/// `fn main() {}` built by this toolchain's rustc, statically or not, in a folder of its own
+/// that goes when this does.
+struct Built {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl Drop for Built {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
-    out
+}
+
+fn built(kind: &str, test: &str) -> Built {
+    let dir = std::env::temp_dir().join(format!("mm-elf-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("main.rs"), "fn main() {}\n").unwrap();
+    let path = dir.join(kind);
+    let built = Built { dir, path };
+    let rustc = Path::new(env!("CARGO")).with_file_name("rustc");
+    let mut cmd = Command::new(rustc);
+    if kind == "static" {
+        // glibc's static libraries (libc6-dev, which the linker gcc brings) link it in.
+        cmd.args(["-C", "target-feature=+crt-static"]);
+    }
+    let status = cmd
+        .arg(built.dir.join("main.rs"))
+        .arg("-o")
+        .arg(&built.path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "rustc could not build the {kind} binary");
+    built
 }
 
 /// The GLIBC_ versions `objdump -T` names for a binary's dynamic symbols.
@@ -66,7 +75,7 @@ fn with_machine(path: &Path, machine: u16) -> Vec<u8> {
 
 #[test]
 fn a_static_binary_fits_any_glibc() {
-    let needs = BinaryNeeds::read(&built("static")).unwrap();
+    let needs = BinaryNeeds::read(&built("static", "static").path).unwrap();
     assert!(needs.is_static(), "{needs:?}");
     assert_eq!(needs.interpreter, None);
     assert!(needs.libraries.is_empty());
@@ -76,15 +85,16 @@ fn a_static_binary_fits_any_glibc() {
 
 #[test]
 fn a_binary_linked_against_this_machines_glibc_fails_the_floor() {
-    let path = built("dynamic");
-    let needs = BinaryNeeds::read(&path).unwrap();
+    let dynamic = built("dynamic", "dynamic");
+    let path = &dynamic.path;
+    let needs = BinaryNeeds::read(path).unwrap();
     assert!(!needs.is_static());
     assert!(needs.interpreter.as_deref().unwrap().contains("ld-linux"));
     assert!(
         needs.libraries.iter().any(|l| l == "libc.so.6"),
         "{needs:?}"
     );
-    assert_eq!(needs.glibc, objdump_glibc(&path));
+    assert_eq!(needs.glibc, objdump_glibc(path));
     let newest = needs.newest_glibc().unwrap();
     assert!(*newest > floor(), "{newest}");
     let wrong = check(&needs, ARCH, &floor()).unwrap_err();
@@ -116,7 +126,8 @@ fn the_elf_machine_must_be_the_folders_architecture() {
         "x86_64"
     };
     let other_machine = machine_of(other).unwrap();
-    let foreign = BinaryNeeds::parse(&with_machine(&built("static"), other_machine)).unwrap();
+    let static_one = built("static", "machine");
+    let foreign = BinaryNeeds::parse(&with_machine(&static_one.path, other_machine)).unwrap();
     assert_eq!(foreign.machine, other_machine);
     assert_eq!(check(&foreign, other, &floor()), Ok("static".to_string()));
     let wrong = check(&foreign, ARCH, &floor()).unwrap_err();
