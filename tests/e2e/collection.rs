@@ -39,7 +39,8 @@ fn outside(tool: &str, collections: &Path, cwd: &Path) -> Command {
 
 #[test]
 fn the_built_collection_installs_and_deploys_an_inventory_written_for_the_earlier_roles() {
-    // The tarball, with this build's host binaries as dist/x86_64 would hold them.
+    // The tarball, with this build's (debug) binaries as dist/ARCH would hold them: the
+    // host binaries and the modules, which run on the host too.
     let dist = fresh("dist");
     std::os::unix::fs::symlink(mm_testbed::dist_dir(), dist.join(std::env::consts::ARCH)).unwrap();
     let out_dir = fresh("collection-out");

@@ -14,6 +14,7 @@ mod drill_module;
 mod failure_modes;
 mod heartbeat_cron;
 mod mmctl;
+mod release_artifacts;
 mod scale;
 mod self_heal;
 mod self_heal_failures;

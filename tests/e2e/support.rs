@@ -141,7 +141,8 @@ pub fn modules() -> [(&'static str, std::path::PathBuf); 4] {
 }
 
 /// A collections root holding the miraclemax.stack collection as `scripts/build-collection`
-/// stages it (roles and playbooks copied in), for ANSIBLE_COLLECTIONS_PATH. Made once per test process, never rewritten while a play may be
+/// stages it (roles and playbooks copied in, no host binaries), for
+/// ANSIBLE_COLLECTIONS_PATH. Made once per test process, never rewritten while a play may be
 /// running a module from it. Host binaries come from `self_healing_bin_dir` in each play.
 pub fn collections() -> std::path::PathBuf {
     static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();

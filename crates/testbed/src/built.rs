@@ -26,7 +26,7 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     path
 }
 
-/// The host binaries and host-side modules under the names a host gets them by, laid out as
+/// The host binaries and the Ansible modules under the names a host gets them by, laid out as
 /// `scripts/build` lays out `dist/ARCH` (for `self_healing_bin_dir`), made from this build once
 /// per process. Hard links in the profile folder: no copies of large debug binaries.
 pub fn dist_dir() -> PathBuf {

@@ -11,6 +11,7 @@ mod cmd;
 pub mod demo;
 pub mod deploy;
 pub mod docs;
+pub mod elf;
 mod faults;
 pub mod healthchecks;
 mod host;
