@@ -203,3 +203,72 @@ fn a_stray_process_on_the_port_is_killed_and_named_in_the_email() {
         "{body}"
     );
 }
+
+/// Reports cannot go silent: with the SMTP password file gone when the first report is due,
+/// the report waits in the outbox, `miraclemax-status` and the heartbeat say why, and once the
+/// file is back it is delivered, by the same daemon process (no restart).
+#[test]
+fn a_report_path_that_cannot_be_set_up_is_shown_retried_and_delivered_once_fixed() {
+    let tb = Testbed::start(1).unwrap();
+    let host = tb.host(0);
+    let smtp =
+        mm_testbed::smtp::Smtp::start_with_auth(host.gateway(), "mm", "correct-horse").unwrap();
+    let hc = mm_testbed::healthchecks::Healthchecks::start(std::net::IpAddr::V4(host.gateway()))
+        .unwrap();
+    let password = "/etc/miraclemax/smtp-password";
+    host.write(password, "correct-horse\n").unwrap();
+    host.ssh_ok(&["chmod", "600", password]).unwrap();
+    let config = test_config(host, EXAMPLE).replace(
+        "    to: [ops@example.org]\n",
+        &format!("    to: [ops@example.org]\n    username: mm\n    password_file: {password}\n"),
+    ) + &format!("heartbeat:\n  ping_url: {}\n", hc.add_check());
+    install_daemon(host, &config);
+    let pid = main_pid(host, "miraclemax-self-heal.service");
+
+    // The file goes before any report is due; then a failure needs one.
+    host.ssh_ok(&["mv", password, "/root/smtp-password.away"])
+        .unwrap();
+    kill_9(host, "example.service");
+    wait_until(Duration::from_secs(30), "the report path blocked", || {
+        host.ssh_ok(&["miraclemax-status"])
+            .is_ok_and(|s| s.contains("REPORTS BLOCKED since"))
+    });
+    let status = host.ssh_ok(&["miraclemax-status"]).unwrap();
+    assert!(
+        status.contains(&format!("cannot read password_file {password}"))
+            && status.contains("1 waiting in the outbox"),
+        "{status}"
+    );
+    let beat = host.ssh(&["/usr/local/bin/miraclemax-heartbeat"]).unwrap();
+    let said = String::from_utf8_lossy(&beat.stdout);
+    assert!(
+        said.contains(
+            "FAIL: reports cannot leave this host: notifications.email: cannot read password_file"
+        ),
+        "{said}"
+    );
+    assert_eq!(smtp.count(RESOLVED), 0);
+    assert_eq!(
+        is_active(host, "example.service"),
+        "active",
+        "healed all the same"
+    );
+
+    // Back: delivered by the same process, and the block is over.
+    host.ssh_ok(&["mv", "/root/smtp-password.away", password])
+        .unwrap();
+    smtp.wait_for(RESOLVED, Duration::from_secs(90)).unwrap();
+    assert_eq!(main_pid(host, "miraclemax-self-heal.service"), pid);
+    wait_until(Duration::from_secs(10), "the block over", || {
+        host.ssh_ok(&["miraclemax-status"])
+            .is_ok_and(|s| !s.contains("REPORTS BLOCKED"))
+    });
+    let journal = host
+        .ssh_ok(&["journalctl", "-t", "miraclemax-self-heal", "--no-pager"])
+        .unwrap();
+    assert!(
+        journal.contains("reports cannot leave this host")
+            && journal.contains("email is set up again"),
+        "{journal}"
+    );
+}
