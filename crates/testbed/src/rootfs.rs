@@ -106,13 +106,13 @@ pub fn ensure(state_dir: &Path, release: Release) -> Result<PathBuf> {
 }
 
 /// Rootfs trees of the release's earlier recipes are dead weight (about 170 MB each) once a
-/// new one exists; the other release's tree is left alone.
+/// new one exists, as are those from before the suite was in the name (`rootfs-<hash>`, all
+/// Debian 12); the other release's tree is left alone.
 fn remove_older_recipes(state_dir: &Path, release: Release, keep: &Path) {
-    let prefix = format!("rootfs-{}-", release.suite());
     for e in fs::read_dir(state_dir).into_iter().flatten().flatten() {
         let p = e.path();
         let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with(&prefix) && p.with_extension("") != keep {
+        if of_release(&name, release) && p.with_extension("") != keep {
             let _ = if p.is_dir() {
                 fs::remove_dir_all(&p)
             } else {
@@ -120,6 +120,21 @@ fn remove_older_recipes(state_dir: &Path, release: Release, keep: &Path) {
             };
         }
     }
+}
+
+/// Whether a file or folder of the state directory (a tree, its `.ok` or `.tmp`) is a rootfs of
+/// the release, whatever its recipe.
+fn of_release(name: &str, release: Release) -> bool {
+    let stem = name.split('.').next().unwrap_or_default();
+    let Some(rest) = stem.strip_prefix("rootfs-") else {
+        return false;
+    };
+    let hash = rest
+        .strip_prefix(release.suite())
+        .and_then(|h| h.strip_prefix('-'));
+    let unnamed = release == Release::Bookworm && rest.len() == 16;
+    hash.or(unnamed.then_some(rest))
+        .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn customise(root: &Path) -> Result<()> {
@@ -279,4 +294,31 @@ fn recipe_hash(release: Release) -> u64 {
 pub fn path_str(p: &Path) -> Result<&str> {
     p.to_str()
         .with_context(|| format!("path {} is not UTF-8", p.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Release, of_release};
+
+    #[test]
+    fn a_new_recipe_replaces_only_its_own_releases_trees() {
+        let bookworm = "rootfs-bookworm-78c7bb8fa804b709";
+        let trixie = "rootfs-trixie-ce2f3f730c5af87a";
+        // Before the suite was in the name, every tree was Debian 12's.
+        let unnamed = "rootfs-ce2f3f730c5af87a";
+        for name in [
+            bookworm,
+            &format!("{bookworm}.ok"),
+            unnamed,
+            &format!("{unnamed}.tmp"),
+        ] {
+            assert!(of_release(name, Release::Bookworm), "{name}");
+            assert!(!of_release(name, Release::Trixie), "{name}");
+        }
+        assert!(of_release(trixie, Release::Trixie));
+        assert!(!of_release(trixie, Release::Bookworm));
+        for other in ["build.lock", "slots", "id_ed25519", "rootfs-notes"] {
+            assert!(!of_release(other, Release::Bookworm), "{other}");
+        }
+    }
 }
