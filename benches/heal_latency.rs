@@ -12,7 +12,7 @@
 #[path = "../tests/e2e/support.rs"]
 mod support;
 
-use mm_testbed::{Host, Testbed};
+use mm_testbed::{Host, Release, Testbed};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use support::*;
 
@@ -139,7 +139,8 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(7);
-    let tb = Testbed::start(1).expect("the testbed needs root");
+    // Debian 12, the release the recorded latencies were measured on.
+    let tb = Testbed::start_on(&[Release::Bookworm]).expect("the testbed needs root");
     let host = tb.host(0);
     let _smtp = Smtp::start(host.gateway());
     let config = test_config(

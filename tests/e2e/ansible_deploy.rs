@@ -1,9 +1,12 @@
 //! The Ansible deployment, run for real: ansible-playbook from the project venv, over SSH, to
-//! two fresh test hosts, with the example inventory's group variables.
+//! fresh test hosts (two full deploys to a Debian 12 and a Debian 13 host), with the example
+//! inventory's group variables and its login, `deploy` with sudo; one test logs in as root, one
+//! as a user whose sudo password comes from the vault.
 
 use crate::support::*;
+use mm_testbed::deploy::Login;
 use mm_testbed::healthchecks::{API_KEY, Healthchecks};
-use mm_testbed::{Host, Testbed};
+use mm_testbed::{Host, SUDO_PASSWORD, Testbed};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -13,8 +16,14 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// An inventory for these hosts: the example's group variables, the hosts' real addresses.
+/// An inventory for these hosts: the example's group variables and login, the hosts' real
+/// addresses.
 pub(crate) fn inventory(hosts: &[Host]) -> PathBuf {
+    inventory_as(Login::default(), hosts)
+}
+
+/// `inventory`, logging in as `login` says.
+pub(crate) fn inventory_as(login: Login, hosts: &[Host]) -> PathBuf {
     // One per call: tests in this process reuse host names once a slot is free again.
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -23,8 +32,21 @@ pub(crate) fn inventory(hosts: &[Host]) -> PathBuf {
         std::process::id(),
         hosts[0].name
     ));
-    mm_testbed::deploy::inventory(hosts, &dir).unwrap();
+    mm_testbed::deploy::inventory_as(login, hosts, &dir).unwrap();
     dir
+}
+
+/// Who ran sudo on the host, as its journal says (one name per command; Ansible's become).
+pub(crate) fn sudo_users(h: &Host) -> Vec<String> {
+    let journal = h
+        .ssh_ok(&["journalctl", "-t", "sudo", "--no-pager", "-o", "cat"])
+        .unwrap();
+    journal
+        .lines()
+        .filter(|l| l.contains("COMMAND="))
+        .filter_map(|l| l.split(" : ").next())
+        .map(|u| u.trim().to_string())
+        .collect()
 }
 
 pub(crate) fn playbook(inventory: &Path, name: &str, extra: &[&str]) -> Output {
@@ -79,7 +101,7 @@ pub(crate) fn recap(out: &Output) -> Vec<(String, u32, u32)> {
 
 #[test]
 fn deploy_self_healing_from_clean_hosts_then_again_with_no_change() {
-    let tb = Testbed::start(2).unwrap();
+    let tb = Testbed::start_on(&BOTH).unwrap();
     let smtp = smtp_per_host(&tb);
     let inv = inventory(tb.hosts());
     // A customised RESOLVED report, installed on the hosts by the role (kept beside the
@@ -108,6 +130,14 @@ fn deploy_self_healing_from_clean_hosts_then_again_with_no_change() {
     }
     for h in tb.hosts() {
         assert_eq!(is_active(h, "miraclemax-self-heal.service"), "active");
+        // As the example inventory says: deploy logged in and became root with sudo.
+        let sudo = sudo_users(h);
+        assert!(
+            !sudo.is_empty() && sudo.iter().all(|u| u == "deploy"),
+            "{} ({}): {sudo:?}",
+            h.name,
+            h.release
+        );
         let text = h.ssh_ok(&["cat", "/etc/miraclemax/config.yaml"]).unwrap();
         let config = miraclemax::config::parse(&text, Path::new("config.yaml")).unwrap();
         assert_eq!(config.host.as_deref(), Some(h.name.as_str()));
@@ -163,14 +193,12 @@ fn deploy_self_healing_from_clean_hosts_then_again_with_no_change() {
 
 #[test]
 fn a_bad_inventory_value_fails_before_the_hosts_config_changes() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D12]).unwrap();
     let _smtp = Smtp::start(tb.host(0).gateway());
-    let inv = inventory(tb.hosts());
-    assert!(
-        playbook(&inv, "deploy-self-healing.yml", &[])
-            .status
-            .success()
-    );
+    // Logged in as root, the example inventory's other login: no sudo at all.
+    let inv = inventory_as(Login::Root, tb.hosts());
+    succeeded(&playbook(&inv, "deploy-self-healing.yml", &[]));
+    assert_eq!(sudo_users(tb.host(0)), Vec::<String>::new());
     let before = tb
         .host(0)
         .ssh_ok(&["cat", "/etc/miraclemax/config.yaml"])
@@ -286,12 +314,16 @@ pub(crate) fn vault(inventory: &Path, secrets: &str) -> PathBuf {
 
 #[test]
 fn deploy_complete_monitoring_creates_checks_once_wires_their_urls_and_drills() {
-    let tb = Testbed::start(2).unwrap();
+    let tb = Testbed::start_on(&BOTH).unwrap();
     let smtp = smtp_per_host(&tb);
     // On a test host's gateway: the controller reaches it, and so do both hosts' heartbeats.
     let hc = Healthchecks::start(IpAddr::V4(tb.host(0).gateway())).unwrap();
-    let inv = inventory(tb.hosts());
-    let password = vault(&inv, &format!("vault_healthchecks_api_key: {API_KEY}\n"));
+    // Logged in as a user whose sudo asks for a password, kept in the vault with the API key.
+    let inv = inventory_as(Login::SudoWithPassword, tb.hosts());
+    let password = vault(
+        &inv,
+        &format!("vault_healthchecks_api_key: {API_KEY}\nvault_become_password: {SUDO_PASSWORD}\n"),
+    );
     let password = password.to_str().unwrap();
     let api_url = format!("heartbeat_api_url={}", hc.api_url);
     let args = ["-e", &api_url, "--vault-password-file", password];
@@ -302,6 +334,16 @@ fn deploy_complete_monitoring_creates_checks_once_wires_their_urls_and_drills() 
         !out.contains(API_KEY),
         "the API key stays out of the output"
     );
+    assert!(!out.contains(SUDO_PASSWORD), "so does the sudo password");
+    for h in tb.hosts() {
+        let sudo = sudo_users(h);
+        assert!(
+            !sudo.is_empty() && sudo.iter().all(|u| u == "ops"),
+            "{} ({}): {sudo:?}",
+            h.name,
+            h.release
+        );
+    }
     let checks = hc.checks();
     assert_eq!(
         checks.len(),
@@ -437,7 +479,7 @@ fn deploy_complete_monitoring_creates_checks_once_wires_their_urls_and_drills() 
 
 #[test]
 fn adding_a_service_shows_in_check_diff_then_the_daemon_reloads_and_watches_it() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D13]).unwrap();
     let h = tb.host(0);
     let smtp = Smtp::start(h.gateway());
     let inv = inventory(tb.hosts());
@@ -496,7 +538,7 @@ fn adding_a_service_shows_in_check_diff_then_the_daemon_reloads_and_watches_it()
 
 #[test]
 fn a_check_run_on_a_clean_host_reports_the_changes_and_makes_none() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D12]).unwrap();
     let h = tb.host(0);
     let hc = Healthchecks::start(IpAddr::V4(h.gateway())).unwrap();
     let inv = inventory(tb.hosts());
@@ -546,7 +588,7 @@ fn a_check_run_on_a_clean_host_reports_the_changes_and_makes_none() {
 #[test]
 fn the_heartbeat_alone_on_a_new_host_says_what_to_deploy_first_and_a_removed_smtp_password_leaves_the_host()
  {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D13]).unwrap();
     let h = tb.host(0);
     let hc = Healthchecks::start(IpAddr::V4(h.gateway())).unwrap();
     let inv = inventory(tb.hosts());

@@ -1,9 +1,9 @@
 //! The one Ansible artifact: `scripts/build-collection` packs the miraclemax.stack collection
 //! (modules, roles, playbooks, host binaries), `ansible-galaxy collection install` puts it in a
 //! fresh folder, and its playbooks, run from there with no repository around them, deploy a
-//! test host from an inventory written for the earlier roles (healthchecks_* variables) unchanged,
-//! on a controller that cannot run any of the project's binaries (as a macOS or aarch64
-//! controller could not): every module runs on the host.
+//! Debian 12 and a Debian 13 test host from an inventory written for the earlier roles
+//! (healthchecks_* variables) unchanged, on a controller that cannot run any of the project's
+//! binaries (as a macOS or aarch64 controller could not): every module runs on the host.
 
 use crate::ansible_deploy::{host_config, recap, smtp_per_host, succeeded, vault};
 use crate::support::*;
@@ -92,10 +92,9 @@ fn the_built_collection_installs_and_deploys_an_inventory_written_for_the_earlie
         &cwd,
     );
 
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&BOTH).unwrap();
     let _smtp = smtp_per_host(&tb);
-    let host = tb.host(0);
-    let hc = Healthchecks::start(IpAddr::V4(host.gateway())).unwrap();
+    let hc = Healthchecks::start(IpAddr::V4(tb.host(0).gateway())).unwrap();
     let inv = cwd.join("inventory");
     let old_vars = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/e2e/fixtures/inventory-0.1/group_vars/miraclemax/main.yml");
@@ -120,33 +119,41 @@ fn the_built_collection_installs_and_deploys_an_inventory_written_for_the_earlie
                 .into_iter()
                 .map(|(_, _, failed)| failed)
                 .collect::<Vec<_>>(),
-            vec![0],
+            vec![0, 0],
             "{playbook}: {text}"
         );
         assert!(!text.contains(API_KEY), "{playbook} printed the API key");
     }
 
-    // What the host got: the daemon running from the collection's binaries, the heartbeat's
+    // What each host got: the daemon running from the collection's binaries, the heartbeat's
     // fragment with the check's ping URL, and the heartbeat's run received.
-    assert_eq!(is_active(host, "miraclemax-self-heal.service"), "active");
-    let server = hc
-        .checks()
-        .into_iter()
-        .find(|c| c.slug == host.name)
-        .expect("the server check");
-    let heartbeat = host_config(host).heartbeat.expect("the heartbeat section");
-    assert!(
-        heartbeat
-            .ping_url
-            .expose()
-            .ends_with(&format!("/ping/{}", server.uuid))
-    );
-    assert!(
-        hc.pings()
-            .iter()
-            .any(|p| p.check == server.uuid && p.kind == "success"),
-        "the deploy's heartbeat run reached Healthchecks"
-    );
+    for host in tb.hosts() {
+        let at = format!("{} ({})", host.name, host.release);
+        assert_eq!(
+            is_active(host, "miraclemax-self-heal.service"),
+            "active",
+            "{at}"
+        );
+        let server = hc
+            .checks()
+            .into_iter()
+            .find(|c| c.slug == host.name)
+            .expect("the server check");
+        let heartbeat = host_config(host).heartbeat.expect("the heartbeat section");
+        assert!(
+            heartbeat
+                .ping_url
+                .expose()
+                .ends_with(&format!("/ping/{}", server.uuid)),
+            "{at}"
+        );
+        assert!(
+            hc.pings()
+                .iter()
+                .any(|p| p.check == server.uuid && p.kind == "success"),
+            "{at}: the deploy's heartbeat run reached Healthchecks"
+        );
+    }
 }
 
 /// Makes the installed collection fail if any of its code runs on the controller: its modules

@@ -6,22 +6,33 @@
 //! `group_vars/miraclemax/testbed.yml` (how it is reached, reports to the local SMTP server, the
 //! Healthchecks stand-in's API, this build's binaries), written as soon as `mmctl init` has made
 //! the inventory; it runs `story-stages.service` on port 3000; `$EDITOR` puts the stand-in's API
-//! key where the vault example says "paste-the-key-here".
+//! key where the vault example says "paste-the-key-here". Once on a Debian 12 and once on a
+//! Debian 13 host (two tests, run side by side), as a reader's server is either.
 //!
 //! `cargo build --workspace && cargo test --locked --features e2e --test e2e -- docs`
 
-use mm_testbed::Testbed;
+use crate::support::{D12, D13};
 use mm_testbed::docs::{self, Session, Tier};
 use mm_testbed::healthchecks::{API_KEY, Healthchecks};
+use mm_testbed::{Release, Testbed};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 const QUICKSTART: &str = "docs/quickstart.md";
 
 #[test]
-fn docs_quickstart_and_guides_commands_run_against_a_testbed_host() {
+fn docs_quickstart_and_guides_commands_run_against_a_debian_12_host() {
+    guides_run_against(D12);
+}
+
+#[test]
+fn docs_quickstart_and_guides_commands_run_against_a_debian_13_host() {
+    guides_run_against(D13);
+}
+
+fn guides_run_against(release: Release) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[release]).unwrap();
     let host = tb.host(0);
     let smtp = crate::support::Smtp::start(host.gateway());
     let hc = Healthchecks::start(IpAddr::V4(host.gateway())).unwrap();

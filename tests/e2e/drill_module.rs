@@ -30,7 +30,7 @@ fn host_with_daemon(tb: &Testbed) -> (&Host, Smtp) {
 
 #[test]
 fn a_drill_stops_the_service_and_reports_the_daemons_healing_time() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D12]).unwrap();
     let (h, smtp) = host_with_daemon(&tb);
 
     let facts = module(h, "stack_facts", json!({}));
@@ -87,7 +87,7 @@ fn a_drill_stops_the_service_and_reports_the_daemons_healing_time() {
 
 #[test]
 fn a_drill_that_could_not_heal_stops_nothing_and_says_why() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D13]).unwrap();
     let (h, smtp) = host_with_daemon(&tb);
     let drill = json!({ "service": "example" });
 
@@ -149,7 +149,7 @@ fn a_drill_that_could_not_heal_stops_nothing_and_says_why() {
 
 #[test]
 fn a_drill_whose_healing_never_comes_starts_the_service_itself() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D12]).unwrap();
     let (h, _smtp) = host_with_daemon(&tb);
     // A daemon that systemd still calls active but that no longer runs: frozen.
     let pid = main_pid(h, "miraclemax-self-heal.service");

@@ -6,7 +6,8 @@
 //! every row of the user's table, plus the added ones. With `MM_WRITE_RESULTS=1` the rows are
 //! kept in results/failure-modes/ and docs/failure-modes.md is rendered from them. Last, every
 //! output, journal, log, email, state file and module result of the whole run is searched for
-//! the secrets (SMTP password, API key, the ping URLs' keys): none may appear.
+//! the secrets (SMTP password, API key, the ping URLs' keys): none may appear. The hosts
+//! alternate between Debian 12 and Debian 13.
 
 mod healer;
 mod lab;
@@ -16,6 +17,7 @@ mod reporting;
 mod secrets;
 
 use crate::ansible_deploy::{inventory, playbook, succeeded, vault};
+use crate::support::{D12, D13};
 use lab::Lab;
 use mm_testbed::Testbed;
 use mm_testbed::healthchecks::{API_KEY, Healthchecks};
@@ -160,7 +162,12 @@ fn host_vars(host: &mm_testbed::Host, i: usize, services: &str) -> String {
 #[test]
 fn the_coverage_matrix_holds_on_real_hosts() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut tb = Testbed::start(SCENARIOS.len()).unwrap();
+    // The scenarios alternate between Debian 12 and Debian 13 hosts, so each layer's faults
+    // strike both releases.
+    let releases: Vec<_> = (0..SCENARIOS.len())
+        .map(|i| if i % 2 == 0 { D12 } else { D13 })
+        .collect();
+    let mut tb = Testbed::start_on(&releases).unwrap();
     // On the first host's gateway, which no scenario cuts off.
     let hc = Healthchecks::start(IpAddr::V4(tb.host(0).gateway())).unwrap();
     let mut smtps: Vec<Smtp> = tb

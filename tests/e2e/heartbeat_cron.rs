@@ -1,17 +1,21 @@
 //! Layer 2 end to end: the heartbeat installed as a root crontab entry on a real host pings a
 //! Healthchecks-contract receiver on the test network, and turns into /fail with the reason
-//! when the self-healing daemon stops.
+//! when the self-healing daemon stops. On a Debian 12 and a Debian 13 host at once: each
+//! release's cron runs it.
 
 use crate::support::*;
-use mm_testbed::Testbed;
 use mm_testbed::healthchecks::{API_KEY, Healthchecks};
+use mm_testbed::{Host, Testbed};
 use std::net::IpAddr;
 use std::time::Duration;
 
 #[test]
 fn the_cron_heartbeat_pings_with_a_summary_and_fails_when_the_daemon_stops() {
-    let tb = Testbed::start(1).unwrap();
-    let host = tb.host(0);
+    let tb = Testbed::start_on(&BOTH).unwrap();
+    on_each_host(&tb, heartbeat_from_cron);
+}
+
+fn heartbeat_from_cron(host: &Host) {
     let _smtp = Smtp::start(host.gateway());
     let hc = Healthchecks::start(IpAddr::V4(host.gateway())).unwrap();
     let url = hc.add_check();
@@ -115,7 +119,7 @@ fn the_cron_heartbeat_pings_with_a_summary_and_fails_when_the_daemon_stops() {
 /// check comes UP, and no service check ever flipped.
 #[test]
 fn a_stopped_daemon_takes_down_the_server_check_only_and_the_service_checks_stay_up() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D12]).unwrap();
     let host = tb.host(0);
     let _smtp = Smtp::start(host.gateway());
     start_second_service(host);

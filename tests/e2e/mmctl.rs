@@ -2,6 +2,7 @@
 //! host got.
 
 use crate::ansible_deploy::{inventory, playbook, smtp_per_host, succeeded};
+use crate::support::{BOTH, D13};
 use mm_testbed::Testbed;
 use std::path::Path;
 use std::process::Command;
@@ -24,7 +25,7 @@ fn mmctl(inv: &Path, args: &[&str]) -> String {
 
 #[test]
 fn mmctl_render_is_byte_for_byte_the_config_the_playbook_wrote_on_each_host() {
-    let tb = Testbed::start(2).unwrap();
+    let tb = Testbed::start_on(&BOTH).unwrap();
     let _smtp = smtp_per_host(&tb);
     let inv = inventory(tb.hosts());
     let [a, b] = tb.hosts() else {
@@ -105,7 +106,7 @@ fn mmctl_out(inv: &Path, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn mmctl_init_add_service_and_deploy_make_the_daemon_heal_it_and_status_shows_the_fleet() {
-    let tb = Testbed::start(2).unwrap();
+    let tb = Testbed::start_on(&BOTH).unwrap();
     let _smtp = smtp_per_host(&tb);
     let [a, b] = tb.hosts() else {
         panic!("two hosts")
@@ -321,7 +322,7 @@ fn mmctl_init_add_service_and_deploy_make_the_daemon_heal_it_and_status_shows_th
 
 #[test]
 fn mmctl_reaches_hosts_as_ansible_does_and_a_changed_host_key_is_an_error() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D13]).unwrap();
     let h = tb.host(0);
     let inv = inventory(tb.hosts());
     // The user's own known_hosts, with host-key checking on, set for this host as a user would.

@@ -9,7 +9,7 @@ const RESOLVED: &str = "✅ MiracleMax: example - RESOLVED";
 
 #[test]
 fn a_stopped_service_is_restarted_and_a_resolved_email_says_how() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D13]).unwrap();
     let host = tb.host(0);
     let smtp = Smtp::start(host.gateway());
     install_daemon(host, &test_config(host, EXAMPLE));
@@ -104,7 +104,7 @@ fn a_stopped_service_is_restarted_and_a_resolved_email_says_how() {
 
 #[test]
 fn a_kill_9_is_healed_and_the_root_cause_names_signal_9() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D12]).unwrap();
     let host = tb.host(0);
     let smtp = Smtp::start(host.gateway());
     install_daemon(host, &test_config(host, EXAMPLE));
@@ -130,7 +130,7 @@ fn a_kill_9_is_healed_and_the_root_cause_names_signal_9() {
 
 #[test]
 fn a_stray_process_on_the_port_is_killed_and_named_in_the_email() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D13]).unwrap();
     let host = tb.host(0);
     let smtp = Smtp::start(host.gateway());
     install_daemon(host, &test_config(host, EXAMPLE));
@@ -209,7 +209,7 @@ fn a_stray_process_on_the_port_is_killed_and_named_in_the_email() {
 /// file is back it is delivered, by the same daemon process (no restart).
 #[test]
 fn a_report_path_that_cannot_be_set_up_is_shown_retried_and_delivered_once_fixed() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D12]).unwrap();
     let host = tb.host(0);
     let smtp =
         mm_testbed::smtp::Smtp::start_with_auth(host.gateway(), "mm", "correct-horse").unwrap();

@@ -15,7 +15,7 @@ fn add_unit(host: &Host, name: &str, body: &str) {
 
 #[test]
 fn a_unit_that_cannot_start_gets_one_ladder_then_a_failed_email_and_is_left_alone() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D12]).unwrap();
     let host = tb.host(0);
     let smtp = Smtp::start(host.gateway());
     add_unit(
@@ -91,7 +91,7 @@ fn a_unit_that_cannot_start_gets_one_ladder_then_a_failed_email_and_is_left_alon
 
 #[test]
 fn a_failing_heal_of_one_service_does_not_delay_another() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D13]).unwrap();
     let host = tb.host(0);
     let smtp = Smtp::start(host.gateway());
     // Never reports ready: each start attempt takes the whole start timeout (10 s here).
@@ -129,7 +129,7 @@ fn a_failing_heal_of_one_service_does_not_delay_another() {
 
 #[test]
 fn a_hung_process_is_killed_and_restarted() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D12]).unwrap();
     let host = tb.host(0);
     let smtp = Smtp::start(host.gateway());
     let services = "  - name: example\n    port: 8080\n    health: {path: /health, timeout: 1s}\n    healing_strategies: [kill_hung]\n";
@@ -168,7 +168,7 @@ fn a_hung_process_is_killed_and_restarted() {
 
 #[test]
 fn a_report_written_while_smtp_is_down_arrives_once_it_is_back() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D13]).unwrap();
     let host = tb.host(0);
     let mut smtp = Smtp::start(host.gateway());
     install_daemon(host, &test_config(host, EXAMPLE));
@@ -199,7 +199,7 @@ fn a_report_written_while_smtp_is_down_arrives_once_it_is_back() {
 
 #[test]
 fn a_daemon_killed_mid_heal_resumes_the_incident_and_reports_it_once() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D12]).unwrap();
     let host = tb.host(0);
     let smtp = Smtp::start(host.gateway());
     // A long settle time keeps the heal open long enough to kill the daemon inside it.

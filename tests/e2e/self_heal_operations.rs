@@ -7,7 +7,7 @@ use std::time::Duration;
 
 #[test]
 fn a_reload_adds_a_service_and_a_bad_config_is_refused_while_the_old_one_keeps_working() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D13]).unwrap();
     let host = tb.host(0);
     let smtp = Smtp::start(host.gateway());
     install_daemon(host, &test_config(host, EXAMPLE));
@@ -84,7 +84,7 @@ fn a_reload_adds_a_service_and_a_bad_config_is_refused_while_the_old_one_keeps_w
 
 #[test]
 fn a_paused_service_is_left_alone_until_resumed() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D12]).unwrap();
     let host = tb.host(0);
     let smtp = Smtp::start(host.gateway());
     install_daemon(host, &test_config(host, EXAMPLE));
@@ -118,7 +118,7 @@ fn a_paused_service_is_left_alone_until_resumed() {
 
 #[test]
 fn a_flapping_service_trips_the_breaker_and_gets_one_failed_email() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D13]).unwrap();
     let host = tb.host(0);
     let smtp = Smtp::start(host.gateway());
     let config = test_config(host, EXAMPLE).replace("limits:\n", "limits:\n  heal_attempts: 2\n");

@@ -2,11 +2,44 @@
 //! installing the daemon): thin wrappers that fail the test with a clear message.
 #![allow(dead_code, unused_imports)]
 
-use mm_testbed::Host;
 pub use mm_testbed::deploy::EXAMPLE_SERVICE as EXAMPLE;
 pub use mm_testbed::smtp::{Mail, Smtp as RealSmtp};
+use mm_testbed::{Host, Release, Testbed};
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+// Every suite (file) of this tier boots hosts of both releases at least once; which test runs
+// where is in docs/testbed.md ("Debian 12 and 13"), and
+// `testbed::every_suite_boots_hosts_of_both_releases` holds the files to it.
+pub const D12: Release = Release::Bookworm;
+pub const D13: Release = Release::Trixie;
+/// One host of each release: a mixed fleet, as during an upgrade.
+pub const BOTH: [Release; 2] = Release::ALL;
+
+/// Runs `body` on every host at the same time, one thread each (named after the host and its
+/// release, so a failure says where); the test fails if it failed on any host.
+pub fn on_each_host(tb: &Testbed, body: impl Fn(&Host) + Sync) {
+    let failed: Vec<String> = std::thread::scope(|s| {
+        let threads: Vec<_> = tb
+            .hosts()
+            .iter()
+            .map(|h| {
+                let name = format!("{} ({})", h.name, h.release);
+                let body = &body;
+                let t = std::thread::Builder::new()
+                    .name(name.clone())
+                    .spawn_scoped(s, move || body(h))
+                    .unwrap();
+                (name, t)
+            })
+            .collect();
+        threads
+            .into_iter()
+            .filter_map(|(name, t)| t.join().is_err().then_some(name))
+            .collect()
+    });
+    assert!(failed.is_empty(), "failed on {}", failed.join(", "));
+}
 
 /// The SMTP server with test-friendly (panicking) calls.
 pub struct Smtp(pub RealSmtp);

@@ -12,7 +12,7 @@ const DAEMON: &str = "miraclemax-self-heal.service";
 
 #[test]
 fn restarting_the_system_bus_heals_nothing_and_healing_works_after_it() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D12]).unwrap();
     let host = tb.host(0);
     let smtp = Smtp::start(host.gateway());
     install_daemon(host, &test_config(host, EXAMPLE));
@@ -52,7 +52,7 @@ fn restarting_the_system_bus_heals_nothing_and_healing_works_after_it() {
 
 #[test]
 fn a_frozen_daemon_is_restarted_by_the_watchdog_within_fifteen_seconds() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D13]).unwrap();
     let host = tb.host(0);
     let smtp = Smtp::start(host.gateway());
     install_daemon(host, &test_config(host, EXAMPLE));
@@ -75,7 +75,7 @@ fn a_frozen_daemon_is_restarted_by_the_watchdog_within_fifteen_seconds() {
 
 #[test]
 fn a_daemon_killed_inside_the_smtp_exchange_sends_the_report_once_after_its_restart() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D12]).unwrap();
     let host = tb.host(0);
     let smtp = Smtp::start(host.gateway());
     install_daemon(host, &test_config(host, EXAMPLE));
@@ -123,7 +123,7 @@ fn a_daemon_killed_inside_the_smtp_exchange_sends_the_report_once_after_its_rest
 
 #[test]
 fn the_daemon_runs_with_only_the_privileges_it_needs() {
-    let tb = Testbed::start(1).unwrap();
+    let tb = Testbed::start_on(&[D13]).unwrap();
     let host = tb.host(0);
     install_daemon(host, &test_config(host, EXAMPLE));
     let pid = main_pid(host, "miraclemax-self-heal.service");

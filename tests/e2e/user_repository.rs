@@ -5,9 +5,11 @@
 //! repository on PATH or in the environment: `mmctl init --playbooks`, `add-service`, `validate`,
 //! `deploy`, `status`, `test heal`, `test heartbeat`, `logs`, then the user guide's
 //! `ansible-playbook playbooks/deploy-complete-monitoring.yml` twice, the second changing nothing.
+//! Against a Debian 13 and a Debian 12 server, logged into as the sudo user the example
+//! inventory names.
 
-use crate::ansible_deploy::{smtp_per_host, vault};
-use crate::support::build_collection;
+use crate::ansible_deploy::{smtp_per_host, sudo_users, vault};
+use crate::support::{D12, D13, build_collection};
 use mm_testbed::Testbed;
 use mm_testbed::healthchecks::{API_KEY, Healthchecks};
 use std::net::IpAddr;
@@ -137,9 +139,12 @@ fn the_users_own_repository_with_the_installed_collection_and_mmctl_deploys_and_
         "installed where the user's ansible.cfg says"
     );
 
-    let tb = Testbed::start(1).unwrap();
+    // The first server runs Debian 13, the current stable; a second one, Debian 12, is added
+    // to hosts.yml by hand as the file says.
+    let tb = Testbed::start_on(&[D13, D12]).unwrap();
     let _smtp = smtp_per_host(&tb);
-    let host = tb.host(0);
+    let (host, older) = (tb.host(0), tb.host(1));
+    assert_eq!(host.release, D13);
     let hc = Healthchecks::start(IpAddr::V4(host.gateway())).unwrap();
     let address = host.address().to_string();
     let init = sh.run(
@@ -161,6 +166,18 @@ fn the_users_own_repository_with_the_installed_collection_and_mmctl_deploys_and_
         "{said}"
     );
     let inv = root.join("inventory");
+    let hosts = std::fs::read_to_string(inv.join("hosts.yml"))
+        .unwrap()
+        .replacen(
+            "  vars:\n",
+            &format!(
+                "    {}:\n      ansible_host: {}\n  vars:\n",
+                older.name,
+                older.address()
+            ),
+            1,
+        );
+    std::fs::write(inv.join("hosts.yml"), hosts).unwrap();
     // The test host's specifics (how it is reached, reports to the test SMTP server, the
     // Healthchecks stand-in), kept beside the user's settings as a site's own file.
     std::fs::write(
@@ -195,20 +212,24 @@ fn the_users_own_repository_with_the_installed_collection_and_mmctl_deploys_and_
     // The user's stdout callback (minimal) prints the play; mmctl adds its line per host.
     assert!(text.contains(&format!("{} | CHANGED", host.name)), "{text}");
     assert!(!text.contains("PLAY RECAP"), "{text}");
-    assert!(
-        text.contains(&format!("mmctl: {}: changed (", host.name)),
-        "{text}"
-    );
+    for h in [host, older] {
+        assert!(
+            text.contains(&format!("mmctl: {}: changed (", h.name)),
+            "{text}"
+        );
+    }
     assert!(!text.contains(API_KEY), "the API key was printed");
 
     let status = sh.run("mmctl", &["--vault-password-file", pw, "status"]);
     let table = ok("mmctl status", &status);
-    assert!(
-        table
-            .lines()
-            .any(|l| l.starts_with(&host.name) && l.contains(" ok ") && l.contains("active")),
-        "{table}"
-    );
+    for h in [host, older] {
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with(&h.name) && l.contains(" ok ") && l.contains("active")),
+            "{table}"
+        );
+    }
     let drill = sh.run(
         "mmctl",
         &[
@@ -259,7 +280,9 @@ fn the_users_own_repository_with_the_installed_collection_and_mmctl_deploys_and_
             ],
         );
         let text = ok(&format!("ansible-playbook, {run} run"), &play);
-        assert!(text.contains(&format!("{} | SUCCESS", host.name)), "{text}");
+        for h in [host, older] {
+            assert!(text.contains(&format!("{} | SUCCESS", h.name)), "{text}");
+        }
         if run == "second" {
             assert!(
                 !text.contains("| CHANGED"),
@@ -267,5 +290,14 @@ fn the_users_own_repository_with_the_installed_collection_and_mmctl_deploys_and_
             );
         }
     }
-    assert!(hc.checks().iter().any(|c| c.slug == host.name));
+    for h in [host, older] {
+        assert!(hc.checks().iter().any(|c| c.slug == h.name));
+        // Deployed as the example inventory says: the sudo user, not root.
+        let sudo = sudo_users(h);
+        assert!(
+            !sudo.is_empty() && sudo.iter().all(|u| u == "deploy"),
+            "{}: {sudo:?}",
+            h.name
+        );
+    }
 }

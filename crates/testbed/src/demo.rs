@@ -24,7 +24,10 @@ pub fn run(repo: &Path) -> Result<()> {
             repo.display()
         );
     }
-    step("Booting a local test host (Debian 12, real systemd, reached over SSH)");
+    step(&format!(
+        "Booting a local test host ({}, real systemd, reached over SSH)",
+        super::Release::default()
+    ));
     let tb = Testbed::start(1)?;
     let host = tb.host(0);
     println!("{} is up at {}", host.name, host.address());

@@ -63,11 +63,35 @@ pub fn lab_config(host: &Host, services: &str) -> String {
 pub const EXAMPLE_SERVICE: &str = "  - name: example\n    port: 8080\n    domain: example.lab.test\n    \
     health: {path: /health}\n    healing_strategies: [service_restart, port_conflict, kill_hung]\n";
 
-/// How the test hosts are reached: as root with the testbed's SSH key, no sudo, and no
-/// host-key checks (fresh hosts each run).
-fn connection_vars() -> String {
+/// How Ansible (and mmctl, which reaches hosts through it) logs in to the test hosts. Each
+/// host has all three logins; the harness's own commands (`Host::ssh`) run as root whatever
+/// the inventory says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Login {
+    /// As the example inventory says: `ansible_user: deploy`, `ansible_become: true`, and
+    /// deploy's sudo asks for no password.
+    #[default]
+    Sudo,
+    /// As root, no become: the other login the example inventory describes.
+    Root,
+    /// As `ops`, whose sudo asks for its password: `ansible_become_password` comes from the
+    /// vault's `vault_become_password`, which the test writes (`SUDO_PASSWORD`).
+    SudoWithPassword,
+}
+
+/// The inventory variables for `login`, with the testbed's SSH key and no host-key checks
+/// (fresh hosts each run).
+pub fn connection_vars(login: Login) -> String {
+    let user = match login {
+        Login::Sudo => "ansible_user: deploy\nansible_become: true\n",
+        Login::Root => "ansible_user: root\nansible_become: false\n",
+        Login::SudoWithPassword => {
+            "ansible_user: ops\nansible_become: true\n\
+             ansible_become_password: \"{{ vault_become_password }}\"\n"
+        }
+    };
     format!(
-        "ansible_user: root\nansible_become: false\nansible_python_interpreter: /usr/bin/python3\n\
+        "{user}ansible_python_interpreter: /usr/bin/python3\n\
          ansible_ssh_private_key_file: {}\n\
          ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\n",
         super::state_dir().join("id_ed25519").display()
@@ -75,16 +99,21 @@ fn connection_vars() -> String {
 }
 
 /// What test hosts need on top of a user's inventory (as `mmctl init` writes it): how they are
-/// reached (`connection_vars`), reports to the SMTP server on each host's gateway, a fast check
-/// interval, and the Healthchecks stand-in's API when given. Kept in a file of its own
-/// (`group_vars/miraclemax/testbed.yml`), as a user keeps site specifics.
+/// reached (`connection_vars` of the default login, deploy with sudo), reports to the SMTP
+/// server on each host's gateway, a fast check interval, and the Healthchecks stand-in's API
+/// when given. Kept in a file of its own (`group_vars/miraclemax/testbed.yml`), as a user keeps
+/// site specifics.
 pub fn testbed_vars(api_url: Option<&str>) -> String {
+    testbed_vars_as(Login::default(), api_url)
+}
+
+fn testbed_vars_as(login: Login, api_url: Option<&str>) -> String {
     let mut v = format!(
         "# The test hosts' specifics (mm-testbed).\n{}\
          self_healing_email:\n  smtp_host: \"{{{{ ansible_host | regex_replace('\\\\.2$', '.1') }}}}\"\n  \
          smtp_port: {}\n  tls: none\n  from: \"miraclemax@{{{{ inventory_hostname }}}}.test\"\n  to: [ops@example.org]\n\
          self_healing_limits: {{check_interval: 2s, settle_time: 1s}}\n",
-        connection_vars(),
+        connection_vars(login),
         super::smtp::SMTP_PORT
     );
     if let Some(url) = api_url {
@@ -101,20 +130,26 @@ pub const GROUP_VARS: &str = include_str!("files/group_vars.yml");
 /// `testbed_vars`. The repository's own `inventory/` is the example for real servers; nothing
 /// of the testbed is in it.
 pub fn inventory(hosts: &[Host], dir: &Path) -> Result<()> {
+    inventory_as(Login::default(), hosts, dir)
+}
+
+/// `inventory`, with Ansible logging in as `login` says.
+pub fn inventory_as(login: Login, hosts: &[Host], dir: &Path) -> Result<()> {
     let vars = dir.join("group_vars/miraclemax");
     std::fs::create_dir_all(&vars)?;
     std::fs::write(vars.join("main.yml"), GROUP_VARS)?;
-    std::fs::write(vars.join("testbed.yml"), testbed_vars(None))?;
+    std::fs::write(vars.join("testbed.yml"), testbed_vars_as(login, None))?;
     hosts_file(hosts, dir)
 }
 
 /// An inventory for these hosts in `dir` with the given group variables file (e.g. one written
-/// for an earlier release of the roles) and only how the hosts are reached beside it.
+/// for an earlier release of the roles) and only how the hosts are reached (the default login)
+/// beside it.
 pub fn inventory_with(group_vars: &Path, hosts: &[Host], dir: &Path) -> Result<()> {
     let vars = dir.join("group_vars/miraclemax");
     std::fs::create_dir_all(&vars)?;
     std::fs::copy(group_vars, vars.join("main.yml"))?;
-    std::fs::write(vars.join("testbed.yml"), connection_vars())?;
+    std::fs::write(vars.join("testbed.yml"), connection_vars(Login::default()))?;
     hosts_file(hosts, dir)
 }
 

@@ -2,9 +2,10 @@
 //! cgroups, and systemd-nspawn running its systemd. `stop` (also run on drop and for stale
 //! slots) removes every trace: processes, cgroups, mount, files, netns and veth.
 
+use super::Release;
 use super::cmd::{self, output, quietly, run, shell_quote};
 use super::net::Net;
-use super::rootfs::path_str;
+use super::rootfs::{LOGINS, path_str};
 use anyhow::{Context, Result, bail};
 use std::fs;
 use std::net::Ipv4Addr;
@@ -17,6 +18,8 @@ pub(super) const CGROUP_ROOTS: [&str; 2] = ["/sys/fs/cgroup/systemd", "/sys/fs/c
 
 pub struct Host {
     pub name: String,
+    /// The Debian release it boots.
+    pub release: Release,
     pub net: Net,
     dir: PathBuf,
     key: PathBuf,
@@ -27,6 +30,8 @@ impl Host {
     pub(super) fn new(slot: u8, slots_dir: &Path, key: &Path) -> Host {
         Host {
             name: format!("lab{slot}"),
+            // Set by `Testbed::start_on`; a host only probed or cleaned boots nothing.
+            release: Release::default(),
             net: Net { slot },
             dir: slots_dir.join(slot.to_string()),
             key: key.to_path_buf(),
@@ -98,14 +103,20 @@ impl Host {
             .trim()
             .replace('-', "");
         fs::write(m.join("etc/machine-id"), format!("{id}\n"))?;
-        let ssh = m.join("root/.ssh");
-        fs::create_dir_all(&ssh)?;
-        fs::set_permissions(&ssh, fs::Permissions::from_mode(0o700))?;
-        fs::write(ssh.join("authorized_keys"), public_key)?;
-        fs::set_permissions(
-            ssh.join("authorized_keys"),
-            fs::Permissions::from_mode(0o600),
-        )?;
+        // Root for the harness; the other logins for Ansible and mmctl (`deploy::Login`).
+        let homes = std::iter::once(("root".to_string(), 0))
+            .chain(LOGINS.iter().map(|l| (format!("home/{}", l.name), l.uid)));
+        for (home, uid) in homes {
+            let ssh = m.join(home).join(".ssh");
+            let keys = ssh.join("authorized_keys");
+            fs::create_dir_all(&ssh)?;
+            fs::set_permissions(&ssh, fs::Permissions::from_mode(0o700))?;
+            fs::write(&keys, public_key)?;
+            fs::set_permissions(&keys, fs::Permissions::from_mode(0o600))?;
+            // Each login's user group has its uid as gid (useradd --user-group).
+            std::os::unix::fs::chown(&ssh, Some(uid), Some(uid))?;
+            std::os::unix::fs::chown(&keys, Some(uid), Some(uid))?;
+        }
         Ok(())
     }
 

@@ -1,7 +1,12 @@
-//! A real-systemd test fleet on one machine: Debian 12 hosts booted with systemd-nspawn, each in
-//! its own network namespace, reached over real SSH. Tests use `Testbed::start(n)`, `host(i)`,
-//! `Host::ssh`, and let the testbed drop: teardown runs on drop (so also when a test panics) and
-//! a slot left behind by a killed process is cleaned before it is used again.
+//! A real-systemd test fleet on one machine: Debian 12 and Debian 13 hosts booted with
+//! systemd-nspawn, each in its own network namespace, reached over real SSH. Tests use
+//! `Testbed::start(n)` (Debian 13 hosts) or `Testbed::start_on(&[Release::Bookworm,
+//! Release::Trixie])` (one host per release given),
+//! `host(i)`, `Host::ssh`, and let the testbed drop: teardown runs on drop (so also when a test
+//! panics) and a slot left behind by a killed process is cleaned before it is used again.
+//!
+//! Ansible logs in to the hosts as the example inventory says (`deploy` with sudo, see
+//! `deploy::Login`); the harness's own commands (`Host::ssh`) run as root.
 //!
 //! Needs root, debootstrap and systemd-container (`scripts/install-deps` installs them). State
 //! lives in `/var/lib/miraclemax-testbed` (or `$MIRACLEMAX_TESTBED_DIR`).
@@ -17,6 +22,7 @@ pub mod healthchecks;
 mod host;
 pub mod matrix;
 mod net;
+mod release;
 mod rootfs;
 pub mod smtp;
 
@@ -24,6 +30,8 @@ pub use anyhow;
 pub use built::{ansible_bin_dir, dist_dir, mmctl, workspace_bin};
 pub use cmd::shell_quote;
 pub use host::Host;
+pub use release::Release;
+pub use rootfs::SUDO_PASSWORD;
 
 use anyhow::{Context, Result, bail};
 use std::fs::{self, File};
@@ -39,11 +47,22 @@ pub struct Testbed {
 }
 
 impl Testbed {
-    /// Boots `n` fresh hosts (in parallel) and waits until each answers SSH with systemd
-    /// running. On any failure, whatever was started is torn down before the error returns.
+    /// Boots `n` fresh hosts of the default release, Debian 13, as `start_on` does.
     pub fn start(n: usize) -> Result<Testbed> {
+        Testbed::start_on(&vec![Release::default(); n])
+    }
+
+    /// Boots one fresh host per release given, in that order (in parallel), and waits until
+    /// each answers SSH with systemd running. On any failure, whatever was started is torn
+    /// down before the error returns.
+    pub fn start_on(releases: &[Release]) -> Result<Testbed> {
         let state = state_dir();
-        let rootfs = rootfs::ensure(&state)?;
+        let mut rootfs = std::collections::HashMap::new();
+        for &release in releases {
+            if let std::collections::hash_map::Entry::Vacant(e) = rootfs.entry(release) {
+                e.insert(rootfs::ensure(&state, release)?);
+            }
+        }
         let key = ssh_key(&state)?;
         let public = fs::read_to_string(key.with_extension("pub"))?;
         let slots_dir = state.join("slots");
@@ -51,10 +70,11 @@ impl Testbed {
 
         let mut locks = Vec::new();
         let mut hosts = Vec::new();
-        for _ in 0..n {
+        for &release in releases {
             let (slot, lock) = claim_slot(&slots_dir)?;
             locks.push(lock);
             let mut host = Host::new(slot, &slots_dir, &key);
+            host.release = release;
             // A process that died holding this slot may have left things behind.
             host.stop()
                 .with_context(|| format!("cleaning stale slot {slot}"))?;
@@ -63,7 +83,10 @@ impl Testbed {
         let results: Vec<Result<()>> = std::thread::scope(|s| {
             let handles: Vec<_> = hosts
                 .iter_mut()
-                .map(|h| s.spawn(|| h.boot(&rootfs, &public)))
+                .map(|h| {
+                    let tree = &rootfs[&h.release];
+                    s.spawn(|| h.boot(tree, &public))
+                })
                 .collect();
             handles
                 .into_iter()
@@ -93,9 +116,9 @@ impl Testbed {
         &mut self.hosts
     }
 
-    /// Builds the golden rootfs if needed (so the first test does not pay for it).
-    pub fn prepare() -> Result<PathBuf> {
-        rootfs::ensure(&state_dir())
+    /// Builds the release's golden rootfs if needed (so the first test does not pay for it).
+    pub fn prepare(release: Release) -> Result<PathBuf> {
+        rootfs::ensure(&state_dir(), release)
     }
 
     /// Tears down every slot no live process holds (after a crash or a `kill -9`), and returns

@@ -3,11 +3,11 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use mm_testbed::Testbed;
+use mm_testbed::{Release, Testbed};
 use std::io::BufRead;
 use std::process::ExitCode;
 
-/// Debian 12 hosts with real systemd, booted with systemd-nspawn in their own network
+/// Debian 12 and 13 hosts with real systemd, booted with systemd-nspawn in their own network
 /// namespaces and reached over SSH (run as root).
 #[derive(Parser)]
 #[command(version)]
@@ -18,16 +18,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Build (or reuse) the cached Debian 12 rootfs the hosts boot from.
-    Build,
+    /// Build (or reuse) the cached rootfs the hosts boot from: each release's, or the one given.
+    Build {
+        /// 12 (bookworm) or 13 (trixie).
+        #[arg(long)]
+        release: Option<Release>,
+    },
     /// Boot N hosts, print how to reach them, and keep them up until Enter or end of input.
     Up {
         #[arg(default_value_t = 1)]
         count: usize,
+        /// 12 (bookworm) or 13 (trixie, the default).
+        #[arg(long)]
+        release: Option<Release>,
     },
     /// Boot N hosts, run a command on each over SSH, print what it printed, tear down.
     Exec {
         count: usize,
+        /// 12 (bookworm) or 13 (trixie, the default).
+        #[arg(long)]
+        release: Option<Release>,
         /// The command and its arguments (each reaches the host unchanged).
         #[arg(last = true, required = true)]
         command: Vec<String>,
@@ -51,25 +61,38 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Cmd::Build => {
-            let dir = Testbed::prepare()?;
-            println!("rootfs ready: {}", dir.display());
+        Cmd::Build { release } => {
+            let releases = release.map_or(Release::ALL.to_vec(), |r| vec![r]);
+            for release in releases {
+                let start = std::time::Instant::now();
+                let dir = Testbed::prepare(release)?;
+                println!(
+                    "{release} rootfs ready: {} ({:.0} s)",
+                    dir.display(),
+                    start.elapsed().as_secs_f64()
+                );
+            }
         }
-        Cmd::Up { count } => {
-            let tb = Testbed::start(count)?;
+        Cmd::Up { count, release } => {
+            let tb = start(count, release)?;
             for h in tb.hosts() {
                 println!(
-                    "{}  ssh {} root@{}",
+                    "{}  ssh {} root@{}  ({})",
                     h.name,
                     h.ssh_options().join(" "),
-                    h.address()
+                    h.address(),
+                    h.release
                 );
             }
             println!("hosts are up; press Enter (or close input) to tear them down");
             let _ = std::io::stdin().lock().lines().next();
         }
-        Cmd::Exec { count, command } => {
-            let tb = Testbed::start(count)?;
+        Cmd::Exec {
+            count,
+            release,
+            command,
+        } => {
+            let tb = start(count, release)?;
             let args: Vec<&str> = command.iter().map(String::as_str).collect();
             let mut failed = false;
             for h in tb.hosts() {
@@ -97,4 +120,8 @@ fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn start(count: usize, release: Option<Release>) -> Result<Testbed> {
+    Testbed::start_on(&vec![release.unwrap_or_default(); count])
 }

@@ -1,16 +1,18 @@
-//! The golden Debian 12 root filesystem every test host boots from: debootstrapped once,
-//! customised (sshd for key login, the example service, noisy units masked) and cached under
-//! the testbed directory, keyed by a hash of its recipe so a changed recipe rebuilds it.
+//! The golden root filesystems test hosts boot from, one per Debian release: debootstrapped
+//! once, customised (sshd for key login, the logins of `LOGINS`, the example service, noisy
+//! units masked) and cached under the testbed directory, keyed by the release and a hash of its
+//! recipe, so a changed recipe rebuilds that release's tree and the other release's stays.
 
-use super::cmd::run;
+use super::Release;
+use super::cmd::{run, run_with_input};
 use anyhow::{Context, Result, bail};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 // monit is there as a peer for the healing benchmark; it stays disabled unless one starts it.
-const PACKAGES: &str = "systemd,systemd-sysv,dbus,openssh-server,python3,iproute2,cron,procps,psmisc,curl,ca-certificates,monit";
-const SUITE: &str = "bookworm";
-const RECIPE_VERSION: &str = "2";
+// The same names on Debian 12 and 13.
+const PACKAGES: &str = "systemd,systemd-sysv,dbus,openssh-server,python3,iproute2,cron,procps,psmisc,curl,ca-certificates,monit,sudo";
+const RECIPE_VERSION: &str = "3";
 const EXAMPLE_APP: &str = include_str!("files/mm-example-app");
 const EXAMPLE_UNIT: &str = include_str!("files/example.service");
 const SSHD_CONF: &str = include_str!("files/sshd-testbed.conf");
@@ -24,6 +26,32 @@ const MASKED: &[&str] = &[
     "fstrim.timer",
     "systemd-pstore.service",
 ];
+/// The logins every host has besides root, which the harness itself uses. Each gets the
+/// testbed's SSH key when a host boots (`authorized_keys`); none can log in with a password.
+pub(crate) const LOGINS: [Login; 2] = [
+    // As the example inventory logs in: sudo without a password.
+    Login {
+        name: "deploy",
+        uid: 1000,
+    },
+    // A member of Debian's `sudo` group, whose sudo asks for its password (`SUDO_PASSWORD`).
+    Login {
+        name: "ops",
+        uid: 1001,
+    },
+];
+
+/// The password `ops` gives sudo; tests keep it in an Ansible vault.
+pub const SUDO_PASSWORD: &str = "ops-sudo-7f3a91c2";
+
+const SUDOERS: &str = "# mm-testbed: deploy, the example inventory's login, needs no password for sudo.\n\
+                       deploy ALL=(ALL:ALL) NOPASSWD: ALL\n";
+
+pub(crate) struct Login {
+    pub name: &'static str,
+    pub uid: u32,
+}
+
 const TRIM: &[&str] = &[
     "var/lib/apt/lists",
     "var/cache/apt",
@@ -33,12 +61,13 @@ const TRIM: &[&str] = &[
     "usr/share/locale",
 ];
 
-/// Returns the golden rootfs, building it first if this recipe has not been built yet.
-/// Concurrent callers (parallel tests) wait for one build instead of racing.
-pub fn ensure(state_dir: &Path) -> Result<PathBuf> {
+/// Returns the release's golden rootfs, building it first if this recipe has not been built
+/// yet. Concurrent callers (parallel tests) wait for one build instead of racing.
+pub fn ensure(state_dir: &Path, release: Release) -> Result<PathBuf> {
     fs::create_dir_all(state_dir)
         .with_context(|| format!("cannot create {}", state_dir.display()))?;
-    let dir = state_dir.join(format!("rootfs-{:016x}", recipe_hash()));
+    let suite = release.suite();
+    let dir = state_dir.join(format!("rootfs-{suite}-{:016x}", recipe_hash(release)));
     let done = dir.with_extension("ok");
     if done.exists() {
         return Ok(dir);
@@ -49,7 +78,7 @@ pub fn ensure(state_dir: &Path) -> Result<PathBuf> {
         return Ok(dir);
     }
     eprintln!(
-        "testbed: building the Debian {SUITE} rootfs in {} (about 2 minutes, once)",
+        "testbed: building the {release} rootfs in {} (about 2 minutes, once)",
         dir.display()
     );
     let tmp = dir.with_extension("tmp");
@@ -61,7 +90,7 @@ pub fn ensure(state_dir: &Path) -> Result<PathBuf> {
         &[
             "--variant=minbase",
             &format!("--include={PACKAGES}"),
-            SUITE,
+            suite,
             path_str(&tmp)?,
             &mirror()?,
         ],
@@ -72,16 +101,18 @@ pub fn ensure(state_dir: &Path) -> Result<PathBuf> {
     }
     fs::rename(&tmp, &dir)?;
     File::create(&done)?;
-    remove_older_recipes(state_dir, &dir);
+    remove_older_recipes(state_dir, release, &dir);
     Ok(dir)
 }
 
-/// Rootfs trees of earlier recipes are dead weight (about 170 MB each) once a new one exists.
-fn remove_older_recipes(state_dir: &Path, keep: &Path) {
+/// Rootfs trees of the release's earlier recipes are dead weight (about 170 MB each) once a
+/// new one exists, as are those from before the suite was in the name (`rootfs-<hash>`, all
+/// Debian 12); the other release's tree is left alone.
+fn remove_older_recipes(state_dir: &Path, release: Release, keep: &Path) {
     for e in fs::read_dir(state_dir).into_iter().flatten().flatten() {
         let p = e.path();
         let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with("rootfs-") && p.with_extension("") != keep {
+        if of_release(&name, release) && p.with_extension("") != keep {
             let _ = if p.is_dir() {
                 fs::remove_dir_all(&p)
             } else {
@@ -89,6 +120,21 @@ fn remove_older_recipes(state_dir: &Path, keep: &Path) {
             };
         }
     }
+}
+
+/// Whether a file or folder of the state directory (a tree, its `.ok` or `.tmp`) is a rootfs of
+/// the release, whatever its recipe.
+fn of_release(name: &str, release: Release) -> bool {
+    let stem = name.split('.').next().unwrap_or_default();
+    let Some(rest) = stem.strip_prefix("rootfs-") else {
+        return false;
+    };
+    let hash = rest
+        .strip_prefix(release.suite())
+        .and_then(|h| h.strip_prefix('-'));
+    let unnamed = release == Release::Bookworm && rest.len() == 16;
+    hash.or(unnamed.then_some(rest))
+        .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn customise(root: &Path) -> Result<()> {
@@ -120,14 +166,24 @@ fn customise(root: &Path) -> Result<()> {
             "cron.service",
         ],
     )?;
-    // monit comes as a SysV script: its rc links, not a unit, start it at boot.
+    // monit is started at boot by its SysV script's rc links on Debian 12, by its own unit,
+    // enabled when it is installed, on Debian 13.
+    if root.join("usr/lib/systemd/system/monit.service").exists()
+        || root.join("lib/systemd/system/monit.service").exists()
+    {
+        run("systemctl", &["--root", root_s, "disable", "monit.service"])?;
+    }
     for level in 2..=5 {
-        for e in fs::read_dir(root.join(format!("etc/rc{level}.d")))?.flatten() {
+        let Ok(links) = fs::read_dir(root.join(format!("etc/rc{level}.d"))) else {
+            continue;
+        };
+        for e in links.flatten() {
             if e.file_name().to_string_lossy().ends_with("monit") {
                 fs::remove_file(e.path())?;
             }
         }
     }
+    add_logins(root)?;
     // Each instance writes its own machine-id; an empty file here keeps systemd from
     // treating every boot as a first boot.
     fs::write(root.join("etc/machine-id"), "")?;
@@ -138,6 +194,42 @@ fn customise(root: &Path) -> Result<()> {
             fs::create_dir_all(&p)?;
         }
     }
+    Ok(())
+}
+
+/// The users of `LOGINS`, with sudo as each is described there. Their passwords: none for
+/// deploy (`*`: no password matches, yet the account is not locked), `SUDO_PASSWORD` for ops;
+/// sshd takes keys only (sshd-testbed.conf).
+fn add_logins(root: &Path) -> Result<()> {
+    let root_s = path_str(root)?;
+    for login in LOGINS {
+        let uid = login.uid.to_string();
+        run(
+            "useradd",
+            &[
+                "--root",
+                root_s,
+                "--create-home",
+                "--uid",
+                &uid,
+                "--user-group",
+                "--shell",
+                "/bin/bash",
+                login.name,
+            ],
+        )?;
+    }
+    run("usermod", &["--root", root_s, "--password", "*", "deploy"])?;
+    run(
+        "usermod",
+        &["--root", root_s, "--append", "--groups", "sudo", "ops"],
+    )?;
+    run_with_input(
+        "chpasswd",
+        &["--root", root_s, "--crypt-method", "SHA512"],
+        &format!("ops:{SUDO_PASSWORD}\n"),
+    )?;
+    write(root, "etc/sudoers.d/miraclemax-testbed", SUDOERS, 0o440)?;
     Ok(())
 }
 
@@ -174,15 +266,22 @@ fn mirror() -> Result<String> {
     )
 }
 
-fn recipe_hash() -> u64 {
+fn recipe_hash(release: Release) -> u64 {
+    let logins: Vec<String> = LOGINS
+        .iter()
+        .map(|l| format!("{}:{}", l.name, l.uid))
+        .collect();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for part in [
         RECIPE_VERSION,
         PACKAGES,
-        SUITE,
+        release.suite(),
         EXAMPLE_APP,
         EXAMPLE_UNIT,
         SSHD_CONF,
+        SUDOERS,
+        SUDO_PASSWORD,
+        &logins.join(","),
         &MASKED.join(","),
     ] {
         for b in part.bytes().chain([0]) {
@@ -195,4 +294,31 @@ fn recipe_hash() -> u64 {
 pub fn path_str(p: &Path) -> Result<&str> {
     p.to_str()
         .with_context(|| format!("path {} is not UTF-8", p.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Release, of_release};
+
+    #[test]
+    fn a_new_recipe_replaces_only_its_own_releases_trees() {
+        let bookworm = "rootfs-bookworm-78c7bb8fa804b709";
+        let trixie = "rootfs-trixie-ce2f3f730c5af87a";
+        // Before the suite was in the name, every tree was Debian 12's.
+        let unnamed = "rootfs-ce2f3f730c5af87a";
+        for name in [
+            bookworm,
+            &format!("{bookworm}.ok"),
+            unnamed,
+            &format!("{unnamed}.tmp"),
+        ] {
+            assert!(of_release(name, Release::Bookworm), "{name}");
+            assert!(!of_release(name, Release::Trixie), "{name}");
+        }
+        assert!(of_release(trixie, Release::Trixie));
+        assert!(!of_release(trixie, Release::Bookworm));
+        for other in ["build.lock", "slots", "id_ed25519", "rootfs-notes"] {
+            assert!(!of_release(other, Release::Bookworm), "{other}");
+        }
+    }
 }
