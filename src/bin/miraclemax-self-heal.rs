@@ -111,6 +111,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         None if cli.check_config => {
             // Email as the daemon will set it up (addresses as the SMTP client parses them, the
             // password file read): a report that could never leave is refused here, at deploy.
+            // The certificates a probe will trust, read as the probe reads them.
+            for svc in &config.services {
+                if let Some(h) = &svc.health
+                    && let miraclemax::config::TlsTrust::CaFile(path) = &h.tls
+                {
+                    miraclemax::probe::check_ca_file(path).map_err(|e| {
+                        anyhow!(
+                            "{}: service '{}': health: {e}",
+                            cli.host.config.display(),
+                            svc.name
+                        )
+                    })?;
+                }
+            }
             if let Some(email) = &config.email {
                 let host = config
                     .host

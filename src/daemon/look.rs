@@ -178,10 +178,12 @@ async fn look_at(sh: &Shared, svc: &Service, status: UnitStatus) -> Look {
         summary.push_str(&format!(", port {p} is listening"));
     }
     if let (Some(h), Some(url)) = (&svc.health, health_url(svc)) {
-        match http::check(&sh.ctx.http, &url, h.expected_status, h.timeout).await {
-            HttpOutcome::Healthy => {
-                summary.push_str(&format!(", {url} answered {}", h.expected_status))
-            }
+        match http::check(&sh.ctx.http, &url, h).await {
+            HttpOutcome::Healthy => summary.push_str(&format!(
+                ", {url}{} answered {}",
+                h.trust_note(),
+                h.expected_status
+            )),
             bad => {
                 let why = bad.describe(&url, h.expected_status);
                 summary.push_str(&format!(", but {why}"));

@@ -262,7 +262,7 @@ fn signals() -> std::io::Result<impl Stream<Item = Request> + Unpin> {
 /// One supervised task: a service's worker, or the mail task.
 #[derive(Clone)]
 enum Job {
-    Worker(Service),
+    Worker(Box<Service>),
     Mail,
 }
 
@@ -306,7 +306,7 @@ impl Supervisor {
                 }
             }
             match what {
-                Job::Worker(svc) => worker::run(sh, svc, stop).await,
+                Job::Worker(svc) => worker::run(sh, *svc, stop).await,
                 Job::Mail => mail_loop(sh, stop).await,
             }
         });
@@ -447,7 +447,7 @@ pub(crate) async fn serve(
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut sup = Supervisor::new(shared.clone(), stop_rx);
         for svc in &config.services {
-            sup.spawn(Job::Worker(svc.clone()), Duration::ZERO);
+            sup.spawn(Job::Worker(Box::new(svc.clone())), Duration::ZERO);
         }
         sup.spawn(Job::Mail, Duration::ZERO);
         let status = format!("watching {} service(s)", config.services.len());

@@ -428,10 +428,12 @@ async fn check_healthy(ctx: &Ctx, svc: &Service, within: Duration) -> Result<Str
     }
     if let Some(h) = &svc.health {
         let url = health_url(svc).unwrap_or_default();
-        match http::check(&ctx.http, &url, h.expected_status, h.timeout).await {
-            HttpOutcome::Healthy => {
-                summary.push_str(&format!(", {url} answered {}", h.expected_status))
-            }
+        match http::check(&ctx.http, &url, h).await {
+            HttpOutcome::Healthy => summary.push_str(&format!(
+                ", {url}{} answered {}",
+                h.trust_note(),
+                h.expected_status
+            )),
             other => return Err(other.describe(&url, h.expected_status)),
         }
     }

@@ -3,11 +3,13 @@
 //! A probe needs the status line and nothing else, so it speaks just enough HTTP/1.1 itself:
 //! one request with `Connection: close`, the status line read, the connection dropped.
 //! Redirects are answers like any other (a 301 is not the expected 200). HTTPS goes through
-//! rustls with the bundled web PKI roots, set up the first time an https:// URL is probed, so
-//! a host that probes only plain HTTP never pays for TLS.
+//! rustls, set up the first time an https:// URL is probed (a host that probes only plain HTTP
+//! never pays for TLS), checking the certificate as the service's `health` says: against the
+//! bundled web PKI roots, against its own `ca_file`, or (`tls_verify: false`) not at all.
 
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use crate::config::{Health, TlsTrust};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -22,20 +24,35 @@ pub enum HttpOutcome {
 /// The longest status line read before giving up on the answer.
 const STATUS_LINE_MAX: usize = 8 * 1024;
 
-/// The probes' client: stateless but for the TLS setup, made on first use and then shared.
+/// The probes' client: stateless but for the TLS set-ups, one per way of trusting, each made on
+/// first use and then shared.
 #[derive(Clone, Default)]
 pub struct Client {
-    tls: Arc<OnceLock<tokio_rustls::TlsConnector>>,
+    tls: Arc<Mutex<HashMap<TlsTrust, tokio_rustls::TlsConnector>>>,
 }
 
 pub fn client() -> Client {
     Client::default()
 }
 
-pub async fn check(client: &Client, url: &str, expected: u16, timeout: Duration) -> HttpOutcome {
+impl Client {
+    fn connector(&self, trust: &TlsTrust) -> Result<tokio_rustls::TlsConnector, String> {
+        let mut made = self.tls.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = made.get(trust) {
+            return Ok(c.clone());
+        }
+        let c = connector(trust)?;
+        made.insert(trust.clone(), c.clone());
+        Ok(c)
+    }
+}
+
+/// One probe of `url` as `health` says (expected status, timeout, how TLS is trusted).
+pub async fn check(client: &Client, url: &str, health: &Health) -> HttpOutcome {
+    let (expected, timeout) = (health.expected_status, health.timeout);
     // Boxed: the TLS handshake's state is large, and a probe is a rare, short-lived thing next to
     // the worker that waits between probes (its future stays small).
-    match tokio::time::timeout(timeout, Box::pin(status(client, url))).await {
+    match tokio::time::timeout(timeout, Box::pin(status(client, url, health))).await {
         Ok(Ok(s)) if s == expected => HttpOutcome::Healthy,
         Ok(Ok(s)) => HttpOutcome::WrongStatus(s),
         Ok(Err(why)) => HttpOutcome::Failed(why),
@@ -44,7 +61,7 @@ pub async fn check(client: &Client, url: &str, expected: u16, timeout: Duration)
 }
 
 /// The status code `url` answers a GET with.
-async fn status(client: &Client, url: &str) -> Result<u16, String> {
+async fn status(client: &Client, url: &str, health: &Health) -> Result<u16, String> {
     let target = crate::config::ProbeUrl::parse(url).map_err(|why| format!("{url}: {why}"))?;
     let tcp = TcpStream::connect((target.host.as_str(), target.port))
         .await
@@ -59,29 +76,116 @@ async fn status(client: &Client, url: &str) -> Result<u16, String> {
     if !target.tls {
         return exchange(tcp, &request).await;
     }
-    let name = rustls::pki_types::ServerName::try_from(target.host.clone())
-        .map_err(|e| format!("{}: {e}", target.host))?;
+    let host = health.server_name.clone().unwrap_or(target.host);
+    let name = rustls::pki_types::ServerName::try_from(host.clone())
+        .map_err(|e| format!("{host}: {e}"))?;
     let tls = client
-        .tls
-        .get_or_init(connector)
+        .connector(&health.tls)?
         .connect(name, tcp)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| {
+            let why = e.to_string();
+            // The usual cause on a local endpoint: the service's own certificate.
+            if why.contains("certificate") && health.tls == TlsTrust::WebPki {
+                format!(
+                    "{why} (a service with its own certificate: set health.ca_file to its CA \
+                     or certificate, or health.tls_verify: false)"
+                )
+            } else {
+                why
+            }
+        })?;
     exchange(tls, &request).await
 }
 
-fn connector() -> tokio_rustls::TlsConnector {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("ring supports the default TLS versions")
-    .with_root_certificates(roots)
+/// The certificates of a PEM file, for `ca_file`: `--check-config` reads it the same way, so a
+/// file the probe could not use stops a deploy.
+pub fn read_ca_file(path: &std::path::Path) -> Result<rustls::RootCertStore, String> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+    for cert in certs {
+        let cert = cert.map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+    }
+    if roots.is_empty() {
+        return Err(format!(
+            "ca_file {}: no PEM certificate in it",
+            path.display()
+        ));
+    }
+    Ok(roots)
+}
+
+fn connector(trust: &TlsTrust) -> Result<tokio_rustls::TlsConnector, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions");
+    let config = match trust {
+        TlsTrust::WebPki => builder.with_root_certificates(rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        }),
+        TlsTrust::CaFile(path) => builder.with_root_certificates(read_ca_file(path)?),
+        TlsTrust::Unverified => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Unverified(provider))),
+    }
     .with_no_client_auth();
-    tokio_rustls::TlsConnector::from(Arc::new(config))
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+/// `tls_verify: false`: any certificate is taken; the handshake's signatures are still checked,
+/// so the connection is encrypted to whoever holds the key.
+#[derive(Debug)]
+struct Unverified(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for Unverified {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// Sends the request and reads the status code off the answer's first line.
@@ -130,6 +234,7 @@ impl HttpOutcome {
 mod tests {
     use super::*;
     use std::io::{Read, Write};
+    use std::time::Duration;
 
     /// A one-connection server that answers `reply` and hands back the request it got.
     fn server(reply: &'static [u8]) -> (u16, std::thread::JoinHandle<String>) {
@@ -145,8 +250,18 @@ mod tests {
         (port, t)
     }
 
+    fn health(tls: TlsTrust, server_name: Option<&str>) -> Health {
+        Health {
+            target: crate::config::HealthTarget::Path("/".into()),
+            expected_status: 200,
+            timeout: Duration::from_millis(500),
+            tls,
+            server_name: server_name.map(str::to_string),
+        }
+    }
+
     async fn probe(url: &str) -> HttpOutcome {
-        check(&client(), url, 200, Duration::from_millis(500)).await
+        check(&client(), url, &health(TlsTrust::WebPki, None)).await
     }
 
     #[tokio::test]
@@ -210,5 +325,102 @@ mod tests {
             hello.as_bytes()[0] == 0x16,
             "a TLS handshake record was sent"
         );
+    }
+
+    /// A TLS server on 127.0.0.1 with a self-signed certificate for `name`, answering 200 to
+    /// every connection; the certificate's PEM file.
+    async fn tls_server(name: &str, dir: &std::path::Path) -> (u16, std::path::PathBuf) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec![name.to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let pem = dir.join("service.pem");
+        std::fs::write(&pem, cert.pem()).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    if let Ok(mut tls) = acceptor.accept(tcp).await {
+                        let mut buf = [0u8; 1024];
+                        let _ = tls.read(&mut buf).await;
+                        let _ = tls.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await;
+                        let _ = tls.shutdown().await;
+                    }
+                });
+            }
+        });
+        (port, pem)
+    }
+
+    #[tokio::test]
+    async fn a_local_https_endpoint_with_its_own_certificate_is_trusted_only_as_configured() {
+        let dir = tempfile::tempdir().unwrap();
+        let (port, pem) = tls_server("example.lab.test", dir.path()).await;
+        let url = format!("https://127.0.0.1:{port}/health");
+        let c = client();
+        // The public roots do not know it: the failure says which setting to add.
+        match check(
+            &c,
+            &url,
+            &health(TlsTrust::WebPki, Some("example.lab.test")),
+        )
+        .await
+        {
+            HttpOutcome::Failed(why) => assert!(
+                why.contains(
+                    "set health.ca_file to its CA or certificate, or health.tls_verify: false"
+                ),
+                "{why}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        // Its certificate as the CA, checked against the service's domain: healthy.
+        let trusted = health(TlsTrust::CaFile(pem.clone()), Some("example.lab.test"));
+        assert_eq!(check(&c, &url, &trusted).await, HttpOutcome::Healthy);
+        // The same certificate, checked against another name: refused.
+        let other = health(TlsTrust::CaFile(pem.clone()), Some("other.lab.test"));
+        match check(&c, &url, &other).await {
+            HttpOutcome::Failed(why) => assert!(why.contains("certificate"), "{why}"),
+            got => panic!("{got:?}"),
+        }
+        // Not verified at all, as asked.
+        let unverified = health(TlsTrust::Unverified, None);
+        assert_eq!(check(&c, &url, &unverified).await, HttpOutcome::Healthy);
+        assert_eq!(
+            unverified.trust_note(),
+            " (certificate not verified: tls_verify is false)"
+        );
+    }
+
+    #[test]
+    fn a_ca_file_without_certificates_is_refused_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ca.pem");
+        std::fs::write(&file, "not a certificate\n").unwrap();
+        let e = read_ca_file(&file).unwrap_err();
+        assert!(
+            e.starts_with(&format!(
+                "ca_file {}: no PEM certificate in it",
+                file.display()
+            )),
+            "{e}"
+        );
+        let e = read_ca_file(&dir.path().join("missing.pem")).unwrap_err();
+        assert!(e.contains("missing.pem"), "{e}");
     }
 }

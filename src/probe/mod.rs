@@ -7,3 +7,9 @@ pub(crate) mod port;
 mod sockets;
 // Public for `procs::alive`, which the test infrastructure uses too.
 pub mod procs;
+
+/// Whether a health check's `ca_file` holds certificates the probe can trust, read as the
+/// probe reads it (for `--check-config`).
+pub fn check_ca_file(path: &std::path::Path) -> Result<(), String> {
+    http::read_ca_file(path).map(drop)
+}

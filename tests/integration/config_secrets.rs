@@ -50,7 +50,7 @@ fn a_secret_in_a_wrong_typed_key_is_never_quoted_whole() {
         ),
         (
             service(&format!("    health: {{url: 'ftp://{SECRET}'}}\n")),
-            "service 'passgo': health: url 'ftp://Zx…' must start with http:// or https://",
+            "service 'passgo': health: url cannot be probed: it must start with http:// or https://",
         ),
         (
             format!("ssh_target: '-{SECRET}'\n"),

@@ -302,3 +302,49 @@ fn a_health_url_the_probe_could_not_use_is_a_configuration_error_not_a_failed_pr
     ));
     assert!(e.contains("space or control character"), "{e}");
 }
+
+#[test]
+fn a_local_https_endpoint_trusts_its_ca_file_against_the_services_domain_or_says_unverified() {
+    let https = |extra: &str| {
+        format!(
+            "monitored_services:\n  - name: passgo\n    port: 8443\n    domain: passgo.example.org\n    \
+             health:\n      url: https://127.0.0.1:8443/health\n{extra}"
+        )
+    };
+    let c = config::parse(
+        &https("      ca_file: /etc/passgo/ca.pem\n"),
+        Path::new(FILE),
+    )
+    .unwrap();
+    let h = c.service("passgo").unwrap().health.clone().unwrap();
+    assert_eq!(h.tls, config::TlsTrust::CaFile("/etc/passgo/ca.pem".into()));
+    assert_eq!(h.server_name.as_deref(), Some("passgo.example.org"));
+    let c = config::parse(&https("      tls_verify: false\n"), Path::new(FILE)).unwrap();
+    let h = c.service("passgo").unwrap().health.clone().unwrap();
+    assert_eq!(h.tls, config::TlsTrust::Unverified);
+
+    for (extra, why) in [
+        (
+            "      ca_file: ca.pem\n",
+            "ca_file 'ca.pem' must be an absolute path",
+        ),
+        (
+            "      ca_file: /etc/ca.pem\n      tls_verify: false\n",
+            "give either 'ca_file' or 'tls_verify: false', not both",
+        ),
+    ] {
+        let e = errors(&https(extra));
+        assert_eq!(
+            e,
+            format!("/etc/miraclemax/config.yaml: service 'passgo': health: {why}")
+        );
+    }
+    let e = errors(&one_service(
+        "    health: {path: /health, ca_file: /etc/ca.pem}\n",
+    ));
+    assert_eq!(
+        e,
+        "/etc/miraclemax/config.yaml: service 'passgo': health: 'ca_file' and 'tls_verify' are \
+         for an https:// url; this probe does not use TLS"
+    );
+}

@@ -95,6 +95,35 @@ pub struct Health {
     pub expected_status: u16,
     /// Default: `limits.probe_timeout`.
     pub timeout: Duration,
+    /// How an https:// URL's certificate is checked.
+    pub tls: TlsTrust,
+    /// The name the certificate is checked against (and sent as SNI): the service's `domain`
+    /// when the URL names an address or localhost (a local endpoint serving the site's
+    /// certificate), else `None`: the URL's own host.
+    pub server_name: Option<String>,
+}
+
+impl Health {
+    /// Said after the URL wherever a probe is described, so nobody takes it for verified.
+    pub fn trust_note(&self) -> &'static str {
+        match self.tls {
+            TlsTrust::Unverified => " (certificate not verified: tls_verify is false)",
+            _ => "",
+        }
+    }
+}
+
+/// How an https:// health URL's certificate is checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub enum TlsTrust {
+    /// Against the public web's roots (bundled).
+    #[default]
+    WebPki,
+    /// Against the certificates in this PEM file only: a private CA, or the service's own
+    /// (self-signed) certificate (`ca_file`).
+    CaFile(PathBuf),
+    /// Not at all (`tls_verify: false`): the connection is encrypted, its peer not proven.
+    Unverified,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

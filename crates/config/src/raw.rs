@@ -43,6 +43,8 @@ pub struct RawHealth {
     pub path: Option<String>,
     pub expected_status: Option<i64>,
     pub timeout: Option<Span>,
+    pub ca_file: Option<String>,
+    pub tls_verify: Option<Flag>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -121,7 +123,14 @@ pub const SERVICE_KEYS: &[&str] = &[
     "healing_strategies",
     "depends_on",
 ];
-pub const HEALTH_KEYS: &[&str] = &["url", "path", "expected_status", "timeout"];
+pub const HEALTH_KEYS: &[&str] = &[
+    "url",
+    "path",
+    "expected_status",
+    "timeout",
+    "ca_file",
+    "tls_verify",
+];
 pub const NOTIFICATION_KEYS: &[&str] = &["email"];
 pub const EMAIL_KEYS: &[&str] = &[
     "enabled",

@@ -227,7 +227,7 @@ fn services(raw: Vec<RawService>, limits: &Limits, p: &mut Problems) -> Vec<Serv
         }
         let health = s
             .health
-            .and_then(|h| health(h, s.port.is_some(), limits, &object, p));
+            .and_then(|h| health(h, s.port.is_some(), s.domain.as_deref(), limits, &object, p));
         if let Some(d) = &s.domain
             && !is_hostname(d)
         {
@@ -297,19 +297,24 @@ fn strategies(raw: Option<Vec<String>>, object: &str, p: &mut Problems) -> Vec<S
 fn health(
     h: RawHealth,
     has_port: bool,
+    domain: Option<&str>,
     limits: &Limits,
     object: &str,
     p: &mut Problems,
 ) -> Option<Health> {
     let object = format!("{object}: health");
     p.unknown_keys(&object, &h.unknown, HEALTH_KEYS);
+    let mut url = None;
     let target = match (h.url, h.path) {
         (Some(_), Some(_)) => {
             p.add(&object, "give either 'url' or 'path', not both");
             None
         }
         (Some(u), None) => match crate::ProbeUrl::parse(&u) {
-            Ok(_) => Some(HealthTarget::Url(u)),
+            Ok(parsed) => {
+                url = Some(parsed);
+                Some(HealthTarget::Url(u))
+            }
             // The URL itself is not quoted: it may hold credentials.
             Err(why) => {
                 p.add(&object, format!("url cannot be probed: {why}"));
@@ -345,10 +350,44 @@ fn health(
         }
     };
     let timeout = positive(h.timeout, limits.probe_timeout, &object, "timeout", p);
+    let https = url.as_ref().is_some_and(|u| u.tls);
+    let tls = match (h.ca_file, h.tls_verify) {
+        (None, None | Some(Flag(true))) => Some(TlsTrust::WebPki),
+        (Some(_), Some(Flag(false))) => {
+            p.add(
+                &object,
+                "give either 'ca_file' or 'tls_verify: false', not both",
+            );
+            None
+        }
+        _ if !https => {
+            p.add(
+                &object,
+                "'ca_file' and 'tls_verify' are for an https:// url; this probe does not use TLS",
+            );
+            None
+        }
+        (Some(f), _) if !f.starts_with('/') => {
+            p.add(
+                &object,
+                format!("ca_file {} must be an absolute path", quote(&f)),
+            );
+            None
+        }
+        (Some(f), _) => Some(TlsTrust::CaFile(f.into())),
+        (None, Some(Flag(false))) => Some(TlsTrust::Unverified),
+    };
+    // A local endpoint (an address, localhost) serves the site's certificate: check it
+    // against the site's name.
+    let server_name = url
+        .filter(|u| u.tls && (u.host == "localhost" || u.host.parse::<std::net::IpAddr>().is_ok()))
+        .and(domain.map(str::to_string));
     Some(Health {
         target: target?,
         expected_status: expected_status?,
         timeout,
+        tls: tls?,
+        server_name,
     })
 }
 
