@@ -94,6 +94,14 @@ fn row(host: String, a: Answer) -> Row {
             )
         })
         .collect();
+    // The daemon's own incidents, which no service's state shows.
+    let own = &m["daemon"];
+    if own["blind"].is_object() {
+        r.incidents.insert(0, "daemon blind".into());
+    }
+    if own["mail_blocked"].is_object() {
+        r.incidents.insert(0, "reports blocked".into());
+    }
     r.last_heartbeat = m["heartbeat"].as_object().map(|h| {
         let at = h.get("last_run").and_then(Value::as_str).unwrap_or("?");
         let signal = h.get("last_signal").and_then(Value::as_str).unwrap_or("?");
@@ -104,7 +112,11 @@ fn row(host: String, a: Answer) -> Row {
         };
         format!("{at} {signal}{delivered}")
     });
-    r.state = if m["ok"] == json!(true) && r.daemon.as_deref() == Some("active") {
+    r.state = if m["ok"] == json!(true)
+        && r.daemon.as_deref() == Some("active")
+        && !own["blind"].is_object()
+        && !own["mail_blocked"].is_object()
+    {
         "ok".into()
     } else {
         "problem".into()
@@ -152,4 +164,32 @@ pub fn table(rows: &[Row]) -> String {
         ],
         cells,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(daemon: Value) -> Answer {
+        Answer::Ok(json!({"ansible_facts": {"miraclemax": {
+            "installed": true,
+            "ok": true,
+            "daemon": daemon,
+            "services": [{"name": "web", "active_state": "active", "healing": "healthy"}],
+        }}}))
+    }
+
+    #[test]
+    fn reports_that_cannot_leave_the_host_make_it_a_problem_row() {
+        let fine = row("web1".into(), facts(json!({"active_state": "active"})));
+        assert_eq!((fine.state.as_str(), fine.incidents.len()), ("ok", 0));
+        let blocked = row(
+            "web1".into(),
+            facts(json!({"active_state": "active", "mail_blocked": {
+                "since": "2026-12-06 01:00:00 UTC", "error": "cannot read password_file", "waiting": 2,
+            }})),
+        );
+        assert_eq!(blocked.state, "problem");
+        assert_eq!(blocked.incidents, ["reports blocked"]);
+    }
 }
