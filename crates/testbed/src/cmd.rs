@@ -6,7 +6,11 @@ use std::process::{Command, Output, Stdio};
 
 /// Runs a program to completion and returns its stdout; a non-zero exit is an error.
 pub fn run(program: &str, args: &[&str]) -> Result<String> {
-    let out = output(program, args)?;
+    succeeded(program, args, output(program, args)?)
+}
+
+/// The program's stdout when it exited 0; else an error with its argv and stderr.
+fn succeeded(program: &str, args: &[&str], out: Output) -> Result<String> {
     if !out.status.success() {
         bail!(
             "`{}` failed ({}): {}",
@@ -34,16 +38,7 @@ pub fn run_with_input(program: &str, args: &[&str], input: &str) -> Result<Strin
         .take()
         .expect("stdin is piped")
         .write_all(input.as_bytes())?;
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        bail!(
-            "`{}` failed ({}): {}",
-            argv(program, args),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    succeeded(program, args, child.wait_with_output()?)
 }
 
 /// Runs a program and returns whatever it did, success or not.
