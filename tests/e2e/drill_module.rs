@@ -9,9 +9,19 @@ use std::time::Duration;
 
 /// Runs a module on the host with these arguments; returns its one JSON object.
 fn module(h: &Host, name: &str, args: Value) -> Value {
+    copy_module(h, name);
+    run_module(h, name, args)
+}
+
+/// Puts the module on the host as Ansible would (`/root/AnsiballZ_NAME`).
+fn copy_module(h: &Host, name: &str) {
     let exe = modules().into_iter().find(|(n, _)| *n == name).unwrap().1;
+    h.copy(&exe, &format!("/root/AnsiballZ_{name}")).unwrap();
+}
+
+/// Runs the module copied there, as Ansible would; its one JSON result.
+fn run_module(h: &Host, name: &str, args: Value) -> Value {
     let remote = format!("/root/AnsiballZ_{name}");
-    h.copy(&exe, &remote).unwrap();
     h.write("/root/args.json", &args.to_string()).unwrap();
     let out = h.ssh(&[&remote, "/root/args.json"]).unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -151,10 +161,13 @@ fn a_drill_that_could_not_heal_stops_nothing_and_says_why() {
 fn a_drill_whose_healing_never_comes_starts_the_service_itself() {
     let tb = Testbed::start_on(&[D12]).unwrap();
     let (h, _smtp) = host_with_daemon(&tb);
-    // A daemon that systemd still calls active but that no longer runs: frozen.
+    // A daemon that systemd still calls active but that no longer runs: frozen. The module is
+    // on the host first: the freeze must stay shorter than the unit's WatchdogSec (8 s), after
+    // which systemd rightly kills and restarts the daemon, even on a loaded machine.
+    copy_module(h, "drill");
     let pid = main_pid(h, "miraclemax-self-heal.service");
     h.ssh_ok(&["kill", "-STOP", &pid]).unwrap();
-    let r = module(h, "drill", json!({ "service": "example", "timeout": 3 }));
+    let r = run_module(h, "drill", json!({ "service": "example", "timeout": 3 }));
     h.ssh_ok(&["kill", "-CONT", &pid]).unwrap();
     assert_eq!(
         (&r["failed"], &r["changed"]),
