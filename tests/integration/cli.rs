@@ -171,9 +171,18 @@ fn check_config_refuses_email_the_daemon_could_not_set_up() {
     // A password file that cannot be read (missing; a folder).
     let dir = std::env::temp_dir().join(format!("mm-cli-mail-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    for (name, file) in [
-        ("missing.yaml", dir.join("no-such-password")),
-        ("folder.yaml", dir.clone()),
+    let missing = dir.join("no-such-password");
+    for (name, file, says) in [
+        (
+            "missing.yaml",
+            &missing,
+            format!("cannot read password_file {}: ", missing.display()),
+        ),
+        (
+            "folder.yaml",
+            &dir,
+            format!("password_file {} is not a regular file: ", dir.display()),
+        ),
     ] {
         let path = temp_config(
             name,
@@ -189,12 +198,41 @@ fn check_config_refuses_email_the_daemon_could_not_set_up() {
         assert_eq!(out.status.code(), Some(1), "{name}");
         assert!(
             text(&out.stderr).starts_with(&format!(
-                "miraclemax-self-heal: error: {path}: notifications.email: cannot read password_file {}: ",
-                file.display()
+                "miraclemax-self-heal: error: {path}: notifications.email: {says}"
             )),
             "{}",
             text(&out.stderr)
         );
+    }
+    // A password file that others may read: refused with the fix; the same file made 0600 passes.
+    let pass = dir.join("smtp-password");
+    std::fs::write(&pass, "s3cret\n").unwrap();
+    let path = temp_config(
+        "readable.yaml",
+        &email(&format!(
+            "    from: mm@example.org\n    to: [ops@example.org]\n    username: mm\n    password_file: {}\n",
+            pass.display()
+        )),
+    );
+    for (mode, refused) in [(0o644, true), (0o640, true), (0o600, false)] {
+        std::fs::set_permissions(&pass, std::os::unix::fs::PermissionsExt::from_mode(mode))
+            .unwrap();
+        let out = run(
+            env!("CARGO_BIN_EXE_miraclemax-self-heal"),
+            &["--check-config", "--config", &path],
+        );
+        if refused {
+            assert_eq!(out.status.code(), Some(1), "mode {mode:o}");
+            assert_eq!(
+                text(&out.stderr),
+                format!(
+                    "miraclemax-self-heal: error: {path}: notifications.email: password_file {p} may be read by others than its owner (mode {mode:o}): chmod 600 {p}\n",
+                    p = pass.display()
+                )
+            );
+        } else {
+            assert!(out.status.success(), "{}", text(&out.stderr));
+        }
     }
     // An address the SMTP client refuses, though it has an @ and a dot.
     let path = temp_config(
@@ -208,7 +246,7 @@ fn check_config_refuses_email_the_daemon_could_not_set_up() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).starts_with(&format!(
-            "miraclemax-self-heal: error: {path}: notifications.email: address 'mm..x@example.org' cannot be used: "
+            "miraclemax-self-heal: error: {path}: notifications.email: 'mm..x@ex…' is not an email address the mailer can use ("
         )),
         "{}",
         text(&out.stderr)

@@ -429,11 +429,14 @@ fn email(e: RawEmail, p: &mut Problems) -> Option<Email> {
     let from = required(e.from, "from", p);
     let addresses = from.iter().map(|a| ("from", a));
     for (key, addr) in addresses.chain(e.to.iter().flatten().map(|a| ("to", a))) {
-        if !looks_like_address(addr) {
+        if let Err(e) = addr.parse::<lettre::message::Mailbox>() {
             p.add_key(
                 object,
                 key,
-                format!("{} is not an email address", quote(addr)),
+                format!(
+                    "{} is not an email address the mailer can use ({e}); write it as user@example.org or \"Name <user@example.org>\"",
+                    quote(addr)
+                ),
             );
         }
     }
@@ -641,11 +644,4 @@ fn is_hostname(d: &str) -> bool {
                 && !label.starts_with('-')
                 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
-}
-
-fn looks_like_address(a: &str) -> bool {
-    let addr = a
-        .rsplit_once('<')
-        .map_or(a, |(_, r)| r.trim_end_matches('>'));
-    matches!(addr.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !addr.contains(char::is_whitespace))
 }

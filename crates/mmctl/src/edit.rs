@@ -168,6 +168,14 @@ pub fn entry_name(v: &Value) -> Option<&str> {
     }
 }
 
+/// The 1-based line of `key` in the mapping that variable `var` holds at `place` (the
+/// `from:` of `self_healing_email`), for error messages.
+pub fn line_of_key(text: &str, place: &Place, var: &str, key: &str) -> Option<usize> {
+    let (_, m) = mapping_at(text, &place.keys).ok()??;
+    let offset = m.get(var)?.get(key)?.byte_range().start as usize;
+    Some(text[..offset.min(text.len())].matches('\n').count() + 1)
+}
+
 /// The 1-based line of the entry named `name` in list `var` at `place`, for error messages.
 pub fn line_of(text: &str, place: &Place, var: &str, name: Option<&str>) -> Option<usize> {
     let (_, m) = mapping_at(text, &place.keys).ok()??;
@@ -337,6 +345,12 @@ mod tests {
             line_of(f, &top(), "healthcheck_services", Some("passgo")),
             Some(3)
         );
+        let f = "x: 1\nself_healing_email:\n  smtp_host: a\n  # c\n  from: b\n";
+        assert_eq!(
+            line_of_key(f, &top(), "self_healing_email", "from"),
+            Some(5)
+        );
+        assert_eq!(line_of_key(f, &top(), "self_healing_email", "to"), None);
     }
 
     #[test]

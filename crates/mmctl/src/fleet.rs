@@ -96,6 +96,7 @@ pub fn check(inv: &Inventory, host: &str) -> Vec<Issue> {
         Err(issues) => return issues,
     };
     let mut issues = check_heartbeat_vars(&hv, &r);
+    issues.extend(check_smtp_login(&hv, &r));
     // The heartbeat role's fragment, checked with the rest as the daemon merges it; the ping
     // URLs of checks the role creates are only known at deploy, so a placeholder stands in.
     let names: Vec<Value> = match r.get("healthcheck_services") {
@@ -145,13 +146,53 @@ pub fn check(inv: &Inventory, host: &str) -> Vec<Issue> {
                 .object
                 .trim_start_matches("heartbeat: ")
                 .strip_prefix("service '")
-                .and_then(|s| s.strip_suffix('\''));
-            issues.push(at(&hv, var, service, &p.object, &p.message));
+                .and_then(|s| s.split_once('\''))
+                .map(|(name, _)| name);
+            // A key inside a mapping variable is named at its own line (`from:` of
+            // self_healing_email).
+            let inner = match var {
+                "self_healing_email" => p.key.strip_prefix("notifications.email."),
+                "self_healing_limits" => p.key.strip_prefix("limits."),
+                _ => None,
+            };
+            issues.push(match inner {
+                Some(key) => at_key(&hv, var, key, &p.object, &p.message),
+                None => at(&hv, var, service, &p.object, &p.message),
+            });
         }
     }
     issues.sort();
     issues.dedup();
     issues
+}
+
+/// An SMTP login has a password: `self_healing_smtp_password` (which the role installs as the
+/// login's password file) or a `password_file` the user manages on the host. Without one the
+/// mailer would try every report unauthenticated and the relay refuse it, hour after hour.
+fn check_smtp_login(hv: &HostVars, r: &Resolver) -> Option<Issue> {
+    let email = r.get("self_healing_email").ok()?;
+    let user = email.get("username").filter(|u| !u.is_null())?;
+    let password =
+        matches!(r.get("self_healing_smtp_password"), Ok(Value::String(s)) if !s.is_empty());
+    // Unless the password may be in a vaulted file that was not opened (validate names those).
+    if password || email.get("password_file").is_some_and(|f| !f.is_null()) || !hv.sealed.is_empty()
+    {
+        return None;
+    }
+    Some(at_key(
+        hv,
+        "self_healing_email",
+        "username",
+        "self_healing_email",
+        &format!(
+            "username {} is set but there is no password: put self_healing_smtp_password in Ansible Vault (see vault.yml.example beside the inventory's main.yml), or name a file on the host with password_file",
+            miraclemax_config::quote(
+                &user
+                    .as_str()
+                    .map_or_else(|| user.to_string(), str::to_string)
+            )
+        ),
+    ))
 }
 
 /// Stands in for a ping URL that Healthchecks gives at deploy.
@@ -269,6 +310,20 @@ fn syntax_issue(hv: &HostVars, text: &str, message: &str) -> Issue {
 
 fn unresolved(hv: &HostVars, var: &str, e: &Unresolved) -> Issue {
     at(hv, var, None, var, &e.to_string())
+}
+
+/// An issue about `key` in the mapping `var` holds, at its line (or the variable's, if the
+/// key is not written there).
+fn at_key(hv: &HostVars, var: &str, key: &str, object: &str, message: &str) -> Issue {
+    let mut issue = at(hv, var, None, object, message);
+    if let Some(place) = hv.defs.get(var).map(|d| &d.at)
+        && let Some(line) = std::fs::read_to_string(&place.file)
+            .ok()
+            .and_then(|text| edit::line_of_key(&text, place, var, key))
+    {
+        issue.line = Some(line);
+    }
+    issue
 }
 
 /// An issue about `var` (and the entry `service` in it), at the place that defines it.

@@ -6,9 +6,18 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-/// The crates of the host core that mmctl must not pull in: D-Bus, /proc, SMTP, HTTP and the
-/// async runtime.
-const HOST_ONLY: &[&str] = &["zbus", "procfs", "lettre", "reqwest", "tokio", "miraclemax"];
+/// The crates of the host core that mmctl must not pull in: D-Bus, /proc, SMTP and HTTP (and
+/// the sockets and TLS under them) and the async runtime. lettre itself may come, for its
+/// address parser alone: its transports would bring sockets or the runtime.
+const HOST_ONLY: &[&str] = &[
+    "zbus",
+    "procfs",
+    "reqwest",
+    "tokio",
+    "socket2",
+    "rustls",
+    "miraclemax",
+];
 
 /// The names of every package in mmctl's normal (non-dev, non-build) dependency tree for
 /// `target` (None: this machine's), as `cargo tree` resolves it from Cargo.lock.
