@@ -133,6 +133,32 @@ impl Healer<'_> {
     }
 
     /// MiracleMax's `detected` event for service `i` at or after `since` (wall ms), as wall ms.
+    /// How many of services `services` have a `resolved` event at or after `since` (host ms),
+    /// waiting up to `within` for all of them; None for Monit, which writes no events.
+    pub fn resolved(&self, services: &[usize], since: f64, within: Duration) -> Option<usize> {
+        if self.kind != Kind::MiracleMax {
+            return None;
+        }
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let text = self
+                .host
+                .ssh_ok(&["cat", "/var/lib/miraclemax/events.jsonl"])
+                .unwrap_or_default();
+            let names: std::collections::BTreeSet<String> = text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .filter(|v| v["event"] == "resolved" && v["time_ms"].as_f64() >= Some(since - 1.0))
+                .filter_map(|v| v["service"].as_str().map(str::to_string))
+                .filter(|n| services.iter().any(|i| *n == format!("fp{i}")))
+                .collect();
+            if names.len() == services.len() || std::time::Instant::now() >= deadline {
+                return Some(names.len());
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
     pub fn detected_ms(&self, i: usize, since: f64) -> Option<f64> {
         if self.kind != Kind::MiracleMax {
             return None;

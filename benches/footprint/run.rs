@@ -212,6 +212,7 @@ fn breakages(h: &Healer, o: &Options, i: usize, add: &mut Add) {
 /// At 500 services: ten at once, a stray on a port, a hung process.
 fn scale_rounds(h: &Healer, o: &Options, add: &mut Add) {
     let (mut healed, mut spread, mut last) = (Vec::new(), Vec::new(), Vec::new());
+    let mut resolved = Vec::new();
     let (mut conflicts, mut hangs) = (Vec::new(), Vec::new());
     let mut conflict_note = String::new();
     for r in 0..o.rounds {
@@ -222,6 +223,7 @@ fn scale_rounds(h: &Healer, o: &Options, add: &mut Add) {
         );
         let t = scenarios::ten_at_once(h);
         healed.push(t.healed as f64);
+        resolved.extend(t.resolved.map(|n| n as f64));
         spread.extend(t.spread_ms);
         last.extend(t.last_ms);
         if conflict_note.is_empty() {
@@ -250,6 +252,15 @@ fn scale_rounds(h: &Healer, o: &Options, add: &mut Add) {
         PORT_30,
         "of 10",
         healed,
+        String::new(),
+    );
+    add(
+        "ten/resolved".into(),
+        "ten at once: reported RESOLVED",
+        500,
+        PORT_30,
+        "of 10",
+        resolved,
         String::new(),
     );
     add(

@@ -59,9 +59,11 @@ pub fn break_one(h: &Healer, i: usize, how: &str) -> Round {
     round
 }
 
-/// Ten services killed in one command: how many came back, and the spread of their return.
+/// Ten services killed in one command: how many came back, the spread of their return, and
+/// (MiracleMax) how many were reported RESOLVED.
 pub struct Ten {
     pub healed: usize,
+    pub resolved: Option<usize>,
     pub spread_ms: Option<f64>,
     pub last_ms: Option<f64>,
 }
@@ -81,9 +83,16 @@ pub fn ten_at_once(h: &Healer) -> Ten {
     let max = active.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let min = active.iter().copied().fold(f64::INFINITY, f64::min);
     let all = active.len() == units.len();
+    // Each incident closes after its settle time; its report is queued then.
+    let resolved = h.resolved(
+        &TEN.collect::<Vec<_>>(),
+        first_down,
+        Duration::from_secs(30),
+    );
     restore(h, &TEN.collect::<Vec<_>>());
     Ten {
         healed: active.len(),
+        resolved,
         spread_ms: all.then_some(max - min),
         last_ms: all.then_some(max - first_down),
     }

@@ -186,6 +186,24 @@ pub fn evaluate(figures: &[Value]) -> Vec<Value> {
         });
     }
 
+    let last = find(figures, "ten at once: down -> last active", 500, PORT_30)
+        .and_then(|f| f["miraclemax"]["max"].as_f64());
+    let reported = find(figures, "ten at once: reported RESOLVED", 500, PORT_30)
+        .and_then(|f| f["miraclemax"]["min"].as_f64());
+    out.push(match (last, reported) {
+        (Some(l), Some(r)) => target(
+            "MiracleMax: ten killed at once, of 500 watched, all active within 1.5 s of the kill and each reported RESOLVED (every round)".into(),
+            format!("worst round: last active {l:.0} ms after the kill, {r:.0} of 10 RESOLVED"),
+            l <= 1500.0 && r == 10.0,
+            format!("{:+.0} ms over 1.5 s, {r:.0} of 10 RESOLVED", l - 1500.0),
+        ),
+        _ => target(
+            "ten at once all active within 1.5 s and reported".into(),
+            "not all healed".into(),
+            false,
+            "not all healed".into(),
+        ),
+    });
     let healed = find(figures, "ten `kill -9` at once: healed", 500, PORT_30);
     let spread = find(figures, "ten at once: first to last active", 500, PORT_30);
     let all = healed.and_then(|f| f["miraclemax"]["min"].as_f64()) == Some(10.0);

@@ -22,6 +22,7 @@ mod worker;
 use crate::config::{self, Config, Service};
 use crate::heal::clock::{Clock, SystemClock};
 use crate::heal::ladder::Ctx;
+use crate::heal::turns::Turns;
 use crate::notify::outbox::{Mailer, Outbox};
 use crate::probe::procs::{ProcTable, Processes};
 use crate::state::{DAEMON_EVENTS, Dirs, Event, ServiceState, State, WorkerPanic};
@@ -65,8 +66,6 @@ pub struct Shared {
     /// What was last handed to `persist`.
     saved: Mutex<Option<State>>,
     progress: Progress,
-    /// Turns among the heals running at once (`limits.max_concurrent_heals`).
-    heal_slots: tokio::sync::Semaphore,
     rebuild: Rebuild,
     reconnect: Arc<dyn Reconnect>,
     /// Set when the daemon must exit (and be restarted by systemd): why.
@@ -602,6 +601,7 @@ fn build_shared(
             http: crate::probe::http::client(),
             limits: config.limits.clone(),
             protected: config.protected_processes.clone(),
+            turns: Turns::new(config.limits.max_concurrent_heals),
         },
         config: config.clone(),
         outbox: Outbox::with_clock(&dirs.outbox(), system.clock.clone())?,
@@ -618,7 +618,6 @@ fn build_shared(
         persist: Persist::new(dirs),
         saved: Mutex::new(None),
         progress: Progress::default(),
-        heal_slots: tokio::sync::Semaphore::new(config.limits.max_concurrent_heals.get() as usize),
         rebuild: Rebuild::new(config.limits.check_interval),
         reconnect,
         fatal: Mutex::new(None),

@@ -402,3 +402,44 @@ async fn a_status_call_that_never_returns_leaves_the_service_unseen_not_down_nor
     );
     d.stop().await;
 }
+
+/// The cap on heals at once limits the actions (the restart jobs), not the verifying after
+/// them: ten services down at once are all restarted before the first has finished its settle
+/// time, though only four may act at a time.
+#[tokio::test]
+async fn ten_services_down_at_once_are_all_restarted_before_any_heal_has_settled() {
+    let names: Vec<String> = (0..10).map(|i| format!("s{i}")).collect();
+    let mut y = String::from(
+        "host: testhost\nlimits:\n  check_interval: 20ms\n  settle_time: 1s\n  max_concurrent_heals: 4\nmonitored_services:\n",
+    );
+    for n in &names {
+        y.push_str(&format!("  - name: {n}\n"));
+    }
+    let d = start_on(&y, |h, _| {
+        for n in &names {
+            h.active(&format!("{n}.service"));
+        }
+    });
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    d.until_watching(&all).await;
+    for n in &names {
+        d.host.crashed(&format!("{n}.service"));
+    }
+    let resolved = |d: &Daemon| {
+        Dirs::new(&d.opts.state_dir)
+            .events_since(0)
+            .iter()
+            .filter(|e| e.event == "resolved")
+            .count()
+    };
+    d.until("every service is restarted", |d| {
+        names
+            .iter()
+            .all(|n| d.host.count(&format!("restart {n}.service")) == 1)
+    })
+    .await;
+    assert_eq!(resolved(&d), 0, "a heal finished before the last restart");
+    d.until("every heal is verified", |d| resolved(d) == 10)
+        .await;
+    d.stop().await;
+}

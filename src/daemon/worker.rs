@@ -312,52 +312,8 @@ async fn look_and_act(
     }
 }
 
-/// A turn among the heals running at once (`max_concurrent_heals`), noted in the incident when
-/// it had to wait. Waiting is progress: the worker stamps while it waits, so the watchdog judges
-/// the heals that hold the turns (each stamping as it goes), not the queue behind them.
-async fn heal_turn<'a>(
-    sh: &'a Shared,
-    svc: &Service,
-    inc: &mut Incident,
-) -> tokio::sync::SemaphorePermit<'a> {
-    let started = tokio::time::Instant::now();
-    let every = sh
-        .config
-        .limits
-        .check_interval
-        .min(std::time::Duration::from_secs(1));
-    let mut said = false;
-    loop {
-        sh.progress.stamp(svc.name.as_str());
-        match tokio::time::timeout(every, sh.heal_slots.acquire()).await {
-            Ok(Ok(turn)) => {
-                if said {
-                    inc.steps.push(format!(
-                        "Waited {:.1} s for a turn: at most {} heals run at once (limits.max_concurrent_heals)",
-                        started.elapsed().as_secs_f64(),
-                        sh.config.limits.max_concurrent_heals
-                    ));
-                }
-                return turn;
-            }
-            Ok(Err(_)) => unreachable!("the heal semaphore is never closed"),
-            Err(_) if !said => {
-                said = true;
-                tracing::info!(
-                    service = svc.name.as_str(),
-                    "{}: waiting for a turn to heal ({} heals already running)",
-                    svc.name,
-                    sh.config.limits.max_concurrent_heals
-                );
-            }
-            Err(_) => {}
-        }
-    }
-}
-
 async fn heal(sh: &Arc<Shared>, svc: &Service, mut inc: Incident) {
     if inc.is_open() {
-        let _turn = heal_turn(sh, svc, &mut inc).await;
         let mut record = |i: &Incident| {
             sh.progress.stamp(svc.name.as_str());
             sh.update(|st| {

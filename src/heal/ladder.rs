@@ -7,6 +7,7 @@
 
 use super::clock::Clock;
 use super::incident::{Attempt, Incident};
+use super::turns::{Turn, Turns};
 use crate::config::{HealthTarget, Limits, Service, Strategy, UnitName};
 use crate::probe::http::{self, HttpOutcome};
 use crate::probe::port::Listener;
@@ -25,7 +26,12 @@ pub struct Ctx {
     pub http: crate::probe::http::Client,
     pub limits: Limits,
     pub protected: Vec<String>,
+    /// Turns among the actions running at once on the host (`limits.max_concurrent_heals`).
+    pub turns: Turns,
 }
+
+/// Saves the incident after a change (and stamps the worker's progress).
+type Record<'a> = &'a mut (dyn FnMut(&Incident) + Send);
 
 enum Step {
     /// Verified healthy: the summary for the last step.
@@ -41,7 +47,7 @@ pub async fn run(
     ctx: &Ctx,
     svc: &Service,
     inc: &mut Incident,
-    record: &mut (dyn FnMut(&Incident) + Send),
+    record: Record<'_>,
 ) -> Option<Strategy> {
     let done: Vec<String> = inc.attempts.iter().map(|a| a.strategy.clone()).collect();
     for strategy in svc.healing_strategies.iter().copied() {
@@ -57,11 +63,11 @@ pub async fn run(
             &format!("trying {strategy}"),
         );
         let step = match strategy {
-            Strategy::ServiceRestart => restart(ctx, svc, inc).await,
+            Strategy::ServiceRestart => restart(ctx, svc, inc, record).await,
             Strategy::PortConflict => port_conflict(ctx, svc, inc, record).await,
-            Strategy::ResetFailed => reset_failed(ctx, svc, inc).await,
+            Strategy::ResetFailed => reset_failed(ctx, svc, inc, record).await,
             Strategy::DependencyRestart => dependency_restart(ctx, svc, inc, record).await,
-            Strategy::KillHung => kill_hung(ctx, svc, inc).await,
+            Strategy::KillHung => kill_hung(ctx, svc, inc, record).await,
         };
         let (ok, detail, result) = match step {
             Step::Healed(s) => (true, s, "healed"),
@@ -96,13 +102,31 @@ pub async fn run(
     None
 }
 
-async fn restart(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
-    inc.steps
-        .push(format!("Executed: systemctl restart {}", svc.unit));
-    if let Err(why) = job(ctx, &svc.unit, Verb::Restart, inc).await {
+async fn restart(ctx: &Ctx, svc: &Service, inc: &mut Incident, record: Record<'_>) -> Step {
+    let step = format!("Executed: systemctl restart {}", svc.unit);
+    if let Err(why) = job(ctx, &svc.unit, Verb::Restart, step, inc, record).await {
         return Step::Failed(why);
     }
     verify(ctx, svc).await
+}
+
+/// A turn to act (see `turns`), noted in the incident when it had to be waited for.
+async fn turn<'c>(ctx: &'c Ctx, inc: &mut Incident, record: Record<'_>) -> Turn<'c> {
+    let every = ctx.limits.check_interval.min(Duration::from_secs(1));
+    let turn = ctx.turns.take(every, &mut || record(inc)).await;
+    if let Some(waited) = turn.waited {
+        let waited = if waited < Duration::from_secs(1) {
+            format!("{} ms", waited.as_millis())
+        } else {
+            format!("{:.1} s", waited.as_secs_f64())
+        };
+        inc.steps.push(format!(
+            "Waited {waited} for a turn to act (limits.max_concurrent_heals: {} actions at \
+             once on the host)",
+            ctx.turns.limit()
+        ));
+    }
+    turn
 }
 
 #[derive(Clone, Copy)]
@@ -111,15 +135,27 @@ enum Verb {
     Restart,
 }
 
-/// Runs a start or restart job to its end (at most `start_timeout`) and appends how it ended to
-/// the last step (`... -> job done in 0.4 s`). The unit's state is judged only after that: read
-/// earlier, it may still be the one the crash left. An error says why the unit is not up.
-async fn job(ctx: &Ctx, unit: &UnitName, verb: Verb, inc: &mut Incident) -> Result<(), String> {
+/// Runs a start or restart job to its end (at most `start_timeout`), in a turn, as the step
+/// `step`, to which it appends how the job ended (`... -> job done in 0.4 s`). The unit's state
+/// is judged only after that: read earlier, it may still be the one the crash left. An error
+/// says why the unit is not up.
+async fn job(
+    ctx: &Ctx,
+    unit: &UnitName,
+    verb: Verb,
+    step: String,
+    inc: &mut Incident,
+    record: Record<'_>,
+) -> Result<(), String> {
     let timeout = ctx.limits.start_timeout;
+    let turn = turn(ctx, inc, record).await;
+    inc.steps.push(step);
+    record(inc);
     let (job, verb) = match verb {
         Verb::Restart => (ctx.units.restart(unit, timeout).await, "restart"),
         Verb::Start => (ctx.units.start(unit, timeout).await, "start"),
     };
+    drop(turn);
     let job = job.map_err(|e| e.to_string())?;
     if let Some(step) = inc.steps.last_mut() {
         step.push_str(&format!(" -> {}", job.describe()));
@@ -143,12 +179,7 @@ async fn job(ctx: &Ctx, unit: &UnitName, verb: Verb, inc: &mut Incident) -> Resu
     })
 }
 
-async fn port_conflict(
-    ctx: &Ctx,
-    svc: &Service,
-    inc: &mut Incident,
-    record: &mut (dyn FnMut(&Incident) + Send),
-) -> Step {
+async fn port_conflict(ctx: &Ctx, svc: &Service, inc: &mut Incident, record: Record<'_>) -> Step {
     let Some(port) = svc.port.map(|p| p.get()) else {
         return Step::Skipped("the service has no port".into());
     };
@@ -188,7 +219,10 @@ async fn port_conflict(
             p.describe(),
             svc.unit
         ));
-        let (step, event) = match terminate(ctx, svc, &unit.control_group, p).await {
+        let turn = turn(ctx, inc, record).await;
+        let ended = terminate(ctx, svc, &unit.control_group, p).await;
+        drop(turn);
+        let (step, event) = match ended {
             Kill::Killed(how) => (
                 format!("Killed PID {} ({}) with {how}", p.pid, p.comm),
                 format!("killed {} with {how}", p.describe()),
@@ -200,7 +234,7 @@ async fn port_conflict(
         crate::journal::event(svc, "killed", &inc.id, Some("port_conflict"), "ok", &event);
         record(inc);
     }
-    restart(ctx, svc, inc).await
+    restart(ctx, svc, inc, record).await
 }
 
 /// A process in the unit's own cgroup: the running unit's, or one it left over (its cgroup is
@@ -283,7 +317,7 @@ async fn terminate(ctx: &Ctx, svc: &Service, control_group: &str, p: &Listener) 
     Kill::Killed(format!("SIGKILL (still running {grace:?} after SIGTERM)"))
 }
 
-async fn reset_failed(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
+async fn reset_failed(ctx: &Ctx, svc: &Service, inc: &mut Incident, record: Record<'_>) -> Step {
     match ctx.units.status(&svc.unit).await {
         Ok(st) if st.active_state != "failed" => {
             return Step::Skipped(format!("{} was not in the failed state", svc.unit));
@@ -291,14 +325,16 @@ async fn reset_failed(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
         Err(e) => return Step::Failed(e.to_string()),
         Ok(_) => {}
     }
+    let turn = turn(ctx, inc, record).await;
     inc.steps
         .push(format!("Executed: systemctl reset-failed {}", svc.unit));
-    if let Err(e) = ctx.units.reset_failed(&svc.unit).await {
+    let reset = ctx.units.reset_failed(&svc.unit).await;
+    drop(turn);
+    if let Err(e) = reset {
         return Step::Failed(e.to_string());
     }
-    inc.steps
-        .push(format!("Executed: systemctl start {}", svc.unit));
-    if let Err(why) = job(ctx, &svc.unit, Verb::Start, inc).await {
+    let step = format!("Executed: systemctl start {}", svc.unit);
+    if let Err(why) = job(ctx, &svc.unit, Verb::Start, step, inc, record).await {
         return Step::Failed(why);
     }
     verify(ctx, svc).await
@@ -308,7 +344,7 @@ async fn dependency_restart(
     ctx: &Ctx,
     svc: &Service,
     inc: &mut Incident,
-    record: &mut (dyn FnMut(&Incident) + Send),
+    record: Record<'_>,
 ) -> Step {
     let mut started = 0;
     for dep in &svc.depends_on {
@@ -319,12 +355,11 @@ async fn dependency_restart(
         if st.is_active() {
             continue;
         }
-        inc.steps.push(format!(
+        let step = format!(
             "Found dependency {dep} {}; executed: systemctl start {dep}",
             st.active_state
-        ));
-        record(inc);
-        if let Err(why) = job(ctx, dep, Verb::Start, inc).await {
+        );
+        if let Err(why) = job(ctx, dep, Verb::Start, step, inc, record).await {
             return Step::Failed(why);
         }
         record(inc);
@@ -341,10 +376,10 @@ async fn dependency_restart(
     if started == 0 {
         return Step::Skipped("every dependency was already active".into());
     }
-    restart(ctx, svc, inc).await
+    restart(ctx, svc, inc, record).await
 }
 
-async fn kill_hung(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
+async fn kill_hung(ctx: &Ctx, svc: &Service, inc: &mut Incident, record: Record<'_>) -> Step {
     let st = match ctx.units.status(&svc.unit).await {
         Ok(st) => st,
         Err(e) => return Step::Failed(e.to_string()),
@@ -352,11 +387,14 @@ async fn kill_hung(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
     if !st.is_active() || st.main_pid == 0 {
         return Step::Skipped(format!("{} had no running main process", svc.unit));
     }
+    let turn = turn(ctx, inc, record).await;
     inc.steps.push(format!(
         "Killed hung main process PID {} of {} with SIGKILL",
         st.main_pid, svc.unit
     ));
-    if let Err(e) = ctx.units.kill_main(&svc.unit, 9).await {
+    let killed = ctx.units.kill_main(&svc.unit, 9).await;
+    drop(turn);
+    if let Err(e) = killed {
         return Step::Failed(e.to_string());
     }
     // Let systemd notice the death before the restart job is queued.
@@ -364,7 +402,7 @@ async fn kill_hung(ctx: &Ctx, svc: &Service, inc: &mut Incident) -> Step {
         .units
         .wait_active(&svc.unit, Duration::from_millis(300))
         .await;
-    restart(ctx, svc, inc).await
+    restart(ctx, svc, inc, record).await
 }
 
 /// Verified means: unit active, its port listening and held by the unit, the HTTP probe

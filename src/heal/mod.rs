@@ -6,3 +6,4 @@ pub(crate) mod clock;
 pub mod incident;
 pub(crate) mod ladder;
 pub mod machine;
+pub(crate) mod turns;

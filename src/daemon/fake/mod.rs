@@ -70,6 +70,7 @@ pub fn ctx(config: &Config, host: &Arc<FakeHost>, clock: &Arc<FakeClock>) -> Ctx
         http: crate::probe::http::client(),
         limits: config.limits.clone(),
         protected: config.protected_processes.clone(),
+        turns: crate::heal::turns::Turns::new(config.limits.max_concurrent_heals),
     }
 }
 

@@ -481,10 +481,15 @@ async fn a_waiting_worker_holds_little_memory() {
 }
 
 #[tokio::test]
-async fn a_heal_waits_for_a_turn_when_max_concurrent_heals_are_running_and_stays_alive_meanwhile() {
+async fn a_heal_waits_for_a_turn_to_act_when_max_concurrent_heals_are_acting_and_stays_alive_meanwhile()
+ {
     let r = rig("  max_concurrent_heals: 1\n");
     // Another service's heal holds the only turn.
-    let held = r.sh.heal_slots.try_acquire().unwrap();
+    let held =
+        r.sh.ctx
+            .turns
+            .take(Duration::from_secs(1), &mut || {})
+            .await;
     r.host.stopped("x.service");
     let (stop_tx, stop_rx) = watch::channel(false);
     let task = tokio::spawn(run(r.sh.clone(), r.svc.clone(), stop_rx));
@@ -505,8 +510,10 @@ async fn a_heal_waits_for_a_turn_when_max_concurrent_heals_are_running_and_stays
     let (id, _) = r.reports()[0].clone();
     let body = r.report_body(&id);
     assert!(
-        body.contains("Waited 0.")
-            && body.contains("at most 1 heals run at once (limits.max_concurrent_heals)"),
+        body.contains("2. Waited ")
+            && body.contains(
+                " ms for a turn to act (limits.max_concurrent_heals: 1 actions at once on the host)"
+            ),
         "{body}"
     );
 }

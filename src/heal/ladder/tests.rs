@@ -121,7 +121,10 @@ async fn a_restart_that_leaves_the_unit_failed_falls_through_every_strategy_and_
             "start x.service"
         ]
     );
-    assert_eq!(h.saves, 3, "the incident is saved after every attempt");
+    assert_eq!(
+        h.saves, 5,
+        "the incident is saved before every job (2) and after every attempt (3)"
+    );
 }
 
 #[tokio::test]

@@ -423,7 +423,7 @@ pub fn incidents_at_once(lab: &Lab) -> Result<Row> {
         failure: "Two, then ten incidents at once".into(),
         injected: "kill -9 of 2, then of 10 services in the same systemctl call".into(),
         self_healing: format!(
-            "Every service healed, at most 4 at a time (max_concurrent_heals); {waited} heal(s) \
+            "Every service healed, at most 4 acting at a time (max_concurrent_heals); {waited} heal(s) \
              waited their turn and their reports say so"
         ),
         healthchecks: format!("Logs in ping: the next heartbeat lists all ten ({ping}, ...)"),
