@@ -443,3 +443,77 @@ async fn ten_services_down_at_once_are_all_restarted_before_any_heal_has_settled
         .await;
     d.stop().await;
 }
+
+/// Every event of the daemon's record, as `service event` lines.
+fn events(d: &Daemon) -> Vec<String> {
+    Dirs::new(&d.opts.state_dir)
+        .events_since(0)
+        .iter()
+        .map(|e| format!("{} {}", e.service, e.event))
+        .collect()
+}
+
+/// B requires A, both watched, and B's ladder begins by starting what it depends on. A stopped
+/// takes B down with it: A's own heal and B's dependency_restart both start A, and systemd
+/// merges the two into one job that both follow to its end. Neither is a failure.
+#[tokio::test]
+async fn two_heals_that_start_one_unit_share_its_job_and_both_resolve() {
+    let y = "host: testhost\nlimits:\n  check_interval: 20ms\n  settle_time: 0s\nmonitored_services:\n  \
+             - name: a\n  - name: b\n    depends_on: [a.service]\n    \
+             healing_strategies: [dependency_restart, service_restart]\n";
+    let d = start_on(y, |h, _| {
+        // A takes a moment to start, as a real service does: the two heals overlap.
+        h.after_start("a.service", &[("activating", "start"); 10]);
+    });
+    d.until_watching(&["a", "b"]).await;
+    d.host.stopped("a.service");
+    d.host.stopped("b.service");
+    d.until("both are resolved", |d| {
+        let ev = events(d);
+        ev.iter().any(|e| e == "a resolved") && ev.iter().any(|e| e == "b resolved")
+    })
+    .await;
+    let ev = events(&d);
+    assert!(!ev.iter().any(|e| e.ends_with(" failed")), "{ev:?}");
+    let starts = d.host.count("restart a.service") + d.host.count("start a.service");
+    assert!((1..=2).contains(&starts), "{:?}", d.host.actions());
+    let a = crate::config::UnitName::parse("a.service").unwrap();
+    let st = d.host.status(&a).await.unwrap();
+    assert_eq!(st.active_state, "active");
+    d.stop().await;
+}
+
+/// An operator's (or a deploy's) `systemctl restart`: between its stop and its start the unit
+/// is inactive, with the restart, now a start job, still queued. That is systemd acting, not an
+/// incident; the same unit left failed when the job is gone is one.
+#[tokio::test]
+async fn the_stop_half_of_someone_elses_restart_is_no_incident_but_a_failed_one_is() {
+    let d = start_on(&quick(&["a"]), |_, _| {});
+    d.until_watching(&["a"]).await;
+    for _ in 0..20 {
+        d.host.job_queued("a.service", "start");
+        d.host.stopped("a.service");
+        sleep(Duration::from_millis(30)).await;
+        d.host.active("a.service");
+        d.host.job_ended("a.service");
+        sleep(Duration::from_millis(30)).await;
+    }
+    sleep(Duration::from_millis(60)).await;
+    assert_eq!(d.host.actions(), Vec::<String>::new());
+    assert!(
+        !events(&d).iter().any(|e| e == "a detected"),
+        "{:?}",
+        events(&d)
+    );
+    // This time the start fails: systemd's job is gone and the unit is failed.
+    d.host.job_queued("a.service", "start");
+    d.host.stopped("a.service");
+    sleep(Duration::from_millis(30)).await;
+    d.host.job_ended("a.service");
+    d.host.crashed("a.service");
+    d.until("the failed restart is healed", |d| {
+        d.host.count("restart a.service") == 1
+    })
+    .await;
+    d.stop().await;
+}

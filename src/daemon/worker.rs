@@ -79,6 +79,10 @@ pub async fn run(sh: Arc<Shared>, svc: Service, mut stop: watch::Receiver<bool>)
             state = async { match changes.as_mut() { Some(s) => s.next().await, None => std::future::pending().await } } => match state {
                 Some(state) => {
                     known.forget();
+                    if state == "active" {
+                        // Whatever systemd was doing has ended: the next wait is timed afresh.
+                        acting_since = None;
+                    }
                     if state == "active" || state == "activating" || state == "deactivating" || state == "reloading" {
                         continue;
                     }

@@ -58,6 +58,8 @@ struct UnitStates {
     active: String,
     sub: String,
     path: zbus::OwnedObjectPath,
+    /// The type of the unit's queued or running job, empty when none.
+    job: String,
 }
 
 impl Systemd {
@@ -116,14 +118,18 @@ impl Systemd {
             .list_units_by_names(vec![unit.to_string()])
             .await
             .map_err(call("ListUnitsByNames", unit))?;
-        let (_, _, load, active, sub, _, path, ..) = found.into_iter().next().ok_or_else(|| {
-            call("ListUnitsByNames", unit)(zbus::Error::Failure("no answer about the unit".into()))
-        })?;
+        let (_, _, load, active, sub, _, path, _, job, _) =
+            found.into_iter().next().ok_or_else(|| {
+                call("ListUnitsByNames", unit)(zbus::Error::Failure(
+                    "no answer about the unit".into(),
+                ))
+            })?;
         Ok(UnitStates {
             load,
             active,
             sub,
             path,
+            job,
         })
     }
 
@@ -150,11 +156,13 @@ impl Systemd {
             active,
             sub,
             path,
+            job,
         } = self.unit_states(unit).await?;
         let mut st = UnitStatus {
             load_state: load,
             active_state: active,
             sub_state: sub,
+            job,
             ..UnitStatus::default()
         };
         if unit.as_str().ends_with(".service") && st.load_state == "loaded" {

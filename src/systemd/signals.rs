@@ -15,8 +15,10 @@ use zbus::{Connection, MatchRule, MessageStream, message::Type};
 const SYSTEMD: &str = "org.freedesktop.systemd1";
 const UNIT_IFACE: &str = "org.freedesktop.systemd1.Unit";
 
-/// Jobs that ended before anyone asked about them (a job can end before its start call has
-/// returned): kept, newest last, for the caller that asks a moment later.
+/// The last jobs that ended, newest last, for a caller that asks a moment later: a job can end
+/// before its start call has returned, and a job that several callers share (systemd merges a
+/// start into a restart already queued for the unit, and returns the same job to both) may
+/// end before the second has asked.
 const ENDED_JOBS_KEPT: usize = 256;
 
 #[derive(Default)]
@@ -33,8 +35,8 @@ struct Inner {
     listener: Option<tokio::task::AbortHandle>,
     /// Unit object path -> the streams of its new ActiveState.
     units: HashMap<String, Vec<mpsc::UnboundedSender<String>>>,
-    /// Job object path -> who waits for its result.
-    jobs: HashMap<String, oneshot::Sender<String>>,
+    /// Job object path -> everyone who waits for its result (one job may be several callers').
+    jobs: HashMap<String, Vec<oneshot::Sender<String>>>,
     ended: VecDeque<(String, String)>,
 }
 
@@ -103,14 +105,11 @@ impl Signals {
     pub(super) fn job_result(&self, job: &str) -> oneshot::Receiver<String> {
         let (tx, rx) = oneshot::channel();
         let mut inner = self.lock();
-        match inner.ended.iter().position(|(j, _)| j == job) {
-            Some(i) => {
-                let (_, result) = inner.ended.remove(i).expect("position is in range");
-                let _ = tx.send(result);
+        match inner.ended.iter().find(|(j, _)| j == job) {
+            Some((_, result)) => {
+                let _ = tx.send(result.clone());
             }
-            None => {
-                inner.jobs.insert(job.to_string(), tx);
-            }
+            None => inner.jobs.entry(job.to_string()).or_default().push(tx),
         }
         rx
     }
@@ -126,6 +125,20 @@ impl Signals {
         inner.units.clear();
         inner.jobs.clear();
         inner.ended.clear();
+    }
+}
+
+impl Inner {
+    /// systemd removed `job` with `result`: every waiter hears it, and a caller that asks
+    /// later still will.
+    fn job_removed(&mut self, job: &str, result: &str) {
+        for waiter in self.jobs.remove(job).unwrap_or_default() {
+            let _ = waiter.send(result.to_string());
+        }
+        if self.ended.len() == ENDED_JOBS_KEPT {
+            self.ended.pop_front();
+        }
+        self.ended.push_back((job.to_string(), result.to_string()));
     }
 }
 
@@ -156,18 +169,7 @@ async fn deliver(
             else {
                 continue;
             };
-            let mut inner = lock(&table);
-            match inner.jobs.remove(job.as_str()) {
-                Some(waiter) => {
-                    let _ = waiter.send(result.to_string());
-                }
-                None => {
-                    if inner.ended.len() == ENDED_JOBS_KEPT {
-                        inner.ended.pop_front();
-                    }
-                    inner.ended.push_back((job.to_string(), result.to_string()));
-                }
-            }
+            lock(&table).job_removed(job.as_str(), result);
         } else if let Some(path) = header.path()
             && let Some(state) = active_state(&msg)
         {
@@ -197,5 +199,31 @@ fn active_state(msg: &zbus::Message) -> Option<String> {
     match changed.get("ActiveState")? {
         Variant::Str(s) => Some(s.to_string()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JOB: &str = "/org/freedesktop/systemd1/job/4242";
+
+    /// A dependent's start of its dependency merged into the dependency's own restart: systemd
+    /// returns one job to both callers, and both hear how it ended.
+    #[tokio::test]
+    async fn every_caller_of_a_shared_job_hears_its_result_even_one_that_asks_after_it_ended() {
+        let signals = Signals::default();
+        let first = signals.job_result(JOB);
+        let second = signals.job_result(JOB);
+        signals.lock().job_removed(JOB, "done");
+        assert_eq!(first.await.unwrap(), "done");
+        assert_eq!(second.await.unwrap(), "done");
+        let late = signals.job_result(JOB);
+        assert_eq!(late.await.unwrap(), "done");
+        let other = signals.job_result("/org/freedesktop/systemd1/job/4243");
+        signals
+            .lock()
+            .job_removed("/org/freedesktop/systemd1/job/4243", "canceled");
+        assert_eq!(other.await.unwrap(), "canceled");
     }
 }

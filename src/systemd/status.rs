@@ -16,6 +16,10 @@ pub struct UnitStatus {
     pub exec_main_status: i32,
     pub n_restarts: u32,
     pub control_group: String,
+    /// The type of the job systemd has queued or running for the unit (`start`, `restart`,
+    /// `stop`, ...), empty when there is none.
+    #[serde(default)]
+    pub job: String,
 }
 
 /// How the main process last ended (`ExecMainCode=`, the CLD_* codes of waitid(2)).
@@ -44,12 +48,24 @@ impl UnitStatus {
         self.active_state == "active"
     }
 
-    /// systemd is itself in the middle of starting, stopping or auto-restarting the unit.
+    /// systemd is itself in the middle of starting, stopping or auto-restarting the unit, or
+    /// has a job queued that brings it up: an operator's or a deploy's `systemctl restart`
+    /// shows the unit `inactive` for a moment between its stop and its start, with the
+    /// restart job, turned into a start, still queued. A stop job is no such promise.
     pub fn systemd_is_acting(&self) -> bool {
         matches!(
             self.active_state.as_str(),
             "activating" | "deactivating" | "reloading"
         ) || self.sub_state == "auto-restart"
+            || (!self.is_active() && self.job_brings_it_up())
+    }
+
+    /// The queued job ends with the unit up, if it succeeds.
+    pub fn job_brings_it_up(&self) -> bool {
+        matches!(
+            self.job.as_str(),
+            "start" | "restart" | "try-restart" | "reload-or-start" | "verify-active"
+        )
     }
 
     /// Parses `systemctl show` output (KEY=VALUE lines), for tests and tools.

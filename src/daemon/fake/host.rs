@@ -48,6 +48,10 @@ struct Unit {
     watchers: Vec<mpsc::UnboundedSender<String>>,
     /// Its change signals are lost on the way (the watchers stay, hearing nothing).
     signals_lost: bool,
+    /// The job queued or running for the unit (its type, and what it does), as systemd shows
+    /// it in the unit's `Job` property. A start or restart asked for while one runs joins it,
+    /// as systemd merges them, and hears the same result.
+    job: Option<(String, Then)>,
 }
 
 #[derive(Default)]
@@ -166,6 +170,18 @@ impl FakeHost {
         self.world().unit(unit).after_start = pairs(states).collect();
     }
 
+    /// Someone else (an operator, a deploy) has a job of this type queued for the unit
+    /// (`start`: what is left of a `systemctl restart` once its stop half is done), until
+    /// `job_ended`.
+    pub fn job_queued(&self, unit: &str, kind: &str) {
+        self.world().unit(unit).job = Some((kind.to_string(), Then::Active));
+    }
+
+    /// The unit's queued job is gone.
+    pub fn job_ended(&self, unit: &str) {
+        self.world().unit(unit).job = None;
+    }
+
     /// What the next starts or restarts of the unit do, in turn (the last one repeats).
     pub fn on_start(&self, unit: &str, then: impl IntoIterator<Item = Then>) {
         self.world().unit(unit).on_start = then.into_iter().collect();
@@ -208,6 +224,7 @@ impl FakeHost {
         let started = tokio::time::Instant::now();
         loop {
             if self.world().unit(unit.as_str()).script.is_empty() {
+                self.world().unit(unit.as_str()).job = None;
                 let result = match then {
                     Then::Failed => "failed",
                     Then::Canceled => "canceled",
@@ -235,6 +252,9 @@ impl FakeHost {
         let mut w = self.world();
         w.call(call, format!("{verb} {unit}"), unit)?;
         let u = w.unit(unit.as_str());
+        if let Some((_, then)) = &u.job {
+            return Ok(then.clone());
+        }
         let then = match u.on_start.len() {
             0 => Then::Active,
             1 => u.on_start[0].clone(),
@@ -247,6 +267,9 @@ impl FakeHost {
         }
         let u = w.unit(unit.as_str());
         u.script = u.after_start.iter().cloned().collect();
+        if !u.script.is_empty() {
+            u.job = Some((verb.to_string(), then.clone()));
+        }
         Ok(then)
     }
 }
@@ -283,6 +306,11 @@ impl World {
     fn read(&mut self, unit: &str) -> UnitStatus {
         let u = self.unit(unit);
         let mut st = u.status.clone();
+        st.job = u
+            .job
+            .as_ref()
+            .map(|(kind, _)| kind.clone())
+            .unwrap_or_default();
         if let Some((active, sub)) = u.script.pop_front() {
             (st.active_state, st.sub_state) = (active, sub);
         }
