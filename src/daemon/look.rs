@@ -167,12 +167,7 @@ async fn look_at(sh: &Shared, svc: &Service, status: UnitStatus) -> Look {
                     None => Finding::PortNotListening(p),
                 };
                 summary.push_str(&format!(", but not listening on port {p}"));
-                return Look {
-                    seen: Seen::ProbeFailed,
-                    finding,
-                    status,
-                    summary,
-                };
+                return failed_probe(sh, svc, status, finding, summary).await;
             }
         }
         summary.push_str(&format!(", port {p} is listening"));
@@ -187,12 +182,7 @@ async fn look_at(sh: &Shared, svc: &Service, status: UnitStatus) -> Look {
             bad => {
                 let why = bad.describe(&url, h.expected_status);
                 summary.push_str(&format!(", but {why}"));
-                return Look {
-                    seen: Seen::ProbeFailed,
-                    finding: Finding::HttpFailed(why),
-                    status,
-                    summary,
-                };
+                return failed_probe(sh, svc, status, Finding::HttpFailed(why), summary).await;
             }
         }
     }
@@ -202,6 +192,53 @@ async fn look_at(sh: &Shared, svc: &Service, status: UnitStatus) -> Look {
         status,
         summary,
     }
+}
+
+/// A failed port or HTTP probe, unless systemd was restarting the unit meanwhile: the unit is
+/// asked about again (only after a failure, never at rest), and one that systemd has since
+/// begun to stop or restart (a job queued, another main process, another state) was not
+/// failing its probe but being restarted, by an operator, a deploy or systemd itself. It is
+/// then judged on what it is now; the next look probes it afresh.
+async fn failed_probe(
+    sh: &Shared,
+    svc: &Service,
+    status: UnitStatus,
+    finding: Finding,
+    summary: String,
+) -> Look {
+    let failed = Look {
+        seen: Seen::ProbeFailed,
+        finding,
+        status,
+        summary,
+    };
+    let Ok(now) = sh
+        .bus
+        .status_within(&svc.unit, sh.config.limits.probe_timeout)
+        .await
+    else {
+        return failed;
+    };
+    let before = &failed.status;
+    let moved = !now.job.is_empty()
+        || now.main_pid != before.main_pid
+        || now.active_state != before.active_state;
+    if !moved {
+        return failed;
+    }
+    if now.is_active() || now.systemd_is_acting() {
+        let summary = format!(
+            "{} was restarted during the look (now {}, main PID {}); systemd is acting",
+            svc.unit, now.active_state, now.main_pid
+        );
+        return Look {
+            seen: Seen::SystemdActing,
+            finding: Finding::UnitDown,
+            status: now,
+            summary,
+        };
+    }
+    Box::pin(look_at(sh, svc, now)).await
 }
 
 /// The incident's first line: what was seen wrong.

@@ -488,7 +488,9 @@ async fn two_heals_that_start_one_unit_share_its_job_and_both_resolve() {
 /// incident; the same unit left failed when the job is gone is one.
 #[tokio::test]
 async fn the_stop_half_of_someone_elses_restart_is_no_incident_but_a_failed_one_is() {
-    let d = start_on(&quick(&["a"]), |_, _| {});
+    // A restart job gets a moment longer than the test holds one (start_timeout).
+    let y = quick(&["a"]).replace("start_timeout: 50ms", "start_timeout: 2s");
+    let d = start_on(&y, |_, _| {});
     d.until_watching(&["a"]).await;
     for _ in 0..20 {
         d.host.job_queued("a.service", "start");
@@ -512,6 +514,43 @@ async fn the_stop_half_of_someone_elses_restart_is_no_incident_but_a_failed_one_
     d.host.job_ended("a.service");
     d.host.crashed("a.service");
     d.until("the failed restart is healed", |d| {
+        d.host.count("restart a.service") == 1
+    })
+    .await;
+    d.stop().await;
+}
+
+/// A probe that fails while systemd restarts the unit (its job queued, the old process on
+/// its way out) is the restart, not a failure; the same probe failing with no job in sight is.
+#[tokio::test]
+async fn a_probe_failing_while_a_restart_job_is_queued_is_not_counted_against_the_service() {
+    // A restart job gets a moment longer than the test holds one (start_timeout).
+    let y = format!("{}    port: 8080\n", quick(&["a"]))
+        .replace("start_timeout: 50ms", "start_timeout: 2s");
+    let d = start_on(&y, |h, _| {
+        h.serves("a.service", 8080);
+        h.active("a.service");
+    });
+    d.until_watching(&["a"]).await;
+    // Still active, no longer listening: its restart job is queued, and done a moment later
+    // (within start_timeout) with a new process on the port.
+    for _ in 0..5 {
+        d.host.job_queued("a.service", "restart");
+        d.host.hung("a.service");
+        sleep(Duration::from_millis(30)).await;
+        d.host.active("a.service");
+        d.host.job_ended("a.service");
+        sleep(Duration::from_millis(60)).await;
+    }
+    assert_eq!(d.host.actions(), Vec::<String>::new());
+    assert!(
+        !events(&d).iter().any(|e| e == "a detected"),
+        "{:?}",
+        events(&d)
+    );
+    // No job: a port that stays closed is a failure.
+    d.host.hung("a.service");
+    d.until("the closed port is healed", |d| {
         d.host.count("restart a.service") == 1
     })
     .await;

@@ -19,6 +19,7 @@ mod scale;
 mod self_heal;
 mod self_heal_failures;
 mod self_heal_operations;
+mod shared_units;
 mod storms;
 mod testbed;
 mod trust;

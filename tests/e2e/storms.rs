@@ -26,14 +26,9 @@ fn start_apps(host: &Host) -> String {
     for i in 1..=APPS {
         host.write(
             &format!("/etc/systemd/system/{}.service", app(i)),
-            // The main process itself says READY=1 (python3 -S starts in milliseconds), so
-            // systemd never has to match a notification from a process that already exited.
             // No start rate limit: systemd's own (5 starts in 10 s) would rightly refuse the
             // storm's restarts, and this test is about the healer's judgement.
-            "[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=notify\nNotifyAccess=main\nExecStart=/usr/bin/python3 -S -c \"\
-             import os, socket, time; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); \
-             a = os.environ['NOTIFY_SOCKET']; s.connect('\\\\0' + a[1:] if a[0] == '@' else a); \
-             s.send(b'READY=1'); time.sleep(1e9)\"\n",
+            &notify_unit("StartLimitIntervalSec=0\n", ""),
         )
         .unwrap();
         services.push_str(&format!(

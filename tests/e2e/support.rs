@@ -139,6 +139,18 @@ pub fn main_pid(host: &Host, unit: &str) -> String {
         .to_string()
 }
 
+/// A small `Type=notify` service's unit file, with these extra `[Unit]` and `[Service]`
+/// lines: its main process itself says READY=1 (python3 -S starts in milliseconds), so
+/// systemd never has to match a notification from a process that already exited.
+pub fn notify_unit(unit: &str, service: &str) -> String {
+    format!(
+        "[Unit]\n{unit}[Service]\nType=notify\nNotifyAccess=main\n{service}ExecStart=/usr/bin/python3 -S -c \"\
+         import os, socket, time; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); \
+         a = os.environ['NOTIFY_SOCKET']; s.connect('\\\\0' + a[1:] if a[0] == '@' else a); \
+         s.send(b'READY=1'); time.sleep(1e9)\"\n"
+    )
+}
+
 /// A second copy of the example app as `second.service` (port 8081), started.
 pub fn start_second_service(host: &Host) {
     host.write(
