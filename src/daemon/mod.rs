@@ -122,6 +122,19 @@ impl Shared {
         self.persist.flush().await;
     }
 
+    /// Awaits file work worker `name` must wait for (its report being queued), stamping its
+    /// progress meanwhile: a slow disk delays the report, not the watchdog (for at most
+    /// `progress::DISK_PATIENCE`; a worker waiting on a disk silent longer is stuck).
+    pub(crate) async fn waiting_on_disk<T>(&self, name: &str, work: impl Future<Output = T>) -> T {
+        let every = self
+            .config
+            .limits
+            .check_interval
+            .min(Duration::from_secs(1));
+        let patience = progress::DISK_PATIENCE;
+        self.progress.waiting(name, every, patience, work).await
+    }
+
     /// Appends an event to the events log (off the runtime thread).
     pub(crate) fn append_event(&self, ev: Event) {
         self.persist.append_event(ev);

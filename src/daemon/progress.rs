@@ -10,6 +10,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// How long a worker waiting on the disk (its report being queued) still counts as making
+/// progress: a slow disk delays reports, not the watchdog; one silent for longer is stuck, and
+/// so is the worker waiting on it.
+pub(crate) const DISK_PATIENCE: Duration = Duration::from_secs(60);
+
 #[derive(Default)]
 pub(crate) struct Progress {
     stamps: Mutex<BTreeMap<String, Instant>>,
@@ -26,6 +31,29 @@ impl Progress {
     pub(crate) fn leave(&self, worker: &str) {
         let mut stamps = self.stamps.lock().unwrap_or_else(|e| e.into_inner());
         stamps.remove(worker);
+    }
+
+    /// Awaits `work` for `worker`, stamping it every `every` meanwhile, for at most `patience`
+    /// (then only awaits it: a wait that outlasts it shows as a stall).
+    pub(crate) async fn waiting<T>(
+        &self,
+        worker: &str,
+        every: Duration,
+        patience: Duration,
+        work: impl Future<Output = T>,
+    ) -> T {
+        let mut work = std::pin::pin!(work);
+        let until = Instant::now() + patience;
+        loop {
+            self.stamp(worker);
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return work.await;
+            }
+            if let Ok(done) = tokio::time::timeout(every.min(left), work.as_mut()).await {
+                return done;
+            }
+        }
     }
 
     /// The worker silent the longest, if longer than `bound`, and for how long.
@@ -47,6 +75,9 @@ impl Progress {
 /// - one healing step: SIGTERM and SIGKILL with `kill_grace` each, a start or restart job of at
 ///   most `start_timeout`, `settle_time`, and the verifying probes;
 /// - a panicked worker's restart pause.
+///
+/// A worker waiting for its report to be written stamps while it waits (`Progress::waiting`,
+/// for up to `DISK_PATIENCE`), as one waiting for a turn to heal does.
 ///
 /// With the default limits (10 s, 5 s, 30 s, 3 s, 5 s) that is under two minutes.
 pub(crate) fn bound(config: &Config) -> Duration {
@@ -94,5 +125,38 @@ mod tests {
         assert!(age >= Duration::from_millis(40));
         p.leave("a");
         assert_eq!(p.stalled(Duration::from_millis(30)), None);
+    }
+
+    #[tokio::test]
+    async fn a_worker_waiting_is_making_progress_for_as_long_as_its_patience() {
+        let p = Progress::default();
+        let bound = Duration::from_millis(50);
+        let slow = tokio::time::sleep(Duration::from_millis(200));
+        let watch = async {
+            let mut stalled = None;
+            for _ in 0..15 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                stalled = stalled.or(p.stalled(bound));
+            }
+            stalled
+        };
+        let ((), stalled) = tokio::join!(
+            p.waiting("a", Duration::from_millis(10), Duration::from_secs(1), slow),
+            watch
+        );
+        assert_eq!(stalled, None, "a waits: not stalled");
+
+        let stuck = std::future::pending::<()>();
+        let patience = Duration::from_millis(40);
+        let waited = tokio::time::timeout(
+            Duration::from_millis(200),
+            p.waiting("a", Duration::from_millis(10), patience, stuck),
+        );
+        assert!(waited.await.is_err());
+        let (who, age) = p
+            .stalled(bound)
+            .expect("a wait past its patience is a stall");
+        assert_eq!(who, "a");
+        assert!(age >= Duration::from_millis(150), "{age:?}");
     }
 }

@@ -25,6 +25,8 @@ struct Daemon {
     faulty: Arc<Faulty>,
     /// How many times systemd's watchdog was fed.
     fed: Arc<AtomicUsize>,
+    /// When it was fed.
+    fed_at: Arc<Mutex<Vec<std::time::Instant>>>,
     opts: Options,
     requests: mpsc::UnboundedSender<Request>,
     task: JoinHandle<Result<()>>,
@@ -61,11 +63,13 @@ fn start_on(config_yaml: &str, prepare: impl FnOnce(&FakeHost, &Faulty)) -> Daem
     let requests = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
     let task_opts = opts.clone();
     let fed = Arc::new(AtomicUsize::new(0));
+    let fed_at = Arc::new(Mutex::new(Vec::new()));
     let hooks = Hooks {
         watchdog: {
-            let fed = fed.clone();
+            let (fed, fed_at) = (fed.clone(), fed_at.clone());
             Arc::new(move || {
                 fed.fetch_add(1, Ordering::SeqCst);
+                fed_at.lock().unwrap().push(std::time::Instant::now());
             })
         },
         reconnect: faulty.clone(),
@@ -77,6 +81,7 @@ fn start_on(config_yaml: &str, prepare: impl FnOnce(&FakeHost, &Faulty)) -> Daem
         clock,
         faulty,
         fed,
+        fed_at,
         opts,
         requests: tx,
         task,
@@ -555,4 +560,131 @@ async fn a_probe_failing_while_a_restart_job_is_queued_is_not_counted_against_th
     })
     .await;
     d.stop().await;
+}
+
+/// A port on 127.0.0.1 nothing listens on: a mail server that refuses connections.
+fn refused_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Every write of a report to the outbox takes 3 s (a slow disk). While a's report is being
+/// written, b is killed: b is seen and restarted as fast as on a fast disk, the watchdog is fed
+/// all along, and both reports end up queued. The outbox's file work is on the blocking pool:
+/// on the runtime's one thread, it would stop every worker and the watchdog for the 3 s.
+#[tokio::test]
+async fn while_each_report_write_takes_3_s_a_killed_service_is_healed_at_once_and_the_watchdog_fed()
+{
+    const WRITE: Duration = Duration::from_secs(3);
+    let config = format!(
+        "{}notifications:\n  email:\n    smtp_host: 127.0.0.1\n    smtp_port: {}\n    \
+         tls: none\n    from: mm@testhost.example.org\n    to: [ops@example.org]\n",
+        quick(&["a", "b"]),
+        refused_port()
+    );
+    let d = start_on(&config, |_, _| {});
+    // A worker silent longer than this stops the watchdog: much less than one write.
+    let bound = progress::bound(&config::load(&d.opts.config_path).unwrap());
+    assert!(bound <= Duration::from_millis(500), "{bound:?}");
+    let outbox = Dirs::new(&d.opts.state_dir).outbox();
+    let disk = Arc::new(crate::notify::outbox::slow_disk::slow(&outbox, WRITE));
+    d.until_watching(&["a", "b"]).await;
+
+    // b is killed by another thread as soon as a's report starts being written, whatever the
+    // runtime's thread is doing then.
+    let killer = tokio::task::spawn_blocking({
+        let (host, disk) = (d.host.clone(), disk.clone());
+        move || {
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while disk.started().is_empty() {
+                assert!(std::time::Instant::now() < deadline, "no report written");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            host.killed("b.service", 9);
+            std::time::Instant::now()
+        }
+    });
+    d.host.crashed("a.service");
+    let killed_at = killer.await.unwrap();
+    let (a_report, b_report) = (format!("a-{T0}-resolved"), format!("b-{T0}-resolved"));
+    assert_eq!(
+        disk.started(),
+        [a_report.as_str()],
+        "a healed, its report being written"
+    );
+
+    d.until("b is restarted", |d| d.host.count("restart b.service") == 1)
+        .await;
+    let restarted_after = killed_at.elapsed();
+    assert!(
+        restarted_after < Duration::from_secs(1),
+        "b was seen restarted {restarted_after:?} after it was killed"
+    );
+    assert_eq!(
+        disk.done(),
+        Vec::<String>::new(),
+        "b was restarted while a's report was still being written"
+    );
+    assert_eq!(d.host.actions(), ["restart a.service", "restart b.service"]);
+
+    // Both reports are queued once their writes end; none is lost.
+    let deadline = Instant::now() + WRITE * 2;
+    loop {
+        let done = disk.done();
+        if done.contains(&a_report) && done.contains(&b_report) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "writes done: {done:?}");
+        sleep(Duration::from_millis(5)).await;
+    }
+    let written_at = std::time::Instant::now();
+    let mut queued: Vec<String> = crate::notify::outbox::waiting(&outbox)
+        .into_iter()
+        .map(|q| q.id)
+        .collect();
+    queued.sort();
+    assert_eq!(queued, [a_report.as_str(), b_report.as_str()]);
+    assert!(
+        written_at - killed_at >= WRITE - Duration::from_millis(50),
+        "the disk was slow"
+    );
+
+    // The watchdog was fed all along: never more than a few beats apart while the reports were
+    // written (systemd's watchdog is fed only while no worker has been silent over `bound`).
+    let fed: Vec<_> = d.fed_at.lock().unwrap().clone();
+    let mut at: Vec<_> = fed
+        .into_iter()
+        .filter(|t| *t > killed_at && *t < written_at)
+        .collect();
+    at.insert(0, killed_at);
+    at.push(written_at);
+    let longest = at.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+    assert!(
+        longest < Duration::from_millis(250),
+        "the watchdog went {longest:?} unfed while the reports were written"
+    );
+
+    d.until("both incidents are closed and saved", |d| {
+        let st = d.saved();
+        ["a", "b"].iter().all(|s| st.services[*s].last.is_some())
+    })
+    .await;
+    let st = d.saved();
+    let cause = |s: &str| st.services[s].last.as_ref().map(|i| i.cause.clone());
+    assert_eq!(
+        cause("a"),
+        Some(crate::heal::cause::Cause::Crashed { status: 1 })
+    );
+    assert_eq!(
+        cause("b"),
+        Some(crate::heal::cause::Cause::Killed { signal: 9 })
+    );
+    drop(disk); // the disk is fast again: the mail task's retries are not held up
+    let dirs = Dirs::new(&d.opts.state_dir);
+    d.stop().await;
+    let stalls = dirs
+        .events_since(0)
+        .into_iter()
+        .filter(|e| e.event == "stalled");
+    assert_eq!(stalls.count(), 0, "no worker was ever seen stalled");
 }

@@ -400,8 +400,10 @@ async fn close(sh: &Arc<Shared>, svc: &Service, inc: Incident) {
     match rendered {
         None => {}
         Some(Ok(email)) => match sh
-            .outbox
-            .queue(format!("{}-{}", inc.id, inc.kind()), email)
+            .waiting_on_disk(
+                svc.name.as_str(),
+                sh.outbox.queue(format!("{}-{}", inc.id, inc.kind()), email),
+            )
             .await
         {
             Ok(_) => sh.mail_wakeup.notify_one(),

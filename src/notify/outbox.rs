@@ -35,6 +35,9 @@ const LATE_AFTER: Duration = Duration::from_secs(60);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 const SENT_MARKERS_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
 
+#[cfg(test)]
+pub(crate) mod slow_disk;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Queued {
     pub id: String,
@@ -112,6 +115,8 @@ impl Outbox {
     }
 
     fn write(&self, q: &Queued) -> io::Result<()> {
+        #[cfg(test)]
+        let _slowed = slow_disk::writing(&self.dir, &q.id);
         crate::state::write_atomic(&self.path(&q.id), &serde_json::to_vec_pretty(q)?)
     }
 

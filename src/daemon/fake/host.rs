@@ -148,6 +148,12 @@ impl FakeHost {
             .go_down(unit, "failed", "exit-code", ExecCode::Exited, 1);
     }
 
+    /// Its main process was killed by `signal` (`kill -9` is 9): failed, `Result=signal`.
+    pub fn killed(&self, unit: &str, signal: i32) {
+        self.world()
+            .go_down(unit, "failed", "signal", ExecCode::Killed, signal);
+    }
+
     /// Any state, e.g. `activating (start)`; the main process is left as it is.
     pub fn set(&self, unit: &str, active: &str, sub: &str) {
         let mut w = self.world();
