@@ -122,7 +122,8 @@ impl Shared {
         self.persist.flush().await;
     }
 
-    /// Awaits file work worker `name` must wait for (its report being queued), stamping its
+    /// Awaits file work worker `name` must wait for (its incident saved before it acts, its
+    /// report queued), stamping its
     /// progress meanwhile: a slow disk delays the report, not the watchdog (for at most
     /// `progress::DISK_PATIENCE`; a worker waiting on a disk silent longer is stuck).
     pub(crate) async fn waiting_on_disk<T>(&self, name: &str, work: impl Future<Output = T>) -> T {

@@ -287,7 +287,7 @@ async fn look_and_act(
             );
             // The incident is on disk before anything is done, so a daemon killed mid-heal
             // resumes it.
-            sh.flush().await;
+            sh.waiting_on_disk(svc.name.as_str(), sh.flush()).await;
             Box::pin(heal(sh, svc, inc)).await;
             // Whatever systemd does next is judged afresh, not against time spent healing.
             *acting_since = None;
