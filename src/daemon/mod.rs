@@ -123,9 +123,9 @@ impl Shared {
     }
 
     /// Awaits file work worker `name` must wait for (its incident saved before it acts, its
-    /// report queued), stamping its
-    /// progress meanwhile: a slow disk delays the report, not the watchdog (for at most
-    /// `progress::DISK_PATIENCE`; a worker waiting on a disk silent longer is stuck).
+    /// report queued), stamping its progress meanwhile: a slow disk delays the worker, not the
+    /// watchdog (for at most `progress::DISK_PATIENCE`; a worker waiting on a disk silent
+    /// longer is stuck).
     pub(crate) async fn waiting_on_disk<T>(&self, name: &str, work: impl Future<Output = T>) -> T {
         let every = self
             .config
