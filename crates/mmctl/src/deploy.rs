@@ -8,6 +8,7 @@
 use crate::ansible::{callbacks_enabled, cannot_run, program};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -26,12 +27,130 @@ pub enum Only {
 pub struct Options {
     pub inventory: Vec<PathBuf>,
     pub only: Option<Only>,
-    pub check: bool,
-    pub diff: bool,
-    pub limit: Option<String>,
     pub vault_password_file: Option<PathBuf>,
-    /// Passed on as `-e` (ansible-playbook's extra variables).
+    pub playbook: PlaybookArgs,
+}
+
+/// The ansible-playbook options `mmctl deploy` takes, short forms and all, handed on unchanged;
+/// anything after `--` follows them as it was written.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct PlaybookArgs {
+    /// Change nothing; report what would change.
+    #[arg(short = 'C', long)]
+    pub check: bool,
+    /// Show the changes in files.
+    #[arg(short = 'D', long)]
+    pub diff: bool,
+    /// Only these hosts or groups (an Ansible pattern).
+    #[arg(short = 'l', long, value_name = "PATTERN")]
+    pub limit: Option<String>,
+    /// Only the tasks with these tags (repeat, or comma-separated).
+    #[arg(short = 't', long, value_name = "TAGS")]
+    pub tags: Vec<String>,
+    /// Skip the tasks with these tags (repeat, or comma-separated).
+    #[arg(long, value_name = "TAGS")]
+    pub skip_tags: Vec<String>,
+    /// An extra variable for the play, as ansible-playbook -e takes it (repeat).
+    #[arg(short = 'e', long, value_name = "VARS")]
     pub extra_vars: Vec<String>,
+    /// More output from the play (-vvv for more still).
+    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Hosts worked on in parallel.
+    #[arg(short = 'f', long, value_name = "N")]
+    pub forks: Option<u32>,
+    /// Log in as this user.
+    #[arg(short = 'u', long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Ask for the SSH password.
+    #[arg(short = 'k', long)]
+    pub ask_pass: bool,
+    /// Ask for the become (sudo) password.
+    #[arg(short = 'K', long)]
+    pub ask_become_pass: bool,
+    /// The SSH private key to log in with.
+    #[arg(long, value_name = "FILE")]
+    pub private_key: Option<PathBuf>,
+    /// Start at the task of this name.
+    #[arg(long, value_name = "TASK")]
+    pub start_at_task: Option<String>,
+    /// Confirm each task before it runs.
+    #[arg(long)]
+    pub step: bool,
+    /// A vault identity (`label@source`, repeat), as ansible-playbook takes it.
+    #[arg(long, value_name = "ID")]
+    pub vault_id: Vec<String>,
+    /// List the hosts the play would reach; run nothing.
+    #[arg(long)]
+    pub list_hosts: bool,
+    /// List the play's tasks; run nothing.
+    #[arg(long)]
+    pub list_tasks: bool,
+    /// List the play's tags; run nothing.
+    #[arg(long)]
+    pub list_tags: bool,
+    /// Check the playbook's syntax; run nothing.
+    #[arg(long)]
+    pub syntax_check: bool,
+    /// Anything else ansible-playbook takes, after `--`, handed on as it is.
+    #[arg(last = true, value_name = "ANSIBLE-PLAYBOOK OPTIONS")]
+    pub rest: Vec<OsString>,
+}
+
+impl PlaybookArgs {
+    /// The options as ansible-playbook's arguments, each flag as written in its long form.
+    pub fn to_args(&self) -> Vec<OsString> {
+        let mut a: Vec<OsString> = Vec::new();
+        let mut flag = |on: bool, name: &str| {
+            if on {
+                a.push(name.into());
+            }
+        };
+        flag(self.check, "--check");
+        flag(self.diff, "--diff");
+        flag(self.ask_pass, "--ask-pass");
+        flag(self.ask_become_pass, "--ask-become-pass");
+        flag(self.step, "--step");
+        flag(self.list_hosts, "--list-hosts");
+        flag(self.list_tasks, "--list-tasks");
+        flag(self.list_tags, "--list-tags");
+        flag(self.syntax_check, "--syntax-check");
+        if self.verbose > 0 {
+            a.push(format!("-{}", "v".repeat(self.verbose.into())).into());
+        }
+        let mut pair = |name: &str, value: OsString| {
+            a.push(name.into());
+            a.push(value);
+        };
+        let values: [(&str, Option<OsString>); 5] = [
+            ("--limit", self.limit.clone().map(Into::into)),
+            ("--forks", self.forks.map(|n| n.to_string().into())),
+            ("--user", self.user.clone().map(Into::into)),
+            ("--private-key", self.private_key.clone().map(Into::into)),
+            (
+                "--start-at-task",
+                self.start_at_task.clone().map(Into::into),
+            ),
+        ];
+        for (name, value) in values {
+            if let Some(v) = value {
+                pair(name, v);
+            }
+        }
+        let lists = [
+            ("--tags", &self.tags),
+            ("--skip-tags", &self.skip_tags),
+            ("--extra-vars", &self.extra_vars),
+            ("--vault-id", &self.vault_id),
+        ];
+        for (name, values) in lists {
+            for v in values {
+                pair(name, v.into());
+            }
+        }
+        a.extend(self.rest.iter().cloned());
+        a
+    }
 }
 
 /// The collection's playbook for this deploy, by its fully qualified name.
@@ -51,21 +170,10 @@ pub fn command(o: &Options, results: &Path) -> Command {
         cmd.arg("-i").arg(i);
     }
     cmd.arg(playbook(o.only));
-    if o.check {
-        cmd.arg("--check");
-    }
-    if o.diff {
-        cmd.arg("--diff");
-    }
-    if let Some(l) = &o.limit {
-        cmd.arg("--limit").arg(l);
-    }
     if let Some(f) = &o.vault_password_file {
         cmd.arg("--vault-password-file").arg(f);
     }
-    for e in &o.extra_vars {
-        cmd.arg("-e").arg(e);
-    }
+    cmd.args(o.playbook.to_args());
     let mut callbacks = callbacks_enabled();
     if !callbacks.iter().any(|c| c == RESULTS_CALLBACK) {
         callbacks.push(RESULTS_CALLBACK.to_string());

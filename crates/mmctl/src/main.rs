@@ -185,27 +185,17 @@ enum Cmd {
     /// Deploy with ansible-playbook: both layers, or --only one; the inventory is validated
     /// first. Streams the play, then one line per host; the exit code is the play's.
     #[command(
-        after_help = "Examples:\n  mmctl deploy\n  mmctl deploy --only self-healing --check --diff --limit web1\n  mmctl deploy --vault-password-file ~/.vault-pass"
+        after_help = "Examples:\n  mmctl deploy\n  mmctl deploy --only self-healing -C -D -l web1\n  mmctl deploy -t heartbeat -l web1 -v -- --forks 3\n  mmctl deploy --vault-password-file ~/.vault-pass"
     )]
     Deploy {
         /// Only this layer's playbook (deploy-self-healing.yml or deploy-healthchecks.yml).
         #[arg(long, value_enum)]
         only: Option<mmctl::deploy::Only>,
-        /// Change nothing; report what would change (ansible-playbook --check).
-        #[arg(long)]
-        check: bool,
-        /// Show the changes in files (ansible-playbook --diff).
-        #[arg(long)]
-        diff: bool,
-        /// Only these hosts or groups (an Ansible pattern).
-        #[arg(long, value_name = "PATTERN")]
-        limit: Option<String>,
         /// Deploy even if mmctl validate finds problems (the play's own checks still run).
         #[arg(long)]
         no_validate: bool,
-        /// An extra variable for the play, as ansible-playbook -e takes it (repeat).
-        #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
-        extra_vars: Vec<String>,
+        #[command(flatten)]
+        playbook: mmctl::deploy::PlaybookArgs,
     },
     /// The fleet at a glance: each host's daemon, services, open incidents and last heartbeat,
     /// asked in parallel through Ansible; an unreachable host is a row that says so.
@@ -298,11 +288,45 @@ enum TestCmd {
 }
 
 fn main() -> ExitCode {
+    quiet_broken_pipe();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }
+}
+
+/// EPIPE, on Linux and macOS alike.
+const EPIPE: i32 = 32;
+
+/// A reader that went away (`mmctl man | head`, `mmctl logs -f | grep -m1 ...`) ends the
+/// output, not with an error: the rest was not wanted. `println!` panics on it; an error
+/// returned on it is caught in `main`.
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        // As std formats the error, and as a library's `expect` prints it (Debug).
+        if message.contains(&format!("(os error {EPIPE})"))
+            || message.contains(&format!("code: {EPIPE}, kind: BrokenPipe"))
+        {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Prints `mmctl: error: ...` (every line of a multi-line error) and returns exit code 1.
@@ -463,17 +487,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Deploy {
             only,
-            check,
-            diff,
-            limit,
             no_validate,
-            extra_vars,
+            playbook,
         } => {
             let source = src()?;
             if !no_validate {
                 let (inv, mut issues) = services::validate(&source)?;
                 // Only what this deploy touches: its layer, its hosts (a host or group name).
-                let reached = match &limit {
+                let reached = match &playbook.limit {
                     Some(l) if inv.hosts.contains_key(l) => vec![l.clone()],
                     Some(l) if inv.groups.contains_key(l) => inv.hosts_in(l),
                     _ => inv.hosts.keys().cloned().collect(),
@@ -494,11 +515,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let o = mmctl::deploy::Options {
                 inventory: source.paths,
                 only,
-                check,
-                diff,
-                limit,
                 vault_password_file: password.as_ref().map(|p| p.path.clone()),
-                extra_vars,
+                playbook,
             };
             let (code, recap) = mmctl::deploy::run(&o)?;
             println!();

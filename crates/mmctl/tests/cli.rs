@@ -164,3 +164,21 @@ fn completions_and_man_pages_are_generated_for_every_command() {
         );
     }
 }
+
+/// `mmctl man | head -1`: the reader has gone (here before the first byte is written, so the
+/// pipe's buffer cannot hide it), and mmctl ends quietly with 0 (not "Broken pipe" and 1, nor
+/// a panic), whether it writes through print, a writer of its own or a library's.
+#[test]
+fn a_reader_that_has_gone_ends_the_output_quietly() {
+    for args in [&["man"][..], &["completions", "bash"][..], &["--help"][..]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_mmctl"))
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert_eq!(text(&out.stderr), "", "{args:?}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+    }
+}

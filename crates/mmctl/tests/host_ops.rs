@@ -317,6 +317,116 @@ fn deploy_runs_the_collections_playbook_with_the_ansible_it_was_pointed_at_never
 }
 
 #[test]
+fn deploy_hands_ansible_playbooks_own_options_on_short_forms_and_all_and_what_follows_two_dashes() {
+    let f = Fleet::new();
+    let vars = f.dir.path().join("inventory/group_vars/web.yml");
+    let text = std::fs::read_to_string(&vars).unwrap();
+    std::fs::write(
+        &vars,
+        format!("{text}heartbeat_ping_url: https://hc.example.org/ping/x\n"),
+    )
+    .unwrap();
+    let argv = |args: &[&str]| {
+        let out = f.mmctl(args);
+        assert!(out.status.success(), "{out:?}");
+        let ran = std::fs::read_to_string(f.bin().join("ran-playbook")).unwrap();
+        ran.lines().map(str::to_string).collect::<Vec<_>>()
+    };
+    let head = [
+        "-i",
+        "inventory",
+        "miraclemax.stack.deploy_complete_monitoring",
+    ];
+    assert_eq!(
+        argv(&[
+            "deploy",
+            "-t",
+            "heartbeat",
+            "-l",
+            "web1",
+            "-C",
+            "-D",
+            "-v",
+            "--",
+            "--forks",
+            "3"
+        ]),
+        [
+            &head[..],
+            &[
+                "--check",
+                "--diff",
+                "-v",
+                "--limit",
+                "web1",
+                "--tags",
+                "heartbeat",
+                "--forks",
+                "3"
+            ]
+        ]
+        .concat()
+    );
+    assert_eq!(
+        argv(&[
+            "deploy",
+            "--skip-tags",
+            "binaries",
+            "-vvv",
+            "-f",
+            "5",
+            "-u",
+            "ops",
+            "-K",
+            "--start-at-task",
+            "Install the unit",
+            "--vault-id",
+            "prod@prompt",
+            "-e",
+            "a=1",
+            "--list-hosts",
+            "--syntax-check",
+            "--",
+            "--timeout",
+            "30",
+            "-e",
+            "@more.yml",
+        ]),
+        [
+            &head[..],
+            &[
+                "--ask-become-pass",
+                "--list-hosts",
+                "--syntax-check",
+                "-vvv",
+                "--forks",
+                "5",
+                "--user",
+                "ops",
+                "--start-at-task",
+                "Install the unit",
+                "--skip-tags",
+                "binaries",
+                "--extra-vars",
+                "a=1",
+                "--vault-id",
+                "prod@prompt",
+                "--timeout",
+                "30",
+                "-e",
+                "@more.yml",
+            ]
+        ]
+        .concat()
+    );
+    // A host pattern limits what validation judges, long form or short.
+    assert_eq!(
+        argv(&["deploy", "--limit", "web1", "--check"]),
+        [&head[..], &["--check", "--limit", "web1"]].concat()
+    );
+}
+
+#[test]
 fn deploy_keeps_the_callbacks_the_users_settings_enable_and_finds_ansible_on_path() {
     let f = Fleet::new();
     std::fs::write(
