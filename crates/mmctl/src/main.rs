@@ -638,6 +638,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     ExitCode::FAILURE
                 });
             }
+            for (file, used) in &inv.shadowed {
+                eprintln!(
+                    "{NAME}: note: {}: not read by Ansible, which reads {} instead (the first of NAME, NAME.yml, NAME.yaml, NAME.json that exists); its variables are ignored",
+                    file.display(),
+                    used.display()
+                );
+            }
             for f in inv.sealed_files() {
                 eprintln!(
                     "{NAME}: note: {}: encrypted with Ansible Vault and not opened (give --vault-password-file to check its values)",

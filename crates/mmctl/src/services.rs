@@ -262,6 +262,16 @@ fn finish(
         .cloned()
         .collect();
     let mut warnings = Vec::new();
+    if let Some((_, used)) = after.shadowed.iter().find(|(file, _)| *file == place.file) {
+        bail!(
+            "{}: Ansible does not read this file: it reads {} instead (only the first of NAME, \
+             NAME.yml, NAME.yaml and NAME.json that exists, a folder included); nothing was \
+             written. Move its variables into {}, or say where with --group GROUP or --host HOST",
+            place.file.display(),
+            used.display(),
+            used.display()
+        );
+    }
     if hosts.is_empty() {
         bail!(
             "{}: no host would use this {var} list (each host takes it from a file that overrides it); say where with --host HOST",
@@ -342,11 +352,7 @@ fn place_for(inv: &Inventory, target: &Target, var: &str) -> anyhow::Result<Plac
             if let Some(p) = inv.host_vars(h).defined_at(var) {
                 return Ok(p.clone());
             }
-            let file = inv.hosts[h]
-                .files
-                .last()
-                .map(|f| f.path.clone())
-                .unwrap_or_else(|| var_dir(inv).join("host_vars").join(format!("{h}.yml")));
+            let file = new_place(&inv.hosts[h].files, &var_dir(inv).join("host_vars"), h);
             Ok(Place { file, keys: vec![] })
         }
         Target::Group(g) => {
@@ -362,12 +368,7 @@ fn place_for(inv: &Inventory, target: &Target, var: &str) -> anyhow::Result<Plac
             if let Some(d) = group.vars.get(var) {
                 return Ok(d.at.clone());
             }
-            let folder = var_dir(inv).join("group_vars").join(g);
-            let file = match group.files.last() {
-                Some(f) => f.path.clone(),
-                None if folder.is_dir() => folder.join("main.yml"),
-                None => var_dir(inv).join("group_vars").join(format!("{g}.yml")),
-            };
+            let file = new_place(&group.files, &var_dir(inv).join("group_vars"), g);
             Ok(Place { file, keys: vec![] })
         }
         Target::Auto => {
@@ -397,6 +398,20 @@ fn place_for(inv: &Inventory, target: &Target, var: &str) -> anyhow::Result<Plac
                 }
             }
         }
+    }
+}
+
+/// The file a variable new to a group or host goes in: its last vars file that is not a
+/// sealed vault, else `main.yml` in its folder if it has one, else `<dir>/<name>.yml`.
+fn new_place(files: &[crate::inventory::VarsFile], dir: &std::path::Path, name: &str) -> PathBuf {
+    if let Some(f) = files.iter().rev().find(|f| !f.sealed) {
+        return f.path.clone();
+    }
+    let folder = dir.join(name);
+    if folder.is_dir() {
+        folder.join("main.yml")
+    } else {
+        dir.join(format!("{name}.yml"))
     }
 }
 

@@ -362,9 +362,11 @@ fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
 fn the_binary_refuses_to_write_a_file_changed_while_it_checked_the_edit() {
     use std::io::Write;
     let dir = fixture();
-    // A vars file that is a FIFO: mmctl reads the inventory once before it takes the file it
-    // edits, and again (to check the edit) before it writes; the second read is our moment.
-    let fifo = dir.path().join("group_vars/web/zz-fifo.yml");
+    // A vars file that is a FIFO (web1's own, which Ansible reads whatever it is, where a
+    // folder's listing keeps regular files only): mmctl reads the inventory once before it
+    // takes the file it edits, and again (to check the edit) before it writes; the second read
+    // is our moment.
+    let fifo = dir.path().join("host_vars/web1.yml");
     assert!(
         Command::new("mkfifo")
             .arg(&fifo)

@@ -71,6 +71,9 @@ pub struct Inventory {
     pub var_dirs: Vec<PathBuf>,
     /// For inline `!vault` values.
     pub vault: Vault,
+    /// Vars files and folders Ansible never reads, each with the one it reads instead
+    /// (`group_vars/web.yml` beside a `group_vars/web/` folder).
+    pub shadowed: Vec<(PathBuf, PathBuf)>,
 }
 
 /// Why an inventory could not be read: always names the file and says what to do.
@@ -153,20 +156,14 @@ impl Inventory {
         }
         for dir in inv.var_dirs.clone() {
             for (name, group) in inv.groups.iter_mut() {
-                group.files.extend(vars_files::read(
-                    &dir.join("group_vars"),
-                    name,
-                    vault,
-                    overlay,
-                )?);
+                let found = vars_files::read(&dir.join("group_vars"), name, vault, overlay)?;
+                group.files.extend(found.files);
+                inv.shadowed.extend(found.shadowed);
             }
             for (name, host) in inv.hosts.iter_mut() {
-                host.files.extend(vars_files::read(
-                    &dir.join("host_vars"),
-                    name,
-                    vault,
-                    overlay,
-                )?);
+                let found = vars_files::read(&dir.join("host_vars"), name, vault, overlay)?;
+                host.files.extend(found.files);
+                inv.shadowed.extend(found.shadowed);
             }
         }
         Ok(inv)

@@ -1,6 +1,6 @@
 //! `group_vars/<name>` and `host_vars/<name>`: a file (`name`, `name.yml`, `name.yaml`,
-//! `name.json`) or a folder of such files read in name order, later files overriding earlier
-//! ones, as Ansible's `host_group_vars` plugin reads them. A file encrypted whole with Ansible
+//! `name.json`, the first that exists) or a folder of such files read in name order, later
+//! files overriding earlier ones, as Ansible's `host_group_vars` plugin reads them. A file encrypted whole with Ansible
 //! Vault is opened with the vault password when one is given (see `vault`), and otherwise left
 //! sealed: its variables are then unknown to mmctl, and said to be.
 
@@ -137,57 +137,94 @@ fn read_password(file: &Path) -> anyhow::Result<Vec<u8>> {
 
 const EXTENSIONS: &[&str] = &["", ".yml", ".yaml", ".json"];
 
+/// What `<dir>/<name>` holds for Ansible, and what it leaves unread.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// In the order they apply.
+    pub files: Vec<VarsFile>,
+    /// (a file or folder Ansible never reads, the one it reads instead): only the first of
+    /// `name`, `name.yml`, `name.yaml`, `name.json` that exists is read, a folder included.
+    pub shadowed: Vec<(PathBuf, PathBuf)>,
+}
+
+/// Reads `<dir>/<name>` as Ansible's vars loader does: the first of `name`, `name.yml`,
+/// `name.yaml`, `name.json` that exists, be it a file or a folder (then its files, see
+/// `folder_files`); any later one is shadowed.
 pub fn read(
     dir: &Path,
     name: &str,
     vault: &Vault,
     overlay: &Overlay,
-) -> Result<Vec<VarsFile>, InventoryError> {
-    let mut out = Vec::new();
-    for ext in EXTENSIONS {
-        let p = dir.join(format!("{name}{ext}"));
-        if overlay.is_file(&p) {
-            out.push(read_file(&p, vault, overlay)?);
-        }
-    }
-    let folder = dir.join(name);
-    let mut files = if folder.is_dir() {
-        files_in(&folder)?
-    } else {
-        Vec::new()
+) -> Result<Found, InventoryError> {
+    // Anything there that is not a folder is read as a file (a FIFO too), as Ansible does.
+    let exists = |p: &Path| overlay.0.contains_key(p) || p.exists() || is_folder(p, overlay);
+    let candidates: Vec<PathBuf> = EXTENSIONS
+        .iter()
+        .map(|e| dir.join(format!("{name}{e}")))
+        .collect();
+    let Some(first) = candidates.iter().position(|p| exists(p)) else {
+        return Ok(Found::default());
     };
-    for p in overlay.0.keys() {
-        if p.parent() == Some(folder.as_path()) && !files.contains(p) {
-            files.push(p.clone());
-        }
-    }
-    files.sort();
-    for p in files {
-        out.push(read_file(&p, vault, overlay)?);
-    }
-    Ok(out)
+    let used = &candidates[first];
+    let shadowed = candidates[first + 1..]
+        .iter()
+        .filter(|p| exists(p))
+        .map(|p| (p.clone(), used.clone()))
+        .collect();
+    let paths = if is_folder(used, overlay) {
+        folder_files(used, overlay)?
+    } else {
+        vec![used.clone()]
+    };
+    let files = paths
+        .iter()
+        .map(|p| read_file(p, vault, overlay))
+        .collect::<Result<_, _>>()?;
+    Ok(Found { files, shadowed })
 }
 
-fn files_in(dir: &Path) -> Result<Vec<PathBuf>, InventoryError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| InventoryError::Read {
-        path: dir.to_path_buf(),
-        source: e,
-    })?;
-    let mut v: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    v.sort();
+/// A folder on disk, or one that an edit not written yet creates.
+fn is_folder(p: &Path, overlay: &Overlay) -> bool {
+    p.is_dir() || overlay.0.keys().any(|k| k.parent() == Some(p))
+}
+
+/// A folder's vars files as Ansible lists them: each level's names sorted, hidden names and
+/// backups (`~`) skipped, a subfolder without an extension read in its place, a file kept
+/// when it has no extension or `.yml`, `.yaml` or `.json`.
+fn folder_files(folder: &Path, overlay: &Overlay) -> Result<Vec<PathBuf>, InventoryError> {
+    let mut names: Vec<String> = match std::fs::read_dir(folder) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect(),
+        Err(_) if !folder.exists() => Vec::new(),
+        Err(e) => {
+            return Err(InventoryError::Read {
+                path: folder.to_path_buf(),
+                source: e,
+            });
+        }
+    };
+    for p in overlay.0.keys() {
+        if p.parent() == Some(folder)
+            && let Some(n) = p.file_name()
+        {
+            let n = n.to_string_lossy().into_owned();
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+    }
+    names.sort();
     let mut out = Vec::new();
-    for p in v {
-        let name = p
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        if name.starts_with('.') {
+    for name in names {
+        if name.starts_with('.') || name.ends_with('~') {
             continue;
         }
-        if p.is_dir() {
-            out.extend(files_in(&p)?);
-        } else if EXTENSIONS[1..].iter().any(|e| name.ends_with(e)) || !name.contains('.') {
+        let ext = name.rfind('.').map_or("", |i| &name[i..]);
+        let p = folder.join(&name);
+        if ext.is_empty() && is_folder(&p, overlay) {
+            out.extend(folder_files(&p, overlay)?);
+        } else if overlay.is_file(&p) && (ext.is_empty() || EXTENSIONS[1..].contains(&ext)) {
             out.push(p);
         }
     }

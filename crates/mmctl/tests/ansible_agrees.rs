@@ -1,0 +1,250 @@
+//! Which vars files an inventory holds, decided by mmctl and by Ansible itself: each case is an
+//! inventory read by `mmctl list --json` (the services each host is given) and by
+//! `ansible-inventory --host` (the project's own Ansible, which `make test` installs in .venv),
+//! and the two must agree. Each case marks with a service name which file it was read from.
+//! An edit then lands where Ansible reads, or is refused naming the file Ansible ignores.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn ansible_inventory() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/ansible-inventory");
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/install-deps (make test does)",
+        p.display()
+    );
+    p
+}
+
+/// An inventory folder with `web` (web1) in hosts.yml and these files (path, text).
+fn inventory(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("hosts.yml"),
+        "web:\n  hosts:\n    web1:\n      ansible_host: 192.0.2.10\n",
+    )
+    .unwrap();
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir
+}
+
+/// web1's monitored_services as Ansible gives them.
+fn ansible_says(inv: &Path) -> Value {
+    let empty = inv.join("empty-ansible.cfg");
+    std::fs::write(&empty, "").unwrap();
+    let out = Command::new(ansible_inventory())
+        .arg("-i")
+        .arg(inv)
+        .args(["--host", "web1"])
+        .env("ANSIBLE_CONFIG", &empty)
+        .env("ANSIBLE_LOCAL_TEMP", inv.join(".ansible-tmp"))
+        .env("ANSIBLE_HOME", inv.join(".ansible-home"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let vars: Value = serde_json::from_slice(&out.stdout).unwrap();
+    vars["monitored_services"].clone()
+}
+
+/// web1's monitored_services as mmctl gives them.
+fn mmctl_says(inv: &Path) -> Value {
+    let out = mmctl(inv, &["list", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let hosts: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let web1 = hosts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["host"] == "web1")
+        .unwrap();
+    match &web1["services"] {
+        Value::Array(a) if a.is_empty() => Value::Null,
+        s => s.clone(),
+    }
+}
+
+fn mmctl(inv: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_mmctl"))
+        .arg("-i")
+        .arg(inv)
+        .args(args)
+        .env_remove("ANSIBLE_VAULT_PASSWORD_FILE")
+        .output()
+        .unwrap()
+}
+
+fn services(names: &str) -> String {
+    format!("monitored_services: [{names}]\n")
+}
+
+/// What a case is, its files (path, text), and the one service web1 must be given.
+type Case = (&'static str, Vec<(&'static str, String)>, &'static str);
+
+#[test]
+fn mmctl_reads_the_vars_files_ansible_reads_and_no_other() {
+    let s = services;
+    let cases: Vec<Case> = vec![
+        ("a file", vec![("group_vars/web.yml", s("a"))], "a"),
+        ("a folder", vec![("group_vars/web/main.yml", s("b"))], "b"),
+        (
+            "a file and a folder: only the folder",
+            vec![
+                ("group_vars/web.yml", s("a")),
+                ("group_vars/web/main.yml", s("b")),
+            ],
+            "b",
+        ),
+        (
+            "no extension before .yml",
+            vec![("group_vars/web", s("c")), ("group_vars/web.yml", s("a"))],
+            "c",
+        ),
+        (
+            ".yml before .yaml",
+            vec![
+                ("group_vars/web.yml", s("a")),
+                ("group_vars/web.yaml", s("d")),
+            ],
+            "a",
+        ),
+        (
+            ".yaml before .json",
+            vec![
+                ("group_vars/web.yaml", s("d")),
+                (
+                    "group_vars/web.json",
+                    r#"{"monitored_services": ["e"]}"#.into(),
+                ),
+            ],
+            "d",
+        ),
+        (
+            "a folder's files in name order",
+            vec![
+                ("group_vars/web/9.yml", s("nine")),
+                ("group_vars/web/10.yml", s("ten")),
+            ],
+            "nine",
+        ),
+        (
+            "each level sorted: a/ before a.yml",
+            vec![
+                ("group_vars/web/a/z.yml", s("p")),
+                ("group_vars/web/a.yml", s("q")),
+            ],
+            "q",
+        ),
+        (
+            "a backup is skipped",
+            vec![
+                ("group_vars/web/main.yml", s("m")),
+                ("group_vars/web/main.yml~", s("bak")),
+            ],
+            "m",
+        ),
+        (
+            "a hidden file is skipped",
+            vec![
+                ("group_vars/web/main.yml", s("m")),
+                ("group_vars/web/.zz.yml", s("h")),
+            ],
+            "m",
+        ),
+        (
+            "another extension is skipped",
+            vec![
+                ("group_vars/web/main.yml", s("m")),
+                ("group_vars/web/zz.txt", s("t")),
+            ],
+            "m",
+        ),
+        (
+            "a file without extension is read",
+            vec![
+                ("group_vars/web/main.yml", s("m")),
+                ("group_vars/web/zz", s("z")),
+            ],
+            "z",
+        ),
+        (
+            "a subfolder with an extension is not read",
+            vec![
+                ("group_vars/web/main.yml", s("m")),
+                ("group_vars/web/zz.d/x.yml", s("sd")),
+            ],
+            "m",
+        ),
+        (
+            "a folder named web.yml",
+            vec![("group_vars/web.yml/main.yml", s("f"))],
+            "f",
+        ),
+        (
+            "host_vars: a file and a folder",
+            vec![
+                ("group_vars/web.yml", s("g")),
+                ("host_vars/web1.yml", s("a")),
+                ("host_vars/web1/main.yml", s("b")),
+            ],
+            "b",
+        ),
+    ];
+    std::thread::scope(|scope| {
+        for (case, files, read) in &cases {
+            scope.spawn(move || {
+                let files: Vec<(&str, &str)> =
+                    files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+                let dir = inventory(&files);
+                let ansible = ansible_says(dir.path());
+                assert_eq!(ansible, serde_json::json!([read]), "{case}: Ansible");
+                assert_eq!(mmctl_says(dir.path()), ansible, "{case}: mmctl");
+            });
+        }
+    });
+}
+
+/// The layout `mmctl init` and the guides lead to (a group_vars/GROUP/ folder) beside an older
+/// group_vars/GROUP.yml: Ansible reads only the folder, so an edit goes there, `validate` says
+/// the file is ignored, and the service is what Ansible then gives the host.
+#[test]
+fn add_service_beside_a_shadowed_file_lands_where_ansible_reads() {
+    let dir = inventory(&[
+        ("group_vars/web.yml", &services("{name: old, port: 7000}")),
+        (
+            "group_vars/web/main.yml",
+            "# the group's settings\nself_healing_host_name: web\n",
+        ),
+    ]);
+    let inv = dir.path();
+    let out = mmctl(
+        inv,
+        &["add-service", "blog", "--port", "4000", "--group", "web"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let main = std::fs::read_to_string(inv.join("group_vars/web/main.yml")).unwrap();
+    assert!(main.starts_with("# the group's settings\n"), "{main}");
+    assert_eq!(
+        std::fs::read_to_string(inv.join("group_vars/web.yml")).unwrap(),
+        services("{name: old, port: 7000}")
+    );
+    let ansible = ansible_says(inv);
+    assert_eq!(ansible[0]["name"], "blog", "{ansible}");
+    assert_eq!(ansible.as_array().unwrap().len(), 1, "{ansible}");
+    assert_eq!(mmctl_says(inv), ansible);
+    let validate = mmctl(inv, &["validate"]);
+    let stderr = String::from_utf8_lossy(&validate.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "mmctl: note: {}: not read by Ansible, which reads {} instead",
+            inv.join("group_vars/web.yml").display(),
+            inv.join("group_vars/web").display()
+        )),
+        "{stderr}"
+    );
+}
