@@ -73,9 +73,9 @@ enum Cmd {
         after_help = "Example:\n  mmctl init ~/fleet --host web1 --address 203.0.113.10 --user deploy"
     )]
     Init {
-        /// The new inventory's folder (new or empty).
-        #[arg(default_value = "inventory")]
-        dir: PathBuf,
+        /// The new inventory's folder (new or empty); `-i FOLDER` names it too. Default:
+        /// `inventory`.
+        dir: Option<PathBuf>,
         /// The first server's name in reports and mmctl (default server1).
         #[arg(long, value_name = "NAME")]
         host: Option<String>,
@@ -329,6 +329,23 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// The folder `mmctl init` writes: as given, or by `-i` (as every other command takes the
+/// inventory), or `inventory`; two different ones are refused rather than one ignored.
+fn init_dir(given: Option<PathBuf>, inventory: &[PathBuf]) -> anyhow::Result<PathBuf> {
+    match (given, inventory) {
+        (Some(d), []) => Ok(d),
+        (None, []) => Ok(PathBuf::from("inventory")),
+        (None, [i]) => Ok(i.clone()),
+        (Some(d), [i]) if d == *i => Ok(d),
+        (Some(d), [i]) => anyhow::bail!(
+            "init was given two folders, {} and -i {}: give one",
+            d.display(),
+            i.display()
+        ),
+        (_, _) => anyhow::bail!("init writes one inventory: give one -i FOLDER"),
+    }
+}
+
 /// Prints `mmctl: error: ...` (every line of a multi-line error) and returns exit code 1.
 fn fail(err: &anyhow::Error) -> ExitCode {
     for line in format!("{err:#}").lines() {
@@ -356,6 +373,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             user,
             playbooks,
         } => {
+            let dir = init_dir(dir, &inv_args.inventory)?;
             let first = mmctl::init::First {
                 name: host.clone(),
                 address,

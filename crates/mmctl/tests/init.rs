@@ -245,3 +245,26 @@ fn init_with_playbooks_leaves_an_existing_ansible_cfg_alone() {
     );
     assert!(!text(&out.stdout).contains("ansible.cfg"));
 }
+
+/// `-i FOLDER` names the folder `init` writes, as it names the inventory for every other
+/// command; two different folders are refused, nothing written.
+#[test]
+fn init_writes_the_folder_dash_i_names_and_refuses_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("fleet");
+    let out = mmctl(&["-i", inv.to_str().unwrap(), "init"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(inv.join("hosts.yml").is_file());
+    let other = dir.path().join("other");
+    let out = mmctl(&["-i", inv.to_str().unwrap(), "init", other.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "mmctl: error: init was given two folders, {} and -i {}: give one\n",
+            other.display(),
+            inv.display()
+        )
+    );
+    assert!(!other.exists());
+}
