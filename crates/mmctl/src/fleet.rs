@@ -27,16 +27,37 @@ impl Issue {
     }
 }
 
+impl Issue {
+    /// The issue as said once for several hosts that share it (`hosts 'web1', 'web2', 'web3'
+    /// and 97 more`), at its file and line.
+    pub fn shown_for(&self, hosts: &[String]) -> String {
+        let mut out = String::new();
+        if let Some(file) = &self.file {
+            out.push_str(&file.display().to_string());
+            if let Some(line) = self.line {
+                out.push_str(&format!(":{line}"));
+            }
+            out.push_str(": ");
+        }
+        const NAMED: usize = 3;
+        let named: Vec<String> = hosts.iter().take(NAMED).map(|h| format!("'{h}'")).collect();
+        match hosts.len() {
+            1 => out.push_str(&format!("host {}", named[0])),
+            n if n <= NAMED => out.push_str(&format!("hosts {}", named.join(", "))),
+            n => out.push_str(&format!(
+                "hosts {} and {} more",
+                named.join(", "),
+                n - NAMED
+            )),
+        }
+        out.push_str(&format!(": {}: {}", self.object, self.message));
+        out
+    }
+}
+
 impl fmt::Display for Issue {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        if let Some(file) = &self.file {
-            write!(f, "{}", file.display())?;
-            if let Some(line) = self.line {
-                write!(f, ":{line}")?;
-            }
-            write!(f, ": ")?;
-        }
-        write!(f, "host '{}': {}: {}", self.host, self.object, self.message)
+        f.write_str(&self.shown_for(std::slice::from_ref(&self.host)))
     }
 }
 

@@ -279,18 +279,28 @@ fn finish(
         );
     }
     let mut new_issues: Vec<Issue> = Vec::new();
+    // What was wrong before, said once per problem (keyed without its host) with the hosts
+    // it concerns.
+    let mut already: BTreeMap<Issue, Vec<String>> = BTreeMap::new();
     for h in &hosts {
         let before: Vec<(String, String)> = fleet::check(inv, h)
             .into_iter()
             .map(|i| (i.object, i.message))
             .collect();
-        for i in fleet::check(&after, h) {
+        for mut i in fleet::check(&after, h) {
             if !before.contains(&(i.object.clone(), i.message.clone())) {
                 new_issues.push(i);
             } else {
-                warnings.push(format!("already wrong before this edit: {i}"));
+                let host = std::mem::take(&mut i.host);
+                already.entry(i).or_default().push(host);
             }
         }
+    }
+    for (issue, hosts) in already {
+        warnings.push(format!(
+            "already wrong before this edit: {}",
+            issue.shown_for(&hosts)
+        ));
     }
     if !new_issues.is_empty() {
         let lines: Vec<String> = new_issues.iter().map(|i| i.to_string()).collect();

@@ -410,3 +410,38 @@ fn the_binary_refuses_to_write_a_file_changed_while_it_checked_the_edit() {
     );
     assert_eq!(std::fs::read_to_string(&main).unwrap(), theirs);
 }
+
+/// A problem every host already had (here: no Healthchecks check configured) is said once for
+/// all of them by an edit, not once per host.
+#[test]
+fn an_edit_says_a_problem_the_hosts_already_had_once_for_all_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let hosts: String = (1..=5)
+        .map(|i| format!("        web{i}:\n          ansible_host: 192.0.2.{i}\n"))
+        .collect();
+    std::fs::write(
+        dir.path().join("hosts.yml"),
+        format!("web:\n  hosts:\n{hosts}"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("group_vars")).unwrap();
+    std::fs::write(
+        dir.path().join("group_vars/web.yml"),
+        "monitored_services:\n  - name: example\n    port: 8080\n",
+    )
+    .unwrap();
+    let out = mmctl(dir.path(), &["add-service", "blog", "--port", "4000"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("mmctl: warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].starts_with(
+            "mmctl: warning: already wrong before this edit: hosts 'web1', 'web2', 'web3' and 2 more: heartbeat: no Healthchecks check to ping"
+        ),
+        "{stderr}"
+    );
+}
