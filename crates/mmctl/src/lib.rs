@@ -5,6 +5,7 @@ pub mod ansible;
 pub mod deploy;
 pub mod edit;
 pub mod fleet;
+pub mod host_view;
 pub mod init;
 pub mod inventory;
 pub mod ops;

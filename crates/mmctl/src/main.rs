@@ -157,6 +157,14 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// The variables the inventory gives a host, as `ansible-inventory --host HOST` prints them
+    /// (JSON; values as written, not templated; the roles' defaults left out).
+    #[command(after_help = "Example:\n  mmctl inventory --host web1")]
+    Inventory {
+        /// The host.
+        #[arg(long, value_name = "HOST")]
+        host: String,
+    },
     /// Check every host's configuration, as it will receive it, with the daemon's own
     /// validation; every problem with its file, line, host and service. Exit 1 if any.
     #[command(
@@ -645,6 +653,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?,
             }
+        }
+        Cmd::Inventory { host } => {
+            let vars = mmctl::host_view::host(&src()?, &host)?;
+            println!("{}", serde_json::to_string_pretty(&vars)?);
         }
         Cmd::Validate { json } => {
             let (inv, issues) = services::validate(&src()?)?;

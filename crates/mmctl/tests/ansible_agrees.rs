@@ -36,20 +36,32 @@ fn inventory(files: &[(&str, &str)]) -> tempfile::TempDir {
 
 /// web1's monitored_services as Ansible gives them.
 fn ansible_says(inv: &Path) -> Value {
-    let empty = inv.join("empty-ansible.cfg");
+    ansible_host(inv, inv, "web1")["monitored_services"].clone()
+}
+
+/// Every variable the inventory `source` gives `host`, as `ansible-inventory --host` prints
+/// them, run in `dir` with no ansible.cfg of the user's.
+fn ansible_host(dir: &Path, source: &Path, host: &str) -> Value {
+    let empty = dir.join("empty-ansible.cfg");
     std::fs::write(&empty, "").unwrap();
     let out = Command::new(ansible_inventory())
         .arg("-i")
-        .arg(inv)
-        .args(["--host", "web1"])
+        .arg(source)
+        .args(["--host", host])
         .env("ANSIBLE_CONFIG", &empty)
-        .env("ANSIBLE_LOCAL_TEMP", inv.join(".ansible-tmp"))
-        .env("ANSIBLE_HOME", inv.join(".ansible-home"))
+        .env("ANSIBLE_LOCAL_TEMP", dir.join(".ansible-tmp"))
+        .env("ANSIBLE_HOME", dir.join(".ansible-home"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    let vars: Value = serde_json::from_slice(&out.stdout).unwrap();
-    vars["monitored_services"].clone()
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The same, as `mmctl inventory --host` prints them.
+fn mmctl_host(source: &Path, host: &str) -> Value {
+    let out = mmctl(source, &["inventory", "--host", host]);
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// web1's monitored_services as mmctl gives them.
@@ -247,4 +259,62 @@ fn add_service_beside_a_shadowed_file_lands_where_ansible_reads() {
         )),
         "{stderr}"
     );
+}
+
+/// An INI hosts file as Ansible's ini plugin reads it: host lines split as shlex splits them
+/// (quotes, comments), values tried as Python literals on host lines and in `[group:vars]`
+/// alike, a host's `:port`, ranges, children and `[all:vars]`; every host's variables must be
+/// what `ansible-inventory --host` says.
+#[test]
+fn an_ini_inventory_gives_every_host_what_ansible_gives_it() {
+    let ini = r#"# the fleet
+[web]   # the web side
+web1 a=5 b=true c=True d="x y" e='[1, 2]' f=0x10 g=1.5 h="'q'" i=None j=-3 k={'z':1} l=1_000 m=07 n="5" o=yes # trailing
+web2:2222 p=a=b q=1e3 r=.5 s=0o17 t=0b11 u='{"a": [1, "b"]}' v=(1,) w=''
+; another comment
+
+[web:vars]
+s1=5
+s2="quoted"
+s3 = spaced value
+s4=True
+s5=[1,2]
+s6=5 # a comment Python skips
+s7=yes please
+
+[db]
+db[1:2] role=primary
+db3
+
+[db:vars]
+s1=from db
+
+[stack:children]
+web
+db
+
+[stack:vars]
+depth=stack
+s1=from stack
+
+[all:vars]
+everywhere=1
+s1=from all
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("hosts.ini");
+    std::fs::write(&source, ini).unwrap();
+    let hosts = ["web1", "web2", "db1", "db2", "db3"];
+    std::thread::scope(|scope| {
+        for host in hosts {
+            let (dir, source) = (dir.path(), &source);
+            scope.spawn(move || {
+                assert_eq!(
+                    mmctl_host(source, host),
+                    ansible_host(dir, source, host),
+                    "{host}"
+                );
+            });
+        }
+    });
 }

@@ -1,7 +1,9 @@
 //! An INI hosts file (Ansible's `ini` inventory plugin): `[group]` sections of host lines
-//! (`name key=value ...`), `[group:vars]` and `[group:children]`. mmctl reads these but edits
-//! only YAML files; services are best kept in `group_vars/` or `host_vars/`.
+//! (`name[:port] key=value ...`), `[group:vars]` and `[group:children]`, values read as that
+//! plugin reads them (see `ini_value`). mmctl reads these but edits only YAML files; services
+//! are best kept in `group_vars/` or `host_vars/`.
 
+use super::ini_value::{literal, shlex_split};
 use super::{Def, Inventory, InventoryError, Place};
 use serde_json::Value;
 use std::path::Path;
@@ -21,19 +23,24 @@ pub fn read(inv: &mut Inventory, file: &Path, text: &str) -> Result<(), Inventor
             path: file.to_path_buf(),
             message: format!("line {}: {m}", i + 1),
         };
-        if let Some(h) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+        if let Some(h) = section_header(line) {
             section = match h.split_once(':') {
                 Some((g, "vars")) => (g.to_string(), "vars"),
                 Some((g, "children")) => (g.to_string(), "children"),
-                Some(_) => {
+                None if !h.is_empty() => (h.to_string(), "hosts"),
+                _ => {
                     return Err(bad(
                         "a section is [group], [group:vars] or [group:children]",
                     ));
                 }
-                None => (h.to_string(), "hosts"),
             };
             inv.group_mut(&section.0);
             continue;
+        }
+        if line.starts_with('[') && line.ends_with(']') {
+            return Err(bad(
+                "not a section: a section is [group], [group:vars] or [group:children], without spaces",
+            ));
         }
         match section.1 {
             "vars" => {
@@ -41,7 +48,7 @@ pub fn read(inv: &mut Inventory, file: &Path, text: &str) -> Result<(), Inventor
                     .split_once('=')
                     .ok_or_else(|| bad("expected key=value in a [group:vars] section"))?;
                 let def = Def {
-                    value: scalar(v.trim()),
+                    value: literal(v.trim()),
                     at: place(),
                 };
                 inv.group_mut(&section.0).vars.insert(k.trim().into(), def);
@@ -50,14 +57,21 @@ pub fn read(inv: &mut Inventory, file: &Path, text: &str) -> Result<(), Inventor
                 inv.group_mut(line).parents.insert(section.0.clone());
             }
             _ => {
-                let mut words = line.split_whitespace();
-                let pattern = words.next().unwrap_or_default().to_string();
+                let words =
+                    shlex_split(line).ok_or_else(|| bad("a quote is not closed on this line"))?;
+                let Some((first, rest)) = words.split_first() else {
+                    continue;
+                };
+                let (pattern, port) = host_and_port(first);
                 let mut vars = Vec::new();
-                for w in words {
+                if let Some(port) = port {
+                    vars.push(("ansible_port".to_string(), Value::from(port)));
+                }
+                for w in rest {
                     let (k, v) = w
                         .split_once('=')
                         .ok_or_else(|| bad("host variables are written key=value"))?;
-                    vars.push((k.to_string(), scalar(v)));
+                    vars.push((k.to_string(), literal(v)));
                 }
                 for name in super::expand_hosts(&pattern) {
                     let host = inv.host_mut(&name);
@@ -76,21 +90,27 @@ pub fn read(inv: &mut Inventory, file: &Path, text: &str) -> Result<(), Inventor
     Ok(())
 }
 
-/// INI values are strings unless they read as a number or a boolean, as in Ansible.
-fn scalar(v: &str) -> Value {
-    let unquoted = v
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .or_else(|| v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')));
-    if let Some(s) = unquoted {
-        return Value::String(s.into());
+/// `[name]` or `[name:kind]`, then perhaps a comment: what is inside the brackets.
+fn section_header(line: &str) -> Option<&str> {
+    let inner = line.strip_prefix('[')?;
+    let end = inner.find(']')?;
+    let after = inner[end + 1..].trim_start();
+    let name = &inner[..end];
+    let valid = !name.is_empty()
+        && !name.contains(char::is_whitespace)
+        && name.matches(':').count() <= 1
+        && (after.is_empty() || after.starts_with('#'));
+    valid.then_some(name)
+}
+
+/// `web2:2222` is host web2 on port 2222 (a pattern's own `[1:3]` range is no port).
+fn host_and_port(word: &str) -> (String, Option<u16>) {
+    if let Some((host, port)) = word.rsplit_once(':')
+        && !host.contains(':')
+        && !host.ends_with(']')
+        && let Ok(port) = port.parse::<u16>()
+    {
+        return (host.to_string(), Some(port));
     }
-    if let Ok(n) = v.parse::<i64>() {
-        return n.into();
-    }
-    match v {
-        "True" | "true" => true.into(),
-        "False" | "false" => false.into(),
-        _ => Value::String(v.into()),
-    }
+    (word.to_string(), None)
 }

@@ -4,6 +4,7 @@
 //! edit goes to the file that defines a value and an error can point at its line.
 
 mod ini;
+mod ini_value;
 pub(crate) mod locate;
 mod resolve;
 pub mod template;
