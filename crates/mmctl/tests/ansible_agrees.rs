@@ -318,3 +318,37 @@ s1=from all
         }
     });
 }
+
+/// YAML as PyYAML types it for Ansible (YAML 1.1): `yes`/`on` booleans but `y` and `tRue` text,
+/// `017` octal, `08` and `0o17` text, `1:20` base 60, `1e3` text but `1.0e+3` a float, nulls,
+/// anchors, aliases and merge keys, in a hosts file and a group_vars file alike.
+#[test]
+fn a_yaml_inventory_gives_every_host_what_ansible_gives_it() {
+    let scalars = "b1: yes\nb2: No\nb3: on\nb4: OFF\nb5: y\nb6: n\nb7: True\nb8: tRue\n\
+                   n1: ~\nn2: null\nn3: Null\nn4:\ni1: 0x1F\ni2: 017\ni3: 0o17\ni4: 1_000\n\
+                   i5: +5\ni6: 0b101\ni7: 1:20\ni8: 08\ni9: -0x10\nf1: 1.5\nf2: 1e3\n\
+                   f3: 1.0e+3\nf6: 6.8523015e+5\nf7: 1_0.5\nf8: .5\nf9: -1.\ns1: \"yes\"\n\
+                   s2: '017'\ns4: 12:30:00\ns5: !!str 5\ns6: \"multi\\tline\"\ns7: |\n  block\n  text\n";
+    let hosts = format!(
+        "web:\n  hosts:\n    web1:\n{}    web2:\n      own: 1\n  vars:\n    depth: web\n",
+        scalars
+            .lines()
+            .map(|l| format!("      {l}\n"))
+            .collect::<String>()
+    );
+    let group_vars = "defaults: &d\n  port: 80\n  tls: on\n  name: base\nextra: &e {tls: off, id: 7}\n\
+                      merged:\n  <<: [*d, *e]\n  name: mine\ncopy: *d\nlist: [*e, *e]\n";
+    let dir = inventory(&[("hosts.yml", &hosts), ("group_vars/web.yml", group_vars)]);
+    std::thread::scope(|scope| {
+        for host in ["web1", "web2"] {
+            let dir = dir.path();
+            scope.spawn(move || {
+                assert_eq!(
+                    mmctl_host(dir, host),
+                    ansible_host(dir, dir, host),
+                    "{host}"
+                );
+            });
+        }
+    });
+}

@@ -11,6 +11,7 @@ pub mod template;
 mod vars_files;
 pub mod vault;
 mod yaml;
+mod yaml11;
 
 pub use locate::{Located, locate};
 pub use resolve::HostVars;

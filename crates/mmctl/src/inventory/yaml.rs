@@ -32,7 +32,7 @@ pub fn parse(text: &str) -> Result<Value, String> {
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
-    serde_saphyr::from_str::<Value>(text).map_err(|e| e.without_snippet().to_string())
+    super::yaml11::parse(text)
 }
 
 fn group(

@@ -1,0 +1,344 @@
+//! YAML read as Ansible reads it: PyYAML's YAML 1.1 rules for what a plain scalar is
+//! (`yes`/`on` are booleans, `y` and `tRue` are text, `017` is octal 15, `08` and `0o17` are
+//! text, `1:20` is 80, `1e3` is text but `1.0e+3` a float, `~` is null), anchors and aliases,
+//! and merge keys (`<<`). Quoted and block scalars are text; `!vault` and `!unsafe` values are
+//! text as written; `!!str`, `!!int`, `!!float`, `!!bool` and `!!null` are honoured.
+
+use granit_parser::{Event, Parser, ScalarStyle, Tag};
+use serde_json::{Map, Number, Value};
+use std::collections::HashMap;
+
+/// How many nodes aliases may copy in one file: far beyond any real inventory, far below
+/// what an alias bomb (each level ten aliases of the one before) would expand to.
+const ALIAS_BUDGET: usize = 1_000_000;
+
+/// The first document of `text` as data; a parser error says where.
+pub fn parse(text: &str) -> Result<Value, String> {
+    let mut b = Builder {
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        done: None,
+    };
+    let mut copied = 0usize;
+    for event in Parser::new_from_str(text) {
+        let (event, span) = event.map_err(|e| e.to_string())?;
+        let at = || {
+            format!(
+                "line {}, column {}",
+                span.start.line(),
+                span.start.col() + 1
+            )
+        };
+        match event {
+            Event::Scalar(value, style, anchor, tag) => {
+                let v = scalar(&value, style, tag.as_deref())
+                    .map_err(|e| format!("{e} at {}", at()))?;
+                b.node(v, anchor, Some(value.into_owned()))?;
+            }
+            Event::SequenceStart(_, anchor, _) => b.stack.push(Open::Seq(Vec::new(), anchor)),
+            Event::MappingStart(_, anchor, _) => b.stack.push(Open::Map {
+                entries: Vec::new(),
+                key: None,
+                anchor,
+            }),
+            Event::SequenceEnd => match b.stack.pop() {
+                Some(Open::Seq(items, anchor)) => b.node(Value::Array(items), anchor, None)?,
+                _ => return Err("unbalanced sequence".into()),
+            },
+            Event::MappingEnd => match b.stack.pop() {
+                Some(Open::Map {
+                    entries, anchor, ..
+                }) => b.node(merged(entries)?, anchor, None)?,
+                _ => return Err("unbalanced mapping".into()),
+            },
+            Event::Alias(id) => {
+                let (v, size) = b
+                    .anchors
+                    .get(&id)
+                    .ok_or_else(|| format!("an alias to an unknown anchor at {}", at()))?;
+                copied += size;
+                if copied > ALIAS_BUDGET {
+                    return Err(format!(
+                        "budget breached: its aliases copy more than {ALIAS_BUDGET} values (an alias bomb?); refused at {}",
+                        at()
+                    ));
+                }
+                let v = v.clone();
+                b.node(v, 0, None)?;
+            }
+            Event::DocumentEnd if b.done.is_some() => break,
+            _ => {}
+        }
+    }
+    Ok(b.done.unwrap_or(Value::Null))
+}
+
+enum Open {
+    Seq(Vec<Value>, usize),
+    Map {
+        /// (key, value), with `<<` kept apart for `merged`.
+        entries: Vec<(Key, Value)>,
+        key: Option<Key>,
+        anchor: usize,
+    },
+}
+
+#[derive(Clone)]
+enum Key {
+    Merge,
+    Name(String),
+}
+
+struct Builder {
+    stack: Vec<Open>,
+    /// Each anchored value, with how many values it holds.
+    anchors: HashMap<usize, (Value, usize)>,
+    done: Option<Value>,
+}
+
+impl Builder {
+    /// A finished node: the next item, key or value of what is open, or the document.
+    /// `text`: a scalar's own text, for a key.
+    fn node(&mut self, v: Value, anchor: usize, text: Option<String>) -> Result<(), String> {
+        if anchor != 0 {
+            self.anchors.insert(anchor, (v.clone(), size(&v)));
+        }
+        match self.stack.last_mut() {
+            None => self.done = Some(v),
+            Some(Open::Seq(items, _)) => items.push(v),
+            Some(Open::Map { entries, key, .. }) => match key.take() {
+                Some(k) => entries.push((k, v)),
+                None => {
+                    *key = Some(match (&v, text.as_deref()) {
+                        (_, Some("<<")) => Key::Merge,
+                        (Value::String(s), _) => Key::Name(s.clone()),
+                        (Value::Null, _) => Key::Name("null".into()),
+                        (Value::Bool(b), _) => Key::Name(if *b { "true" } else { "false" }.into()),
+                        (Value::Number(n), _) => Key::Name(n.to_string()),
+                        _ => return Err("a mapping key that is a list or a mapping".into()),
+                    })
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+fn size(v: &Value) -> usize {
+    1 + match v {
+        Value::Array(a) => a.iter().map(size).sum(),
+        Value::Object(m) => m.values().map(size).sum(),
+        _ => 0,
+    }
+}
+
+/// A mapping with its merge keys applied as Ansible's loader applies them: the keys written in
+/// the mapping win over merged ones, and among merged mappings a later one wins over an
+/// earlier (measured against ansible-core 2.19; see the differential tests).
+fn merged(entries: Vec<(Key, Value)>) -> Result<Value, String> {
+    let mut own = Map::new();
+    let mut merges: Vec<Map<String, Value>> = Vec::new();
+    for (k, v) in entries {
+        match (k, v) {
+            (Key::Name(k), v) => {
+                own.insert(k, v);
+            }
+            (Key::Merge, Value::Object(m)) => merges.push(m),
+            (Key::Merge, Value::Array(items)) => {
+                for item in items {
+                    match item {
+                        Value::Object(m) => merges.push(m),
+                        _ => return Err("a merge key (<<) takes mappings".into()),
+                    }
+                }
+            }
+            (Key::Merge, _) => return Err("a merge key (<<) takes a mapping".into()),
+        }
+    }
+    if merges.is_empty() {
+        return Ok(Value::Object(own));
+    }
+    let mut out = Map::new();
+    for m in merges {
+        out.extend(m);
+    }
+    out.extend(own);
+    Ok(Value::Object(out))
+}
+
+fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+    if let Some(tag) = tag {
+        if tag.is_yaml_core_schema() {
+            let s = || Value::String(text.to_string());
+            return match tag.suffix() {
+                "str" => Ok(s()),
+                "int" => int(text).ok_or_else(|| format!("'{text}' is no !!int")),
+                "float" => float(text)
+                    .or_else(|| int(text))
+                    .ok_or_else(|| format!("'{text}' is no !!float")),
+                "bool" => bool(text).ok_or_else(|| format!("'{text}' is no !!bool")),
+                "null" => Ok(Value::Null),
+                other => Err(format!("the tag !!{other} is not supported here")),
+            };
+        }
+        return match (tag.handle(), tag.suffix()) {
+            ("!", "vault" | "unsafe") => Ok(Value::String(text.to_string())),
+            (h, s) => Err(format!("unknown tag {h}{s}")),
+        };
+    }
+    if style != ScalarStyle::Plain {
+        return Ok(Value::String(text.to_string()));
+    }
+    if text.is_empty() || matches!(text, "~" | "null" | "Null" | "NULL") {
+        return Ok(Value::Null);
+    }
+    if text == "=" {
+        return Err("'=' (a YAML 1.1 value key) cannot be read".into());
+    }
+    Ok(bool(text)
+        .or_else(|| int(text))
+        .or_else(|| float(text))
+        .unwrap_or_else(|| Value::String(text.to_string())))
+}
+
+fn bool(t: &str) -> Option<Value> {
+    match t {
+        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            Some(Value::Bool(true))
+        }
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            Some(Value::Bool(false))
+        }
+        _ => None,
+    }
+}
+
+/// Splits a leading sign off.
+fn signed(t: &str) -> (bool, &str) {
+    match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    }
+}
+
+/// YAML 1.1 integers: `0b101`, `017` (octal), `0x1F`, `1_000`, `1:20` (base 60).
+fn int(t: &str) -> Option<Value> {
+    let (negative, body) = signed(t);
+    let all = |s: &str, ok: fn(u8) -> bool| !s.is_empty() && s.bytes().all(|b| b == b'_' || ok(b));
+    let parse = |s: &str, radix: u32| i64::from_str_radix(&s.replace('_', ""), radix).ok();
+    let n = if let Some(b) = body.strip_prefix("0b") {
+        all(b, |c| c == b'0' || c == b'1').then(|| parse(b, 2))??
+    } else if let Some(h) = body.strip_prefix("0x") {
+        all(h, |c| c.is_ascii_hexdigit()).then(|| parse(h, 16))??
+    } else if body == "0" {
+        0
+    } else if let Some(o) = body.strip_prefix('0') {
+        all(o, |c| (b'0'..=b'7').contains(&c)).then(|| parse(o, 8).or(Some(0)))??
+    } else if body.contains(':') {
+        sexagesimal(body)?.try_into().ok()?
+    } else {
+        let first = body.bytes().next()?;
+        ((b'1'..=b'9').contains(&first) && all(body, |c| c.is_ascii_digit()))
+            .then(|| parse(body, 10))??
+    };
+    Some(Value::from(if negative { -n } else { n }))
+}
+
+/// `1:20:30` as YAML 1.1 reads it: base 60 (the first part 1-9 then digits, the others 0-59).
+fn sexagesimal(body: &str) -> Option<u64> {
+    let mut parts = body.split(':');
+    let first = parts.next()?;
+    if !first.starts_with(|c: char| ('1'..='9').contains(&c))
+        || !first.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+    {
+        return None;
+    }
+    let mut n: u64 = first.replace('_', "").parse().ok()?;
+    for p in parts {
+        if p.is_empty() || p.len() > 2 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let v: u64 = p.parse().ok()?;
+        if v > 59 || (p.len() == 2 && !(b'0'..=b'5').contains(&p.as_bytes()[0])) {
+            return None;
+        }
+        n = n.checked_mul(60)?.checked_add(v)?;
+    }
+    Some(n)
+}
+
+/// YAML 1.1 floats: a point required (`1.5`, `1.`, `.5`), an exponent only with its sign
+/// (`1.0e+3`), `1:20.5` (base 60); `.inf` and `.nan` are text here (JSON has no such numbers).
+fn float(t: &str) -> Option<Value> {
+    let (negative, body) = signed(t);
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || b == b'_');
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    if let Some(e) = exponent {
+        let ok = e.len() > 1
+            && (e.starts_with('+') || e.starts_with('-'))
+            && e[1..].bytes().all(|b| b.is_ascii_digit());
+        if !ok {
+            return None;
+        }
+    }
+    let (int_part, frac) = mantissa.split_once('.')?;
+    let value: f64 = if int_part.contains(':') {
+        if exponent.is_some() || !digits(frac) {
+            return None;
+        }
+        let whole = sexagesimal(int_part)? as f64;
+        let frac: f64 = format!("0.{}", frac.replace('_', "")).parse().ok()?;
+        whole + frac
+    } else {
+        let int_ok = if int_part.is_empty() {
+            // `.5`: digits must follow, the first not `_`.
+            frac.bytes().next().is_some_and(|b| b.is_ascii_digit()) && exponent.is_none_or(|_| true)
+        } else {
+            int_part.as_bytes()[0].is_ascii_digit() && digits(int_part)
+        };
+        if !int_ok || !digits(frac) {
+            return None;
+        }
+        body.replace('_', "").parse().ok()?
+    };
+    let value = if negative { -value } else { value };
+    Number::from_f64(value).map(Value::Number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn plain_scalars_are_typed_as_pyyaml_types_them() {
+        let doc = "b1: yes\nb2: No\nb3: on\nb5: y\nb8: tRue\nn1: ~\nn4:\ni1: 0x1F\ni2: 017\n\
+                   i3: 0o17\ni4: 1_000\ni5: +5\ni6: 0b101\ni7: 1:20\ni8: 08\nf1: 1.5\nf2: 1e3\n\
+                   f3: 1.0e+3\nf7: 1_0.5\nf8: .5\ns1: \"yes\"\ns2: '017'\ns4: 12:30:00\n\
+                   s5: !!str 5\nv: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\n";
+        assert_eq!(
+            parse(doc).unwrap(),
+            json!({"b1": true, "b2": false, "b3": true, "b5": "y", "b8": "tRue", "n1": null,
+                   "n4": null, "i1": 31, "i2": 15, "i3": "0o17", "i4": 1000, "i5": 5, "i6": 5,
+                   "i7": 80, "i8": "08", "f1": 1.5, "f2": "1e3", "f3": 1000.0, "f7": 10.5,
+                   "f8": 0.5, "s1": "yes", "s2": "017", "s4": 45000, "s5": "5",
+                   "v": "$ANSIBLE_VAULT;1.1;AES256\n6162\n"})
+        );
+    }
+
+    #[test]
+    fn anchors_aliases_and_merge_keys_are_resolved() {
+        let doc = "base: &b {port: 80, name: a}\nother: &o {tls: on}\n\
+                   svc:\n  <<: [*b, *o]\n  name: mine\ncopy: *b\n";
+        assert_eq!(
+            parse(doc).unwrap(),
+            json!({"base": {"port": 80, "name": "a"}, "other": {"tls": true},
+                   "svc": {"port": 80, "name": "mine", "tls": true},
+                   "copy": {"port": 80, "name": "a"}})
+        );
+    }
+}
