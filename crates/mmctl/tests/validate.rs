@@ -10,6 +10,11 @@ const UUID: &str = "0f1e2d3c-aaaa-bbbb-cccc-1234567890ab";
 
 /// `mmctl validate` of an inventory whose group `web` (host web1) has these variables.
 fn validate(vars: &str) -> (Option<i32>, String) {
+    validate_with(vars, &[])
+}
+
+/// The same, with these options of validate's; what it printed, stdout first.
+fn validate_with(vars: &str, options: &[&str]) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::create_dir_all(d.join("group_vars")).unwrap();
@@ -24,6 +29,7 @@ fn validate(vars: &str) -> (Option<i32>, String) {
         .arg("-i")
         .arg(Path::new("."))
         .arg("validate")
+        .args(options)
         .env_remove("ANSIBLE_VAULT_PASSWORD_FILE")
         .output()
         .unwrap();
@@ -115,4 +121,21 @@ fn validate_refuses_a_health_url_the_probe_could_not_use_at_the_services_line() 
         assert!(all.contains(says), "{says} not in {all}");
         assert!(!all.contains(":pw@"), "{all}");
     }
+}
+
+/// A setup without Healthchecks, on purpose: `validate --only self-healing` judges what
+/// `deploy --only self-healing` deploys, and passes; plain `validate` still names the missing
+/// check.
+#[test]
+fn a_self_healing_only_setup_passes_validate_only_self_healing() {
+    let vars = "monitored_services:\n  - name: example\n    port: 8080\n";
+    let (code, all) = validate(vars);
+    assert_eq!(code, Some(1), "{all}");
+    assert!(all.contains("no Healthchecks check to ping"), "{all}");
+    let (code, all) = validate_with(vars, &["--only", "self-healing"]);
+    assert_eq!(code, Some(0), "{all}");
+    assert_eq!(
+        all,
+        "inventory OK: 1 host(s), each configuration valid for the self-healing layer\n"
+    );
 }
