@@ -166,7 +166,8 @@ enum Cmd {
         host: String,
     },
     /// Check every host's configuration, as it will receive it, with the daemon's own
-    /// validation; every problem with its file, line, host and service. Exit 1 if any.
+    /// validation; every problem with its file, line, host and service. Exit 1 if any; 2 if
+    /// none was found but what Ansible Vault holds could not be opened (not checked).
     #[command(
         after_help = "Example:\n  mmctl validate\n  mmctl -i ~/fleet/inventory validate --json"
     )]
@@ -308,6 +309,9 @@ fn main() -> ExitCode {
         Err(e) => fail(&e),
     }
 }
+
+/// `mmctl validate`'s exit code when it found no problem but could not open a vault.
+const NOT_CHECKED: u8 = 2;
 
 /// EPIPE, on Linux and macOS alike.
 const EPIPE: i32 = 32;
@@ -671,13 +675,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ""
             };
+            let unopened = mmctl::services::not_opened(&inv);
+            // 1: problems; 2: none found, but what the vault holds could not be checked.
+            let code = match (issues.is_empty(), unopened.is_empty()) {
+                (false, _) => ExitCode::FAILURE,
+                (true, false) => ExitCode::from(NOT_CHECKED),
+                (true, true) => ExitCode::SUCCESS,
+            };
             if json {
                 println!("{}", serde_json::to_string_pretty(&issues)?);
-                return Ok(if issues.is_empty() {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::FAILURE
-                });
+                return Ok(code);
             }
             for (file, used) in &inv.shadowed {
                 eprintln!(
@@ -686,10 +693,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     used.display()
                 );
             }
-            for f in inv.sealed_files() {
+            for what in &unopened {
                 eprintln!(
-                    "{NAME}: note: {}: encrypted with Ansible Vault and not opened (give --vault-password-file to check its values)",
-                    f.display()
+                    "{NAME}: note: {what}: encrypted with Ansible Vault and not opened (give --vault-password-file to check its values)"
                 );
             }
             if !issues.is_empty() {
@@ -702,6 +708,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     h.len()
                 });
                 return Ok(ExitCode::FAILURE);
+            }
+            if !unopened.is_empty() {
+                println!(
+                    "inventory NOT CHECKED whole: {} host(s), no problem found{layer} in what could be read; what Ansible Vault holds was not opened",
+                    inv.hosts.len()
+                );
+                return Ok(code);
             }
             println!(
                 "inventory OK: {} host(s), each configuration valid{layer}",

@@ -425,6 +425,31 @@ fn new_place(files: &[crate::inventory::VarsFile], dir: &std::path::Path, name: 
     }
 }
 
+/// What validation could not read for want of the vault password: each vaulted file, and
+/// each inline `!vault` value a host is given (its variable and file), once.
+pub fn not_opened(inv: &Inventory) -> Vec<String> {
+    let mut out: Vec<String> = inv
+        .sealed_files()
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect();
+    if inv.vault.password().is_some() {
+        return out;
+    }
+    let mut inline = std::collections::BTreeSet::new();
+    for h in inv.hosts.keys() {
+        for (name, d) in inv.host_vars(h).defs {
+            if let Value::String(s) = &d.value
+                && crate::inventory::vault::is_vault(s)
+            {
+                inline.insert(format!("{}: {name}", d.at.file.display()));
+            }
+        }
+    }
+    out.extend(inline);
+    out
+}
+
 /// Every place in the inventory that gives some host its `var`.
 fn all_places(inv: &Inventory, var: &str) -> Vec<Place> {
     let mut v: Vec<Place> = Vec::new();

@@ -135,3 +135,48 @@ fn without_the_password_the_vault_is_named_and_a_wrong_one_is_an_error() {
         "{err}"
     );
 }
+
+/// A vaulted value validation did not need is still not checked: without the password,
+/// validate finds no problem but says so, names each vaulted file and inline value, and
+/// exits 2 (never "valid"); with it, the same inventory is OK (exit 0).
+#[test]
+fn without_the_password_what_the_vault_holds_is_not_checked_never_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv");
+    std::fs::create_dir_all(inv.join("group_vars")).unwrap();
+    std::fs::write(inv.join("hosts.yml"), "web:\n  hosts:\n    web1:\n").unwrap();
+    std::fs::write(
+        inv.join("group_vars/web.yml"),
+        format!(
+            "monitored_services:\n  - name: passgo\n    port: 8080\n\
+             heartbeat_ping_url: https://hc.example.org/ping/x\nsome_secret: {INLINE}"
+        ),
+    )
+    .unwrap();
+    let out = mmctl(&inv, &["validate"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "inventory NOT CHECKED whole: 1 host(s), no problem found in what could be read; what Ansible Vault holds was not opened\n"
+    );
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "mmctl: note: {}: some_secret: encrypted with Ansible Vault and not opened",
+            inv.join("group_vars/web.yml").display()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    let pw = dir.path().join("pass");
+    std::fs::write(&pw, "secret-pass\n").unwrap();
+    let out = mmctl(
+        &inv,
+        &["--vault-password-file", pw.to_str().unwrap(), "validate"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "inventory OK: 1 host(s), each configuration valid\n"
+    );
+}
