@@ -47,7 +47,8 @@ struct InventoryArgs {
 
 #[derive(Args)]
 struct Where {
-    /// Edit the list that this host uses (the file that defines it for the host).
+    /// Edit this host's own list (its host_vars, or its entry in the hosts file); a host that
+    /// takes the list from a group gets one of its own, the group's entries first.
     #[arg(long, value_name = "HOST", conflicts_with = "group")]
     host: Option<String>,
     /// Edit the list of this group (group_vars/GROUP).

@@ -66,9 +66,14 @@ impl Plan {
             .collect()
     }
 
+    /// Writes each edit; a file an edit left empty is removed.
     pub fn write(&self) -> anyhow::Result<()> {
         for (snap, new) in &self.edits {
-            write::replace(snap, new)?;
+            if new.is_empty() && snap.text.is_some() {
+                write::remove(snap)?;
+            } else {
+                write::replace(snap, new)?;
+            }
         }
         Ok(())
     }
@@ -134,9 +139,21 @@ pub fn add(src: &Source, s: &NewService, target: &Target) -> anyhow::Result<Plan
     let inv = src.load()?;
     let place = place_for(&inv, target, SERVICES)?;
     let mut texts: BTreeMap<PathBuf, (Snapshot, String)> = BTreeMap::new();
-    apply(&mut texts, &place, |t| {
-        edit::append(t, &place, SERVICES, &entry(s))
-    })?;
+    let mut notes = Vec::new();
+    let mut own = |t: &str, place: &Place, var: &str| -> anyhow::Result<String> {
+        match inherited(&inv, target, var) {
+            Some((items, from)) => {
+                notes.push(own_copy_note(target, var, items.len(), &from, place));
+                with_own_copy(t, place, var, &items)
+            }
+            None => Ok(t.to_string()),
+        }
+    };
+    let (snap, text) = current(&texts, &place.file)?;
+    let text = own(&text, &place, SERVICES)?;
+    let text =
+        edit::append(&text, &place, SERVICES, &entry(s)).map_err(|e| at_file(&place.file, e))?;
+    texts.insert(place.file.clone(), (snap, text));
     if s.healthcheck {
         // Beside the services when the host has no list of its own yet.
         let hc = place_for(&inv, target, HEALTHCHECKS)
@@ -144,11 +161,15 @@ pub fn add(src: &Source, s: &NewService, target: &Target) -> anyhow::Result<Plan
             .filter(|p| !p.file.starts_with("roles/"))
             .unwrap_or_else(|| place.clone());
         let bare = Entry::Name(s.name.clone());
-        apply(&mut texts, &hc, |t| {
-            edit::append(t, &hc, HEALTHCHECKS, &bare)
-        })?;
+        let (snap, text) = current(&texts, &hc.file)?;
+        let text = own(&text, &hc, HEALTHCHECKS)?;
+        let text =
+            edit::append(&text, &hc, HEALTHCHECKS, &bare).map_err(|e| at_file(&hc.file, e))?;
+        texts.insert(hc.file.clone(), (snap, text));
     }
-    finish(src, &inv, texts, &place, SERVICES)
+    let mut plan = finish(src, &inv, texts, &place, SERVICES)?;
+    plan.warnings.extend(notes);
+    Ok(plan)
 }
 
 pub fn remove(src: &Source, name: &str, target: &Target) -> anyhow::Result<Plan> {
@@ -162,8 +183,16 @@ pub fn remove(src: &Source, name: &str, target: &Target) -> anyhow::Result<Plan>
     }
     let mut texts: BTreeMap<PathBuf, (Snapshot, String)> = BTreeMap::new();
     let mut first = None;
+    let mut notes = Vec::new();
     for (place, var) in &places {
-        let snap = current(&texts, &place.file)?;
+        let mut snap = current(&texts, &place.file)?;
+        let mut note = None;
+        if let Some((items, from)) = inherited(&inv, target, var)
+            && items.iter().any(|i| edit::entry_name(i) == Some(name))
+        {
+            snap.1 = with_own_copy(&snap.1, place, var, &items)?;
+            note = Some(own_copy_note(target, var, items.len(), &from, place));
+        }
         if let Some(mut new) =
             edit::remove(&snap.1, place, var, name).map_err(|e| at_file(&place.file, e))?
         {
@@ -172,6 +201,17 @@ pub fn remove(src: &Source, name: &str, target: &Target) -> anyhow::Result<Plan>
             }
             if left_empty(&new, place, var) {
                 new = drop_if_same(src, &texts, place, var, new)?;
+            }
+            match drop_own_copy(&inv, target, var, place, &new)? {
+                Some((dropped, fallback)) => {
+                    new = dropped;
+                    // The host now takes the list from there: the edit is judged where it
+                    // reaches.
+                    if *var == SERVICES {
+                        first = Some(fallback);
+                    }
+                }
+                None => notes.extend(note),
             }
             texts.insert(place.file.clone(), (snap.0, new));
         }
@@ -187,7 +227,50 @@ pub fn remove(src: &Source, name: &str, target: &Target) -> anyhow::Result<Plan>
         );
     }
     let reach = first.unwrap_or_else(|| places[0].0.clone());
-    finish(src, &inv, texts, &reach, SERVICES)
+    let mut plan = finish(src, &inv, texts, &reach, SERVICES)?;
+    plan.warnings.extend(notes);
+    Ok(plan)
+}
+
+/// A host's own list that, after the removal, holds what the host would take from its group
+/// anyway is taken out (and its file with it, when nothing else is left there): `add-service
+/// --host` then `remove-service --host` leaves the inventory as it was. Gives the new text and
+/// the place the host then takes the list from.
+fn drop_own_copy(
+    inv: &Inventory,
+    target: &Target,
+    var: &str,
+    place: &Place,
+    new: &str,
+) -> anyhow::Result<Option<(String, Place)>> {
+    let Target::Host(h) = target else {
+        return Ok(None);
+    };
+    let mut hv = inv.host_vars(h);
+    let Some(layers) = hv.layers.remove(var) else {
+        return Ok(None);
+    };
+    // What the host takes when its own definition is gone: the next layer down.
+    let fallback = layers
+        .iter()
+        .rev()
+        .find(|d| d.at != *place && !is_own(inv, h, var, &d.at));
+    let mut now = crate::inventory::parse_yaml(new).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for k in &place.keys {
+        now = now[k.as_str()].take();
+    }
+    let fallback = match fallback {
+        Some(d) if now.get(var) == Some(&d.value) => d.at.clone(),
+        _ => return Ok(None),
+    };
+    let without = edit::remove_key(new, place, var).map_err(|e| at_file(&place.file, e))?;
+    let bare = without.trim();
+    let text = if matches!(bare, "" | "---" | "{}" | "--- {}") {
+        String::new()
+    } else {
+        without
+    };
+    Ok(Some((text, fallback)))
 }
 
 fn left_empty(text: &str, place: &Place, var: &str) -> bool {
@@ -315,17 +398,6 @@ fn finish(
     })
 }
 
-fn apply(
-    texts: &mut BTreeMap<PathBuf, (Snapshot, String)>,
-    place: &Place,
-    f: impl FnOnce(&str) -> Result<String, edit::EditError>,
-) -> anyhow::Result<()> {
-    let (snap, text) = current(texts, &place.file)?;
-    let new = f(&text).map_err(|e| at_file(&place.file, e))?;
-    texts.insert(place.file.clone(), (snap, new));
-    Ok(())
-}
-
 /// The file as read, and its text with the edits so far.
 fn current(
     texts: &BTreeMap<PathBuf, (Snapshot, String)>,
@@ -359,7 +431,10 @@ fn place_for(inv: &Inventory, target: &Target, var: &str) -> anyhow::Result<Plac
                     names(inv.hosts.keys())
                 );
             }
-            if let Some(p) = inv.host_vars(h).defined_at(var) {
+            // The host's own list, never a group's it takes it from (see `inherited`).
+            if let Some(p) = inv.host_vars(h).defined_at(var)
+                && is_own(inv, h, var, p)
+            {
                 return Ok(p.clone());
             }
             let file = new_place(&inv.hosts[h].files, &var_dir(inv).join("host_vars"), h);
@@ -409,6 +484,72 @@ fn place_for(inv: &Inventory, target: &Target, var: &str) -> anyhow::Result<Plac
             }
         }
     }
+}
+
+/// Whether `place` is the host's own: one of its host_vars files, or its own entry in a hosts
+/// file.
+fn is_own(inv: &Inventory, h: &str, var: &str, place: &Place) -> bool {
+    let host = &inv.hosts[h];
+    host.files.iter().any(|f| f.path == place.file)
+        || host.vars.get(var).is_some_and(|d| d.at == *place)
+}
+
+/// When the target is a host that so far takes `var` from a group (or `all`), that list's
+/// entries as written, and where they are: an edit for this host alone first gives it a list
+/// of its own with them, then changes that.
+fn inherited(inv: &Inventory, target: &Target, var: &str) -> Option<(Vec<Value>, Place)> {
+    let Target::Host(h) = target else {
+        return None;
+    };
+    let hv = inv.host_vars(h);
+    let def = hv.defs.get(var)?;
+    if def.at.file.starts_with("roles/") || is_own(inv, h, var, &def.at) {
+        return None;
+    }
+    match &def.value {
+        Value::Array(items) => Some((items.clone(), def.at.clone())),
+        _ => None,
+    }
+}
+
+/// `text` with the inherited entries (see `inherited`) written as the host's own list.
+fn with_own_copy(text: &str, place: &Place, var: &str, items: &[Value]) -> anyhow::Result<String> {
+    let mut out = text.to_string();
+    for item in items {
+        let entry = match item {
+            Value::String(s) => Entry::Name(s.clone()),
+            Value::Object(m) => {
+                // `name:` first, as the guides write an entry.
+                let mut pairs: Vec<(String, Value)> = m
+                    .get("name")
+                    .map(|n| ("name".to_string(), n.clone()))
+                    .into_iter()
+                    .collect();
+                pairs.extend(
+                    m.iter()
+                        .filter(|(k, _)| *k != "name")
+                        .map(|(k, v)| (k.clone(), v.clone())),
+                );
+                Entry::Map(pairs)
+            }
+            other => bail!("{var} has an entry mmctl cannot copy ({other}); edit the file by hand"),
+        };
+        out = edit::append(&out, place, var, &entry).map_err(|e| at_file(&place.file, e))?;
+    }
+    Ok(out)
+}
+
+/// Said when a host got a list of its own.
+fn own_copy_note(target: &Target, var: &str, n: usize, from: &Place, place: &Place) -> String {
+    let h = match target {
+        Target::Host(h) => h.as_str(),
+        _ => "",
+    };
+    format!(
+        "host '{h}' now has its own {var} in {}: the {n} entries it had from {}, changed for it alone; later edits of that list no longer reach it",
+        place.file.display(),
+        from.file.display()
+    )
 }
 
 /// The file a variable new to a group or host goes in: its last vars file that is not a

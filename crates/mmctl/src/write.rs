@@ -47,6 +47,18 @@ pub fn snapshot(path: &Path) -> Result<Snapshot, WriteError> {
 }
 
 /// Replaces the file with `new`, unless it changed since `snap` was taken.
+/// Removes the file, unless it changed since `snap` was taken.
+pub fn remove(snap: &Snapshot) -> Result<(), WriteError> {
+    let path = &snap.path;
+    if snapshot(path)?.text != snap.text {
+        return Err(WriteError::Changed { path: path.clone() });
+    }
+    std::fs::remove_file(path).map_err(|source| WriteError::Write {
+        path: path.clone(),
+        source,
+    })
+}
+
 pub fn replace(snap: &Snapshot, new: &str) -> Result<(), WriteError> {
     let path = &snap.path;
     let werr = |source| WriteError::Write {

@@ -352,3 +352,53 @@ fn a_yaml_inventory_gives_every_host_what_ansible_gives_it() {
         }
     });
 }
+
+/// `add-service --host web1` where web1 takes its list from its group: web1 gets a list of its
+/// own (the group's entries, then the new one) in host_vars/web1.yml, which Ansible then gives
+/// it; the group's file and every other host stay as they were.
+#[test]
+fn add_service_for_one_host_of_a_group_changes_that_host_alone() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/commented");
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv");
+    let copy = Command::new("cp")
+        .arg("-r")
+        .arg(&fixture)
+        .arg(&inv)
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    let group_file = inv.join("group_vars/web/main.yml");
+    let group_text = std::fs::read_to_string(&group_file).unwrap();
+    let others: Vec<Value> = ["web2", "db1"]
+        .iter()
+        .map(|h| ansible_host(dir.path(), &inv, h))
+        .collect();
+    let out = mmctl(
+        &inv,
+        &["add-service", "blog", "--port", "4000", "--host", "web1"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "host 'web1' now has its own monitored_services in {}: the 3 entries it had from {}",
+            inv.join("host_vars/web1.yml").display(),
+            group_file.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&group_file).unwrap(), group_text);
+    let web1 = ansible_host(dir.path(), &inv, "web1");
+    let names: Vec<&str> = web1["monitored_services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["story-stages", "passgo", "traefik", "blog"]);
+    assert_eq!(mmctl_host(&inv, "web1"), web1);
+    for (h, before) in ["web2", "db1"].iter().zip(&others) {
+        assert_eq!(&ansible_host(dir.path(), &inv, h), before, "{h}");
+    }
+}
