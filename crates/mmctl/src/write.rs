@@ -1,7 +1,8 @@
 //! Writing an inventory file safely: the new text replaces the file atomically (a temporary
-//! file beside it, synced, then renamed over it, keeping its permissions), and only if the
-//! file still holds what was read: an edit made meanwhile by a person or another mmctl is
-//! never overwritten. `--dry-run` shows the same change as a unified diff instead.
+//! file beside it, synced, then renamed over it, keeping its mode, owner and group), and only
+//! if the file still holds what was read: an edit made meanwhile by a person or another mmctl
+//! is never overwritten. A symbolic link stays one: the file it points to is what is edited,
+//! as that is what Ansible reads. `--dry-run` shows the same change as a unified diff instead.
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -60,22 +61,28 @@ pub fn remove(snap: &Snapshot) -> Result<(), WriteError> {
 }
 
 pub fn replace(snap: &Snapshot, new: &str) -> Result<(), WriteError> {
-    let path = &snap.path;
     let werr = |source| WriteError::Write {
-        path: path.clone(),
+        path: snap.path.clone(),
         source,
     };
-    if snapshot(path)?.text != snap.text {
-        return Err(WriteError::Changed { path: path.clone() });
+    if snapshot(&snap.path)?.text != snap.text {
+        return Err(WriteError::Changed {
+            path: snap.path.clone(),
+        });
     }
+    // Through a symbolic link, the file it points to.
+    let target = match std::fs::symlink_metadata(&snap.path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&snap.path).map_err(werr)?,
+        _ => snap.path.clone(),
+    };
+    let path = &target;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir).map_err(werr)?;
-    let mode = std::fs::metadata(path)
-        .map(|m| m.permissions().mode())
-        .unwrap_or(0o644);
+    let old = std::fs::metadata(path).ok();
+    let mode = old.as_ref().map_or(0o644, |m| m.permissions().mode());
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let tmp = dir.join(format!(".{name}.mmctl-{}", std::process::id()));
     let result = (|| {
@@ -84,10 +91,24 @@ pub fn replace(snap: &Snapshot, new: &str) -> Result<(), WriteError> {
             .create_new(true)
             .open(&tmp)?;
         f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        if let Some(m) = &old {
+            use std::os::unix::fs::MetadataExt;
+            // The file stays its owner's (an edit run as root of a user's file, say).
+            std::os::unix::fs::fchown(&f, Some(m.uid()), Some(m.gid())).map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "cannot keep its owner and group ({}:{}), so nothing was written: {e}",
+                        m.uid(),
+                        m.gid()
+                    ),
+                )
+            })?;
+        }
         f.write_all(new.as_bytes())?;
         f.sync_all()?;
         // Checked again at the last moment: the window left is the rename itself.
-        if snapshot(path).ok().map(|s| s.text) != Some(snap.text.clone()) {
+        if snapshot(&snap.path).ok().map(|s| s.text) != Some(snap.text.clone()) {
             return Err(std::io::Error::other("changed"));
         }
         std::fs::rename(&tmp, path)?;
@@ -96,7 +117,9 @@ pub fn replace(snap: &Snapshot, new: &str) -> Result<(), WriteError> {
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
         if e.to_string() == "changed" {
-            return Err(WriteError::Changed { path: path.clone() });
+            return Err(WriteError::Changed {
+                path: snap.path.clone(),
+            });
         }
         return Err(werr(e));
     }
@@ -138,5 +161,33 @@ mod tests {
             1,
             "no temporary file left"
         );
+    }
+
+    #[test]
+    fn a_symlink_stays_one_and_the_file_keeps_its_owner_group_and_mode() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("shared.yml");
+        std::fs::write(&real, "a: 1\n").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+        // Another user's file, when the test can say so (as root, as the CI runs it).
+        let owner = (4242, 4243);
+        let chowned = std::os::unix::fs::chown(&real, Some(owner.0), Some(owner.1)).is_ok();
+        let link = dir.path().join("web.yml");
+        std::os::unix::fs::symlink("shared.yml", &link).unwrap();
+        let snap = snapshot(&link).unwrap();
+        replace(&snap, "a: 2\n").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "a: 2\n");
+        let m = std::fs::metadata(&real).unwrap();
+        assert_eq!(m.permissions().mode() & 0o7777, 0o640);
+        if chowned {
+            assert_eq!((m.uid(), m.gid()), owner);
+        }
     }
 }
