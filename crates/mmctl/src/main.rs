@@ -152,8 +152,12 @@ enum Cmd {
     #[command(after_help = "Example:\n  mmctl list --host web1\n  mmctl list --json")]
     List {
         /// Only this host.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "limit")]
         host: Option<String>,
+        /// Only the hosts this pattern selects, as ansible-playbook --limit takes it
+        /// (`web:!web2`, `db*`, `web:&prod`).
+        #[arg(short = 'l', long, value_name = "PATTERN")]
+        limit: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -180,6 +184,9 @@ enum Cmd {
         /// Healthchecks validates with --only self-healing).
         #[arg(long, value_enum)]
         only: Option<mmctl::deploy::Only>,
+        /// Only the hosts this pattern selects, as ansible-playbook --limit takes it.
+        #[arg(short = 'l', long, value_name = "PATTERN")]
+        limit: Option<String>,
     },
     /// Print what a host will receive from a deploy: its agent configuration, the heartbeat's
     /// fragment, the unit and the crontab line, from the same code the playbooks run. Secrets
@@ -478,8 +485,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("next: mmctl deploy");
             }
         }
-        Cmd::List { host, json } => {
-            let hosts = services::list(&src()?, host.as_deref())?;
+        Cmd::List { host, limit, json } => {
+            let hosts = services::list(&src()?, host.as_deref(), limit.as_deref())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&hosts)?);
             } else {
@@ -528,11 +535,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let source = src()?;
             if !no_validate {
                 let (inv, mut issues) = services::validate(&source)?;
-                // Only what this deploy touches: its layer, its hosts (a host or group name).
+                // Only what this deploy touches: its layer, the hosts its --limit selects.
                 let reached = match &playbook.limit {
-                    Some(l) if inv.hosts.contains_key(l) => vec![l.clone()],
-                    Some(l) if inv.groups.contains_key(l) => inv.hosts_in(l),
-                    _ => inv.hosts.keys().cloned().collect(),
+                    Some(l) => inv.matching(l).map_err(anyhow::Error::msg)?,
+                    None => inv.hosts.keys().cloned().collect(),
                 };
                 issues.retain(|i| reached.contains(&i.host));
                 if only == Some(mmctl::deploy::Only::SelfHealing) {
@@ -667,8 +673,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let vars = mmctl::host_view::host(&src()?, &host)?;
             println!("{}", serde_json::to_string_pretty(&vars)?);
         }
-        Cmd::Validate { json, only } => {
+        Cmd::Validate { json, only, limit } => {
             let (inv, mut issues) = services::validate(&src()?)?;
+            if let Some(l) = &limit {
+                let reached = inv.matching(l).map_err(anyhow::Error::msg)?;
+                issues.retain(|i| reached.contains(&i.host));
+            }
             // As deploy judges: the heartbeat layer needs the agent's configuration too.
             let layer = if only == Some(mmctl::deploy::Only::SelfHealing) {
                 issues.retain(|i| !i.is_heartbeat());

@@ -625,8 +625,16 @@ pub struct HostServices {
     pub problem: Option<String>,
 }
 
-pub fn list(src: &Source, only: Option<&str>) -> anyhow::Result<Vec<HostServices>> {
+pub fn list(
+    src: &Source,
+    only: Option<&str>,
+    limit: Option<&str>,
+) -> anyhow::Result<Vec<HostServices>> {
     let inv = src.load()?;
+    let selected = match limit {
+        Some(l) => Some(inv.matching(l).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
     if let Some(h) = only
         && !inv.hosts.contains_key(h)
     {
@@ -640,6 +648,7 @@ pub fn list(src: &Source, only: Option<&str>) -> anyhow::Result<Vec<HostServices
         .hosts
         .keys()
         .filter(|h| only.is_none_or(|o| o == h.as_str()))
+        .filter(|h| selected.as_ref().is_none_or(|s| s.contains(h)))
     {
         let hv = inv.host_vars(h);
         let r = Resolver::new(&hv);

@@ -402,3 +402,74 @@ fn add_service_for_one_host_of_a_group_changes_that_host_alone() {
         assert_eq!(&ansible_host(dir.path(), &inv, h), before, "{h}");
     }
 }
+
+/// Host patterns as `--limit` takes them: mmctl's `list --limit` selects the hosts
+/// `ansible-inventory --list --limit` selects, for names, groups, globs, `&` and `!`.
+#[test]
+fn a_limit_pattern_selects_the_hosts_ansible_selects() {
+    let dir = inventory(&[
+        (
+            "hosts.yml",
+            "web:\n  hosts:\n    web1:\n    web2:\n    www.example.org:\n\
+             db:\n  hosts:\n    db1:\n    db2:\nprod:\n  children:\n    web:\n  hosts:\n    db1:\n",
+        ),
+        (
+            "group_vars/all.yml",
+            "monitored_services: [{name: x, port: 80}]\n",
+        ),
+    ]);
+    let inv = dir.path();
+    let patterns = [
+        "web",
+        "web:db",
+        "web:!web2",
+        "all:!db",
+        "db*",
+        "web:&prod",
+        "*1",
+        "web,db1",
+        "!web",
+        "&prod",
+        "prod:!web1:&db",
+        "w*.example.org",
+        "db?",
+        "web1:web1",
+    ];
+    std::thread::scope(|scope| {
+        for pattern in patterns {
+            scope.spawn(move || {
+                let empty = inv.join(format!("empty-{}.cfg", pattern.len()));
+                std::fs::write(&empty, "").unwrap();
+                let out = Command::new(ansible_inventory())
+                    .args(["-i"])
+                    .arg(inv)
+                    .args(["--list", "--limit", pattern])
+                    .env("ANSIBLE_CONFIG", &empty)
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "{pattern}: {out:?}");
+                let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+                let mut ansible: Vec<String> = listed
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .filter(|(g, _)| *g != "_meta")
+                    .flat_map(|(_, g)| g["hosts"].as_array().cloned().unwrap_or_default())
+                    .map(|h| h.as_str().unwrap().to_string())
+                    .collect();
+                ansible.sort();
+                ansible.dedup();
+                let out = mmctl(inv, &["list", "--limit", pattern, "--json"]);
+                assert!(out.status.success(), "{pattern}: {out:?}");
+                let hosts: Value = serde_json::from_slice(&out.stdout).unwrap();
+                let mine: Vec<String> = hosts
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|h| h["host"].as_str().unwrap().to_string())
+                    .collect();
+                assert_eq!(mine, ansible, "{pattern}");
+            });
+        }
+    });
+}

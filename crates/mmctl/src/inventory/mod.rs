@@ -6,6 +6,7 @@
 mod ini;
 mod ini_value;
 pub(crate) mod locate;
+mod pattern;
 mod resolve;
 pub mod template;
 mod vars_files;
