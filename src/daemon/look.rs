@@ -117,12 +117,7 @@ async fn look_at(sh: &Shared, svc: &Service, status: UnitStatus) -> Look {
             "{} is {} ({}); systemd is acting",
             svc.unit, status.active_state, status.sub_state
         );
-        return Look {
-            seen: Seen::SystemdActing,
-            finding: Finding::UnitDown,
-            status,
-            summary,
-        };
+        return acting(status, summary);
     }
     if !status.is_active() {
         let finding = match svc.port.map(|p| p.get()) {
@@ -231,14 +226,19 @@ async fn failed_probe(
             "{} was restarted during the look (now {}, main PID {}); systemd is acting",
             svc.unit, now.active_state, now.main_pid
         );
-        return Look {
-            seen: Seen::SystemdActing,
-            finding: Finding::UnitDown,
-            status: now,
-            summary,
-        };
+        return acting(now, summary);
     }
     Box::pin(look_at(sh, svc, now)).await
+}
+
+/// systemd is starting, stopping or restarting the unit: nothing to judge yet.
+fn acting(status: UnitStatus, summary: String) -> Look {
+    Look {
+        seen: Seen::SystemdActing,
+        finding: Finding::UnitDown,
+        status,
+        summary,
+    }
 }
 
 /// The incident's first line: what was seen wrong.

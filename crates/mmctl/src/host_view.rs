@@ -18,7 +18,10 @@ pub fn host(src: &Source, host: &str) -> anyhow::Result<Value> {
         .defs
         .into_iter()
         // Not the roles' defaults, nor what Ansible itself sets (`inventory_hostname`, ...).
-        .filter(|(_, d)| !d.at.file.starts_with("roles/") && d.at.file.as_os_str() != "(Ansible)")
+        .filter(|(_, d)| {
+            !d.at.file.starts_with("roles/")
+                && d.at.file.as_os_str() != crate::inventory::ANSIBLE_SETS
+        })
         .map(|(name, d)| (name, d.value))
         .collect();
     Ok(Value::Object(vars))

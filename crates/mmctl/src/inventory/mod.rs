@@ -15,7 +15,7 @@ mod yaml;
 mod yaml11;
 
 pub use locate::{Located, locate};
-pub use resolve::HostVars;
+pub use resolve::{ANSIBLE_SETS, HostVars};
 pub use template::Unresolved;
 pub use vars_files::{AnsiblePassword, Vault};
 pub use yaml::parse as parse_yaml;

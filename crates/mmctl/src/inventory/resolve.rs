@@ -26,6 +26,9 @@ const ROLE_DEFAULTS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The "file" of what Ansible itself sets for a host (`inventory_hostname`, `group_names`).
+pub const ANSIBLE_SETS: &str = "(Ansible)";
+
 /// Every variable of one host, with where the winning definition is.
 pub struct HostVars {
     pub host: String,
@@ -87,7 +90,7 @@ impl Inventory {
             }
         }
         let magic = Place {
-            file: PathBuf::from("(Ansible)"),
+            file: PathBuf::from(ANSIBLE_SETS),
             keys: Vec::new(),
         };
         let mut set = |k: &str, value: Value| {

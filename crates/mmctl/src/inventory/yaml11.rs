@@ -296,7 +296,7 @@ fn float(t: &str) -> Option<Value> {
     } else {
         let int_ok = if int_part.is_empty() {
             // `.5`: digits must follow, the first not `_`.
-            frac.bytes().next().is_some_and(|b| b.is_ascii_digit()) && exponent.is_none_or(|_| true)
+            frac.bytes().next().is_some_and(|b| b.is_ascii_digit())
         } else {
             int_part.as_bytes()[0].is_ascii_digit() && digits(int_part)
         };
