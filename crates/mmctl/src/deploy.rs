@@ -27,7 +27,8 @@ pub enum Only {
 pub struct Options {
     pub inventory: Vec<PathBuf>,
     pub only: Option<Only>,
-    pub vault_password_file: Option<PathBuf>,
+    /// Options handing on the vault secrets (`Vault::for_ansible`).
+    pub vault: Vec<std::ffi::OsString>,
     pub playbook: PlaybookArgs,
 }
 
@@ -77,9 +78,6 @@ pub struct PlaybookArgs {
     /// Confirm each task before it runs.
     #[arg(long)]
     pub step: bool,
-    /// A vault identity (`label@source`, repeat), as ansible-playbook takes it.
-    #[arg(long, value_name = "ID")]
-    pub vault_id: Vec<String>,
     /// List the hosts the play would reach; run nothing.
     #[arg(long)]
     pub list_hosts: bool,
@@ -141,7 +139,6 @@ impl PlaybookArgs {
             ("--tags", &self.tags),
             ("--skip-tags", &self.skip_tags),
             ("--extra-vars", &self.extra_vars),
-            ("--vault-id", &self.vault_id),
         ];
         for (name, values) in lists {
             for v in values {
@@ -170,9 +167,7 @@ pub fn command(o: &Options, results: &Path) -> Command {
         cmd.arg("-i").arg(i);
     }
     cmd.arg(playbook(o.only));
-    if let Some(f) = &o.vault_password_file {
-        cmd.arg("--vault-password-file").arg(f);
-    }
+    cmd.args(&o.vault);
     cmd.args(o.playbook.to_args());
     let mut callbacks = callbacks_enabled();
     if !callbacks.iter().any(|c| c == RESULTS_CALLBACK) {

@@ -1,28 +1,114 @@
-//! `mmctl inventory --host HOST`: the variables the inventory gives a host, as
-//! `ansible-inventory --host HOST` prints them (JSON, values as written, not templated, the
-//! roles' defaults left out), so what mmctl reads can be set beside what Ansible reads.
+//! `mmctl inventory`: the inventory as mmctl reads it, in the shapes of `ansible-inventory`:
+//! `--host HOST` (a host's variables), `--list` (groups, their hosts and children, and every
+//! host's variables under `_meta.hostvars`) and `--graph [GROUP]`. Values are as written, not
+//! templated; the roles' defaults and what Ansible sets itself are left out, as
+//! ansible-inventory leaves them out, so the two can be set side by side. Names are listed
+//! in name order (ansible-inventory lists them in the order it read them).
 
-use crate::services::Source;
-use serde_json::{Map, Value};
+use crate::inventory::{ANSIBLE_SETS, Inventory};
+use serde_json::{Map, Value, json};
 
-pub fn host(src: &Source, host: &str) -> anyhow::Result<Value> {
-    let inv = src.load()?;
+/// The variables the inventory gives `host`.
+pub fn host(inv: &Inventory, host: &str) -> anyhow::Result<Value> {
     if !inv.hosts.contains_key(host) {
         anyhow::bail!(
             "no host '{host}' in the inventory (hosts: {})",
             inv.hosts.keys().cloned().collect::<Vec<_>>().join(", ")
         );
     }
-    let vars: Map<String, Value> = inv
-        .host_vars(host)
+    Ok(Value::Object(vars_of(inv, host)))
+}
+
+fn vars_of(inv: &Inventory, host: &str) -> Map<String, Value> {
+    inv.host_vars(host)
         .defs
         .into_iter()
-        // Not the roles' defaults, nor what Ansible itself sets (`inventory_hostname`, ...).
-        .filter(|(_, d)| {
-            !d.at.file.starts_with("roles/")
-                && d.at.file.as_os_str() != crate::inventory::ANSIBLE_SETS
-        })
-        .map(|(name, d)| (name, d.value))
+        .filter(|(_, d)| !d.at.file.starts_with("roles/") && d.at.file.as_os_str() != ANSIBLE_SETS)
+        .map(|(name, d)| (name, shown(d.value)))
+        .collect()
+}
+
+/// An inline `!vault` value as ansible-inventory prints it: `{"__ansible_vault": TEXT}`.
+fn shown(v: Value) -> Value {
+    match v {
+        Value::String(s) if crate::inventory::vault::is_vault(&s) => {
+            json!({ "__ansible_vault": s })
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(shown).collect()),
+        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, shown(v))).collect()),
+        other => other,
+    }
+}
+
+/// The groups (direct hosts among `hosts`, child groups) and `_meta.hostvars`.
+pub fn list(inv: &Inventory, hosts: &[String]) -> Value {
+    let mut out = Map::new();
+    for name in inv.groups.keys() {
+        let mut g = Map::new();
+        if name != "all" {
+            let direct: Vec<&String> = hosts
+                .iter()
+                .filter(|h| inv.hosts[h.as_str()].groups.contains(name))
+                .collect();
+            if !direct.is_empty() {
+                g.insert("hosts".into(), json!(direct));
+            }
+        }
+        let children = children(inv, name);
+        if !children.is_empty() {
+            g.insert("children".into(), json!(children));
+        }
+        if !g.is_empty() {
+            out.insert(name.clone(), Value::Object(g));
+        }
+    }
+    let hostvars: Map<String, Value> = hosts
+        .iter()
+        .map(|h| (h.clone(), Value::Object(vars_of(inv, h))))
+        .filter(|(_, v)| v.as_object().is_some_and(|m| !m.is_empty()))
         .collect();
-    Ok(Value::Object(vars))
+    out.insert("_meta".into(), json!({ "hostvars": hostvars }));
+    Value::Object(out)
+}
+
+fn children<'a>(inv: &'a Inventory, group: &str) -> Vec<&'a String> {
+    inv.groups
+        .iter()
+        .filter(|(_, g)| g.parents.contains(group))
+        .map(|(n, _)| n)
+        .collect()
+}
+
+/// `@all:` and below, as `ansible-inventory --graph` draws it.
+pub fn graph(inv: &Inventory, top: &str) -> anyhow::Result<String> {
+    if !inv.groups.contains_key(top) {
+        anyhow::bail!(
+            "no group '{top}' in the inventory (groups: {})",
+            inv.groups.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    let mut lines = Vec::new();
+    draw(inv, top, 0, &mut lines);
+    Ok(lines.join("\n") + "\n")
+}
+
+fn draw(inv: &Inventory, group: &str, depth: usize, lines: &mut Vec<String>) {
+    let name = |n: &str, depth: usize| {
+        if depth == 0 {
+            n.to_string()
+        } else {
+            format!("{}--{n}", "  |".repeat(depth))
+        }
+    };
+    lines.push(name(&format!("@{group}:"), depth));
+    for kid in children(inv, group) {
+        draw(inv, kid, depth + 1, lines);
+    }
+    if group != "all" {
+        for (h, host) in &inv.hosts {
+            if host.groups.contains(group) {
+                lines.push(name(h, depth + 1));
+            }
+        }
+    }
 }

@@ -4,7 +4,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use miraclemax_config::summary::config_summary;
-use mmctl::inventory::{Vault, locate};
+use mmctl::inventory::{Vault, VaultOptions, locate};
 use mmctl::services::{self, NewService, Plan, Source, Target};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,16 +32,21 @@ struct InventoryArgs {
     #[arg(short = 'i', long = "inventory", value_name = "PATH", global = true)]
     inventory: Vec<PathBuf>,
     /// Opens what is encrypted with Ansible Vault: a file holding the password, or a program
-    /// printing it (also ANSIBLE_VAULT_PASSWORD_FILE). Secrets are never printed.
+    /// printing it (repeat for several; also ANSIBLE_VAULT_PASSWORD_FILE and ansible.cfg's
+    /// vault_password_file). Secrets are never printed; Ansible's programs are handed the same.
     #[arg(
         long,
+        visible_alias = "vault-pass-file",
         value_name = "FILE",
-        global = true,
-        conflicts_with = "ask_vault_pass"
+        global = true
     )]
-    vault_password_file: Option<PathBuf>,
+    vault_password_file: Vec<PathBuf>,
+    /// A vault identity, LABEL@SOURCE (SOURCE a password file, a program or `prompt`), as
+    /// ansible-playbook takes it; repeat for several (also vault_identity_list in ansible.cfg).
+    #[arg(long, value_name = "ID", global = true)]
+    vault_id: Vec<String>,
     /// Ask for the vault password (once; a deploy hands it on to ansible-playbook).
-    #[arg(long, global = true)]
+    #[arg(short = 'J', long, visible_alias = "ask-vault-password", global = true)]
     ask_vault_pass: bool,
 }
 
@@ -162,13 +167,28 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// The variables the inventory gives a host, as `ansible-inventory --host HOST` prints them
-    /// (JSON; values as written, not templated; the roles' defaults left out).
-    #[command(after_help = "Example:\n  mmctl inventory --host web1")]
+    /// The inventory as mmctl reads it, in ansible-inventory's shapes: --list (the default),
+    /// --host HOST, --graph [GROUP] (JSON; values as written, not templated; the roles'
+    /// defaults left out), to set beside what ansible-inventory prints.
+    #[command(
+        after_help = "Example:\n  mmctl inventory --graph\n  mmctl inventory --host web1\n  mmctl inventory --list -l web -e env=prod"
+    )]
     Inventory {
-        /// The host.
-        #[arg(long, value_name = "HOST")]
-        host: String,
+        /// Every group and every host's variables (the default).
+        #[arg(long, conflicts_with_all = ["host", "graph"])]
+        list: bool,
+        /// The variables the inventory gives this host.
+        #[arg(long, value_name = "HOST", conflicts_with = "graph")]
+        host: Option<String>,
+        /// The groups under GROUP (default all) and their hosts, as a tree.
+        #[arg(long, value_name = "GROUP", num_args = 0..=1, default_missing_value = "all")]
+        graph: Option<String>,
+        /// Only the hosts this pattern selects (--list), as --limit takes it.
+        #[arg(short = 'l', long, value_name = "PATTERN")]
+        limit: Option<String>,
+        /// Extra variables (key=value, YAML/JSON or @FILE; repeat), above all others.
+        #[arg(short = 'e', long, value_name = "VARS")]
+        extra_vars: Vec<String>,
     },
     /// Check every host's configuration, as it will receive it, with the daemon's own
     /// validation; every problem with its file, line, host and service. Exit 1 if any; 2 if
@@ -383,10 +403,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let src = || -> anyhow::Result<Source> {
         Ok(Source {
             paths: locate(&inv_args.inventory).sources,
-            vault: Vault::new(
-                inv_args.vault_password_file.clone(),
-                inv_args.ask_vault_pass,
-            )?,
+            vault: Vault::new(&VaultOptions {
+                ids: inv_args.vault_id.clone(),
+                password_files: inv_args.vault_password_file.clone(),
+                ask: inv_args.ask_vault_pass,
+            })?,
         })
     };
     match cli.command {
@@ -552,11 +573,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     );
                 }
             }
-            let password = source.vault.for_ansible()?;
+            let vault = source.vault.for_ansible()?;
             let o = mmctl::deploy::Options {
                 inventory: source.paths,
                 only,
-                vault_password_file: password.as_ref().map(|p| p.path.clone()),
+                vault: vault.args.clone(),
                 playbook,
             };
             let (code, recap) = mmctl::deploy::run(&o)?;
@@ -579,9 +600,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Status { hosts, json } => {
             let source = src()?;
-            let password = source.vault.for_ansible()?;
-            let password = password.as_ref().map(|p| &p.path);
-            let rows = mmctl::status::gather(&source.paths, &hosts, password)?;
+            let vault = source.vault.for_ansible()?;
+            let rows = mmctl::status::gather(&source.paths, &hosts, &vault.args)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
@@ -669,9 +689,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?,
             }
         }
-        Cmd::Inventory { host } => {
-            let vars = mmctl::host_view::host(&src()?, &host)?;
-            println!("{}", serde_json::to_string_pretty(&vars)?);
+        Cmd::Inventory {
+            list: _,
+            host,
+            graph,
+            limit,
+            extra_vars,
+        } => {
+            let mut inv = src()?.load()?;
+            inv.extra =
+                mmctl::inventory::parse_extra_vars(&extra_vars).map_err(anyhow::Error::msg)?;
+            if let Some(top) = graph {
+                print!("{}", mmctl::host_view::graph(&inv, &top)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let out = match host {
+                Some(h) => mmctl::host_view::host(&inv, &h)?,
+                None => {
+                    let hosts = match &limit {
+                        Some(l) => inv.matching(l).map_err(anyhow::Error::msg)?,
+                        None => inv.hosts.keys().cloned().collect(),
+                    };
+                    mmctl::host_view::list(&inv, &hosts)
+                }
+            };
+            println!("{}", serde_json::to_string_pretty(&out)?);
         }
         Cmd::Validate { json, only, limit } => {
             let (inv, mut issues) = services::validate(&src()?)?;
@@ -742,11 +784,11 @@ fn on_host<T>(
     host: &str,
     f: impl FnOnce(&mmctl::ops::Target) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    let password = source.vault.for_ansible()?;
+    let vault = source.vault.for_ansible()?;
     f(&mmctl::ops::Target {
         inventory: &source.paths,
         host,
-        vault_password_file: password.as_ref().map(|p| &p.path),
+        vault: &vault.args,
     })
 }
 

@@ -6,12 +6,13 @@
 use crate::remote::{self, Answer};
 use miraclemax_config::ServiceName;
 use serde_json::{Value, json};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub struct Target<'a> {
     pub inventory: &'a [PathBuf],
     pub host: &'a str,
-    pub vault_password_file: Option<&'a PathBuf>,
+    pub vault: &'a [OsString],
 }
 
 /// What the host said, or why it could not say it.
@@ -36,7 +37,7 @@ pub fn test_heal(t: &Target, name: &str, timeout_secs: u32) -> anyhow::Result<St
         pattern: t.host,
         module: "miraclemax.stack.drill",
         args: json!({ "service": name, "timeout": timeout_secs }),
-        vault_password_file: t.vault_password_file,
+        vault: t.vault,
         become_root: true,
     })?;
     let a = answers
@@ -92,7 +93,7 @@ pub struct Ran {
 
 pub fn run(t: &Target, argv: &[&str]) -> anyhow::Result<Ran> {
     let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
-    let v = match remote::command(t.inventory, t.host, &argv, t.vault_password_file)? {
+    let v = match remote::command(t.inventory, t.host, &argv, t.vault)? {
         // A program that ran and exited non-zero: its own exit code and output.
         Answer::Failed(_, v) if v.get("rc").is_some_and(Value::is_i64) => v,
         other => answer(t.host, other)?,

@@ -9,6 +9,7 @@
 use crate::ansible::{cannot_run, program};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -29,7 +30,8 @@ pub struct Run<'a> {
     /// a user typed is split or parsed as arguments). Callers pass only values they have
     /// checked (service names, durations), which hold no template syntax.
     pub args: Value,
-    pub vault_password_file: Option<&'a PathBuf>,
+    /// Options handing on the vault secrets (`Vault::for_ansible`).
+    pub vault: &'a [OsString],
     /// Run with `become` (root), for modules that need it.
     pub become_root: bool,
 }
@@ -56,9 +58,7 @@ pub fn run(r: &Run) -> anyhow::Result<BTreeMap<String, Answer>> {
         cmd.arg("--become");
     }
 
-    if let Some(f) = r.vault_password_file {
-        cmd.arg("--vault-password-file").arg(f);
-    }
+    cmd.args(r.vault);
     cmd.env("ANSIBLE_NOCOLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -131,7 +131,7 @@ pub fn command(
     inventory: &[PathBuf],
     host: &str,
     argv: &[String],
-    vault_password_file: Option<&PathBuf>,
+    vault: &[OsString],
 ) -> anyhow::Result<Answer> {
     let mut answers = run(&Run {
         inventory,
@@ -139,7 +139,7 @@ pub fn command(
         module: "ansible.builtin.command",
         // No $VARIABLE expansion: the arguments reach the program exactly as given.
         args: serde_json::json!({ "argv": argv, "expand_argument_vars": false }),
-        vault_password_file,
+        vault,
         become_root: true,
     })?;
     answers

@@ -574,7 +574,7 @@ pub fn not_opened(inv: &Inventory) -> Vec<String> {
         .iter()
         .map(|f| f.display().to_string())
         .collect();
-    if inv.vault.password().is_some() {
+    if inv.vault.has_secrets() {
         return out;
     }
     let mut inline = std::collections::BTreeSet::new();

@@ -27,7 +27,7 @@ pub struct Row {
 pub fn gather(
     inventory: &[PathBuf],
     hosts: &[String],
-    vault_password_file: Option<&PathBuf>,
+    vault: &[std::ffi::OsString],
 ) -> anyhow::Result<Vec<Row>> {
     let pattern = if hosts.is_empty() {
         "all".to_string()
@@ -39,7 +39,7 @@ pub fn gather(
         pattern: &pattern,
         module: "miraclemax.stack.stack_facts",
         args: Value::Null,
-        vault_password_file,
+        vault,
         become_root: false,
     })?;
     Ok(answers.into_iter().map(|(h, a)| row(h, a)).collect())

@@ -337,6 +337,9 @@ fn deploy_hands_ansible_playbooks_own_options_on_short_forms_and_all_and_what_fo
         "inventory",
         "miraclemax.stack.deploy_complete_monitoring",
     ];
+    let pass = f.dir.path().join("prod-pass");
+    std::fs::write(&pass, "prod-secret\n").unwrap();
+    let prod = format!("prod@{}", pass.display());
     assert_eq!(
         argv(&[
             "deploy",
@@ -381,7 +384,7 @@ fn deploy_hands_ansible_playbooks_own_options_on_short_forms_and_all_and_what_fo
             "--start-at-task",
             "Install the unit",
             "--vault-id",
-            "prod@prompt",
+            &prod,
             "-e",
             "a=1",
             "--list-hosts",
@@ -394,6 +397,7 @@ fn deploy_hands_ansible_playbooks_own_options_on_short_forms_and_all_and_what_fo
         ]),
         [
             &head[..],
+            &["--vault-id", &prod],
             &[
                 "--ask-become-pass",
                 "--list-hosts",
@@ -409,8 +413,6 @@ fn deploy_hands_ansible_playbooks_own_options_on_short_forms_and_all_and_what_fo
                 "binaries",
                 "--extra-vars",
                 "a=1",
-                "--vault-id",
-                "prod@prompt",
                 "--timeout",
                 "30",
                 "-e",

@@ -125,6 +125,11 @@ impl Parser<'_> {
                 self.i += 1;
                 self.dict()
             }
+            // `u'x'` is `'x'` in Python 3.
+            b'u' | b'U' if matches!(self.s.get(self.i + 1), Some(b'\'' | b'"')) => {
+                self.i += 1;
+                self.value()
+            }
             b'\'' | b'"' => {
                 let mut s = self.string()?;
                 // Adjacent literals are one string, as in Python.

@@ -25,21 +25,24 @@ pub fn locate(given: &[PathBuf]) -> Located {
             from: "ANSIBLE_INVENTORY".into(),
         };
     }
-    for cfg in config_files() {
-        let Ok(text) = std::fs::read_to_string(&cfg) else {
-            continue;
-        };
-        // Ansible reads the first configuration file it finds and only that one.
-        let base = cfg.parent().unwrap_or(Path::new("."));
-        return match setting(&text, "defaults", "inventory") {
-            Some(v) => Located {
-                sources: split(&v, base),
-                from: format!("{} (inventory =)", cfg.display()),
-            },
-            None => default(),
-        };
+    let Some((cfg, text)) = config_file() else {
+        return default();
+    };
+    let base = cfg.parent().unwrap_or(Path::new("."));
+    match setting(&text, "defaults", "inventory") {
+        Some(v) => Located {
+            sources: split(&v, base),
+            from: format!("{} (inventory =)", cfg.display()),
+        },
+        None => default(),
     }
-    default()
+}
+
+/// The configuration file Ansible reads (the first it finds, and only that one) and its text.
+pub fn config_file() -> Option<(PathBuf, String)> {
+    config_files()
+        .into_iter()
+        .find_map(|cfg| std::fs::read_to_string(&cfg).ok().map(|t| (cfg, t)))
 }
 
 fn default() -> Located {

@@ -3,21 +3,24 @@
 //! beside them. Every variable keeps the place it was defined (file and key path), so that an
 //! edit goes to the file that defines a value and an error can point at its line.
 
+mod extra_vars;
 mod ini;
 mod ini_value;
 pub(crate) mod locate;
 mod pattern;
 mod resolve;
+mod secrets;
 pub mod template;
 mod vars_files;
 pub mod vault;
 mod yaml;
 mod yaml11;
 
+pub use extra_vars::{EXTRA_VARS, parse as parse_extra_vars};
 pub use locate::{Located, locate};
 pub use resolve::{ANSIBLE_SETS, HostVars};
+pub use secrets::{AnsibleVault, Vault, VaultOptions};
 pub use template::Unresolved;
-pub use vars_files::{AnsiblePassword, Vault};
 pub use yaml::parse as parse_yaml;
 
 use serde_json::Value;
@@ -43,6 +46,9 @@ pub type Vars = BTreeMap<String, Def>;
 #[derive(Debug, Default)]
 pub struct Group {
     pub parents: BTreeSet<String>,
+    /// `ansible_group_priority` from a hosts file (not a variable then, as in Ansible): among
+    /// groups of the same depth, a higher one applies later. 1 unless set.
+    pub priority: Option<i64>,
     /// Variables set in a hosts file (`vars:` or `[group:vars]`).
     pub vars: Vars,
     /// Variables from `group_vars/<group>*`, in the order they apply.
@@ -63,6 +69,8 @@ pub struct VarsFile {
     pub vars: Vars,
     /// Encrypted with Ansible Vault and not opened (no password was given).
     pub sealed: bool,
+    /// Which of the inventory's `var_dirs` holds it.
+    pub dir: usize,
 }
 
 #[derive(Debug, Default)]
@@ -72,11 +80,16 @@ pub struct Inventory {
     pub hosts: BTreeMap<String, Host>,
     /// Folders whose `group_vars/` and `host_vars/` belong to this inventory.
     pub var_dirs: Vec<PathBuf>,
+    /// The order Ansible applies them in: one per source (a file's folder, or the folder
+    /// itself), so a folder named twice applies twice, as its last place says.
+    pub var_dir_order: Vec<usize>,
     /// For inline `!vault` values.
     pub vault: Vault,
     /// Vars files and folders Ansible never reads, each with the one it reads instead
     /// (`group_vars/web.yml` beside a `group_vars/web/` folder).
     pub shadowed: Vec<(PathBuf, PathBuf)>,
+    /// `-e`: above everything else.
+    pub extra: Vars,
 }
 
 /// Why an inventory could not be read: always names the file and says what to do.
@@ -145,9 +158,13 @@ impl Inventory {
                 inv.add_var_dir(source.parent().unwrap_or(Path::new(".")).to_path_buf());
             }
         }
-        // A host in no group but `all` belongs to `ungrouped`, as in Ansible.
+        // A host in no group but `all` belongs to `ungrouped`, and one in another group not
+        // (though a source listed it there), as Ansible reconciles them.
         for host in inv.hosts.values_mut() {
             host.groups.remove("all");
+            if host.groups.iter().any(|g| g != "ungrouped") {
+                host.groups.remove("ungrouped");
+            }
             if host.groups.is_empty() {
                 host.groups.insert("ungrouped".into());
             }
@@ -157,15 +174,20 @@ impl Inventory {
                 group.parents.insert("all".into());
             }
         }
-        for dir in inv.var_dirs.clone() {
+        inv.take_priorities()?;
+        for (i, dir) in inv.var_dirs.clone().iter().enumerate() {
+            let mark = |mut f: VarsFile| {
+                f.dir = i;
+                f
+            };
             for (name, group) in inv.groups.iter_mut() {
                 let found = vars_files::read(&dir.join("group_vars"), name, vault, overlay)?;
-                group.files.extend(found.files);
+                group.files.extend(found.files.into_iter().map(mark));
                 inv.shadowed.extend(found.shadowed);
             }
             for (name, host) in inv.hosts.iter_mut() {
                 let found = vars_files::read(&dir.join("host_vars"), name, vault, overlay)?;
-                host.files.extend(found.files);
+                host.files.extend(found.files.into_iter().map(mark));
                 inv.shadowed.extend(found.shadowed);
             }
         }
@@ -173,9 +195,38 @@ impl Inventory {
     }
 
     fn add_var_dir(&mut self, dir: PathBuf) {
-        if !self.var_dirs.contains(&dir) {
-            self.var_dirs.push(dir);
+        let i = match self.var_dirs.iter().position(|d| *d == dir) {
+            Some(i) => i,
+            None => {
+                self.var_dirs.push(dir);
+                self.var_dirs.len() - 1
+            }
+        };
+        self.var_dir_order.push(i);
+    }
+
+    /// `ansible_group_priority` in a hosts file sets the group's priority and is no variable
+    /// (Ansible's `Group.set_variable`); in a `group_vars` file it is a plain variable.
+    fn take_priorities(&mut self) -> Result<(), InventoryError> {
+        for (name, g) in self.groups.iter_mut() {
+            let Some(d) = g.vars.remove("ansible_group_priority") else {
+                continue;
+            };
+            let n = match &d.value {
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) => s.trim().parse().ok(),
+                Value::Bool(b) => Some(i64::from(*b)),
+                _ => None,
+            };
+            g.priority = Some(n.ok_or_else(|| InventoryError::Syntax {
+                path: d.at.file.clone(),
+                message: format!(
+                    "group '{name}': ansible_group_priority is {}, not a whole number",
+                    d.value
+                ),
+            })?);
         }
+        Ok(())
     }
 
     fn read_source(&mut self, file: &Path, overlay: &Overlay) -> Result<(), InventoryError> {
@@ -183,10 +234,9 @@ impl Inventory {
             path: file.to_path_buf(),
             source: e,
         })?;
-        if looks_like_yaml(file, &text) {
-            yaml::read(self, file, &text)
-        } else {
-            ini::read(self, file, &text)
+        match kind(file, &text) {
+            Kind::Yaml => yaml::read(self, file, &text),
+            Kind::Ini => ini::read(self, file, &text),
         }
     }
 
@@ -199,7 +249,7 @@ impl Inventory {
     }
 
     /// Every group `host` belongs to, `all` included, in the order Ansible applies their
-    /// variables: by depth below `all`, then by name.
+    /// variables: by depth below `all`, then priority, then name.
     pub fn groups_of(&self, host: &str) -> Vec<String> {
         let mut seen = BTreeSet::new();
         let mut todo: Vec<String> = self
@@ -216,7 +266,10 @@ impl Inventory {
             }
         }
         let mut v: Vec<String> = seen.into_iter().collect();
-        v.sort_by_key(|g| (self.depth(g, 0), g.clone()));
+        v.sort_by_key(|g| {
+            let priority = self.groups.get(g).and_then(|g| g.priority).unwrap_or(1);
+            (self.depth(g, 0), priority, g.clone())
+        });
         v
     }
 
@@ -293,20 +346,23 @@ const IGNORED: &[&str] = &[
     ".md",
 ];
 
-fn looks_like_yaml(file: &Path, text: &str) -> bool {
-    let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if matches!(ext, "yml" | "yaml" | "json") {
-        return true;
+enum Kind {
+    Yaml,
+    Ini,
+}
+
+/// Which of Ansible's plugins reads a hosts file: `.yml`, `.yaml` and `.json` files the YAML
+/// one, `.ini` files the INI one; any other is tried as YAML first and read as INI when it is
+/// no YAML mapping, as Ansible tries its plugins in turn.
+fn kind(file: &Path, text: &str) -> Kind {
+    match file.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "yml" | "yaml" | "json" => Kind::Yaml,
+        "ini" => Kind::Ini,
+        _ => match yaml11::parse_ordered(text) {
+            Ok(yaml11::Node::Map(_)) => Kind::Yaml,
+            _ => Kind::Ini,
+        },
     }
-    if ext == "ini" {
-        return false;
-    }
-    // No telling extension: INI files start with a `[group]` header or a host line.
-    let first = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'));
-    matches!(first, Some(l) if l == "---" || l.ends_with(':') || l.contains(": "))
 }
 
 /// A host pattern as Ansible expands it: `web[01:03]` is web01, web02, web03 (the width of the

@@ -1,14 +1,17 @@
 //! One host's variables as a play sees them: every definition that applies to the host,
 //! layered in Ansible's order of precedence (lowest first), each keeping its place:
 //!   1. the roles' defaults (`roles/*/defaults/main.yml`, built into mmctl);
-//!   2. group variables from hosts files, `all` first, then by depth and name;
+//!   2. group variables from hosts files, `all` first, then by depth, priority and name;
 //!   3. `group_vars/all`;  4. `group_vars/<group>`, in the same order;
-//!   5. host variables from hosts files;  6. `host_vars/<host>`.
+//!   5. host variables from hosts files;  6. `host_vars/<host>`;  7. `-e`, when given.
+//!
+//! 3, 4 and 6 go by inventory source first, as Ansible's vars plugins run per source: a
+//! later source's `group_vars/a` overrides an earlier one's `group_vars/b`.
 //!
 //! A later layer replaces a variable whole (Ansible's default `hash_behaviour`). Values are
 //! templated only when asked for (see `template`).
 
-use super::{Def, Inventory, Place, Vars};
+use super::{Def, Inventory, Place, Vars, VarsFile};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -66,7 +69,7 @@ pub fn role_defaults() -> &'static Vars {
 }
 
 impl Inventory {
-    pub fn host_vars(&self, host: &str) -> HostVars {
+    pub fn host_vars<'a>(&'a self, host: &str) -> HostVars {
         let mut layers: Vec<&Vars> = Vec::new();
         layers.push(role_defaults());
         let groups = self.groups_of(host);
@@ -74,13 +77,25 @@ impl Inventory {
         for g in groups.iter().filter_map(group) {
             layers.push(&g.vars);
         }
-        for g in groups.iter().filter_map(group) {
-            layers.extend(g.files.iter().map(|f| &f.vars));
+        let from = |files: &'a [VarsFile], dir: usize| {
+            files.iter().filter(move |f| f.dir == dir).map(|f| &f.vars)
+        };
+        let (all, others) = groups.split_first().expect("every host is in all");
+        for &d in &self.var_dir_order {
+            layers.extend(group(all).into_iter().flat_map(|g| from(&g.files, d)));
+        }
+        for &d in &self.var_dir_order {
+            for g in others.iter().filter_map(group) {
+                layers.extend(from(&g.files, d));
+            }
         }
         if let Some(h) = self.hosts.get(host) {
             layers.push(&h.vars);
-            layers.extend(h.files.iter().map(|f| &f.vars));
+            for &d in &self.var_dir_order {
+                layers.extend(from(&h.files, d));
+            }
         }
+        layers.push(&self.extra);
         let mut defs = BTreeMap::new();
         let mut all: BTreeMap<String, Vec<Def>> = BTreeMap::new();
         for layer in layers {

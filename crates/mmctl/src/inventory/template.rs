@@ -98,8 +98,13 @@ impl<'a> Resolver<'a> {
     fn string(&self, s: &str) -> Result<Value, Fail> {
         if super::vault::is_vault(s) {
             // An inline `!vault` value: its plain text, as it is (Ansible does not template it).
-            let pw = self.vars.vault.password().ok_or(Fail::Vaulted)?;
-            return super::vault::decrypt(s, pw)
+            if !self.vars.vault.has_secrets() {
+                return Err(Fail::Vaulted);
+            }
+            return self
+                .vars
+                .vault
+                .open(s)
                 .map(Value::String)
                 .map_err(|e| Fail::Other(e.to_string()));
         }

@@ -4,136 +4,8 @@
 //! Vault is opened with the vault password when one is given (see `vault`), and otherwise left
 //! sealed: its variables are then unknown to mmctl, and said to be.
 
-use super::{Inventory, InventoryError, Overlay, VarsFile, yaml};
+use super::{Inventory, InventoryError, Overlay, VarsFile, Vault, yaml};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-/// The vault password, when one was given: `--ask-vault-pass`, `--vault-password-file` or
-/// `ANSIBLE_VAULT_PASSWORD_FILE` (a file holding it, or a program that prints it, as Ansible
-/// takes it). `password_file` is what to hand on to ansible-playbook.
-#[derive(Default, Clone)]
-pub struct Vault {
-    pub password_file: Option<PathBuf>,
-    password: Option<Vec<u8>>,
-}
-
-impl std::fmt::Debug for Vault {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(
-            f,
-            "Vault {{ password_file: {:?}, password: <{}> }}",
-            self.password_file,
-            if self.password.is_some() {
-                "given"
-            } else {
-                "none"
-            }
-        )
-    }
-}
-
-impl Vault {
-    /// From the options, else the environment. Asking reads the terminal with echo off.
-    pub fn new(given: Option<PathBuf>, ask: bool) -> anyhow::Result<Vault> {
-        if ask {
-            let p = rpassword::prompt_password("Vault password: ").map_err(|e| {
-                anyhow::anyhow!("cannot read the vault password from the terminal: {e}")
-            })?;
-            return Ok(Vault {
-                password_file: None,
-                password: Some(p.into_bytes()),
-            });
-        }
-        let file = given.or_else(|| {
-            std::env::var_os("ANSIBLE_VAULT_PASSWORD_FILE")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        });
-        let Some(file) = file else {
-            return Ok(Vault::default());
-        };
-        let password = read_password(&file)?;
-        Ok(Vault {
-            password_file: Some(file),
-            password: Some(password),
-        })
-    }
-
-    pub fn password(&self) -> Option<&[u8]> {
-        self.password.as_deref()
-    }
-
-    /// A password file for Ansible's programs: the one given, or (for a password that was
-    /// asked for) a root-only temporary file that lives as long as the returned value.
-    pub fn for_ansible(&self) -> anyhow::Result<Option<AnsiblePassword>> {
-        if let Some(f) = &self.password_file {
-            return Ok(Some(AnsiblePassword {
-                path: f.clone(),
-                _file: None,
-            }));
-        }
-        let Some(pw) = &self.password else {
-            return Ok(None);
-        };
-        use std::io::Write;
-        let mut file = tempfile::NamedTempFile::new()?;
-        file.write_all(pw)?;
-        file.flush()?;
-        Ok(Some(AnsiblePassword {
-            path: file.path().to_path_buf(),
-            _file: Some(file),
-        }))
-    }
-}
-
-/// A vault password file to hand to ansible-playbook or ansible; removed when dropped if it
-/// was written for the run.
-pub struct AnsiblePassword {
-    pub path: PathBuf,
-    _file: Option<tempfile::NamedTempFile>,
-}
-
-/// A password file's first line, or what it prints when it is a program (Ansible's rule).
-fn read_password(file: &Path) -> anyhow::Result<Vec<u8>> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(file).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: cannot read the vault password file: {e}",
-            file.display()
-        )
-    })?;
-    let bytes = if meta.permissions().mode() & 0o111 != 0 {
-        let out = Command::new(file).output().map_err(|e| {
-            anyhow::anyhow!(
-                "{}: cannot run the vault password program: {e}",
-                file.display()
-            )
-        })?;
-        if !out.status.success() {
-            anyhow::bail!(
-                "{}: the vault password program failed ({})",
-                file.display(),
-                out.status
-            );
-        }
-        out.stdout
-    } else {
-        std::fs::read(file).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: cannot read the vault password file: {e}",
-                file.display()
-            )
-        })?
-    };
-    let text = String::from_utf8_lossy(&bytes);
-    Ok(text
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim_end()
-        .as_bytes()
-        .to_vec())
-}
 
 const EXTENSIONS: &[&str] = &["", ".yml", ".yaml", ".json"];
 
@@ -237,21 +109,18 @@ fn read_file(path: &Path, vault: &Vault, overlay: &Overlay) -> Result<VarsFile, 
         source: e,
     })?;
     if super::vault::is_vault(&text) {
-        match vault.password() {
-            None => {
-                return Ok(VarsFile {
-                    path: path.to_path_buf(),
-                    vars: Default::default(),
-                    sealed: true,
-                });
-            }
-            Some(pw) => {
-                text = super::vault::decrypt(&text, pw).map_err(|e| InventoryError::Vault {
-                    path: path.to_path_buf(),
-                    message: e.to_string(),
-                })?;
-            }
+        if !vault.has_secrets() {
+            return Ok(VarsFile {
+                path: path.to_path_buf(),
+                vars: Default::default(),
+                sealed: true,
+                dir: 0,
+            });
         }
+        text = vault.open(&text).map_err(|e| InventoryError::Vault {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
     }
     let syntax = |message: String| InventoryError::Syntax {
         path: path.to_path_buf(),
@@ -264,6 +133,7 @@ fn read_file(path: &Path, vault: &Vault, overlay: &Overlay) -> Result<VarsFile, 
         path: path.to_path_buf(),
         vars,
         sealed: false,
+        dir: 0,
     })
 }
 

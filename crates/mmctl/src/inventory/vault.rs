@@ -18,10 +18,19 @@ pub enum VaultError {
     Damaged(&'static str),
     #[error("the vault password does not open it (wrong password, or another vault id's)")]
     WrongPassword,
+    #[error("no vault password was given (--vault-password-file, --vault-id or --ask-vault-pass)")]
+    NoSecret,
 }
 
 pub fn is_vault(text: &str) -> bool {
     text.trim_start().starts_with("$ANSIBLE_VAULT;")
+}
+
+/// The vault id a format 1.2 header names (`$ANSIBLE_VAULT;1.2;AES256;dev`).
+pub fn label(text: &str) -> Option<String> {
+    let header = text.trim_start().lines().next()?;
+    let id = header.split(';').nth(3)?.trim();
+    (!id.is_empty()).then(|| id.to_string())
 }
 
 pub fn decrypt(text: &str, password: &[u8]) -> Result<String, VaultError> {

@@ -1,6 +1,7 @@
 //! A YAML hosts file (Ansible's `yaml` inventory plugin): top-level keys are groups (`all` or
 //! any other), each with `hosts:` (name -> variables), `vars:` and `children:` (name -> group).
 
+use super::yaml11::Node;
 use super::{Def, Inventory, InventoryError, Place};
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -10,10 +11,13 @@ pub fn read(inv: &mut Inventory, file: &Path, text: &str) -> Result<(), Inventor
         path: file.to_path_buf(),
         message,
     };
-    let doc = parse(text).map_err(bad)?;
+    if text.trim().is_empty() {
+        return Ok(());
+    }
+    let doc = super::yaml11::parse_ordered(text).map_err(bad)?;
     let top = match doc {
-        Value::Null => return Ok(()),
-        Value::Object(m) => m,
+        Node::Scalar(Value::Null) => return Ok(()),
+        Node::Map(m) => m,
         _ => {
             return Err(bad(
                 "a YAML inventory is a mapping of groups (all:, web:, ...)".into(),
@@ -39,7 +43,7 @@ fn group(
     inv: &mut Inventory,
     file: &Path,
     name: &str,
-    body: &Value,
+    body: &Node,
     keys: Vec<String>,
     parent: Option<&str>,
 ) -> Result<(), String> {
@@ -48,8 +52,8 @@ fn group(
         g.parents.insert(p.to_string());
     }
     let body = match body {
-        Value::Null => return Ok(()),
-        Value::Object(m) => m,
+        Node::Scalar(Value::Null) => return Ok(()),
+        Node::Map(m) => m,
         _ => {
             return Err(format!(
                 "group '{name}': expected hosts:, vars: or children:"
@@ -61,17 +65,16 @@ fn group(
         at.push(key.clone());
         match key.as_str() {
             "vars" => {
-                let vars = vars_of(value, &at, file).map_err(|m| format!("group '{name}': {m}"))?;
+                let vars = vars_of(&value.clone().into_value(), &at, file)
+                    .map_err(|m| format!("group '{name}': {m}"))?;
                 inv.group_mut(name).vars.extend(vars);
             }
             "hosts" => {
-                for (host, hv) in
-                    &mapping(value).map_err(|m| format!("group '{name}' hosts: {m}"))?
-                {
+                for (host, hv) in &names(value).map_err(|m| format!("group '{name}' hosts: {m}"))? {
                     let mut hkeys = at.clone();
                     hkeys.push(host.clone());
-                    let vars =
-                        vars_of(hv, &hkeys, file).map_err(|m| format!("host '{host}': {m}"))?;
+                    let vars = vars_of(&hv.clone().into_value(), &hkeys, file)
+                        .map_err(|m| format!("host '{host}': {m}"))?;
                     for each in super::expand_hosts(host) {
                         let h = inv.host_mut(&each);
                         h.groups.insert(name.to_string());
@@ -81,7 +84,7 @@ fn group(
             }
             "children" => {
                 for (child, cv) in
-                    &mapping(value).map_err(|m| format!("group '{name}' children: {m}"))?
+                    &names(value).map_err(|m| format!("group '{name}' children: {m}"))?
                 {
                     let mut ckeys = at.clone();
                     ckeys.push(child.clone());
@@ -96,6 +99,17 @@ fn group(
         }
     }
     Ok(())
+}
+
+/// A mapping of names in the order written.
+fn names(v: &Node) -> Result<Vec<(String, Node)>, String> {
+    match v {
+        Node::Scalar(Value::Null) => Ok(Vec::new()),
+        // `hosts: web1` is `hosts: {web1: }`, as Ansible reads it.
+        Node::Scalar(Value::String(s)) => Ok(vec![(s.clone(), Node::Scalar(Value::Null))]),
+        Node::Map(m) => Ok(m.clone()),
+        _ => Err("expected a mapping of names".into()),
+    }
 }
 
 fn mapping(v: &Value) -> Result<Map<String, Value>, String> {

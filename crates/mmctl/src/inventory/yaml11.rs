@@ -5,15 +5,53 @@
 //! text as written; `!!str`, `!!int`, `!!float`, `!!bool` and `!!null` are honoured.
 
 use granit_parser::{Event, Parser, ScalarStyle, Tag};
-use serde_json::{Map, Number, Value};
+use serde_json::{Number, Value};
 use std::collections::HashMap;
 
 /// How many nodes aliases may copy in one file: far beyond any real inventory, far below
 /// what an alias bomb (each level ten aliases of the one before) would expand to.
 const ALIAS_BUDGET: usize = 1_000_000;
 
+/// A document with its mappings in the order written (a key written twice keeps its first
+/// place and its last value, as Python's dict does): a hosts file's groups and hosts are
+/// read in that order, and a later mention of a host overrides an earlier one.
+#[derive(Debug, Clone)]
+pub enum Node {
+    Scalar(Value),
+    Seq(Vec<Node>),
+    Map(Vec<(String, Node)>),
+}
+
+impl Node {
+    pub fn into_value(self) -> Value {
+        match self {
+            Node::Scalar(v) => v,
+            Node::Seq(items) => Value::Array(items.into_iter().map(Node::into_value).collect()),
+            Node::Map(entries) => Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, v.into_value()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Puts `k` in an ordered mapping: a new key last, a known one in its place.
+fn put(entries: &mut Vec<(String, Node)>, k: String, v: Node) {
+    match entries.iter_mut().find(|(key, _)| *key == k) {
+        Some(slot) => slot.1 = v,
+        None => entries.push((k, v)),
+    }
+}
+
 /// The first document of `text` as data; a parser error says where.
 pub fn parse(text: &str) -> Result<Value, String> {
+    parse_ordered(text).map(Node::into_value)
+}
+
+/// As `parse`, with mappings in the order written.
+pub fn parse_ordered(text: &str) -> Result<Node, String> {
     let mut b = Builder {
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -33,7 +71,7 @@ pub fn parse(text: &str) -> Result<Value, String> {
             Event::Scalar(value, style, anchor, tag) => {
                 let v = scalar(&value, style, tag.as_deref())
                     .map_err(|e| format!("{e} at {}", at()))?;
-                b.node(v, anchor, Some(value.into_owned()))?;
+                b.node(Node::Scalar(v), anchor, Some(value.into_owned()))?;
             }
             Event::SequenceStart(_, anchor, _) => b.stack.push(Open::Seq(Vec::new(), anchor)),
             Event::MappingStart(_, anchor, _) => b.stack.push(Open::Map {
@@ -42,7 +80,7 @@ pub fn parse(text: &str) -> Result<Value, String> {
                 anchor,
             }),
             Event::SequenceEnd => match b.stack.pop() {
-                Some(Open::Seq(items, anchor)) => b.node(Value::Array(items), anchor, None)?,
+                Some(Open::Seq(items, anchor)) => b.node(Node::Seq(items), anchor, None)?,
                 _ => return Err("unbalanced sequence".into()),
             },
             Event::MappingEnd => match b.stack.pop() {
@@ -70,14 +108,14 @@ pub fn parse(text: &str) -> Result<Value, String> {
             _ => {}
         }
     }
-    Ok(b.done.unwrap_or(Value::Null))
+    Ok(b.done.unwrap_or(Node::Scalar(Value::Null)))
 }
 
 enum Open {
-    Seq(Vec<Value>, usize),
+    Seq(Vec<Node>, usize),
     Map {
         /// (key, value), with `<<` kept apart for `merged`.
-        entries: Vec<(Key, Value)>,
+        entries: Vec<(Key, Node)>,
         key: Option<Key>,
         anchor: usize,
     },
@@ -92,14 +130,14 @@ enum Key {
 struct Builder {
     stack: Vec<Open>,
     /// Each anchored value, with how many values it holds.
-    anchors: HashMap<usize, (Value, usize)>,
-    done: Option<Value>,
+    anchors: HashMap<usize, (Node, usize)>,
+    done: Option<Node>,
 }
 
 impl Builder {
     /// A finished node: the next item, key or value of what is open, or the document.
     /// `text`: a scalar's own text, for a key.
-    fn node(&mut self, v: Value, anchor: usize, text: Option<String>) -> Result<(), String> {
+    fn node(&mut self, v: Node, anchor: usize, text: Option<String>) -> Result<(), String> {
         if anchor != 0 {
             self.anchors.insert(anchor, (v.clone(), size(&v)));
         }
@@ -111,10 +149,12 @@ impl Builder {
                 None => {
                     *key = Some(match (&v, text.as_deref()) {
                         (_, Some("<<")) => Key::Merge,
-                        (Value::String(s), _) => Key::Name(s.clone()),
-                        (Value::Null, _) => Key::Name("null".into()),
-                        (Value::Bool(b), _) => Key::Name(if *b { "true" } else { "false" }.into()),
-                        (Value::Number(n), _) => Key::Name(n.to_string()),
+                        (Node::Scalar(Value::String(s)), _) => Key::Name(s.clone()),
+                        (Node::Scalar(Value::Null), _) => Key::Name("null".into()),
+                        (Node::Scalar(Value::Bool(b)), _) => {
+                            Key::Name(if *b { "true" } else { "false" }.into())
+                        }
+                        (Node::Scalar(Value::Number(n)), _) => Key::Name(n.to_string()),
                         _ => return Err("a mapping key that is a list or a mapping".into()),
                     })
                 }
@@ -124,30 +164,28 @@ impl Builder {
     }
 }
 
-fn size(v: &Value) -> usize {
+fn size(v: &Node) -> usize {
     1 + match v {
-        Value::Array(a) => a.iter().map(size).sum(),
-        Value::Object(m) => m.values().map(size).sum(),
-        _ => 0,
+        Node::Seq(a) => a.iter().map(size).sum(),
+        Node::Map(m) => m.iter().map(|(_, v)| size(v)).sum(),
+        Node::Scalar(_) => 0,
     }
 }
 
 /// A mapping with its merge keys applied as Ansible's loader applies them: the keys written in
 /// the mapping win over merged ones, and among merged mappings a later one wins over an
 /// earlier (measured against ansible-core 2.19; see the differential tests).
-fn merged(entries: Vec<(Key, Value)>) -> Result<Value, String> {
-    let mut own = Map::new();
-    let mut merges: Vec<Map<String, Value>> = Vec::new();
+fn merged(entries: Vec<(Key, Node)>) -> Result<Node, String> {
+    let mut own = Vec::new();
+    let mut merges: Vec<Vec<(String, Node)>> = Vec::new();
     for (k, v) in entries {
         match (k, v) {
-            (Key::Name(k), v) => {
-                own.insert(k, v);
-            }
-            (Key::Merge, Value::Object(m)) => merges.push(m),
-            (Key::Merge, Value::Array(items)) => {
+            (Key::Name(k), v) => put(&mut own, k, v),
+            (Key::Merge, Node::Map(m)) => merges.push(m),
+            (Key::Merge, Node::Seq(items)) => {
                 for item in items {
                     match item {
-                        Value::Object(m) => merges.push(m),
+                        Node::Map(m) => merges.push(m),
                         _ => return Err("a merge key (<<) takes mappings".into()),
                     }
                 }
@@ -156,14 +194,13 @@ fn merged(entries: Vec<(Key, Value)>) -> Result<Value, String> {
         }
     }
     if merges.is_empty() {
-        return Ok(Value::Object(own));
+        return Ok(Node::Map(own));
     }
-    let mut out = Map::new();
-    for m in merges {
-        out.extend(m);
+    let mut out = Vec::new();
+    for (k, v) in merges.into_iter().flatten().chain(own) {
+        put(&mut out, k, v);
     }
-    out.extend(own);
-    Ok(Value::Object(out))
+    Ok(Node::Map(out))
 }
 
 fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
