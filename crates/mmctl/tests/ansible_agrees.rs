@@ -473,3 +473,56 @@ fn a_limit_pattern_selects_the_hosts_ansible_selects() {
         }
     });
 }
+
+/// The `bool` filter, for every kind of value, as Ansible 2.19's: one `ansible` run maps the
+/// whole table through it, and mmctl's templating of the same inventory variable must give
+/// the same list.
+#[test]
+fn the_bool_filter_agrees_with_ansible() {
+    let table = "['yes', 'YES', 'Yes', 'on', 'ON', 'true', 'True', 'TRUE', '1', 'no', 'NO', \
+                 'off', 'Off', 'false', 'FALSE', '0', '  yes ', 'y', 'Y', 't', 'n', 'f', '', \
+                 '2', '1.0', 'yes please', 0, 1, 2, -1, 1.0, 0.0, 0.5, true, false, yes, \
+                 null, [], [1], {}, {a: 1}]";
+    let dir = inventory(&[(
+        "hosts.yml",
+        &format!(
+            "web:\n  hosts:\n    web1:\n      table: {table}\n      \
+             answers: \"{{{{ table | map('bool') | list }}}}\"\n"
+        ),
+    )]);
+    let inv = dir.path();
+    let empty = inv.join("empty-ansible.cfg");
+    std::fs::write(&empty, "").unwrap();
+    let out = Command::new(ansible_inventory().with_file_name("ansible"))
+        .args(["web1", "-i"])
+        .arg(inv.join("hosts.yml"))
+        .args(["-c", "local", "-m", "debug", "-a", "var=answers"])
+        .env("ANSIBLE_CONFIG", &empty)
+        .env("ANSIBLE_DEPRECATION_WARNINGS", "False")
+        .env("ANSIBLE_LOCAL_TEMP", inv.join(".ansible-tmp"))
+        .env("ANSIBLE_HOME", inv.join(".ansible-home"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (_, json) = stdout.split_once("=>").expect("web1 | SUCCESS => {...}");
+    let ansible: Value = serde_json::from_str(json).unwrap();
+    let ansible = &ansible["answers"];
+    assert_eq!(ansible.as_array().map(Vec::len), Some(41), "{stdout}");
+
+    use mmctl::inventory::{Inventory, Vault, template::Resolver};
+    let inventory = Inventory::load(&[inv.join("hosts.yml")], &Vault::default()).unwrap();
+    let vars = inventory.host_vars("web1");
+    let mine = Resolver::new(&vars).get("answers").unwrap();
+    let table = Resolver::new(&vars).get("table").unwrap();
+    for ((input, a), m) in table
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(ansible.as_array().unwrap())
+        .zip(mine.as_array().unwrap())
+    {
+        assert_eq!(m, a, "{input:?} | bool");
+    }
+    assert_eq!(&mine, ansible);
+}
