@@ -149,7 +149,7 @@ pub fn add(src: &Source, s: &NewService, target: &Target) -> anyhow::Result<Plan
             None => Ok(t.to_string()),
         }
     };
-    let (snap, text) = current(&texts, &place.file)?;
+    let (snap, text) = current(&inv, &texts, &place.file)?;
     let text = own(&text, &place, SERVICES)?;
     let text =
         edit::append(&text, &place, SERVICES, &entry(s)).map_err(|e| at_file(&place.file, e))?;
@@ -161,7 +161,7 @@ pub fn add(src: &Source, s: &NewService, target: &Target) -> anyhow::Result<Plan
             .filter(|p| !p.file.starts_with("roles/"))
             .unwrap_or_else(|| place.clone());
         let bare = Entry::Name(s.name.clone());
-        let (snap, text) = current(&texts, &hc.file)?;
+        let (snap, text) = current(&inv, &texts, &hc.file)?;
         let text = own(&text, &hc, HEALTHCHECKS)?;
         let text =
             edit::append(&text, &hc, HEALTHCHECKS, &bare).map_err(|e| at_file(&hc.file, e))?;
@@ -185,7 +185,7 @@ pub fn remove(src: &Source, name: &str, target: &Target) -> anyhow::Result<Plan>
     let mut first = None;
     let mut notes = Vec::new();
     for (place, var) in &places {
-        let mut snap = current(&texts, &place.file)?;
+        let mut snap = current(&inv, &texts, &place.file)?;
         let mut note = None;
         if let Some((items, from)) = inherited(&inv, target, var)
             && items.iter().any(|i| edit::entry_name(i) == Some(name))
@@ -398,11 +398,13 @@ fn finish(
     })
 }
 
-/// The file as read, and its text with the edits so far.
+/// The file as read, and its text with the edits so far; refused when mmctl may not edit it.
 fn current(
+    inv: &Inventory,
     texts: &BTreeMap<PathBuf, (Snapshot, String)>,
     file: &PathBuf,
 ) -> anyhow::Result<(Snapshot, String)> {
+    inv.editable(file).map_err(anyhow::Error::msg)?;
     if let Some((s, t)) = texts.get(file) {
         return Ok((
             Snapshot {
@@ -458,6 +460,12 @@ fn place_for(inv: &Inventory, target: &Target, var: &str) -> anyhow::Result<Plac
         }
         Target::Auto => {
             let places = all_places(inv, var);
+            // Only defined where mmctl may not edit (an inventory plugin's or script's data).
+            if let Some(p) = places.first()
+                && places.iter().all(|p| inv.editable(&p.file).is_err())
+            {
+                inv.editable(&p.file).map_err(anyhow::Error::msg)?;
+            }
             match places.as_slice() {
                 [one] => Ok(one.clone()),
                 [] => {

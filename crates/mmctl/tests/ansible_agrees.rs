@@ -4,18 +4,14 @@
 //! and the two must agree. Each case marks with a service name which file it was read from.
 //! An edit then lands where Ansible reads, or is refused naming the file Ansible ignores.
 
+mod support;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn ansible_inventory() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/ansible-inventory");
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/install-deps (make test does)",
-        p.display()
-    );
-    p
+    support::ansible_program("ansible-inventory")
 }
 
 /// An inventory folder with `web` (web1) in hosts.yml and these files (path, text).
@@ -472,4 +468,285 @@ fn a_limit_pattern_selects_the_hosts_ansible_selects() {
             });
         }
     });
+}
+
+/// mmctl run as a user whose Ansible is the project's own (.venv/bin), with no ansible.cfg of
+/// the user's: for inventories that only Ansible can read.
+fn mmctl_with_ansible(dir: &Path, inv: &Path, args: &[&str]) -> std::process::Output {
+    let empty = dir.join("empty-ansible.cfg");
+    std::fs::write(&empty, "").unwrap();
+    Command::new(env!("CARGO_BIN_EXE_mmctl"))
+        .arg("-i")
+        .arg(inv)
+        .args(args)
+        .env_remove("ANSIBLE_VAULT_PASSWORD_FILE")
+        .env(
+            "MMCTL_ANSIBLE_BIN_DIR",
+            ansible_inventory().parent().unwrap(),
+        )
+        .env("ANSIBLE_CONFIG", &empty)
+        .env("ANSIBLE_LOCAL_TEMP", dir.join(".ansible-tmp"))
+        .env("ANSIBLE_HOME", dir.join(".ansible-home"))
+        .output()
+        .unwrap()
+}
+
+/// The hosts and their monitored_services names, as `mmctl list --json` gives them.
+fn mmctl_lists(dir: &Path, inv: &Path) -> Vec<(String, Vec<String>)> {
+    let out = mmctl_with_ansible(dir, inv, &["list", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let hosts: Value = serde_json::from_slice(&out.stdout).unwrap();
+    hosts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["host"].as_str().unwrap().to_string(),
+                names(&h["services"]),
+            )
+        })
+        .collect()
+}
+
+fn names(services: &Value) -> Vec<String> {
+    services
+        .as_array()
+        .map(|a| a.iter().map(|s| s["name"].as_str().unwrap().to_string()))
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Each host's variables as `mmctl inventory --host` gives them, which must be what
+/// `ansible-inventory --host` gives; and the note that Ansible was asked.
+fn agrees_host_by_host(dir: &Path, inv: &Path, hosts: &[&str], note: &str) {
+    for host in hosts {
+        let out = mmctl_with_ansible(dir, inv, &["inventory", "--host", host]);
+        assert!(out.status.success(), "{host}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(note), "{host}: {stderr}");
+        let mine: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(mine, ansible_host(dir, inv, host), "{host}");
+    }
+    let ansible: Vec<(String, Vec<String>)> = hosts
+        .iter()
+        .map(|h| {
+            let services = &ansible_host(dir, inv, h)["monitored_services"];
+            (h.to_string(), names(services))
+        })
+        .collect();
+    let mut listed = mmctl_lists(dir, inv);
+    listed.sort();
+    let mut ansible = ansible;
+    ansible.sort();
+    assert_eq!(listed, ansible);
+}
+
+/// An inventory script in an inventory folder: Ansible runs it with --list, so mmctl asks
+/// ansible-inventory for the whole inventory; the script's groups, children and host variables
+/// come through, group_vars/ beside it still count (the script's own host variable beats
+/// them), an edit into group_vars/ is made and agreed with, and one that would land in the
+/// script's output is refused naming the script.
+#[test]
+fn an_inventory_script_is_read_through_ansible() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv");
+    let script = inv.join("fleet.sh");
+    std::fs::create_dir_all(inv.join("group_vars")).unwrap();
+    std::fs::write(
+        &script,
+        r#"#!/bin/sh
+[ "$1" = "--list" ] || { echo '{}'; exit 0; }
+cat <<'JSON'
+{"web": {"hosts": ["web1", "web2"], "vars": {"depth": "web", "n": 1.0}, "children": ["edge"]},
+ "edge": {"hosts": ["web3"]},
+ "_meta": {"hostvars": {"web1": {"ansible_host": "192.0.2.10"},
+                        "web3": {"monitored_services": [{"name": "own", "port": 81}], "x": [1, "y"]}}}}
+JSON
+"#,
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        inv.join("group_vars/web.yml"),
+        services("{name: shared, port: 80}"),
+    )
+    .unwrap();
+    let note = format!(
+        "mmctl: note: {} is an inventory script: read through ansible-inventory",
+        script.display()
+    );
+    let hosts = ["web1", "web2", "web3"];
+    agrees_host_by_host(dir.path(), &inv, &hosts, &note);
+
+    let out = mmctl_with_ansible(
+        dir.path(),
+        &inv,
+        &["add-service", "blog", "--port", "4000", "--group", "web"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let web1 = ansible_host(dir.path(), &inv, "web1");
+    assert_eq!(names(&web1["monitored_services"]), ["shared", "blog"]);
+    agrees_host_by_host(dir.path(), &inv, &hosts, &note);
+
+    let out = mmctl_with_ansible(
+        dir.path(),
+        &inv,
+        &["add-service", "blog", "--port", "4000", "--host", "web3"],
+    );
+    assert!(!out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}: not edited: {} is an inventory script, so this inventory is read through \
+             ansible-inventory and mmctl edits only its group_vars/ and host_vars/ files",
+            script.display(),
+            script.display()
+        )),
+        "{stderr}"
+    );
+}
+
+/// `plugin: ansible.builtin.constructed` after a YAML hosts file: its `groups:` make a group
+/// (whose group_vars/ file then counts) and its `compose:` sets variables, one of them over a
+/// hosts file's value; mmctl gives each host what Ansible gives it.
+#[test]
+fn a_constructed_plugin_config_is_read_through_ansible() {
+    let dir = inventory(&[
+        (
+            "hosts.yml",
+            "web:\n  hosts:\n    web1: {tier: gold, label: plain}\n    web2: {tier: silver}\n\
+             \x20 vars: {depth: web}\n",
+        ),
+        (
+            "zz-constructed.yml",
+            "plugin: ansible.builtin.constructed\nstrict: true\ncompose:\n\
+             \x20 label: tier | upper\n  port_of: \"8000 + (tier | length)\"\n\
+             groups:\n  golden: tier == 'gold'\n",
+        ),
+        (
+            "group_vars/golden.yml",
+            &services("{name: gold-only, port: 90}"),
+        ),
+        ("group_vars/web.yml", &services("{name: shared, port: 80}")),
+    ]);
+    let inv = dir.path();
+    let note = format!(
+        "mmctl: note: {} is an inventory plugin config (plugin: ansible.builtin.constructed): \
+         read through ansible-inventory",
+        inv.join("zz-constructed.yml").display()
+    );
+    agrees_host_by_host(inv, inv, &["web1", "web2"], &note);
+}
+
+/// A YAML hosts file with a group called `plugin`: with no value it is a group like any other
+/// (Ansible's yaml plugin reads the file, and so does mmctl, without asking Ansible); with
+/// hosts under it, Ansible takes the file for a plugin config and reads nothing from it, and
+/// mmctl says so and stops rather than give hosts Ansible does not have.
+#[test]
+fn a_group_called_plugin_is_what_ansible_makes_of_it() {
+    let dir = inventory(&[(
+        "hosts.yml",
+        "plugin:\nweb:\n  hosts:\n    web1: {tier: gold}\n",
+    )]);
+    let inv = dir.path();
+    let out = mmctl_with_ansible(inv, inv, &["inventory", "--host", "web1"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
+    let mine: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(mine, ansible_host(inv, inv, "web1"));
+    assert_eq!(mmctl_lists(inv, inv), [("web1".to_string(), vec![])]);
+
+    let hosts = inv.join("hosts.yml");
+    std::fs::write(
+        &hosts,
+        "plugin:\n  hosts:\n    db1:\nweb:\n  hosts:\n    web1:\n",
+    )
+    .unwrap();
+    let empty = inv.join("empty-ansible.cfg");
+    let ansible = Command::new(ansible_inventory())
+        .arg("-i")
+        .arg(&hosts)
+        .args(["--host", "web1"])
+        .env("ANSIBLE_CONFIG", &empty)
+        .env("ANSIBLE_LOCAL_TEMP", inv.join(".ansible-tmp"))
+        .env("ANSIBLE_HOME", inv.join(".ansible-home"))
+        .output()
+        .unwrap();
+    assert!(!ansible.status.success(), "{ansible:?}");
+    for args in [&["inventory", "--host", "web1"][..], &["list"]] {
+        let out = mmctl_with_ansible(inv, &hosts, args);
+        assert!(!out.status.success(), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let what = format!(
+            "{} has a top-level 'plugin' key, so Ansible takes it for an inventory plugin config",
+            hosts.display()
+        );
+        assert!(
+            stderr.contains(&format!(
+                "mmctl: note: {what}: read through ansible-inventory"
+            )),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("ansible-inventory could not read the inventory")
+                && stderr.contains("Plugin configuration YAML file, not YAML inventory"),
+            "{stderr}"
+        );
+    }
+}
+
+/// The `bool` filter, for every kind of value, as Ansible 2.19's: one `ansible` run maps the
+/// whole table through it, and mmctl's templating of the same inventory variable must give
+/// the same list.
+#[test]
+fn the_bool_filter_agrees_with_ansible() {
+    let table = "['yes', 'YES', 'Yes', 'on', 'ON', 'true', 'True', 'TRUE', '1', 'no', 'NO', \
+                 'off', 'Off', 'false', 'FALSE', '0', '  yes ', 'y', 'Y', 't', 'n', 'f', '', \
+                 '2', '1.0', 'yes please', 0, 1, 2, -1, 1.0, 0.0, 0.5, true, false, yes, \
+                 null, [], [1], {}, {a: 1}]";
+    let dir = inventory(&[(
+        "hosts.yml",
+        &format!(
+            "web:\n  hosts:\n    web1:\n      table: {table}\n      \
+             answers: \"{{{{ table | map('bool') | list }}}}\"\n"
+        ),
+    )]);
+    let inv = dir.path();
+    let empty = inv.join("empty-ansible.cfg");
+    std::fs::write(&empty, "").unwrap();
+    let out = Command::new(ansible_inventory().with_file_name("ansible"))
+        .args(["web1", "-i"])
+        .arg(inv.join("hosts.yml"))
+        .args(["-c", "local", "-m", "debug", "-a", "var=answers"])
+        .env("ANSIBLE_CONFIG", &empty)
+        .env("ANSIBLE_DEPRECATION_WARNINGS", "False")
+        .env("ANSIBLE_LOCAL_TEMP", inv.join(".ansible-tmp"))
+        .env("ANSIBLE_HOME", inv.join(".ansible-home"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (_, json) = stdout.split_once("=>").expect("web1 | SUCCESS => {...}");
+    let ansible: Value = serde_json::from_str(json).unwrap();
+    let ansible = &ansible["answers"];
+    assert_eq!(ansible.as_array().map(Vec::len), Some(41), "{stdout}");
+
+    use mmctl::inventory::{Inventory, Vault, template::Resolver};
+    let inventory = Inventory::load(&[inv.join("hosts.yml")], &Vault::default()).unwrap();
+    let vars = inventory.host_vars("web1");
+    let mine = Resolver::new(&vars).get("answers").unwrap();
+    let table = Resolver::new(&vars).get("table").unwrap();
+    for ((input, a), m) in table
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(ansible.as_array().unwrap())
+        .zip(mine.as_array().unwrap())
+    {
+        assert_eq!(m, a, "{input:?} | bool");
+    }
+    assert_eq!(&mine, ansible);
 }

@@ -14,6 +14,8 @@
 //! MM_DIFF_CASES=N runs N cases (default 300); MM_DIFF_SEED=S starts at another seed. A case
 //! that disagrees is kept on disk and named with the command that shows it.
 
+mod support;
+
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -567,13 +569,7 @@ fn normal(mut v: Value) -> Value {
 }
 
 fn ansible_inventory() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/ansible-inventory");
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/install-deps (make test does)",
-        p.display()
-    );
-    p
+    support::ansible_program("ansible-inventory")
 }
 
 /// What differs between the two, said briefly: groups, then each host's variables.

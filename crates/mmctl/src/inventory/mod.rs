@@ -1,7 +1,9 @@
 //! The Ansible inventory as Ansible reads it: the sources (`-i`, or what ansible.cfg names),
 //! each a YAML or INI hosts file or a folder of them, and the `group_vars/` and `host_vars/`
-//! beside them. Every variable keeps the place it was defined (file and key path), so that an
-//! edit goes to the file that defines a value and an error can point at its line.
+//! beside them. An inventory script or plugin config among them makes mmctl ask
+//! `ansible-inventory` instead (see `via_ansible`). Every variable keeps the place it was
+//! defined (file and key path), so that an edit goes to the file that defines a value and an
+//! error can point at its line.
 
 mod extra_vars;
 mod ini;
@@ -13,6 +15,7 @@ mod secrets;
 pub mod template;
 mod vars_files;
 pub mod vault;
+pub mod via_ansible;
 mod yaml;
 mod yaml11;
 
@@ -90,6 +93,9 @@ pub struct Inventory {
     pub shadowed: Vec<(PathBuf, PathBuf)>,
     /// `-e`: above everything else.
     pub extra: Vars,
+    /// Set when a source only Ansible can read made mmctl read the whole inventory through
+    /// ansible-inventory (see `via_ansible`).
+    pub via_ansible: Option<via_ansible::Reason>,
 }
 
 /// Why an inventory could not be read: always names the file and says what to do.
@@ -104,6 +110,8 @@ pub enum InventoryError {
     Syntax { path: PathBuf, message: String },
     #[error("{}: {message}", path.display())]
     Vault { path: PathBuf, message: String },
+    #[error("{}: {message}", path.display())]
+    Ansible { path: PathBuf, message: String },
 }
 
 /// Texts that stand in for files (an edit not written yet), so that the inventory can be read
@@ -143,20 +151,34 @@ impl Inventory {
         };
         inv.group_mut("all");
         inv.group_mut("ungrouped");
+        let mut files = Vec::new();
         for source in sources {
             let meta = std::fs::metadata(source).map_err(|e| InventoryError::Read {
                 path: source.clone(),
                 source: e,
             })?;
             if meta.is_dir() {
-                for file in source_files(source)? {
-                    inv.read_source(&file, overlay)?;
-                }
+                files.extend(source_files(source)?);
                 inv.add_var_dir(source.clone());
             } else {
-                inv.read_source(source, overlay)?;
+                files.push(source.clone());
                 inv.add_var_dir(source.parent().unwrap_or(Path::new(".")).to_path_buf());
             }
+        }
+        let mut listed = None;
+        for file in &files {
+            match via_ansible::reason(file, overlay) {
+                None => inv.read_source(file, overlay)?,
+                Some(reason) if inv.via_ansible.is_none() => {
+                    via_ansible::note(&reason);
+                    listed = Some(via_ansible::list(sources, vault, &reason)?);
+                    inv.via_ansible = Some(reason);
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(listed) = &listed {
+            via_ansible::take_structure(&mut inv, listed);
         }
         // A host in no group but `all` belongs to `ungrouped`, and one in another group not
         // (though a source listed it there), as Ansible reconciles them.
@@ -175,23 +197,35 @@ impl Inventory {
             }
         }
         inv.take_priorities()?;
-        for (i, dir) in inv.var_dirs.clone().iter().enumerate() {
+        inv.read_vars_files(overlay)?;
+        if let (Some(listed), Some(reason)) = (&listed, inv.via_ansible.clone()) {
+            via_ansible::take_vars(&mut inv, listed, &reason, overlay)?;
+        }
+        Ok(inv)
+    }
+
+    /// The `group_vars/` and `host_vars/` files of every group and host, read afresh.
+    fn read_vars_files(&mut self, overlay: &Overlay) -> Result<(), InventoryError> {
+        self.shadowed.clear();
+        self.groups.values_mut().for_each(|g| g.files.clear());
+        self.hosts.values_mut().for_each(|h| h.files.clear());
+        for (i, dir) in self.var_dirs.clone().iter().enumerate() {
             let mark = |mut f: VarsFile| {
                 f.dir = i;
                 f
             };
-            for (name, group) in inv.groups.iter_mut() {
-                let found = vars_files::read(&dir.join("group_vars"), name, vault, overlay)?;
+            for (name, group) in self.groups.iter_mut() {
+                let found = vars_files::read(&dir.join("group_vars"), name, &self.vault, overlay)?;
                 group.files.extend(found.files.into_iter().map(mark));
-                inv.shadowed.extend(found.shadowed);
+                self.shadowed.extend(found.shadowed);
             }
-            for (name, host) in inv.hosts.iter_mut() {
-                let found = vars_files::read(&dir.join("host_vars"), name, vault, overlay)?;
+            for (name, host) in self.hosts.iter_mut() {
+                let found = vars_files::read(&dir.join("host_vars"), name, &self.vault, overlay)?;
                 host.files.extend(found.files.into_iter().map(mark));
-                inv.shadowed.extend(found.shadowed);
+                self.shadowed.extend(found.shadowed);
             }
         }
-        Ok(inv)
+        Ok(())
     }
 
     fn add_var_dir(&mut self, dir: PathBuf) {

@@ -225,11 +225,22 @@ fn regex_replace(
     Ok(re.replace_all(&s, rep.as_str()).into_owned())
 }
 
-/// Ansible's `bool`: yes/no, true/false, on/off, 1/0.
+/// Ansible 2.19's `bool` (`to_bool` in plugins/filter/core.py): a string lowercased (not
+/// trimmed), or an integer or boolean written out, is true for `yes`, `on`, `true`, `1` and
+/// false for `no`, `off`, `false`, `0`. Any other value gives what Python's `value == 1` gives:
+/// the float 1.0 is true; `y`, `t`, ` yes `, '', 2, -1, 0.5, null, lists and mappings are false
+/// (Ansible warns that this is deprecated, and an error from ansible-core 2.23).
 fn to_bool(v: JValue) -> bool {
-    match v.as_str() {
-        Some(s) => matches!(s.to_lowercase().as_str(), "yes" | "true" | "on" | "1" | "y"),
-        None => v.is_true(),
+    use minijinja::value::ValueKind;
+    match v.kind() {
+        ValueKind::Bool => v.is_true(),
+        ValueKind::String => {
+            let s = v.as_str().unwrap_or_default().to_lowercase();
+            matches!(s.as_str(), "yes" | "on" | "true" | "1")
+        }
+        ValueKind::Number if v.is_integer() => v.as_i64() == Some(1),
+        ValueKind::Number => f64::try_from(v).is_ok_and(|f| f == 1.0),
+        _ => false,
     }
 }
 
