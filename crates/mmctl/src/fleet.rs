@@ -55,6 +55,23 @@ impl Issue {
     }
 }
 
+/// Issues said once each: those that differ only by host become one line naming the hosts
+/// (`hosts 'web1', 'web2'`), in the order first found.
+pub fn said_once(issues: &[Issue]) -> Vec<String> {
+    let mut groups: Vec<(Issue, Vec<String>)> = Vec::new();
+    for i in issues {
+        let key = Issue {
+            host: String::new(),
+            ..i.clone()
+        };
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, hosts)) => hosts.push(i.host.clone()),
+            None => groups.push((key, vec![i.host.clone()])),
+        }
+    }
+    groups.iter().map(|(i, hosts)| i.shown_for(hosts)).collect()
+}
+
 impl fmt::Display for Issue {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str(&self.shown_for(std::slice::from_ref(&self.host)))
@@ -249,6 +266,13 @@ fn check_heartbeat_vars(hv: &HostVars, r: &Resolver) -> Vec<Issue> {
     }
     let key = r.get("heartbeat_api_key");
     let url = r.get("heartbeat_ping_url");
+    // A value that is there but cannot be worked out (a vault password that does not open
+    // it, a template that fails) is a problem, never a silent placeholder.
+    for (name, v) in [("heartbeat_api_key", &key), ("heartbeat_ping_url", &url)] {
+        if let Err(e @ Unresolved::Template { .. }) = v {
+            issues.push(unresolved(hv, name, e));
+        }
+    }
     let blank = |v: &Result<Value, Unresolved>| matches!(v, Ok(Value::String(s)) if s.is_empty());
     // Unless the values may be in a vaulted file that was not opened (validate names those).
     if blank(&key) && blank(&url) && hv.sealed.is_empty() {
@@ -329,9 +353,19 @@ fn syntax_issue(hv: &HostVars, text: &str, message: &str) -> Issue {
     at(hv, var, None, var, detail)
 }
 
+/// An issue for a value that could not be worked out, said once: the variable and its file
+/// are the issue's own, so only another variable's are named in the message.
 fn unresolved(hv: &HostVars, var: &str, e: &Unresolved) -> Issue {
-    at(hv, var, None, var, &e.to_string())
+    let message = match e {
+        Unresolved::Template { name, message, .. } if name == var => message.clone(),
+        Unresolved::Vaulted { name, .. } if name == var => VAULTED.to_string(),
+        Unresolved::Undefined(name) if name == var => "is not defined".to_string(),
+        other => other.to_string(),
+    };
+    at(hv, var, None, var, &message)
 }
+
+const VAULTED: &str = "is encrypted with Ansible Vault; give its password (--vault-password-file, --vault-id or --ask-vault-pass)";
 
 /// An issue about `key` in the mapping `var` holds, at its line (or the variable's, if the
 /// key is not written there).

@@ -215,6 +215,7 @@ enum Cmd {
         after_help = "Example:\n  mmctl render web1\n  mmctl render web1 --file /etc/miraclemax/config.yaml > config.yaml"
     )]
     Render {
+        /// A host, or a pattern as --limit takes it (each host it selects, one after another).
         host: String,
         /// Print only this file, byte for byte (e.g. /etc/miraclemax/config.yaml).
         #[arg(long, value_name = "PATH")]
@@ -520,32 +521,46 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             show_secrets,
         } => {
             let inv = src()?.load()?;
-            if !inv.hosts.contains_key(&host) {
+            let hosts = inv.matching(&host).map_err(anyhow::Error::msg)?;
+            if hosts.is_empty() {
                 let known: Vec<&str> = inv.hosts.keys().map(String::as_str).collect();
                 anyhow::bail!(
                     "no host '{host}' in the inventory (hosts: {})",
                     known.join(", ")
                 );
             }
-            let files = match mmctl::render::files(&inv, &host, show_secrets) {
-                Ok(f) => f,
-                Err(issues) => {
-                    let lines: Vec<String> = issues.iter().map(|i| i.to_string()).collect();
-                    anyhow::bail!("cannot render host '{host}':\n{}", lines.join("\n"));
-                }
-            };
-            match file {
-                Some(path) => match files.iter().find(|f| f.path == path) {
-                    Some(f) => print!("{}", f.text),
-                    None => {
-                        let known: Vec<&str> = files.iter().map(|f| f.path).collect();
-                        anyhow::bail!(
-                            "host '{host}' receives no file {path} (it receives: {})",
-                            known.join(", ")
-                        );
+            if file.is_some() && hosts.len() > 1 {
+                anyhow::bail!(
+                    "--file prints one host's file, and '{host}' selects {} hosts ({}): name one",
+                    hosts.len(),
+                    hosts.join(", ")
+                );
+            }
+            for (i, h) in hosts.iter().enumerate() {
+                let files = match mmctl::render::files(&inv, h, show_secrets) {
+                    Ok(f) => f,
+                    Err(issues) => {
+                        let lines = mmctl::fleet::said_once(&issues);
+                        anyhow::bail!("cannot render host '{h}':\n{}", lines.join("\n"));
                     }
-                },
-                None => print!("{}", mmctl::render::show(&files)),
+                };
+                match &file {
+                    Some(path) => match files.iter().find(|f| f.path == path) {
+                        Some(f) => print!("{}", f.text),
+                        None => {
+                            let known: Vec<&str> = files.iter().map(|f| f.path).collect();
+                            anyhow::bail!(
+                                "host '{h}' receives no file {path} (it receives: {})",
+                                known.join(", ")
+                            );
+                        }
+                    },
+                    None if hosts.len() == 1 => print!("{}", mmctl::render::show(&files)),
+                    None => {
+                        let gap = if i == 0 { "" } else { "\n" };
+                        print!("{gap}==> {h} <==\n{}", mmctl::render::show(&files));
+                    }
+                }
             }
         }
         Cmd::Deploy {
@@ -566,7 +581,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     issues.retain(|i| !i.is_heartbeat());
                 }
                 if !issues.is_empty() {
-                    let lines: Vec<String> = issues.iter().map(|i| i.to_string()).collect();
+                    let lines = mmctl::fleet::said_once(&issues);
                     anyhow::bail!(
                         "the inventory has problems; nothing was deployed (fix them, or --no-validate):\n{}",
                         lines.join("\n")
@@ -752,11 +767,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             if !issues.is_empty() {
-                for i in &issues {
-                    eprintln!("{NAME}: error: {i}");
+                let lines = mmctl::fleet::said_once(&issues);
+                for l in &lines {
+                    eprintln!("{NAME}: error: {l}");
                 }
-                eprintln!("{NAME}: {} problem(s) in {} host(s)", issues.len(), {
+                eprintln!("{NAME}: {} problem(s) in {} host(s)", lines.len(), {
                     let mut h: Vec<&str> = issues.iter().map(|i| i.host.as_str()).collect();
+                    h.sort();
                     h.dedup();
                     h.len()
                 });

@@ -386,7 +386,7 @@ fn finish(
         ));
     }
     if !new_issues.is_empty() {
-        let lines: Vec<String> = new_issues.iter().map(|i| i.to_string()).collect();
+        let lines = fleet::said_once(&new_issues);
         bail!("refused, nothing was written:\n{}", lines.join("\n"));
     }
     warnings.sort();

@@ -117,8 +117,7 @@ fn without_the_password_the_vault_is_named_and_a_wrong_one_is_an_error() {
         "{err}"
     );
     assert!(
-        err.contains("variable 'self_healing_ssh_target'")
-            && err.contains("is encrypted with Ansible Vault; give --vault-password-file"),
+        err.contains("self_healing_ssh_target: is encrypted with Ansible Vault; give its password (--vault-password-file, --vault-id or --ask-vault-pass)"),
         "{err}"
     );
     let wrong = dir.path().join("wrong");
@@ -179,4 +178,106 @@ fn without_the_password_what_the_vault_holds_is_not_checked_never_valid() {
         text(&out.stdout),
         "inventory OK: 1 host(s), each configuration valid\n"
     );
+}
+
+/// `ansible-vault encrypt_string` of the project's own Ansible, as an inline `!vault` value
+/// with this vault id.
+fn encrypt_string(dir: &Path, plain: &str, id: &str, password: &str) -> String {
+    let file = dir.join(format!("{id}-pass"));
+    std::fs::write(&file, format!("{password}\n")).unwrap();
+    let out =
+        Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/ansible-vault"))
+            .args(["encrypt_string", "--encrypt-vault-id", id, "--vault-id"])
+            .arg(format!("{id}@{}", file.display()))
+            .arg(plain)
+            .env("ANSIBLE_CONFIG", dir.join("none.cfg"))
+            .env("ANSIBLE_HOME", dir.join(".ansible-home"))
+            .output()
+            .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn vault_ids_from_ansible_cfg_and_the_command_line_open_the_values_of_each_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv");
+    std::fs::create_dir_all(inv.join("group_vars")).unwrap();
+    std::fs::write(
+        inv.join("hosts.yml"),
+        "web:\n  hosts:\n    web1:\n    web2:\n",
+    )
+    .unwrap();
+    let dev = encrypt_string(dir.path(), "dev-target", "dev", "dev-pass");
+    let prod = encrypt_string(
+        dir.path(),
+        "https://hc.example.org/ping/prod-key",
+        "prod",
+        "prod-pass",
+    );
+    let indent = |s: &str| s.replace("\n  ", "\n    ");
+    std::fs::write(
+        inv.join("group_vars/web.yml"),
+        format!(
+            "monitored_services:\n  - name: passgo\n    port: 8080\nself_healing_ssh_target: {}heartbeat_ping_url: {}",
+            indent(&dev),
+            indent(&prod)
+        ),
+    )
+    .unwrap();
+    // dev's password from ansible.cfg's vault_identity_list (relative to the working folder,
+    // as Ansible takes it), prod's on the command line.
+    std::fs::write(
+        dir.path().join("ansible.cfg"),
+        "[defaults]\nvault_identity_list = dev@dev-pass\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mmctl"))
+            .arg("-i")
+            .arg(&inv)
+            .args(args)
+            .current_dir(dir.path())
+            .env("ANSIBLE_CONFIG", dir.path().join("ansible.cfg"))
+            .env_remove("ANSIBLE_VAULT_PASSWORD_FILE")
+            .env_remove("ANSIBLE_VAULT_IDENTITY_LIST")
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "--vault-id",
+        "prod@prod-pass",
+        "render",
+        "web*",
+        "--show-secrets",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    // Both hosts, one after the other, each with both labels' values opened.
+    assert!(shown.starts_with("==> web1 <==\n"), "{shown}");
+    assert!(shown.contains("\n==> web2 <==\n"), "{shown}");
+    assert_eq!(
+        shown.matches("ssh_target: \"dev-target\"").count(),
+        2,
+        "{shown}"
+    );
+    assert_eq!(shown.matches("ping/prod-key").count(), 2, "{shown}");
+    // Without prod's password its value is not opened, and validate says it did not check it.
+    let out = run(&["validate"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    // Said once: for both hosts, and the variable and its file are the problem's own.
+    let text = std::fs::read_to_string(inv.join("group_vars/web.yml")).unwrap();
+    let line = 1 + text
+        .lines()
+        .position(|l| l.starts_with("heartbeat_ping_url:"))
+        .unwrap();
+    assert!(
+        err.contains(&format!(
+            "group_vars/web.yml:{line}: hosts 'web1', 'web2': heartbeat_ping_url: the vault password does not open it"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("mmctl: 1 problem(s) in 2 host(s)"), "{err}");
+    assert!(!err.contains("variable 'heartbeat_ping_url'"), "{err}");
 }

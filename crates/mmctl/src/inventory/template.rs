@@ -22,7 +22,7 @@ pub enum Unresolved {
         place: Place,
         message: String,
     },
-    #[error("variable '{name}' ({}) is encrypted with Ansible Vault; give --vault-password-file", place.file.display())]
+    #[error("variable '{name}' ({}) is encrypted with Ansible Vault; give its password (--vault-password-file, --vault-id or --ask-vault-pass)", place.file.display())]
     Vaulted { name: String, place: Place },
 }
 
