@@ -537,6 +537,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             for (i, h) in hosts.iter().enumerate() {
+                if let Some(why) = mmctl::render::incomplete(&inv, h) {
+                    eprintln!(
+                        "{NAME}: note: {h}: {why}; give its password (--vault-password-file, --vault-id or --ask-vault-pass)"
+                    );
+                }
                 let files = match mmctl::render::files(&inv, h, show_secrets) {
                     Ok(f) => f,
                     Err(issues) => {

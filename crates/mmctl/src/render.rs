@@ -26,6 +26,34 @@ pub struct File {
     pub text: String,
 }
 
+/// Why what `files` shows for `host` may not be what a deploy writes: values it needs sit in
+/// Ansible Vault that was not opened (the heartbeat's files are then left out, or a default
+/// stands in for a vaulted value). None when `files` is the whole truth.
+pub fn incomplete(inv: &Inventory, host: &str) -> Option<String> {
+    let hv = inv.host_vars(host);
+    let r = Resolver::new(&hv);
+    for name in [
+        "heartbeat_api_key",
+        "heartbeat_ping_url",
+        "self_healing_smtp_password",
+    ] {
+        if let Err(crate::inventory::Unresolved::Vaulted { place, .. }) = r.get(name) {
+            return Some(format!(
+                "{name} ({}) is encrypted with Ansible Vault and was not opened, so what depends on it is not shown",
+                place.file.display()
+            ));
+        }
+    }
+    if hv.sealed.is_empty() {
+        return None;
+    }
+    let files: Vec<String> = hv.sealed.iter().map(|f| f.display().to_string()).collect();
+    Some(format!(
+        "the variables in {} (encrypted with Ansible Vault, not opened) are left out of what is shown",
+        files.join(", ")
+    ))
+}
+
 pub fn files(inv: &Inventory, host: &str, show_secrets: bool) -> Result<Vec<File>, Vec<Issue>> {
     let hv = inv.host_vars(host);
     let r = Resolver::new(&hv);

@@ -120,6 +120,14 @@ fn without_the_password_the_vault_is_named_and_a_wrong_one_is_an_error() {
         err.contains("self_healing_ssh_target: is encrypted with Ansible Vault; give its password (--vault-password-file, --vault-id or --ask-vault-pass)"),
         "{err}"
     );
+    // render says what it could not show, never leaves it out silently.
+    let out = mmctl(&inv, &["render", "web1"], &[]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("mmctl: note: web1: the variables in ")
+            && err.contains("group_vars/all/vault.yml (encrypted with Ansible Vault, not opened) are left out of what is shown; give its password"),
+        "{err}"
+    );
     let wrong = dir.path().join("wrong");
     std::fs::write(&wrong, "nope\n").unwrap();
     let out = mmctl(
@@ -267,8 +275,8 @@ fn vault_ids_from_ansible_cfg_and_the_command_line_open_the_values_of_each_label
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     // Said once: for both hosts, and the variable and its file are the problem's own.
-    let text = std::fs::read_to_string(inv.join("group_vars/web.yml")).unwrap();
-    let line = 1 + text
+    let vars = std::fs::read_to_string(inv.join("group_vars/web.yml")).unwrap();
+    let line = 1 + vars
         .lines()
         .position(|l| l.starts_with("heartbeat_ping_url:"))
         .unwrap();
@@ -280,4 +288,29 @@ fn vault_ids_from_ansible_cfg_and_the_command_line_open_the_values_of_each_label
     );
     assert!(err.contains("mmctl: 1 problem(s) in 2 host(s)"), "{err}");
     assert!(!err.contains("variable 'heartbeat_ping_url'"), "{err}");
+
+    // ansible.cfg's vault_password_file, relative to the file's folder (run from another
+    // folder): its secret has the default label and opens prod's value all the same, as in
+    // Ansible, which tries every secret after those of the label.
+    std::fs::write(
+        dir.path().join("ansible.cfg"),
+        format!(
+            "[defaults]\nvault_identity_list = dev@{}\nvault_password_file = prod-pass\n",
+            dir.path().join("dev-pass").display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mmctl"))
+        .args(["-i", "."])
+        .args(["render", "web1", "--show-secrets"])
+        .current_dir(&inv)
+        .env("ANSIBLE_CONFIG", dir.path().join("ansible.cfg"))
+        .env_remove("ANSIBLE_VAULT_PASSWORD_FILE")
+        .env_remove("ANSIBLE_VAULT_IDENTITY_LIST")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("ssh_target: \"dev-target\""), "{shown}");
+    assert!(shown.contains("ping/prod-key"), "{shown}");
 }
