@@ -16,26 +16,39 @@ pub fn host(inv: &Inventory, host: &str) -> anyhow::Result<Value> {
             inv.hosts.keys().cloned().collect::<Vec<_>>().join(", ")
         );
     }
-    Ok(Value::Object(vars_of(inv, host)))
+    Ok(Value::Object(vars_of(inv, host, false)))
 }
 
-fn vars_of(inv: &Inventory, host: &str) -> Map<String, Value> {
+fn vars_of(inv: &Inventory, host: &str, list: bool) -> Map<String, Value> {
     inv.host_vars(host)
         .defs
         .into_iter()
         .filter(|(_, d)| !d.at.file.starts_with("roles/") && d.at.file.as_os_str() != ANSIBLE_SETS)
-        .map(|(name, d)| (name, shown(d.value)))
+        .map(|(name, d)| (name, shown(d.value, list)))
         .collect()
 }
 
-/// An inline `!vault` value as ansible-inventory prints it: `{"__ansible_vault": TEXT}`.
-fn shown(v: Value) -> Value {
+/// A value as ansible-inventory prints it: an inline `!vault` value as
+/// `{"__ansible_vault": TEXT}`; an `!unsafe` one as `{"__ansible_unsafe": TEXT}` in `--list`
+/// and as its text in `--host`.
+fn shown(v: Value, list: bool) -> Value {
     match v {
         Value::String(s) if crate::inventory::vault::is_vault(&s) => {
             json!({ "__ansible_vault": s })
         }
-        Value::Array(a) => Value::Array(a.into_iter().map(shown).collect()),
-        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, shown(v))).collect()),
+        // `!unsafe` text, as written: marked so in --list, as ansible-inventory marks it.
+        Value::String(s) if s.starts_with(crate::inventory::UNSAFE) => {
+            let text = s.trim_start_matches(crate::inventory::UNSAFE).to_string();
+            if list {
+                json!({ "__ansible_unsafe": text })
+            } else {
+                Value::String(text)
+            }
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(|v| shown(v, list)).collect()),
+        Value::Object(m) => {
+            Value::Object(m.into_iter().map(|(k, v)| (k, shown(v, list))).collect())
+        }
         other => other,
     }
 }
@@ -64,7 +77,7 @@ pub fn list(inv: &Inventory, hosts: &[String]) -> Value {
     }
     let hostvars: Map<String, Value> = hosts
         .iter()
-        .map(|h| (h.clone(), Value::Object(vars_of(inv, h))))
+        .map(|h| (h.clone(), Value::Object(vars_of(inv, h, true))))
         .filter(|(_, v)| v.as_object().is_some_and(|m| !m.is_empty()))
         .collect();
     out.insert("_meta".into(), json!({ "hostvars": hostvars }));

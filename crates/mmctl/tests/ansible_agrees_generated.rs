@@ -8,8 +8,7 @@
 //! every host.
 //!
 //! Not generated: `.inf` and `.nan`, which JSON cannot hold (ansible-inventory prints a bare
-//! `Infinity`, which is no JSON; mmctl keeps such a value as its text), and Python bytes
-//! (`b'x'`) in INI files, which Ansible marks unsafe.
+//! `Infinity`, which is no JSON; mmctl keeps such a value as its text).
 //!
 //! MM_DIFF_CASES=N runs N cases (default 300); MM_DIFF_SEED=S starts at another seed. A case
 //! that disagrees is kept on disk and named with the command that shows it.
@@ -90,6 +89,7 @@ const YAML_VALUES: &[&str] = &[
     "0b101",
     "'0'",
     "'a: b'",
+    "!unsafe '{{ v_b }}'",
 ];
 /// INI values as Ansible's INI plugin reads them (Python literals, else text).
 const INI_VALUES: &[&str] = &[
@@ -114,6 +114,7 @@ const INI_VALUES: &[&str] = &[
     "0o17",
     "'{{ v_a }}'",
     "u'x'",
+    "b'y'",
     "{'a': [1, {'b': None}]}",
 ];
 /// (vault id, password); None is the default identity.

@@ -130,6 +130,14 @@ impl Parser<'_> {
                 self.i += 1;
                 self.value()
             }
+            // `b'x'` is bytes, which Ansible takes as unsafe text.
+            b'b' | b'B' if matches!(self.s.get(self.i + 1), Some(b'\'' | b'"')) => {
+                self.i += 1;
+                match self.value()? {
+                    Value::String(t) => Some(Value::String(format!("{}{t}", super::UNSAFE))),
+                    _ => None,
+                }
+            }
             b'\'' | b'"' => {
                 let mut s = self.string()?;
                 // Adjacent literals are one string, as in Python.

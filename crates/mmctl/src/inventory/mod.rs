@@ -25,6 +25,7 @@ pub use resolve::{ANSIBLE_SETS, HostVars};
 pub use secrets::{AnsibleVault, Vault, VaultOptions};
 pub use template::Unresolved;
 pub use yaml::parse as parse_yaml;
+pub use yaml11::UNSAFE;
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

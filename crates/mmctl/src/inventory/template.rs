@@ -96,6 +96,9 @@ impl<'a> Resolver<'a> {
     }
 
     fn string(&self, s: &str) -> Result<Value, Fail> {
+        if let Some(text) = s.strip_prefix(super::yaml11::UNSAFE) {
+            return Ok(Value::String(text.to_string()));
+        }
         if super::vault::is_vault(s) {
             // An inline `!vault` value: its plain text, as it is (Ansible does not template it).
             if !self.vars.vault.has_secrets() {
@@ -292,6 +295,13 @@ mod tests {
         assert_eq!(r.get("pw").unwrap(), "");
         assert_eq!(r.get("list").unwrap(), serde_json::json!(["a", "b"]));
         assert_eq!(r.get("text").unwrap(), "smtp at 10.77.3.1:2525");
+    }
+
+    #[test]
+    fn an_unsafe_value_is_never_templated() {
+        let doc = crate::inventory::parse_yaml("u: !unsafe '{{ nothing }}'\n").unwrap();
+        let v = vars(&[("u", doc["u"].clone())]);
+        assert_eq!(Resolver::new(&v).get("u").unwrap(), "{{ nothing }}");
     }
 
     #[test]

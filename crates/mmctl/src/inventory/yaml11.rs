@@ -8,6 +8,11 @@ use granit_parser::{Event, Parser, ScalarStyle, Tag};
 use serde_json::{Number, Value};
 use std::collections::HashMap;
 
+/// Marks the text of an `!unsafe` value, which Ansible never templates: the templating takes
+/// the text after it as it is, and views print the text alone (a private-use character, which
+/// no inventory holds).
+pub const UNSAFE: char = '\u{E000}';
+
 /// How many nodes aliases may copy in one file: far beyond any real inventory, far below
 /// what an alias bomb (each level ten aliases of the one before) would expand to.
 const ALIAS_BUDGET: usize = 1_000_000;
@@ -219,7 +224,8 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, St
             };
         }
         return match (tag.handle(), tag.suffix()) {
-            ("!", "vault" | "unsafe") => Ok(Value::String(text.to_string())),
+            ("!", "vault") => Ok(Value::String(text.to_string())),
+            ("!", "unsafe") => Ok(Value::String(format!("{UNSAFE}{text}"))),
             (h, s) => Err(format!("unknown tag {h}{s}")),
         };
     }
