@@ -85,7 +85,7 @@ merge_by_key!(RawConfig {
     maps: [notifications, heartbeat, limits]
 });
 merge_by_key!(RawNotifications {
-    leaves: [],
+    leaves: [channels],
     maps: [email]
 });
 merge_by_key!(RawEmail {
