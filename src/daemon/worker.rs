@@ -205,6 +205,7 @@ async fn look_and_act(
             "circuit breaker reset by an operator",
         );
     }
+    let began = tokio::time::Instant::now();
     let mut look = match look(sh, svc, known, signals).await {
         Ok(look) => {
             seen(sh, svc);
@@ -212,6 +213,18 @@ async fn look_and_act(
         }
         Err(unseen) => return blind(sh, svc, unseen).await,
     };
+    if let Some(m) = &sh.metrics {
+        let up = look.seen == Seen::Ok;
+        if m.look(
+            svc.name.as_str(),
+            up,
+            paused.is_some(),
+            began.elapsed(),
+            sh.ctx.clock.now_ms(),
+        ) {
+            sh.metrics_changed();
+        }
+    }
     if look.seen == Seen::SystemdActing {
         let since = *acting_since.get_or_insert_with(tokio::time::Instant::now);
         if since.elapsed() > sh.config.limits.start_timeout {
@@ -406,7 +419,10 @@ async fn close(sh: &Arc<Shared>, svc: &Service, inc: Incident) {
             )
             .await
         {
-            Ok(_) => sh.mail_wakeup.notify_one(),
+            Ok(_) => {
+                sh.mail_wakeup.notify_one();
+                sh.count_outbox().await;
+            }
             Err(e) => tracing::error!(
                 service = svc.name.as_str(),
                 "cannot queue the report for {}: {e}",
@@ -419,6 +435,8 @@ async fn close(sh: &Arc<Shared>, svc: &Service, inc: Incident) {
             inc.id
         ),
     }
+    // Counted before the state changes: that change writes the metrics file.
+    sh.with_metrics(|f| f.closed(&inc));
     sh.update(|st| {
         let s = st.services.entry(svc.name.to_string()).or_default();
         s.open = None;

@@ -13,6 +13,7 @@
 
 mod fragments;
 mod merge;
+mod metrics;
 mod model;
 mod private;
 mod probe_url;
@@ -24,6 +25,7 @@ pub mod summary;
 mod validate;
 
 pub use fragments::{BadFragment, Fragment};
+pub use metrics::{DEBIAN_TEXTFILE_DIR, Metrics};
 pub use model::*;
 pub use private::not_private;
 pub use probe_url::ProbeUrl;

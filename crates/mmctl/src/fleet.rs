@@ -86,6 +86,7 @@ const VARS: &[(&str, &str)] = &[
     ("notifications", "self_healing_email"),
     ("limits", "self_healing_limits"),
     ("protected_processes", "self_healing_protected_processes"),
+    ("metrics", "self_healing_metrics_textfile"),
 ];
 
 /// The host's agent configuration text (`/etc/miraclemax/config.yaml`), or why it cannot be
@@ -118,6 +119,11 @@ pub fn agent_text(hv: &HostVars, r: &Resolver) -> Result<String, Vec<Issue>> {
         limits: get("self_healing_limits"),
         protected_processes: list(get("self_healing_protected_processes")),
         smtp_password: !text(get("self_healing_smtp_password")).is_empty(),
+        // Newer than most inventories: left out, no metrics file.
+        metrics_textfile: r
+            .get("self_healing_metrics_textfile")
+            .map(text)
+            .unwrap_or_default(),
     };
     if !issues.is_empty() {
         return Err(issues);
@@ -346,6 +352,7 @@ fn syntax_issue(hv: &HostVars, text: &str, message: &str) -> Issue {
         "notifications" | "email" => "self_healing_email",
         "limits" => "self_healing_limits",
         "protected_processes" => "self_healing_protected_processes",
+        "metrics" => "self_healing_metrics_textfile",
         "heartbeat" => "healthcheck_services",
         "host" => "self_healing_host_name",
         _ => "monitored_services",
