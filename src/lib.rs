@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod heal;
 pub mod heartbeat;
 pub mod journal;
+pub mod metrics;
 pub mod notify;
 pub mod probe;
 pub mod state;

@@ -176,6 +176,11 @@ impl Dirs {
 /// Writes a file so readers see the old or the new content, never half of it: a temporary file
 /// beside it, fsync, rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_mode(path, bytes, 0o600)
+}
+
+/// `write_atomic` for a file others read too (`mode`, e.g. 0o644 for node_exporter's).
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     {
@@ -183,9 +188,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
             .write(true)
             .create(true)
             .truncate(true)
-            .mode(0o600)
+            .mode(mode)
             .open(&tmp)?;
         f.write_all(bytes)?;
+        // Whatever the umask (the daemon's unit sets 0077): others read a 0644 file.
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
         f.sync_all()?;
     }
     fs::rename(&tmp, path)

@@ -34,6 +34,17 @@ impl Control {
         fs::remove_file(self.file(&name)).is_ok()
     }
 
+    /// The end (unix seconds) written in one pause file, expired or not: `service`'s own, or
+    /// the global one with `None`.
+    pub fn pause_end(&self, service: Option<&str>) -> Option<u64> {
+        let name = service.map_or("pause-all".to_string(), |s| format!("pause-{s}"));
+        fs::read_to_string(self.file(&name))
+            .ok()?
+            .trim()
+            .parse::<u64>()
+            .ok()
+    }
+
     pub fn request_reset(&self, service: &str) -> std::io::Result<()> {
         fs::create_dir_all(&self.dir)?;
         fs::write(self.file(&format!("reset-{service}")), b"")
@@ -41,15 +52,9 @@ impl Control {
 
     /// The pause in force for a service at `now`, if any (its own or the global one).
     pub fn paused_until(&self, service: &str, now: u64) -> Option<u64> {
-        [format!("pause-{service}"), "pause-all".to_string()]
-            .iter()
-            .filter_map(|n| {
-                fs::read_to_string(self.file(n))
-                    .ok()?
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-            })
+        [Some(service), None]
+            .into_iter()
+            .filter_map(|s| self.pause_end(s))
             .filter(|until| *until > now)
             .max()
     }

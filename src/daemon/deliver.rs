@@ -102,8 +102,11 @@ pub(super) async fn run(sh: Arc<Shared>, index: usize, mut stop: watch::Receiver
                 }
             }
         }
-        if let Some(s) = &sender {
-            route.outbox.deliver_due(s).await;
+        if let Some(s) = &sender
+            && route.outbox.deliver_due(s).await > 0
+        {
+            sh.count_outbox().await;
+            sh.metrics_changed();
         }
         wait = route.outbox.next_try().await.map(|due| {
             Duration::from_millis(due.saturating_sub(sh.ctx.clock.now_ms())).max(MIN_WAIT)

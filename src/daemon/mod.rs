@@ -26,6 +26,7 @@ use crate::config::{self, Config, Service};
 use crate::heal::clock::{Clock, SystemClock};
 use crate::heal::ladder::Ctx;
 use crate::heal::turns::Turns;
+use crate::metrics::Metrics;
 use crate::notify::outbox::Outbox;
 use crate::probe::procs::{ProcTable, Processes};
 use crate::state::{DAEMON_EVENTS, Dirs, Event, ServiceState, State, WorkerPanic};
@@ -75,6 +76,8 @@ pub struct Shared {
     reconnect: Arc<dyn Reconnect>,
     /// Set when the daemon must exit (and be restarted by systemd): why.
     fatal: Mutex<Option<String>>,
+    /// The metrics file's figures, when `metrics.textfile` is set (kept across reloads).
+    pub(crate) metrics: Option<Arc<Metrics>>,
 }
 
 impl Shared {
@@ -119,6 +122,42 @@ impl Shared {
                 self.persist.save_state(json);
             }
             Err(e) => tracing::error!("cannot serialise the state: {e}"),
+        }
+        self.write_metrics(st);
+    }
+
+    /// Hands the metrics text to the writer if it changed (only when a file is configured).
+    fn write_metrics(&self, st: &State) {
+        if let Some(m) = &self.metrics
+            && let Some(text) = m.render(&self.config, st)
+        {
+            self.persist.save_metrics(m.path.clone(), text.into_bytes());
+        }
+    }
+
+    /// The metrics figures changed outside the state: the file is rendered again.
+    pub(crate) fn metrics_changed(&self) {
+        if self.metrics.is_some() {
+            let st = self.lock_state();
+            self.write_metrics(&st);
+        }
+    }
+
+    /// Changes the metrics figures, when there is a metrics file; nothing is written.
+    pub(crate) fn with_metrics(&self, f: impl FnOnce(&mut crate::metrics::Figures)) {
+        if let Some(m) = &self.metrics {
+            m.with(f);
+        }
+    }
+
+    /// Counts the reports in the outbox (off the runtime thread) for the metrics file.
+    pub(crate) async fn count_outbox(&self) {
+        if self.metrics.is_none() {
+            return;
+        }
+        let outbox = self.outbox.clone();
+        if let Ok(n) = tokio::task::spawn_blocking(move || outbox.pending().len()).await {
+            self.with_metrics(|f| f.outbox_depth = Some(n));
         }
     }
 
@@ -416,12 +455,16 @@ fn beat(sh: &Shared, hooks: &Hooks, bound: Duration, stalled: &mut bool) {
         None => {
             if std::mem::take(stalled) {
                 sh.daemon_event("progress", "ok", "every worker is looking again");
+                sh.with_metrics(|f| f.watchdog_fed = true);
+                sh.metrics_changed();
             }
             (hooks.watchdog)();
             touch_alive(&sh.dirs);
         }
         Some((worker, age)) if !*stalled => {
             *stalled = true;
+            sh.with_metrics(|f| f.watchdog_fed = false);
+            sh.metrics_changed();
             sh.daemon_event(
                 "stalled",
                 "failed",
@@ -452,8 +495,15 @@ pub(crate) async fn serve(
     let started = system.clock.now_ms();
     let mut first = true;
     let mut panics = HashMap::new();
+    let mut metrics: Option<Arc<Metrics>> = None;
 
     loop {
+        // The figures outlive a reload that keeps the file; counters start at 0 with a new one.
+        metrics = match (&config.metrics, metrics.take()) {
+            (Some(c), Some(m)) if m.path == c.textfile => Some(m),
+            (Some(c), _) => Some(Arc::new(Metrics::new(c.textfile.clone()))),
+            (None, _) => None,
+        };
         let shared = Arc::new(build_shared(
             &config,
             &system,
@@ -461,6 +511,7 @@ pub(crate) async fn serve(
             &opts.template_dir,
             started,
             hooks.reconnect.clone(),
+            metrics.clone(),
         )?);
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut sup = Supervisor::new(shared.clone(), stop_rx);
@@ -556,6 +607,10 @@ pub(crate) async fn serve(
                 },
             }
         }
+        if !reload {
+            shared.with_metrics(|f| f.daemon_up = false);
+            shared.metrics_changed();
+        }
         shared.flush().await;
         if !reload {
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
@@ -583,6 +638,7 @@ fn build_shared(
     template_dir: &Path,
     started: u64,
     reconnect: Arc<dyn Reconnect>,
+    metrics: Option<Arc<Metrics>>,
 ) -> Result<Shared> {
     let mut state = match dirs.load_state() {
         Ok(s) => s,
@@ -643,8 +699,19 @@ fn build_shared(
         rebuild: Rebuild::new(config.limits.check_interval),
         reconnect,
         fatal: Mutex::new(None),
+        metrics,
     };
+    // At start only: how many reports wait in the outbox (later counted off the runtime).
+    let depth = shared
+        .metrics
+        .as_ref()
+        .map(|_| shared.outbox.pending().len());
+    shared.with_metrics(|f| {
+        f.daemon_up = true;
+        f.outbox_depth = depth;
+    });
     shared.update(|_| ());
+    shared.metrics_changed();
     Ok(shared)
 }
 

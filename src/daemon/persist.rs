@@ -4,8 +4,10 @@
 //! when several arrive while it writes, so a burst of changes costs one write, not one each.
 //! The runtime thread never waits on the disk; `flush` lets a caller that must know its change
 //! is on disk (before acting on a service, before a reload reads the file back) wait for it.
+//! The metrics file (`crate::metrics`) goes the same way, the newest text only.
 
-use crate::state::{Dirs, Event, write_atomic};
+use crate::state::{Dirs, Event, write_atomic, write_atomic_mode};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
 
@@ -24,6 +26,8 @@ struct Inner {
 struct Queue {
     state: Option<Vec<u8>>,
     events: Vec<Event>,
+    /// The metrics file and its newest text.
+    metrics: Option<(PathBuf, Vec<u8>)>,
     /// Bumped with every hand-over, so `flush` knows what it waits for.
     generation: u64,
     writing: bool,
@@ -44,6 +48,14 @@ impl Persist {
     pub(crate) fn save_state(&self, json: Vec<u8>) {
         let mut q = self.inner.queue();
         q.state = Some(json);
+        q.generation += 1;
+        self.start_writer(q);
+    }
+
+    /// Replaces whatever metrics text was waiting to be written with this one.
+    pub(crate) fn save_metrics(&self, path: PathBuf, text: Vec<u8>) {
+        let mut q = self.inner.queue();
+        q.metrics = Some((path, text));
         q.generation += 1;
         self.start_writer(q);
     }
@@ -89,13 +101,14 @@ impl Inner {
     /// even on a full disk.
     fn write_all(&self) {
         loop {
-            let (state, events, generation) = {
+            let (state, events, metrics, generation) = {
                 let mut q = self.queue();
-                if q.state.is_none() && q.events.is_empty() {
+                if q.state.is_none() && q.events.is_empty() && q.metrics.is_none() {
                     q.writing = false;
                     return;
                 }
-                (q.state.take(), std::mem::take(&mut q.events), q.generation)
+                let events = std::mem::take(&mut q.events);
+                (q.state.take(), events, q.metrics.take(), q.generation)
             };
             for ev in &events {
                 if let Err(e) = self.dirs.append_event(ev) {
@@ -106,6 +119,15 @@ impl Inner {
                 && let Err(e) = write_atomic(&self.dirs.state(), &json)
             {
                 tracing::error!("cannot save {}: {e}", self.dirs.state().display());
+            }
+            if let Some((path, text)) = metrics {
+                // node_exporter reads it as its own user: 0644, in a folder it can enter.
+                let dir = path.parent().unwrap_or(std::path::Path::new("/"));
+                if let Err(e) = std::fs::create_dir_all(dir)
+                    .and_then(|_| write_atomic_mode(&path, &text, 0o644))
+                {
+                    tracing::error!("cannot write {}: {e}", path.display());
+                }
             }
             self.written.send_replace(generation);
         }

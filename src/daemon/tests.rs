@@ -688,3 +688,5 @@ async fn while_each_report_write_takes_3_s_a_killed_service_is_healed_at_once_an
         .filter(|e| e.event == "stalled");
     assert_eq!(stalls.count(), 0, "no worker was ever seen stalled");
 }
+
+mod windows;

@@ -206,6 +206,7 @@ async fn look_and_act(
             "circuit breaker reset by an operator",
         );
     }
+    let began = tokio::time::Instant::now();
     let mut look = match look(sh, svc, known, signals).await {
         Ok(look) => {
             seen(sh, svc);
@@ -213,6 +214,18 @@ async fn look_and_act(
         }
         Err(unseen) => return blind(sh, svc, unseen).await,
     };
+    if let Some(m) = &sh.metrics {
+        let up = look.seen == Seen::Ok;
+        if m.look(
+            svc.name.as_str(),
+            up,
+            paused.is_some(),
+            began.elapsed(),
+            sh.ctx.clock.now_ms(),
+        ) {
+            sh.metrics_changed();
+        }
+    }
     if look.seen == Seen::SystemdActing {
         let since = *acting_since.get_or_insert_with(tokio::time::Instant::now);
         if since.elapsed() > sh.config.limits.start_timeout {
@@ -416,6 +429,7 @@ async fn close(sh: &Arc<Shared>, svc: &Service, inc: Incident) {
                     ),
                 }
             }
+            sh.count_outbox().await;
         }
         Some(Err(e)) => tracing::error!(
             service = svc.name.as_str(),
@@ -423,6 +437,8 @@ async fn close(sh: &Arc<Shared>, svc: &Service, inc: Incident) {
             inc.id
         ),
     }
+    // Counted before the state changes: that change writes the metrics file.
+    sh.with_metrics(|f| f.closed(&inc));
     sh.update(|st| {
         let s = st.services.entry(svc.name.to_string()).or_default();
         s.open = None;

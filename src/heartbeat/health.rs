@@ -104,9 +104,9 @@ fn assess(config: &Config, dirs: &Dirs) -> Assessment {
     for svc in &config.services {
         let saved = state.services.get(svc.name.as_str());
         let phase = saved.map(|s| s.machine.phase.clone()).unwrap_or_default();
-        let paused = control.paused_until(svc.name.as_str(), now_s).is_some();
+        let paused = control.paused_until(svc.name.as_str(), now_s);
         let (label, reason) = match phase {
-            _ if paused => ("paused", None),
+            _ if paused.is_some() => ("paused", None),
             Phase::Failed { .. } => {
                 let cause = saved
                     .and_then(|s| s.last.as_ref())
@@ -130,7 +130,8 @@ fn assess(config: &Config, dirs: &Dirs) -> Assessment {
             state: label.into(),
             critical: svc.critical,
             reason,
-            detail: None,
+            // The ping body names a paused service with the end of its pause.
+            detail: paused.map(|u| format!("until {}", crate::notify::report::utc(u * 1000))),
             own: false,
         });
     }
@@ -278,6 +279,36 @@ mod tests {
             .build()
             .unwrap()
             .block_on(f)
+    }
+
+    #[test]
+    fn a_paused_service_is_named_paused_with_the_end_of_its_pause_and_fails_nothing() {
+        let dir = std::env::temp_dir().join(format!("mm-health-paused-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let dirs = Dirs::new(&dir);
+        dirs.create().unwrap();
+        std::fs::write(
+            dirs.alive(),
+            format!("{} {}\n", std::process::id(), now_ms()),
+        )
+        .unwrap();
+        let config = crate::config::parse(
+            "monitored_services:\n  - name: web\n  - name: db\n",
+            std::path::Path::new("config.yaml"),
+        )
+        .unwrap();
+        Control::new(&dir).pause(Some("db"), 4_102_444_800).unwrap();
+        let a = assess(&config, &dirs);
+        let db = a.services.iter().find(|s| s.name == "db").unwrap();
+        assert_eq!(db.shown(), "paused (until 2100-01-01 00:00:00 UTC)");
+        assert!(a.problems.is_empty(), "{:?}", a.problems);
+        let body = super::super::body::render("web1", &a, "", &[], 10_000);
+        assert!(body.contains("1 paused"), "{body}");
+        assert!(
+            body.contains("  db: paused (until 2100-01-01 00:00:00 UTC)\n"),
+            "{body}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

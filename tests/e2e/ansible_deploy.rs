@@ -269,7 +269,7 @@ fn a_bad_inventory_value_fails_before_the_hosts_config_changes() {
     assert!(!out.status.success());
     let expected = format!(
         "{} is {}, and no build for it is in {} (missing: miraclemax-self-heal, \
-         miraclemax-status, agent_config, healthchecks_check, stack_facts, drill). Run \
+         miraclemax-status, agent_config, healthchecks_check, stack_facts, drill, maintenance). Run \
          scripts/build on the controller",
         tb.host(0).name,
         std::env::consts::ARCH,
@@ -581,7 +581,13 @@ fn a_check_run_on_a_clean_host_reports_the_changes_and_makes_none() {
         String::from_utf8_lossy(&modules.stdout)
             .split_whitespace()
             .collect::<Vec<_>>(),
-        ["agent_config", "drill", "healthchecks_check", "stack_facts"]
+        [
+            "agent_config",
+            "drill",
+            "healthchecks_check",
+            "maintenance",
+            "stack_facts"
+        ]
     );
 }
 

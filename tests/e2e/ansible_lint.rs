@@ -31,6 +31,7 @@ fn ansible_doc_shows_each_modules_documentation() {
             "Returns what `miraclemax-status --json' shows",
         ),
         ("drill", "A fire drill for one service"),
+        ("maintenance", "A deploy window"),
         ("agent_config", "The text of a host's agent configuration"),
     ] {
         let out = crate::support::ansible("ansible-doc")

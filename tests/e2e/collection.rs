@@ -186,8 +186,8 @@ fn booby_trap_the_controller(collection: &Path, cwd: &Path) {
         trapped += 1;
     }
     assert_eq!(
-        trapped, 4,
-        "agent_config, healthchecks_check, stack_facts, drill"
+        trapped, 5,
+        "agent_config, healthchecks_check, stack_facts, drill, maintenance"
     );
     // The trap is armed: a module run here fails.
     let out = Command::new("sh")

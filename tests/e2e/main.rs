@@ -14,6 +14,8 @@ mod docs;
 mod drill_module;
 mod failure_modes;
 mod heartbeat_cron;
+mod maintenance;
+mod metrics_textfile;
 mod mmctl;
 mod release_artifacts;
 mod scale;

@@ -15,12 +15,13 @@ use std::process::Command;
 const FLOOR: &str = "2.17";
 
 /// Every binary a host gets, as `dist/ARCH/` names them.
-const HOST_BINARIES: [&str; 7] = [
+const HOST_BINARIES: [&str; 8] = [
     "miraclemax-self-heal",
     "miraclemax-status",
     "miraclemax-heartbeat",
     "stack_facts",
     "drill",
+    "maintenance",
     "agent_config",
     "healthchecks_check",
 ];

@@ -164,7 +164,7 @@ pub fn start_second_service(host: &Host) {
 }
 
 /// The miraclemax.stack modules of this build: each module's name and its binary.
-pub fn modules() -> [(&'static str, std::path::PathBuf); 4] {
+pub fn modules() -> [(&'static str, std::path::PathBuf); 5] {
     [
         (
             "agent_config",
@@ -181,6 +181,10 @@ pub fn modules() -> [(&'static str, std::path::PathBuf); 4] {
         (
             "drill",
             mm_testbed::workspace_bin("miraclemax-module-drill"),
+        ),
+        (
+            "maintenance",
+            mm_testbed::workspace_bin("miraclemax-module-maintenance"),
         ),
     ]
 }

@@ -18,6 +18,7 @@ pub const OPTIONS: &[&str] = &[
     "limits",
     "protected_processes",
     "smtp_password",
+    "metrics_textfile",
     "heartbeat",
 ];
 
@@ -52,6 +53,7 @@ pub fn run(args: &Args) -> Result<Map<String, Value>, ModuleError> {
         limits: args.value("limits").cloned().unwrap_or(Value::Null),
         protected_processes: list("protected_processes")?,
         smtp_password: args.bool("smtp_password")?.unwrap_or(false),
+        metrics_textfile: args.str("metrics_textfile")?.unwrap_or_default(),
     };
     out.insert("content".into(), json!(agent_config(&vars)));
     Ok(out)

@@ -6,6 +6,7 @@
 pub mod agent_config;
 pub mod drill;
 pub mod healthchecks_check;
+pub mod maintenance;
 pub mod stack_facts;
 
 use miraclemax::config::quote;

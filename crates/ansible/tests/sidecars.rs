@@ -32,6 +32,7 @@ fn each_modules_documented_options_are_exactly_those_it_accepts() {
         ("stack_facts", miraclemax_ansible::stack_facts::OPTIONS),
         ("agent_config", miraclemax_ansible::agent_config::OPTIONS),
         ("drill", miraclemax_ansible::drill::OPTIONS),
+        ("maintenance", miraclemax_ansible::maintenance::OPTIONS),
     ] {
         assert_eq!(
             documented_options(module),

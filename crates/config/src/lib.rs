@@ -14,6 +14,7 @@
 pub mod channels;
 mod fragments;
 mod merge;
+mod metrics;
 mod model;
 mod private;
 mod probe_url;
@@ -26,6 +27,7 @@ mod validate;
 
 pub use channels::{Channel, ChannelKind, ChatFlavor};
 pub use fragments::{BadFragment, Fragment};
+pub use metrics::{DEBIAN_TEXTFILE_DIR, Metrics};
 pub use model::*;
 pub use private::not_private;
 pub use probe_url::ProbeUrl;

@@ -25,6 +25,8 @@ pub struct Config {
     /// Command names (as in /proc/PID/comm) that `port_conflict` never kills, on top of PID 1,
     /// the daemon itself and sshd.
     pub protected_processes: Vec<String>,
+    /// The Prometheus textfile the daemon keeps; `None` (no `metrics.textfile`): none.
+    pub metrics: Option<super::metrics::Metrics>,
     /// The fragments merged over the main file, in the order applied
     /// (`config.d/50-heartbeat.yaml`).
     pub fragments: Vec<String>,

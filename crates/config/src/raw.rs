@@ -19,6 +19,7 @@ pub struct RawConfig {
     pub heartbeat: Option<RawHeartbeat>,
     pub limits: Option<RawLimits>,
     pub protected_processes: Option<Vec<String>>,
+    pub metrics: Option<super::metrics::RawMetrics>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -113,6 +114,7 @@ pub const TOP_KEYS: &[&str] = &[
     "heartbeat",
     "limits",
     "protected_processes",
+    "metrics",
 ];
 pub const SERVICE_KEYS: &[&str] = &[
     "name",

@@ -20,6 +20,8 @@ pub struct AgentVars {
     pub protected_processes: Vec<Value>,
     /// `self_healing_smtp_password` is set: the role installs it as `SMTP_PASSWORD_FILE`.
     pub smtp_password: bool,
+    /// `self_healing_metrics_textfile`: empty means no metrics file.
+    pub metrics_textfile: String,
 }
 
 /// Where the self_healing role installs `self_healing_smtp_password` (root-only).
@@ -70,6 +72,12 @@ pub fn agent_config(v: &AgentVars) -> String {
         out.push_str(&format!(
             "protected_processes: {}\n",
             j(&Value::Array(v.protected_processes.clone()))
+        ));
+    }
+    if !v.metrics_textfile.is_empty() {
+        out.push_str(&format!(
+            "metrics: {{\"textfile\":{}}}\n",
+            j(&Value::String(v.metrics_textfile.clone()))
         ));
     }
     out
@@ -217,5 +225,27 @@ mod tests {
         v.email = email;
         v.smtp_password = false;
         assert!(!agent_config(&v).contains("password_file"));
+    }
+
+    #[test]
+    fn the_metrics_textfile_is_written_only_when_set_and_the_daemon_reads_it() {
+        let mut v = AgentVars {
+            host: "web1".into(),
+            ..AgentVars::default()
+        };
+        assert!(!agent_config(&v).contains("metrics"));
+        v.metrics_textfile = "/var/lib/prometheus/node-exporter/miraclemax.prom".into();
+        let text = agent_config(&v);
+        assert!(
+            text.ends_with(
+                "metrics: {\"textfile\":\"/var/lib/prometheus/node-exporter/miraclemax.prom\"}\n"
+            ),
+            "{text}"
+        );
+        let c = crate::parse(&text, Path::new("config.yaml")).unwrap();
+        assert_eq!(
+            c.metrics.unwrap().textfile,
+            Path::new("/var/lib/prometheus/node-exporter/miraclemax.prom")
+        );
     }
 }

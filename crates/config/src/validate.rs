@@ -133,6 +133,15 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
         }
     }
 
+    p.section = "metrics";
+    let metrics = raw.metrics.and_then(|m| {
+        p.unknown_keys("metrics", &m.unknown, crate::metrics::METRICS_KEYS);
+        crate::metrics::check(m)
+            .map_err(|e| p.add_key("metrics", "textfile", e))
+            .ok()
+            .flatten()
+    });
+
     if p.list.is_empty() {
         Ok(Config {
             host: raw.host,
@@ -143,6 +152,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
             heartbeat,
             limits,
             protected_processes,
+            metrics,
             fragments: Vec::new(),
         })
     } else {

@@ -87,6 +87,7 @@ const VARS: &[(&str, &str)] = &[
     ("notifications.channels", "self_healing_notify"),
     ("limits", "self_healing_limits"),
     ("protected_processes", "self_healing_protected_processes"),
+    ("metrics", "self_healing_metrics_textfile"),
 ];
 
 /// The host's agent configuration text (`/etc/miraclemax/config.yaml`), or why it cannot be
@@ -125,6 +126,11 @@ pub fn agent_vars(hv: &HostVars, r: &Resolver) -> Result<AgentVars, Vec<Issue>> 
         limits: get("self_healing_limits"),
         protected_processes: list(get("self_healing_protected_processes")),
         smtp_password: !text(get("self_healing_smtp_password")).is_empty(),
+        // Newer than most inventories: left out, no metrics file.
+        metrics_textfile: r
+            .get("self_healing_metrics_textfile")
+            .map(text)
+            .unwrap_or_default(),
     };
     if !issues.is_empty() {
         return Err(issues);
@@ -355,6 +361,7 @@ fn syntax_issue(hv: &HostVars, text: &str, message: &str) -> Issue {
         "channels" => "self_healing_notify",
         "limits" => "self_healing_limits",
         "protected_processes" => "self_healing_protected_processes",
+        "metrics" => "self_healing_metrics_textfile",
         "heartbeat" => "healthcheck_services",
         "host" => "self_healing_host_name",
         _ => "monitored_services",

@@ -87,11 +87,12 @@ fn row(host: String, a: Answer) -> Row {
         .iter()
         .filter(|s| s["healing"] != json!("healthy"))
         .map(|s| {
-            format!(
-                "{} ({})",
-                s["name"].as_str().unwrap_or("?"),
-                s["healing"].as_str().unwrap_or("?")
-            )
+            let name = s["name"].as_str().unwrap_or("?");
+            match (s["healing"].as_str(), s["paused_until"].as_str()) {
+                // A deploy window says when healing comes back by itself.
+                (Some("paused"), Some(until)) => format!("{name} (paused until {until})"),
+                (healing, _) => format!("{name} ({})", healing.unwrap_or("?")),
+            }
         })
         .collect();
     // The daemon's own incidents, which no service's state shows.
@@ -191,5 +192,19 @@ mod tests {
         );
         assert_eq!(blocked.state, "problem");
         assert_eq!(blocked.incidents, ["reports blocked"]);
+    }
+
+    #[test]
+    fn a_paused_service_is_listed_with_the_end_of_its_pause() {
+        let r = row(
+            "web1".into(),
+            Answer::Ok(json!({"ansible_facts": {"miraclemax": {
+                "installed": true, "ok": true, "daemon": {"active_state": "active"},
+                "services": [{"name": "web", "active_state": "inactive", "healing": "paused",
+                    "paused_until": "2026-12-06 07:30:00 UTC"}],
+            }}})),
+        );
+        assert_eq!(r.incidents, ["web (paused until 2026-12-06 07:30:00 UTC)"]);
+        assert_eq!(r.state, "ok", "a deploy window is no problem");
     }
 }

@@ -41,6 +41,7 @@ pub fn dist_dir() -> PathBuf {
             ("miraclemax-heartbeat", "miraclemax-heartbeat"),
             ("stack_facts", "miraclemax-module-stack-facts"),
             ("drill", "miraclemax-module-drill"),
+            ("maintenance", "miraclemax-module-maintenance"),
             ("agent_config", "miraclemax-module-agent-config"),
             ("healthchecks_check", "miraclemax-module-healthchecks-check"),
         ] {

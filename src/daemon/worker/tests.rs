@@ -67,7 +67,7 @@ fn rig_with(limits: &str, prepare: impl FnOnce(&Dirs)) -> Rig {
     let system: System = fake::system(&host, &clock);
     let templates = dir.path().join("templates");
     let reconnect: Arc<dyn crate::daemon::bus::Reconnect> = Arc::new(crate::daemon::NoReconnect);
-    let sh = build_shared(&config, &system, &dirs, &templates, T0, reconnect).unwrap();
+    let sh = build_shared(&config, &system, &dirs, &templates, T0, reconnect, None).unwrap();
     Rig {
         svc: config.services[0].clone(),
         control: Control::new(&dirs.root),

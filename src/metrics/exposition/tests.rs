@@ -1,0 +1,187 @@
+//! The exposition text itself: names, labels, HELP/TYPE lines and values as Prometheus' text
+//! format and naming conventions want them (the e2e tier runs `promtool check metrics` on a
+//! real host's file).
+
+use super::*;
+use crate::heal::cause::Cause;
+use crate::heal::incident::{Attempt, Incident, Outcome};
+use crate::heal::machine::Phase;
+use crate::metrics::Figures;
+use crate::state::{ServiceState, State};
+use std::path::Path;
+use std::time::Duration;
+
+fn config() -> Config {
+    crate::config::parse(
+        "monitored_services:\n  - {name: web, port: 8080, healing_strategies: [service_restart, port_conflict]}\n  - {name: db}\n",
+        Path::new("config.yaml"),
+    )
+    .unwrap()
+}
+
+fn incident(service: &str, outcome: Outcome, detected_at_ms: u64) -> Incident {
+    Incident {
+        id: format!("{service}-1"),
+        service: service.into(),
+        unit: format!("{service}.service"),
+        domain: None,
+        port: None,
+        detected_at_ms,
+        detected: String::new(),
+        cause: Cause::Stopped,
+        steps: Vec::new(),
+        attempts: vec![Attempt {
+            strategy: "service_restart".into(),
+            ok: matches!(outcome, Outcome::Resolved { .. }),
+            detail: String::new(),
+        }],
+        outcome,
+        journal: Vec::new(),
+    }
+}
+
+/// web healed once (down at 1000 ms, detected at 3500, resolved at 5000), db failed for good.
+fn figures_and_state() -> (Figures, State) {
+    let mut f = Figures::default();
+    f.look("web", false, false, Duration::from_millis(2), 1000);
+    let resolved = Outcome::Resolved {
+        at_ms: 5000,
+        strategy: "service_restart".into(),
+    };
+    f.closed(&incident("web", resolved, 3500));
+    f.look("web", true, false, Duration::from_millis(3), 6000);
+    f.look("db", false, false, Duration::from_millis(1), 1000);
+    f.closed(&incident("db", Outcome::Failed { at_ms: 9000 }, 2000));
+    f.outbox_depth = Some(1);
+    let mut st = State {
+        daemon_started_ms: 1_700_000_000_000,
+        ..State::default()
+    };
+    let mut db = ServiceState::default();
+    db.machine.phase = Phase::Failed { until: 99 };
+    st.services.insert("db".into(), db);
+    (f, st)
+}
+
+#[test]
+fn each_family_has_help_and_type_before_its_samples_and_follows_the_naming_conventions() {
+    let (f, st) = figures_and_state();
+    let text = render(&config(), &st, &f);
+    let mut family = String::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            family = rest.split(' ').next().unwrap().to_string();
+            assert!(family.starts_with("miraclemax_"), "{line}");
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            assert_eq!(name, family, "TYPE right after its HELP");
+            assert_eq!(kind == "counter", name.ends_with("_total"), "{line}");
+            continue;
+        }
+        let name = line.split(['{', ' ']).next().unwrap();
+        assert!(
+            name == family
+                || [("_bucket"), ("_sum"), ("_count")]
+                    .iter()
+                    .any(|s| name.strip_suffix(s) == Some(&family)),
+            "{name} under {family}"
+        );
+        let value = line.rsplit(' ').next().unwrap();
+        assert!(value.parse::<f64>().is_ok(), "{line}");
+    }
+    assert!(
+        !text.contains("_ms") && !text.contains("millis"),
+        "base units"
+    );
+}
+
+#[test]
+fn heals_breaker_state_latency_outbox_and_daemon_health_are_all_there() {
+    let (f, st) = figures_and_state();
+    let text = render(&config(), &st, &f);
+    for line in [
+        "miraclemax_daemon_up 1",
+        "miraclemax_daemon_start_time_seconds 1700000000",
+        "miraclemax_watchdog_fed 1",
+        "miraclemax_dbus_connected 1",
+        "miraclemax_blind_services 0",
+        "miraclemax_email_blocked 0",
+        "miraclemax_outbox_reports 1",
+        "miraclemax_service_up{service=\"web\"} 1",
+        "miraclemax_service_up{service=\"db\"} 0",
+        "miraclemax_service_state{service=\"web\",state=\"healthy\"} 1",
+        "miraclemax_service_state{service=\"web\",state=\"failed\"} 0",
+        "miraclemax_service_state{service=\"db\",state=\"failed\"} 1",
+        "miraclemax_breaker_open{service=\"web\"} 0",
+        "miraclemax_breaker_open{service=\"db\"} 1",
+        "miraclemax_probe_duration_seconds{service=\"web\"} 0.003",
+        "miraclemax_heals_total{service=\"web\",outcome=\"resolved\",strategy=\"service_restart\"} 1",
+        "miraclemax_heals_total{service=\"web\",outcome=\"resolved\",strategy=\"port_conflict\"} 0",
+        "miraclemax_heals_total{service=\"web\",outcome=\"flapping\",strategy=\"none\"} 0",
+        "miraclemax_heals_total{service=\"db\",outcome=\"failed\",strategy=\"none\"} 1",
+        "miraclemax_heal_attempts_total{service=\"db\",strategy=\"service_restart\",result=\"failed\"} 1",
+        // Detection: 2.5 s (first look wrong at 1000 ms, detected at 3500 ms).
+        "miraclemax_detection_duration_seconds_bucket{service=\"web\",le=\"2.0\"} 0",
+        "miraclemax_detection_duration_seconds_bucket{service=\"web\",le=\"5.0\"} 1",
+        "miraclemax_detection_duration_seconds_sum{service=\"web\"} 2.5",
+        // Healing: 1.5 s, resolved incidents only.
+        "miraclemax_healing_duration_seconds_bucket{service=\"web\",le=\"1.0\"} 0",
+        "miraclemax_healing_duration_seconds_bucket{service=\"web\",le=\"2.0\"} 1",
+        "miraclemax_healing_duration_seconds_bucket{service=\"web\",le=\"+Inf\"} 1",
+        "miraclemax_healing_duration_seconds_count{service=\"web\"} 1",
+        "miraclemax_healing_duration_seconds_count{service=\"db\"} 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line} missing in:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn a_paused_service_and_a_blind_one_say_so_and_no_look_yet_means_no_up_sample() {
+    let mut f = Figures::default();
+    f.look("web", false, true, Duration::from_millis(1), 0);
+    let st = State {
+        blind_services: vec!["db".into()],
+        ..State::default()
+    };
+    let text = render(&config(), &st, &f);
+    assert!(text.contains("miraclemax_service_state{service=\"web\",state=\"paused\"} 1\n"));
+    assert!(text.contains("miraclemax_service_state{service=\"db\",state=\"blind\"} 1\n"));
+    assert!(text.contains("miraclemax_blind_services 1\n"));
+    assert!(
+        !text.contains("miraclemax_service_up{service=\"db\"}"),
+        "{text}"
+    );
+    // A failure during a pause is not one the daemon was slow to detect.
+    assert_eq!(f.services["web"].wrong_since_ms, None);
+}
+
+#[test]
+fn label_values_are_escaped() {
+    assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+}
+
+#[test]
+fn probe_latency_alone_is_written_only_when_it_jumps_and_at_most_once_a_minute() {
+    let m = crate::metrics::Metrics::new("/nonexistent/m.prom".into());
+    let (c, st) = (config(), State::default());
+    let ms = Duration::from_millis;
+    assert!(m.look("web", true, false, ms(2), 0), "first look");
+    assert!(m.render(&c, &st).is_some());
+    assert!(!m.look("web", true, false, ms(40), 1000), "jitter");
+    assert!(m.look("web", true, false, ms(900), 2000), "slow now");
+    assert!(m.render(&c, &st).is_some());
+    assert!(
+        !m.look("web", true, false, ms(20), 30_000),
+        "fast again, within the minute"
+    );
+    assert!(m.look("web", true, false, ms(20), 62_000), "a minute later");
+    assert!(
+        m.look("web", false, false, ms(20), 63_000),
+        "down is a change at once"
+    );
+}
