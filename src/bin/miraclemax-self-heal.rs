@@ -68,6 +68,9 @@ enum Cmd {
     },
     /// Close an open circuit breaker so a FAILED service is watched and healed again.
     Reset { service: String },
+    /// Send a test message by email and through every report channel now (outside the
+    /// outbox: nothing is queued or retried) and print what each answered; exit 1 if any refused.
+    TestNotify,
 }
 
 fn main() -> ExitCode {
@@ -190,6 +193,42 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             known(&service)?;
             control.request_reset(&service)?;
             println!("circuit breaker of {service} will be reset at the daemon's next check");
+        }
+        Some(Cmd::TestNotify) => {
+            if config.email.is_none() && config.channels.is_empty() {
+                bail!(
+                    "{}: no report channel is configured (notifications.email, notifications.channels)",
+                    cli.host.config.display()
+                );
+            }
+            let host = config
+                .host
+                .clone()
+                .unwrap_or_else(miraclemax::daemon::hostname);
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let answers = rt.block_on(miraclemax::notify::test_notify::send_all(
+                &config,
+                &host,
+                now_ms(),
+            ));
+            let mut refused = 0;
+            for a in &answers {
+                match &a.result {
+                    Ok(answer) => println!("{}: accepted ({answer})", a.channel),
+                    Err(why) => {
+                        refused += 1;
+                        println!("{}: NOT accepted: {why}", a.channel);
+                    }
+                }
+            }
+            if refused > 0 {
+                bail!(
+                    "{refused} of {} channel(s) did not accept the test message",
+                    answers.len()
+                );
+            }
         }
     }
     Ok(())

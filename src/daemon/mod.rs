@@ -1,5 +1,5 @@
-//! The daemon: one task per watched service (so one slow heal never delays another), a mail
-//! task draining the outbox, and a main loop that supervises them, answers systemd's watchdog,
+//! The daemon: one task per watched service (so one slow heal never delays another), one
+//! delivery task per report channel (`deliver`), and a main loop that supervises them, answers systemd's watchdog,
 //! reloads the configuration on SIGHUP (keeping the old one if the new one is invalid) and
 //! stops on SIGTERM. It fails loudly: a worker that panics is logged, recorded as the daemon's
 //! own event and restarted after a pause, and if the same worker panics `PANICS_BEFORE_EXIT`
@@ -10,6 +10,7 @@
 
 pub(crate) mod bus;
 pub mod control;
+mod deliver;
 #[cfg(test)]
 pub(crate) mod fake;
 mod look;
@@ -17,6 +18,8 @@ mod persist;
 mod progress;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_channels;
 mod worker;
 
 use crate::config::{self, Config, Service};
@@ -24,7 +27,7 @@ use crate::heal::clock::{Clock, SystemClock};
 use crate::heal::ladder::Ctx;
 use crate::heal::turns::Turns;
 use crate::metrics::Metrics;
-use crate::notify::outbox::{Mailer, Outbox};
+use crate::notify::outbox::Outbox;
 use crate::probe::procs::{ProcTable, Processes};
 use crate::state::{DAEMON_EVENTS, Dirs, Event, ServiceState, State, WorkerPanic};
 use crate::systemd::{Systemd, Units};
@@ -40,7 +43,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::Instant;
 
@@ -56,8 +59,10 @@ pub struct Shared {
     pub config: Config,
     pub dirs: Dirs,
     pub state: Mutex<State>,
+    /// Email's queue (also its route's, when email is configured).
     pub outbox: Outbox,
-    pub mail_wakeup: Notify,
+    /// Where reports leave: email, then each channel, each with its own queue and task.
+    pub routes: Vec<deliver::Route>,
     pub host: String,
     pub ssh_target: String,
     pub template_dir: PathBuf,
@@ -311,18 +316,18 @@ fn signals() -> std::io::Result<impl Stream<Item = Request> + Unpin> {
     }))
 }
 
-/// One supervised task: a service's worker, or the mail task.
+/// One supervised task: a service's worker, or a channel's delivery task (by route index).
 #[derive(Clone)]
 enum Job {
     Worker(Box<Service>),
-    Mail,
+    Deliver(usize, String),
 }
 
 impl Job {
     fn name(&self) -> String {
         match self {
             Job::Worker(svc) => svc.name.to_string(),
-            Job::Mail => "outbox".into(),
+            Job::Deliver(_, name) => name.clone(),
         }
     }
 }
@@ -359,7 +364,7 @@ impl Supervisor {
             }
             match what {
                 Job::Worker(svc) => worker::run(sh, *svc, stop).await,
-                Job::Mail => mail_loop(sh, stop).await,
+                Job::Deliver(i, _) => deliver::run(sh, i, stop).await,
             }
         });
         self.handles.insert(job.name(), handle.clone());
@@ -513,7 +518,9 @@ pub(crate) async fn serve(
         for svc in &config.services {
             sup.spawn(Job::Worker(Box::new(svc.clone())), Duration::ZERO);
         }
-        sup.spawn(Job::Mail, Duration::ZERO);
+        for (i, route) in shared.routes.iter().enumerate() {
+            sup.spawn(Job::Deliver(i, route.task_name()), Duration::ZERO);
+        }
         let status = format!("watching {} service(s)", config.services.len());
         let _ = sd_notify::notify(&[
             sd_notify::NotifyState::Ready,
@@ -662,6 +669,7 @@ fn build_shared(
         (state.blind_since_ms, state.blind_error) = (None, None);
     }
     let host = config.host.clone().unwrap_or_else(hostname);
+    let outbox = Outbox::with_clock(&dirs.outbox(), system.clock.clone())?;
     let bus = Arc::new(Limited::new(system.units.clone(), bus::IN_FLIGHT));
     let shared = Shared {
         ctx: Ctx {
@@ -674,10 +682,10 @@ fn build_shared(
             turns: Turns::new(config.limits.max_concurrent_heals),
         },
         config: config.clone(),
-        outbox: Outbox::with_clock(&dirs.outbox(), system.clock.clone())?,
+        outbox: outbox.clone(),
+        routes: deliver::routes(config, &outbox, &dirs.outbox(), system.clock.clone())?,
         dirs: dirs.clone(),
         state: Mutex::new(state),
-        mail_wakeup: Notify::new(),
         ssh_target: config
             .ssh_target
             .clone()
@@ -706,60 +714,6 @@ fn build_shared(
     shared.metrics_changed();
     Ok(shared)
 }
-
-async fn mail_loop(sh: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    let Some(email) = &sh.config.email else {
-        return;
-    };
-    // Set up (TLS roots and all) when the first report is queued, not at start: a host whose
-    // services stay healthy never pays for it.
-    // A set-up that fails (an unreadable password file, a refused address) is the daemon's own
-    // incident: recorded in its state for status and the heartbeat, retried with backoff, and
-    // over once a set-up works, with no restart.
-    let mut mailer = None;
-    let mut setup_backoff = MAIL_SETUP_RETRY_MIN;
-    let mut next_setup = tokio::time::Instant::now();
-    loop {
-        let outbox = sh.outbox.clone();
-        let waiting = tokio::task::spawn_blocking(move || outbox.has_pending())
-            .await
-            .unwrap_or(true);
-        if waiting && mailer.is_none() && tokio::time::Instant::now() >= next_setup {
-            let (config, host) = (email.clone(), sh.host.clone());
-            let made = tokio::task::spawn_blocking(move || Mailer::new(&config, &host))
-                .await
-                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-            match made {
-                Ok(m) => {
-                    mailer = Some(m);
-                    setup_backoff = MAIL_SETUP_RETRY_MIN;
-                    mail_blocked(&sh, None);
-                }
-                Err(e) => {
-                    mail_blocked(&sh, Some(format!("{e}")));
-                    next_setup = tokio::time::Instant::now() + setup_backoff;
-                    setup_backoff = (setup_backoff * 2).min(MAIL_SETUP_RETRY_MAX);
-                }
-            }
-        }
-        if waiting
-            && let Some(mailer) = &mailer
-            && sh.outbox.deliver_due(mailer).await > 0
-        {
-            sh.count_outbox().await;
-            sh.metrics_changed();
-        }
-        tokio::select! {
-            _ = stop.changed() => return,
-            _ = sh.mail_wakeup.notified() => {}
-            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-        }
-    }
-}
-
-/// Between two tries to set email up while it fails: from 5 s, doubling, at most a minute.
-const MAIL_SETUP_RETRY_MIN: Duration = Duration::from_secs(5);
-const MAIL_SETUP_RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// Records whether email can be set up (`Some(why)`: it cannot), logging each change once.
 fn mail_blocked(sh: &Shared, why: Option<String>) {

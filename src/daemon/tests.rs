@@ -19,15 +19,15 @@ fn yaml(services: &[&str]) -> String {
     y
 }
 
-struct Daemon {
-    host: Arc<FakeHost>,
-    clock: Arc<FakeClock>,
+pub(super) struct Daemon {
+    pub(super) host: Arc<FakeHost>,
+    pub(super) clock: Arc<FakeClock>,
     faulty: Arc<Faulty>,
     /// How many times systemd's watchdog was fed.
     fed: Arc<AtomicUsize>,
     /// When it was fed.
     fed_at: Arc<Mutex<Vec<std::time::Instant>>>,
-    opts: Options,
+    pub(super) opts: Options,
     requests: mpsc::UnboundedSender<Request>,
     task: JoinHandle<Result<()>>,
     _dir: TempDir,
@@ -40,7 +40,7 @@ fn start(services: &[&str]) -> Daemon {
 
 /// The loop with this configuration, on a fake host whose units a, b and c are active, its
 /// systemd reached through `Faulty` (both given to `prepare` before the loop starts).
-fn start_on(config_yaml: &str, prepare: impl FnOnce(&FakeHost, &Faulty)) -> Daemon {
+pub(super) fn start_on(config_yaml: &str, prepare: impl FnOnce(&FakeHost, &Faulty)) -> Daemon {
     let dir = TempDir::new("daemon");
     let opts = Options {
         config_path: dir.path().join("config.yaml"),
@@ -91,7 +91,7 @@ fn start_on(config_yaml: &str, prepare: impl FnOnce(&FakeHost, &Faulty)) -> Daem
 
 impl Daemon {
     /// Waits (at most 2 s) until every named service has been looked at and saved.
-    async fn until_watching(&self, services: &[&str]) {
+    pub(super) async fn until_watching(&self, services: &[&str]) {
         let deadline = Instant::now() + Duration::from_secs(2);
         while !services.iter().all(|s| self.probed(s)) {
             assert!(Instant::now() < deadline, "not all of {services:?} watched");
@@ -134,7 +134,7 @@ impl Daemon {
         std::fs::metadata(alive).unwrap().modified().unwrap()
     }
 
-    async fn stop(self) {
+    pub(super) async fn stop(self) {
         self.requests.send(Request::Stop).unwrap();
         let ended = timeout(Duration::from_secs(1), self.task).await;
         ended
@@ -238,7 +238,7 @@ async fn a_failure_whose_signal_was_lost_is_still_seen_and_healed() {
 }
 
 /// Limits small enough that a stalled worker is noticed within a fraction of a second.
-const QUICK_LIMITS: &str = "limits:
+pub(super) const QUICK_LIMITS: &str = "limits:
   check_interval: 20ms
   probe_timeout: 50ms
   start_timeout: 50ms

@@ -15,6 +15,7 @@ use crate::heal::cause::{Cause, classify};
 use crate::heal::incident::{Incident, Outcome};
 use crate::heal::ladder;
 use crate::heal::machine::{Action, Policy, Seen};
+use crate::notify::outbox::About;
 use crate::notify::report::{Origin, render};
 use crate::state::Event;
 use crate::systemd::ActiveStates;
@@ -404,31 +405,32 @@ async fn close(sh: &Arc<Shared>, svc: &Service, inc: Incident) {
         ssh_target: &sh.ssh_target,
         heal_window: sh.config.limits.heal_window,
     };
-    // No email configured: nothing to queue (the journal and events have it all).
-    let rendered = sh
-        .config
-        .email
-        .as_ref()
-        .map(|_| render(&inc, &origin, &sh.template_dir));
+    // No channel configured: nothing to queue (the journal and events have it all).
+    let rendered = (!sh.routes.is_empty()).then(|| render(&inc, &origin, &sh.template_dir));
     match rendered {
         None => {}
-        Some(Ok(email)) => match sh
-            .waiting_on_disk(
-                svc.name.as_str(),
-                sh.outbox.queue(format!("{}-{}", inc.id, inc.kind()), email),
-            )
-            .await
-        {
-            Ok(_) => {
-                sh.mail_wakeup.notify_one();
-                sh.count_outbox().await;
+        Some(Ok(email)) => {
+            let id = format!("{}-{}", inc.id, inc.kind());
+            let about = About {
+                host: sh.host.clone(),
+                service: svc.name.to_string(),
+                outcome: inc.kind().to_ascii_uppercase(),
+            };
+            // Each channel's queue in turn; one that cannot be written does not stop the next.
+            for route in &sh.routes {
+                let queued = route.outbox.queue(id.clone(), email.clone(), about.clone());
+                match sh.waiting_on_disk(svc.name.as_str(), queued).await {
+                    Ok(_) => route.wakeup.notify_one(),
+                    Err(e) => tracing::error!(
+                        service = svc.name.as_str(),
+                        "cannot queue the report for {} for {}: {e}",
+                        inc.id,
+                        route.task_name()
+                    ),
+                }
             }
-            Err(e) => tracing::error!(
-                service = svc.name.as_str(),
-                "cannot queue the report for {}: {e}",
-                inc.id
-            ),
-        },
+            sh.count_outbox().await;
+        }
         Some(Err(e)) => tracing::error!(
             service = svc.name.as_str(),
             "cannot render the report for {}: {e}",

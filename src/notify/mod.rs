@@ -1,8 +1,10 @@
-//! Reports: incidents rendered into emails from templates, and the outbox that delivers them
-//! over SMTP and keeps every one on disk until it is sent.
+//! Reports: incidents rendered into emails from templates, the outbox that keeps every one on
+//! disk until its channel accepted it, and the channels (SMTP and HTTP services) they leave by.
 
-pub(crate) mod outbox;
+pub mod channels;
+pub mod outbox;
 pub mod report;
+pub mod test_notify;
 
 /// Email as the daemon will set it up (addresses as the SMTP client parses them, the password
 /// file read), without sending anything: `--check-config` refuses a report path that could
@@ -17,7 +19,7 @@ pub fn check_email(cfg: &crate::config::Email, host: &str) -> Result<(), String>
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    rt.block_on(async { outbox::Mailer::new(cfg, host).map(drop) })
+    rt.block_on(async { channels::Mailer::new(cfg, host).map(drop) })
         .map_err(|e| e.to_string())
 }
 

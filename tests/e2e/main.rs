@@ -8,6 +8,7 @@ mod support;
 
 mod ansible_deploy;
 mod ansible_lint;
+mod channels;
 mod collection;
 mod docs;
 mod drill_module;

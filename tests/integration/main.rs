@@ -1,6 +1,7 @@
 //! The fast tier: the host binaries and the library run for real without root, systemd or the
 //! testbed (`cargo test`, seconds). The end-to-end tier is `tests/e2e`.
 
+mod channels;
 mod cli;
 mod config_fragments;
 mod config_fuzz;

@@ -11,6 +11,7 @@
 //! whole on any bad file, so nothing acts on a configuration that has not passed validation
 //! and a typo can never reach systemd or a shell.
 
+pub mod channels;
 mod fragments;
 mod merge;
 mod metrics;
@@ -24,6 +25,7 @@ mod scalar;
 pub mod summary;
 mod validate;
 
+pub use channels::{Channel, ChannelKind, ChatFlavor};
 pub use fragments::{BadFragment, Fragment};
 pub use metrics::{DEBIAN_TEXTFILE_DIR, Metrics};
 pub use model::*;

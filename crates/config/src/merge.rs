@@ -90,7 +90,7 @@ merge_by_key!(RawMetrics {
     maps: []
 });
 merge_by_key!(RawNotifications {
-    leaves: [],
+    leaves: [channels],
     maps: [email]
 });
 merge_by_key!(RawEmail {

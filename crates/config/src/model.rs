@@ -17,6 +17,8 @@ pub struct Config {
     pub services: Vec<Service>,
     /// Email reports; `None` when no `notifications.email` is configured or it is disabled.
     pub email: Option<Email>,
+    /// Report channels besides email (`notifications.channels`), in the order written.
+    pub channels: Vec<super::channels::Channel>,
     /// Healthchecks pings; `None` when no `heartbeat` is configured.
     pub heartbeat: Option<Heartbeat>,
     pub limits: Limits,

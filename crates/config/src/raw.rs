@@ -53,6 +53,7 @@ pub struct RawHealth {
 #[derive(Debug, Default, Deserialize)]
 pub struct RawNotifications {
     pub email: Option<RawEmail>,
+    pub channels: Option<Vec<super::channels::RawChannel>>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -133,7 +134,7 @@ pub const HEALTH_KEYS: &[&str] = &[
     "ca_file",
     "tls_verify",
 ];
-pub const NOTIFICATION_KEYS: &[&str] = &["email"];
+pub const NOTIFICATION_KEYS: &[&str] = &["email", "channels"];
 pub const EMAIL_KEYS: &[&str] = &[
     "enabled",
     "smtp_host",

@@ -14,6 +14,8 @@ pub struct AgentVars {
     pub monitored_services: Vec<Value>,
     /// `self_healing_email`: empty means no email.
     pub email: Value,
+    /// `self_healing_notify`: report channels besides email (`notifications.channels`).
+    pub notify: Vec<Value>,
     pub limits: Value,
     pub protected_processes: Vec<Value>,
     /// `self_healing_smtp_password` is set: the role installs it as `SMTP_PASSWORD_FILE`.
@@ -42,6 +44,9 @@ pub fn agent_config(v: &AgentVars) -> String {
     for s in &v.monitored_services {
         out.push_str(&format!("  - {}\n", j(s)));
     }
+    if !empty(&v.email) || !v.notify.is_empty() {
+        out.push_str("notifications:\n");
+    }
     if !empty(&v.email) {
         let mut email = v.email.clone();
         // The password the role installs is the one the login uses, unless the user named
@@ -52,7 +57,13 @@ pub fn agent_config(v: &AgentVars) -> String {
             m.entry("password_file")
                 .or_insert_with(|| Value::String(SMTP_PASSWORD_FILE.into()));
         }
-        out.push_str(&format!("notifications:\n  email: {}\n", j(&email)));
+        out.push_str(&format!("  email: {}\n", j(&email)));
+    }
+    if !v.notify.is_empty() {
+        out.push_str("  channels:\n");
+        for c in &v.notify {
+            out.push_str(&format!("    - {}\n", j(c)));
+        }
     }
     if !empty(&v.limits) {
         out.push_str(&format!("limits: {}\n", j(&v.limits)));
@@ -81,6 +92,41 @@ pub fn heartbeat_fragment(section: &Value) -> String {
          heartbeat: {}\n",
         serde_json::to_string(section).unwrap_or_default()
     )
+}
+
+/// The keys of a `self_healing_notify` entry that hold credentials: what `mmctl render` hides
+/// unless asked to show secrets. Every URL but ntfy's and Gotify's server address is one (a chat
+/// webhook's URL is the credential itself; a generic webhook's may carry one in its query).
+pub fn redact_channel(entry: &Value) -> Value {
+    let mut e = entry.clone();
+    let kind = e
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let Value::Object(m) = &mut e else {
+        return e;
+    };
+    let hide = |v: &mut Value| {
+        if let Value::String(s) = v
+            && !s.is_empty()
+        {
+            *s = crate::Secret::new(s.clone()).redacted();
+        }
+    };
+    for (key, v) in m.iter_mut() {
+        match key.as_str() {
+            "token" | "secret" => hide(v),
+            "url" if !matches!(kind.as_str(), "ntfy" | "gotify") => hide(v),
+            "headers" => {
+                if let Value::Object(h) = v {
+                    h.values_mut().for_each(hide);
+                }
+            }
+            _ => {}
+        }
+    }
+    e
 }
 
 /// Empty the way Jinja's `if` sees it: no value, `{}`, `[]` or `""`.
@@ -118,6 +164,37 @@ mod tests {
         let c = crate::parse(&text, Path::new("config.yaml")).unwrap();
         assert_eq!(c.services[0].port.map(|p| p.get()), Some(8080));
         assert!(!agent_config(&AgentVars::default()).contains("notifications"));
+    }
+
+    #[test]
+    fn channels_render_under_notifications_and_their_credentials_can_be_hidden() {
+        let ntfy = json!({"type": "ntfy", "url": "https://ntfy.example.org", "topic": "ops", "token": "tk_hunter2"});
+        let slack =
+            json!({"type": "slack", "url": "https://hooks.slack.example/services/T0/B0/hunter2"});
+        let v = AgentVars {
+            host: "web1".into(),
+            notify: vec![ntfy.clone(), slack.clone()],
+            ..AgentVars::default()
+        };
+        let text = agent_config(&v);
+        assert!(
+            text.contains("notifications:\n  channels:\n    - {"),
+            "{text}"
+        );
+        let c = crate::parse(&text, Path::new("config.yaml")).unwrap();
+        assert_eq!(c.channels.len(), 2);
+        assert_eq!(
+            (c.channels[0].name.as_str(), c.channels[1].name.as_str()),
+            ("ntfy", "slack")
+        );
+        let hidden =
+            serde_json::to_string(&[redact_channel(&ntfy), redact_channel(&slack)]).unwrap();
+        assert!(!hidden.contains("hunter2"), "{hidden}");
+        assert!(hidden.contains("https://ntfy.example.org"), "{hidden}");
+        assert!(
+            hidden.contains("https://hooks.slack.example/<redacted>"),
+            "{hidden}"
+        );
     }
 
     #[test]

@@ -49,6 +49,15 @@ pub fn config_summary(c: &Config) -> String {
         }
         None => out.push_str("email: off\n"),
     }
+    for ch in &c.channels {
+        let _ = writeln!(
+            out,
+            "channel {}: {} to {}",
+            ch.name,
+            ch.kind.type_name(),
+            ch.kind.shown()
+        );
+    }
     match &c.heartbeat {
         Some(h) => {
             let _ = writeln!(

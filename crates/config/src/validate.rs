@@ -23,7 +23,7 @@ pub struct Problem {
 }
 
 #[derive(Default)]
-struct Problems {
+pub(crate) struct Problems {
     list: Vec<Problem>,
     /// The key being validated, as a dotted path (`limits`, `notifications.email`,
     /// `heartbeat.services`; empty at the top).
@@ -32,7 +32,7 @@ struct Problems {
 
 impl Problems {
     /// A problem with the current section as a whole.
-    fn add(&mut self, object: &str, message: impl Into<String>) {
+    pub(crate) fn add(&mut self, object: &str, message: impl Into<String>) {
         self.list.push(Problem {
             object: object.to_string(),
             message: message.into(),
@@ -41,7 +41,7 @@ impl Problems {
     }
 
     /// A problem with one key of the current section.
-    fn add_key(&mut self, object: &str, key: &str, message: impl Into<String>) {
+    pub(crate) fn add_key(&mut self, object: &str, key: &str, message: impl Into<String>) {
         let key = if self.section.is_empty() {
             key.to_string()
         } else {
@@ -54,7 +54,7 @@ impl Problems {
         });
     }
 
-    fn unknown_keys(&mut self, object: &str, unknown: &raw::Unknown, allowed: &[&str]) {
+    pub(crate) fn unknown_keys(&mut self, object: &str, unknown: &raw::Unknown, allowed: &[&str]) {
         for key in unknown.keys() {
             let hint = match closest(key, allowed) {
                 Some(k) => format!("did you mean '{k}'?"),
@@ -98,16 +98,15 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
     p.section = "monitored_services";
     let services = services(raw.monitored_services.unwrap_or_default(), &limits, &mut p);
     p.section = "notifications";
-    let email = raw
-        .notifications
-        .and_then(|n| {
-            p.unknown_keys("notifications", &n.unknown, NOTIFICATION_KEYS);
-            n.email
-        })
-        .and_then(|e| {
-            p.section = "notifications.email";
-            email(e, &mut p)
-        });
+    let notifications = raw.notifications.unwrap_or_default();
+    p.unknown_keys("notifications", &notifications.unknown, NOTIFICATION_KEYS);
+    let email = notifications.email.and_then(|e| {
+        p.section = "notifications.email";
+        email(e, &mut p)
+    });
+    // The list comes whole from one file: its entries' problems belong to it.
+    p.section = "notifications.channels";
+    let channels = super::channels::channels(notifications.channels.unwrap_or_default(), &mut p);
     p.section = "heartbeat";
     let heartbeat = raw.heartbeat.and_then(|h| heartbeat(h, &services, &mut p));
 
@@ -149,6 +148,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
             ssh_target: raw.ssh_target,
             services,
             email,
+            channels,
             heartbeat,
             limits,
             protected_processes,

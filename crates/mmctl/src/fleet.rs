@@ -84,6 +84,7 @@ const VARS: &[(&str, &str)] = &[
     ("host", "self_healing_host_name"),
     ("ssh_target", "self_healing_ssh_target"),
     ("notifications", "self_healing_email"),
+    ("notifications.channels", "self_healing_notify"),
     ("limits", "self_healing_limits"),
     ("protected_processes", "self_healing_protected_processes"),
     ("metrics", "self_healing_metrics_textfile"),
@@ -92,6 +93,11 @@ const VARS: &[(&str, &str)] = &[
 /// The host's agent configuration text (`/etc/miraclemax/config.yaml`), or why it cannot be
 /// written.
 pub fn agent_text(hv: &HostVars, r: &Resolver) -> Result<String, Vec<Issue>> {
+    agent_vars(hv, r).map(|v| agent_config(&v))
+}
+
+/// The self_healing role's variables for the host, as its `agent_config` task passes them.
+pub fn agent_vars(hv: &HostVars, r: &Resolver) -> Result<AgentVars, Vec<Issue>> {
     let mut issues = Vec::new();
     let mut get = |name: &str| -> Value {
         match r.get(name) {
@@ -116,6 +122,7 @@ pub fn agent_text(hv: &HostVars, r: &Resolver) -> Result<String, Vec<Issue>> {
         ssh_target: text(get("self_healing_ssh_target")),
         monitored_services: list(get("monitored_services")),
         email: get("self_healing_email"),
+        notify: list(get("self_healing_notify")),
         limits: get("self_healing_limits"),
         protected_processes: list(get("self_healing_protected_processes")),
         smtp_password: !text(get("self_healing_smtp_password")).is_empty(),
@@ -128,7 +135,7 @@ pub fn agent_text(hv: &HostVars, r: &Resolver) -> Result<String, Vec<Issue>> {
     if !issues.is_empty() {
         return Err(issues);
     }
-    Ok(agent_config(&vars))
+    Ok(vars)
 }
 
 /// Everything wrong with what `host` would receive.
@@ -181,6 +188,7 @@ pub fn check(inv: &Inventory, host: &str) -> Vec<Issue> {
                 .map(|(_, v)| *v)
                 .unwrap_or("monitored_services");
             let var = match p.key.as_str() {
+                k if k.starts_with("notifications.channels") => "self_healing_notify",
                 k if k.starts_with("heartbeat.services") => "healthcheck_services",
                 "heartbeat.deadline" => "heartbeat_deadline",
                 k if k.starts_with("heartbeat") => "heartbeat_ping_url",
@@ -350,6 +358,7 @@ fn syntax_issue(hv: &HostVars, text: &str, message: &str) -> Issue {
     }
     let var = match key {
         "notifications" | "email" => "self_healing_email",
+        "channels" => "self_healing_notify",
         "limits" => "self_healing_limits",
         "protected_processes" => "self_healing_protected_processes",
         "metrics" => "self_healing_metrics_textfile",

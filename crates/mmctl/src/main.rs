@@ -250,7 +250,8 @@ enum Cmd {
         json: bool,
     },
     /// Drills on a host: `heal` stops a service and reports how the daemon healed it (the user
-    /// guide's "Test Self-Healing"); `heartbeat` runs the heartbeat once and shows its result.
+    /// guide's "Test Self-Healing"); `heartbeat` runs the heartbeat once and shows its result;
+    /// `notify` sends a test message through email and every report channel.
     #[command(subcommand)]
     Test(TestCmd),
     /// The healing history from a host's journal: every action the daemon took.
@@ -327,6 +328,10 @@ enum TestCmd {
     /// Run the heartbeat once on a host and show what it sent.
     #[command(after_help = "Example:\n  mmctl test heartbeat web1")]
     Heartbeat { host: String },
+    /// Send a test message from a host by email and through every report channel
+    /// (self_healing_notify) and show what each answered.
+    #[command(after_help = "Example:\n  mmctl test notify web1")]
+    Notify { host: String },
 }
 
 fn main() -> ExitCode {
@@ -656,6 +661,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("{}", mmctl::ops::heartbeat_failure(&host, &r));
             }
             eprint!("{}", r.stderr);
+        }
+        Cmd::Test(TestCmd::Notify { host }) => {
+            let r = on_host(&src()?, &host, |t| {
+                mmctl::ops::run(t, &[mmctl::ops::SELF_HEAL, "test-notify"])
+            })?;
+            if !r.stdout.is_empty() {
+                println!("{}", r.stdout);
+            }
+            if r.rc != 0 {
+                anyhow::bail!("{}", mmctl::ops::notify_failure(&host, &r));
+            }
         }
         Cmd::Logs {
             host,

@@ -1,5 +1,6 @@
 //! The operator's remote commands, run on a host through Ansible as root: the user guide's
 //! "Test Self-Healing" (`test heal`, the `drill` module), a heartbeat run (`test heartbeat`),
+//! a test message through every report channel (`test notify`),
 //! the healing history from journald (`logs`), and maintenance pauses (`pause`, `resume`).
 //! Every value the user typed is checked first and travels as JSON data, never as argument text.
 
@@ -142,6 +143,26 @@ pub fn heartbeat_failure(host: &str, r: &Ran) -> String {
         out.push_str(&format!("; {DEPLOY}"));
     }
     out
+}
+
+/// Why `mmctl test notify` failed: the program's own words (which channels refused and why),
+/// or why it could not run.
+pub fn notify_failure(host: &str, r: &Ran) -> String {
+    let said: Vec<&str> = r
+        .stderr
+        .lines()
+        .map(|l| l.trim().trim_start_matches("miraclemax-self-heal: error: "))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let why = match (said.is_empty(), r.msg.trim()) {
+        (false, _) => said.join("; "),
+        (true, "") => "it gave no reason".to_string(),
+        (true, msg) => msg.to_string(),
+    };
+    format!(
+        "{host}: miraclemax-self-heal test-notify exited with {}: {why}",
+        r.rc
+    )
 }
 
 /// The healing history from the host's journal (every action the daemon logged), optionally

@@ -2,7 +2,8 @@
 //! will receive it. The agent configuration and the heartbeat fragment come from
 //! `miraclemax_config::render`, the code the roles' `agent_config` module runs, and the unit
 //! is the role's own file, built in; so for what does not depend on Healthchecks the output is
-//! byte for byte what a deploy writes. Secrets (the SMTP password, ping URLs) are redacted
+//! byte for byte what a deploy writes. Secrets (the SMTP password, ping URLs, channel tokens
+//! and webhook URLs) are redacted
 //! unless asked for; ping URLs of checks the heartbeat role creates exist only after a deploy.
 
 use crate::edit;
@@ -57,7 +58,15 @@ pub fn incomplete(inv: &Inventory, host: &str) -> Option<String> {
 pub fn files(inv: &Inventory, host: &str, show_secrets: bool) -> Result<Vec<File>, Vec<Issue>> {
     let hv = inv.host_vars(host);
     let r = Resolver::new(&hv);
-    let config = fleet::agent_text(&hv, &r)?;
+    let mut vars = fleet::agent_vars(&hv, &r)?;
+    if !show_secrets {
+        vars.notify = vars
+            .notify
+            .iter()
+            .map(miraclemax_config::render::redact_channel)
+            .collect();
+    }
+    let config = miraclemax_config::render::agent_config(&vars);
     let text = |name: &str| match r.get(name) {
         Ok(Value::String(s)) => s,
         Ok(Value::Null) | Err(_) => String::new(),

@@ -139,3 +139,53 @@ fn a_self_healing_only_setup_passes_validate_only_self_healing() {
         "inventory OK: 1 host(s), each configuration valid for the self-healing layer\n"
     );
 }
+
+#[test]
+fn validate_checks_self_healing_notify_with_the_daemons_rules_and_render_hides_its_credentials() {
+    let services = "monitored_services:\n  - name: example\n    port: 8080\n";
+    let ping = format!("heartbeat_ping_url: https://hc-ping.com/{UUID}\n");
+    let bad = format!(
+        "{services}{ping}self_healing_notify:\n  - type: slack\n    url: \"http://192.0.2.5/hooks/{SECRET}\"\n  - type: ntfy\n    url: https://ntfy.sh\n"
+    );
+    let (code, all) = validate(&bad);
+    assert_eq!(code, Some(1), "{all}");
+    for says in [
+        "host 'web1': notifications.channels[0] (slack): url is plain http to 192.0.2.5",
+        "host 'web1': notifications.channels[1] (ntfy): missing required key 'topic'",
+    ] {
+        assert!(all.contains(says), "{says:?} not in:\n{all}");
+    }
+    assert!(
+        all.contains("self_healing_notify") || all.contains("group_vars/web.yml"),
+        "{all}"
+    );
+    assert!(!all.contains(SECRET), "{all}");
+
+    let good = format!(
+        "{services}{ping}self_healing_notify:\n  - type: telegram\n    token: \"{SECRET}\"\n    chat_id: -100123\n"
+    );
+    let (code, all) = validate(&good);
+    assert_eq!(code, Some(0), "{all}");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("group_vars")).unwrap();
+    std::fs::write(
+        d.join("hosts.yml"),
+        "all:\n  children:\n    web:\n      hosts:\n        web1:\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("group_vars/web.yml"), &good).unwrap();
+    let render = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_mmctl"))
+            .current_dir(d)
+            .args(["-i", ".", "render", "web1"])
+            .args(extra)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = render(&[]);
+    assert!(shown.contains("\"type\":\"telegram\""), "{shown}");
+    assert!(!shown.contains(SECRET), "{shown}");
+    assert!(render(&["--show-secrets"]).contains(SECRET));
+}

@@ -22,6 +22,7 @@ pub mod healthchecks;
 mod host;
 pub mod matrix;
 mod net;
+pub mod receiver;
 mod release;
 mod rootfs;
 pub mod smtp;

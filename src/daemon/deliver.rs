@@ -1,0 +1,150 @@
+//! Delivery: one task per report channel (email and each of `notifications.channels`), each
+//! draining its own outbox folder, so a channel that is down never delays another, email, or
+//! healing. A task costs nothing at rest: it sleeps on its queue event (a report queued) with no
+//! timer, and sets a timer only while a report waits, for that report's next try. Reports left
+//! by an earlier run are looked for once at start.
+
+use super::Shared;
+use crate::config;
+use crate::notify::channels::{HttpChannel, Mailer, Sender};
+use crate::notify::outbox::Outbox;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+
+/// A channel's queue and what wakes its task.
+pub struct Route {
+    pub target: Target,
+    pub outbox: Outbox,
+    pub wakeup: Notify,
+}
+
+#[derive(Clone)]
+pub enum Target {
+    Email(config::Email),
+    Channel(config::Channel),
+}
+
+impl Route {
+    /// The supervised task's name: `outbox` for email (as before channels), `outbox-NAME`.
+    pub fn task_name(&self) -> String {
+        match &self.target {
+            Target::Email(_) => "outbox".into(),
+            Target::Channel(c) => format!("outbox-{}", c.name),
+        }
+    }
+}
+
+/// Between two tries to set a channel up while it fails: from 5 s, doubling, at most a minute.
+const SETUP_RETRY_MIN: Duration = Duration::from_secs(5);
+const SETUP_RETRY_MAX: Duration = Duration::from_secs(60);
+/// The shortest timer a waiting report sets (a due time in the past is tried at once after it).
+const MIN_WAIT: Duration = Duration::from_millis(50);
+
+pub(super) async fn run(sh: Arc<Shared>, index: usize, mut stop: watch::Receiver<bool>) {
+    let route = &sh.routes[index];
+    // Set up (TLS roots and all) when the first report waits, not at start: a host whose
+    // services stay healthy never pays for it. A set-up that fails is retried with backoff;
+    // for email it is the daemon's own incident (status, heartbeat) until one works.
+    let mut sender: Option<Sender> = None;
+    let mut setup_backoff = SETUP_RETRY_MIN;
+    let mut next_setup = tokio::time::Instant::now();
+    // Look once at start for reports an earlier run left.
+    let mut wait = Some(Duration::ZERO);
+    loop {
+        match wait {
+            Some(d) => tokio::select! {
+                _ = stop.changed() => return,
+                _ = route.wakeup.notified() => {}
+                _ = tokio::time::sleep(d) => {}
+            },
+            None => tokio::select! {
+                _ = stop.changed() => return,
+                _ = route.wakeup.notified() => {}
+            },
+        }
+        if route.outbox.next_try().await.is_none() {
+            wait = None;
+            continue;
+        }
+        if sender.is_none() {
+            let now = tokio::time::Instant::now();
+            if now < next_setup {
+                wait = Some(next_setup - now);
+                continue;
+            }
+            let (target, host) = (route.target.clone(), sh.host.clone());
+            let made = tokio::task::spawn_blocking(move || set_up(&target, &host))
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            let email = matches!(route.target, Target::Email(_));
+            match made {
+                Ok(s) => {
+                    sender = Some(s);
+                    setup_backoff = SETUP_RETRY_MIN;
+                    if email {
+                        super::mail_blocked(&sh, None);
+                    }
+                }
+                Err(why) => {
+                    if email {
+                        super::mail_blocked(&sh, Some(why));
+                    } else {
+                        tracing::error!(
+                            event = "channel_setup_failed",
+                            "{why}; its reports stay in its outbox (retried with backoff)"
+                        );
+                    }
+                    wait = Some(setup_backoff);
+                    next_setup = tokio::time::Instant::now() + setup_backoff;
+                    setup_backoff = (setup_backoff * 2).min(SETUP_RETRY_MAX);
+                    continue;
+                }
+            }
+        }
+        if let Some(s) = &sender
+            && route.outbox.deliver_due(s).await > 0
+        {
+            sh.count_outbox().await;
+            sh.metrics_changed();
+        }
+        wait = route.outbox.next_try().await.map(|due| {
+            Duration::from_millis(due.saturating_sub(sh.ctx.clock.now_ms())).max(MIN_WAIT)
+        });
+    }
+}
+
+fn set_up(target: &Target, host: &str) -> Result<Sender, String> {
+    match target {
+        Target::Email(e) => Mailer::new(e, host)
+            .map(Sender::Email)
+            .map_err(|e| e.to_string()),
+        Target::Channel(c) => HttpChannel::new(c).map(Sender::Http),
+    }
+}
+
+/// The routes of a configuration: email's queue is the outbox folder itself (where reports
+/// queued before channels existed wait), each channel's `outbox/channel-NAME/`.
+pub(super) fn routes(
+    config: &config::Config,
+    email_outbox: &Outbox,
+    dir: &std::path::Path,
+    clock: Arc<dyn crate::heal::clock::Clock>,
+) -> std::io::Result<Vec<Route>> {
+    let mut out = Vec::new();
+    if let Some(e) = &config.email {
+        out.push(Route {
+            target: Target::Email(e.clone()),
+            outbox: email_outbox.clone(),
+            wakeup: Notify::new(),
+        });
+    }
+    for c in &config.channels {
+        out.push(Route {
+            target: Target::Channel(c.clone()),
+            outbox: Outbox::with_clock(&dir.join(format!("channel-{}", c.name)), clock.clone())?,
+            wakeup: Notify::new(),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,115 @@
+//! Reports through channels besides email on real hosts (Debian 12 and 13 at once): an
+//! incident reaches ntfy-, webhook-, Slack- and Telegram-compatible stand-ins on the host's
+//! gateway with the report's text, and a receiver that is down for 5 minutes gets its report
+//! late, exactly once, while the others and the email are on time.
+
+use crate::support::*;
+use mm_testbed::Testbed;
+use mm_testbed::receiver::Receiver;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+const RESOLVED: &str = "✅ MiracleMax: example - RESOLVED";
+
+fn with_channels(host: &mm_testbed::Host, r: &[Receiver; 4]) -> String {
+    let channels = format!(
+        "  channels:\n\
+         \x20   - {{type: ntfy, url: '{}', topic: ops, token: tk_lab, insecure_http: true}}\n\
+         \x20   - {{type: webhook, url: '{}/mm', secret: shh}}\n\
+         \x20   - {{type: slack, url: '{}/services/T0/B0/x', insecure_http: true}}\n\
+         \x20   - {{type: telegram, token: '1:lab', chat_id: 42, api_url: '{}', insecure_http: true}}\n",
+        r[0].origin, r[1].origin, r[2].origin, r[3].origin
+    );
+    test_config(host, EXAMPLE).replacen("limits:\n", &format!("{channels}limits:\n"), 1)
+}
+
+#[test]
+fn an_incident_reaches_every_channel_and_one_down_for_5_minutes_gets_it_late_exactly_once() {
+    let tb = Testbed::start_on(&BOTH).unwrap();
+    on_each_host(&tb, |host| {
+        let gw = IpAddr::V4(host.gateway());
+        let smtp = Smtp::start(host.gateway());
+        let r: [Receiver; 4] = std::array::from_fn(|_| Receiver::start(gw).unwrap());
+        let [ntfy, hook, slack, tg] = &r;
+        hook.down();
+        install_daemon(host, &with_channels(host, &r));
+
+        host.ssh_ok(&["systemctl", "stop", "example.service"])
+            .unwrap();
+        let stopped = Instant::now();
+        let mail = smtp.wait_for(RESOLVED, Duration::from_secs(30));
+        let on_time = Duration::from_secs(30);
+        for rec in [ntfy, slack, tg] {
+            let got = rec.wait_for(1, on_time);
+            assert_eq!(got.len(), 1, "{} got the report on time", rec.origin);
+            assert!(
+                got[0].body.contains("MiracleMax: example - RESOLVED"),
+                "{}",
+                got[0].body
+            );
+            assert!(
+                got[0].body.contains("Service: example (example.lab.test)"),
+                "{}",
+                got[0].body
+            );
+        }
+        let n: serde_json::Value = serde_json::from_str(&ntfy.received()[0].body).unwrap();
+        assert_eq!(
+            (n["title"].as_str(), n["topic"].as_str()),
+            (Some(RESOLVED), Some("ops"))
+        );
+        assert!(
+            n["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Service: example (example.lab.test)\nHost: ")
+        );
+        assert_eq!(
+            ntfy.received()[0].header("authorization"),
+            Some("Bearer tk_lab")
+        );
+        assert!(tg.received()[0].target.ends_with("/bot1:lab/sendMessage"));
+        assert!(
+            !hook.refused().is_empty(),
+            "the webhook was tried while down"
+        );
+        assert!(hook.received().is_empty());
+
+        // The webhook receiver is down for 5 minutes from the incident.
+        std::thread::sleep(Duration::from_secs(300).saturating_sub(stopped.elapsed()));
+        hook.up();
+        let back = Instant::now();
+        let got = hook.wait_for(1, Duration::from_secs(90));
+        assert_eq!(
+            got.len(),
+            1,
+            "the late report arrived within the backoff cap of the return"
+        );
+        assert!(
+            back.elapsed() <= Duration::from_secs(65),
+            "{:?}",
+            back.elapsed()
+        );
+        let w: serde_json::Value = serde_json::from_str(&got[0].body).unwrap();
+        assert_eq!(
+            (w["service"].as_str(), w["outcome"].as_str()),
+            (Some("example"), Some("RESOLVED"))
+        );
+        assert!(w["late_by"].as_u64().unwrap() >= 295, "{w}");
+        assert!(
+            w["body"]
+                .as_str()
+                .unwrap()
+                .starts_with("NOTE: this report is 5 minutes"),
+            "{w}"
+        );
+
+        // Exactly once everywhere, email included, after one more backoff period.
+        std::thread::sleep(Duration::from_secs(10));
+        for rec in [ntfy, hook, slack, tg] {
+            assert_eq!(rec.received().len(), 1, "one report at {}", rec.origin);
+        }
+        assert_eq!(smtp.count(RESOLVED), 1);
+        assert!(!mail.body.starts_with("NOTE:"), "the email was on time");
+    });
+}
