@@ -48,9 +48,23 @@ pub struct State {
     /// reports wait in the outbox meanwhile. `None` while email works or is not configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail_blocked: Option<MailBlocked>,
+    /// The same for each channel besides email that cannot be set up, by channel name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub channels_blocked: BTreeMap<String, MailBlocked>,
 }
 
-/// Email cannot be set up: no report leaves the host until that is fixed.
+impl State {
+    /// Whether queue `queue` (`email` or a channel's name) cannot be set up, and since when.
+    pub fn blocked(&self, queue: &str) -> Option<&MailBlocked> {
+        match queue {
+            crate::notify::queues::EMAIL => self.mail_blocked.as_ref(),
+            _ => self.channels_blocked.get(queue),
+        }
+    }
+}
+
+/// Email (or a channel) cannot be set up: no report leaves the host through it until that is
+/// fixed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MailBlocked {
     pub since_ms: u64,

@@ -38,6 +38,31 @@ pub struct Daemon {
     pub last_worker_panic: Option<WorkerPanicReport>,
     /// Set while email cannot be set up: reports wait in the outbox.
     pub mail_blocked: Option<MailBlockedReport>,
+    /// The outbox's queues (email's, each channel's) that hold reports or whose channel cannot
+    /// be set up; empty while every report has left.
+    pub outbox: Vec<QueueReport>,
+}
+
+/// One queue of the outbox with reports waiting, or whose channel cannot be set up.
+#[derive(Debug, Serialize)]
+pub struct QueueReport {
+    /// `email` or the channel's name.
+    pub channel: String,
+    /// "the mail server", "channel 'phone' (ntfy)".
+    pub describe: String,
+    pub waiting: usize,
+    /// When the oldest waiting report was queued.
+    pub oldest: Option<String>,
+    /// What the channel answered the last time it refused the oldest report it refused.
+    pub last_error: Option<String>,
+    /// Set while the channel cannot be set up.
+    pub blocked: Option<BlockedReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BlockedReport {
+    pub since: String,
+    pub error: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -232,9 +257,62 @@ pub async fn gather(config: &Config, dirs: &Dirs) -> Report {
                 error: b.error.clone(),
                 waiting: crate::notify::outbox::waiting(&dirs.outbox()).len(),
             }),
+            outbox: outbox(config, &state, dirs),
         },
         services,
         ok,
+    }
+}
+
+/// The queues with reports waiting or a channel that cannot be set up.
+fn outbox(config: &Config, state: &crate::state::State, dirs: &Dirs) -> Vec<QueueReport> {
+    let utc = crate::notify::report::utc;
+    crate::notify::queues::waiting_in(config, &dirs.outbox())
+        .into_iter()
+        .filter_map(|w| {
+            let blocked = state.blocked(&w.queue.name).map(|b| BlockedReport {
+                since: utc(b.since_ms),
+                error: b.error.clone(),
+            });
+            if w.reports.is_empty() && blocked.is_none() {
+                return None;
+            }
+            Some(QueueReport {
+                oldest: w.reports.first().map(|q| utc(q.created_ms)),
+                last_error: w.oldest_refused().and_then(|q| q.last_error.clone()),
+                waiting: w.reports.len(),
+                channel: w.queue.name,
+                describe: w.queue.describe,
+                blocked,
+            })
+        })
+        .collect()
+}
+
+/// A line for each queue whose channel cannot be set up or has refused a report (email's
+/// blocked set-up has its own line, as before channels existed).
+fn outbox_lines(out: &mut String, queues: &[QueueReport]) {
+    for q in queues {
+        match (&q.blocked, &q.last_error) {
+            (Some(_), _) if q.channel == crate::notify::queues::EMAIL => {}
+            (Some(b), _) => {
+                let _ = writeln!(
+                    out,
+                    "REPORTS BLOCKED for {} since {}: {}; {} waiting, sent once it can be set up",
+                    q.describe, b.since, b.error, q.waiting
+                );
+            }
+            (None, Some(e)) => {
+                let _ = writeln!(
+                    out,
+                    "REPORTS WAITING for {}: {}, the oldest since {}, tried again at least once a minute; it answered: {e}",
+                    q.describe,
+                    q.waiting,
+                    q.oldest.as_deref().unwrap_or("?")
+                );
+            }
+            (None, None) => {}
+        }
     }
 }
 
@@ -265,6 +343,7 @@ pub fn table(r: &Report) -> String {
             m.since, m.error, m.waiting
         );
     }
+    outbox_lines(&mut out, &r.daemon.outbox);
     if let Some(p) = &r.daemon.last_worker_panic {
         let _ = writeln!(
             out,
@@ -384,6 +463,7 @@ mod tests {
                 blind,
                 last_worker_panic: None,
                 mail_blocked: None,
+                outbox: Vec::new(),
             },
             services: Vec::new(),
             heartbeat: None,
@@ -409,5 +489,54 @@ mod tests {
         assert_eq!(json["daemon"]["blind"]["services"][1], "web");
         let seeing = serde_json::to_value(report(None)).unwrap();
         assert!(seeing["daemon"]["blind"].is_null());
+    }
+
+    #[test]
+    fn a_channel_that_cannot_be_set_up_or_refuses_reports_has_its_own_line() {
+        let mut r = report(None);
+        r.daemon.outbox = vec![
+            QueueReport {
+                channel: "phone".into(),
+                describe: "channel 'phone' (ntfy)".into(),
+                waiting: 2,
+                oldest: Some("2025-01-01 00:00:00 UTC".into()),
+                last_error: None,
+                blocked: Some(BlockedReport {
+                    since: "2025-01-01 00:00:01 UTC".into(),
+                    error: "no TLS roots".into(),
+                }),
+            },
+            QueueReport {
+                channel: "team".into(),
+                describe: "channel 'team' (slack)".into(),
+                waiting: 1,
+                oldest: Some("2025-01-01 00:00:02 UTC".into()),
+                last_error: Some("503 Service Unavailable".into()),
+                blocked: None,
+            },
+            QueueReport {
+                channel: "email".into(),
+                describe: "the mail server".into(),
+                waiting: 1,
+                oldest: Some("2025-01-01 00:00:03 UTC".into()),
+                last_error: None,
+                blocked: None,
+            },
+        ];
+        let table = table(&r);
+        let lines: Vec<&str> = table.lines().skip(1).take(2).collect();
+        assert_eq!(
+            lines,
+            [
+                "REPORTS BLOCKED for channel 'phone' (ntfy) since 2025-01-01 00:00:01 UTC: no TLS roots; 2 waiting, sent once it can be set up",
+                "REPORTS WAITING for channel 'team' (slack): 1, the oldest since 2025-01-01 00:00:02 UTC, tried again at least once a minute; it answered: 503 Service Unavailable",
+            ]
+        );
+        assert!(!table.contains("the mail server"), "{table}");
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["daemon"]["outbox"][0]["blocked"]["error"],
+            "no TLS roots"
+        );
     }
 }

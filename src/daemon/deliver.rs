@@ -26,6 +26,14 @@ pub enum Target {
 }
 
 impl Route {
+    /// The queue's name: `email` or the channel's.
+    pub fn queue(&self) -> &str {
+        match &self.target {
+            Target::Email(_) => crate::notify::queues::EMAIL,
+            Target::Channel(c) => &c.name,
+        }
+    }
+
     /// The supervised task's name: `outbox` for email (as before channels), `outbox-NAME`.
     pub fn task_name(&self) -> String {
         match &self.target {
@@ -44,8 +52,8 @@ const MIN_WAIT: Duration = Duration::from_millis(50);
 pub(super) async fn run(sh: Arc<Shared>, index: usize, mut stop: watch::Receiver<bool>) {
     let route = &sh.routes[index];
     // Set up (TLS roots and all) when the first report waits, not at start: a host whose
-    // services stay healthy never pays for it. A set-up that fails is retried with backoff;
-    // for email it is the daemon's own incident (status, heartbeat) until one works.
+    // services stay healthy never pays for it. A set-up that fails is retried with backoff,
+    // and shown (status, heartbeat, metrics) until one works.
     let mut sender: Option<Sender> = None;
     let mut setup_backoff = SETUP_RETRY_MIN;
     let mut next_setup = tokio::time::Instant::now();
@@ -77,24 +85,16 @@ pub(super) async fn run(sh: Arc<Shared>, index: usize, mut stop: watch::Receiver
             let made = tokio::task::spawn_blocking(move || set_up(&target, &host))
                 .await
                 .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-            let email = matches!(route.target, Target::Email(_));
             match made {
                 Ok(s) => {
                     sender = Some(s);
                     setup_backoff = SETUP_RETRY_MIN;
-                    if email {
-                        super::mail_blocked(&sh, None);
-                    }
+                    super::setup_blocked(&sh, route.queue(), None);
                 }
                 Err(why) => {
-                    if email {
-                        super::mail_blocked(&sh, Some(why));
-                    } else {
-                        tracing::error!(
-                            event = "channel_setup_failed",
-                            "{why}; its reports stay in its outbox (retried with backoff)"
-                        );
-                    }
+                    // For email the daemon's own incident (status, heartbeat) until one works;
+                    // for a channel shown the same way, under its name.
+                    super::setup_blocked(&sh, route.queue(), Some(why));
                     wait = Some(setup_backoff);
                     next_setup = tokio::time::Instant::now() + setup_backoff;
                     setup_backoff = (setup_backoff * 2).min(SETUP_RETRY_MAX);
@@ -142,7 +142,10 @@ pub(super) fn routes(
     for c in &config.channels {
         out.push(Route {
             target: Target::Channel(c.clone()),
-            outbox: Outbox::with_clock(&dir.join(format!("channel-{}", c.name)), clock.clone())?,
+            outbox: Outbox::with_clock(
+                &crate::notify::queues::channel_dir(dir, &c.name),
+                clock.clone(),
+            )?,
             wakeup: Notify::new(),
         });
     }

@@ -150,14 +150,19 @@ impl Shared {
         }
     }
 
-    /// Counts the reports in the outbox (off the runtime thread) for the metrics file.
+    /// Counts the reports in each queue of the outbox (off the runtime thread) for the
+    /// metrics file.
     pub(crate) async fn count_outbox(&self) {
         if self.metrics.is_none() {
             return;
         }
-        let outbox = self.outbox.clone();
-        if let Ok(n) = tokio::task::spawn_blocking(move || outbox.pending().len()).await {
-            self.with_metrics(|f| f.outbox_depth = Some(n));
+        let queues: Vec<(String, Outbox)> = self
+            .routes
+            .iter()
+            .map(|r| (r.queue().to_string(), r.outbox.clone()))
+            .collect();
+        if let Ok(depth) = tokio::task::spawn_blocking(move || outbox_depth(&queues)).await {
+            self.with_metrics(|f| f.outbox_depth = Some(depth));
         }
     }
 
@@ -668,6 +673,9 @@ fn build_shared(
     if state.blind_services.is_empty() {
         (state.blind_since_ms, state.blind_error) = (None, None);
     }
+    state
+        .channels_blocked
+        .retain(|name, _| config.channels.iter().any(|c| &c.name == name));
     let host = config.host.clone().unwrap_or_else(hostname);
     let outbox = Outbox::with_clock(&dirs.outbox(), system.clock.clone())?;
     let bus = Arc::new(Limited::new(system.units.clone(), bus::IN_FLIGHT));
@@ -702,10 +710,14 @@ fn build_shared(
         metrics,
     };
     // At start only: how many reports wait in the outbox (later counted off the runtime).
-    let depth = shared
-        .metrics
-        .as_ref()
-        .map(|_| shared.outbox.pending().len());
+    let depth = shared.metrics.as_ref().map(|_| {
+        let queues: Vec<(String, Outbox)> = shared
+            .routes
+            .iter()
+            .map(|r| (r.queue().to_string(), r.outbox.clone()))
+            .collect();
+        outbox_depth(&queues)
+    });
     shared.with_metrics(|f| {
         f.daemon_up = true;
         f.outbox_depth = depth;
@@ -715,29 +727,65 @@ fn build_shared(
     Ok(shared)
 }
 
-/// Records whether email can be set up (`Some(why)`: it cannot), logging each change once.
-fn mail_blocked(sh: &Shared, why: Option<String>) {
+/// How many reports wait in each queue, by queue name.
+fn outbox_depth(queues: &[(String, Outbox)]) -> BTreeMap<String, usize> {
+    queues
+        .iter()
+        .map(|(name, o)| (name.clone(), o.pending().len()))
+        .collect()
+}
+
+/// Records whether a queue's channel (email's or another) can be set up (`Some(why)`: it
+/// cannot), logging each change once.
+fn setup_blocked(sh: &Shared, queue: &str, why: Option<String>) {
     let now = crate::heal::incident::now_ms();
-    sh.update(|st| match (&mut st.mail_blocked, why) {
-        (None, None) => {}
-        (Some(_), None) => {
-            st.mail_blocked = None;
-            tracing::info!(
-                event = "mail_setup_ok",
-                "email is set up again: queued reports are being delivered"
-            );
+    let email = queue == crate::notify::queues::EMAIL;
+    sh.update(|st| {
+        let mut blocked = if email {
+            st.mail_blocked.take()
+        } else {
+            st.channels_blocked.remove(queue)
+        };
+        match (&blocked, why) {
+            (None, None) => {}
+            (Some(_), None) => {
+                blocked = None;
+                if email {
+                    tracing::info!(
+                        event = "mail_setup_ok",
+                        "email is set up again: queued reports are being delivered"
+                    );
+                } else {
+                    tracing::info!(
+                        event = "channel_setup_ok",
+                        "channel '{queue}' is set up again: its queued reports are being delivered"
+                    );
+                }
+            }
+            (Some(b), Some(why)) if b.error == why => {}
+            (_, Some(why)) => {
+                if email {
+                    tracing::error!(
+                        event = "mail_setup_failed",
+                        "reports cannot leave this host and stay in the outbox (retried with backoff): {why}"
+                    );
+                } else {
+                    tracing::error!(
+                        event = "channel_setup_failed",
+                        "{why}; its reports stay in its outbox (retried with backoff)"
+                    );
+                }
+                let since_ms = blocked.as_ref().map_or(now, |b| b.since_ms);
+                blocked = Some(crate::state::MailBlocked {
+                    since_ms,
+                    error: why,
+                });
+            }
         }
-        (Some(b), Some(why)) if b.error == why => {}
-        (blocked, Some(why)) => {
-            tracing::error!(
-                event = "mail_setup_failed",
-                "reports cannot leave this host and stay in the outbox (retried with backoff): {why}"
-            );
-            let since_ms = blocked.as_ref().map_or(now, |b| b.since_ms);
-            *blocked = Some(crate::state::MailBlocked {
-                since_ms,
-                error: why,
-            });
+        if email {
+            st.mail_blocked = blocked;
+        } else if let Some(b) = blocked {
+            st.channels_blocked.insert(queue.to_string(), b);
         }
     });
 }

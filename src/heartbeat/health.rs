@@ -93,7 +93,7 @@ fn assess(config: &Config, dirs: &Dirs) -> Assessment {
         ));
     }
     if vouched {
-        problems.extend(reports_stuck(&state, dirs, now_ms()));
+        problems.extend(reports_stuck(config, &state, dirs, now_ms()));
     }
     let unseen = if vouched && state.blind_since_ms.is_some() {
         state.blind_services.clone()
@@ -188,36 +188,36 @@ pub async fn assess_with(config: &Config, dirs: &Dirs, systemd: &impl UnitStates
     a
 }
 
-/// How long a report may wait to leave the host, the mail server failing each try, before the
+/// How long a report may wait to leave the host, its channel failing each try, before the
 /// server check fails: long enough for a mail server's restart or a short outage (the outbox
 /// retries at least once a minute), short enough that a report nobody will read is noticed.
 pub const REPORTS_LATE_AFTER: Duration = Duration::from_secs(30 * 60);
 
-/// Reports that cannot leave the host: email cannot be set up at all (at once: no retry fixes
-/// a missing password file by itself), or the oldest queued report has failed to send for
-/// longer than [`REPORTS_LATE_AFTER`].
-fn reports_stuck(state: &crate::state::State, dirs: &Dirs, now_ms: u64) -> Vec<String> {
-    let queued = crate::notify::outbox::waiting(&dirs.outbox());
+/// Reports that cannot leave the host, per queue (email's and each channel's): the channel
+/// cannot be set up at all (at once: no retry fixes a missing password file by itself), or the
+/// oldest report it refused has waited longer than [`REPORTS_LATE_AFTER`].
+fn reports_stuck(
+    config: &Config,
+    state: &crate::state::State,
+    dirs: &Dirs,
+    now_ms: u64,
+) -> Vec<String> {
     let mut problems = Vec::new();
-    if let Some(b) = &state.mail_blocked {
-        problems.push(format!(
-            "reports cannot leave this host: {} (since {}; {} waiting in the outbox)",
-            b.error,
-            crate::notify::report::utc(b.since_ms),
-            queued.len()
-        ));
-        return problems;
-    }
-    if let Some(oldest) = queued.iter().find(|q| q.attempts > 0) {
-        let age = Duration::from_millis(now_ms.saturating_sub(oldest.created_ms));
-        if age > REPORTS_LATE_AFTER {
+    for w in crate::notify::queues::waiting_in(config, &dirs.outbox()) {
+        if let Some(b) = state.blocked(&w.queue.name) {
+            // Email's as before channels existed: "reports cannot leave this host: WHY".
+            let through = match w.queue.name.as_str() {
+                crate::notify::queues::EMAIL => String::new(),
+                _ => format!(" through {}", w.queue.describe),
+            };
             problems.push(format!(
-                "{} report(s) waiting to leave this host, the oldest for {}: the mail server \
-                 refused or could not be reached ({})",
-                queued.len(),
-                human(age),
-                oldest.last_error.as_deref().unwrap_or("no error recorded")
+                "reports cannot leave this host{through}: {} (since {}; {} waiting in the outbox)",
+                b.error,
+                crate::notify::report::utc(b.since_ms),
+                w.reports.len()
             ));
+        } else if let Some(late) = w.late(now_ms, REPORTS_LATE_AFTER) {
+            problems.push(late);
         }
     }
     problems
@@ -392,6 +392,61 @@ mod tests {
             .map(|s| (s.state.as_str(), s.own))
             .collect();
         assert_eq!(states, [("up", false), ("down", true)]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_channel_that_cannot_be_set_up_or_refused_for_half_an_hour_fails_the_check_by_name() {
+        let dir = std::env::temp_dir().join(format!("mm-health-queues-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let dirs = Dirs::new(&dir);
+        dirs.create().unwrap();
+        let config = crate::config::parse(
+            "monitored_services: []\nnotifications:\n  email: {smtp_host: localhost, from: a@b.c, to: [d@e.f]}\n  \
+             channels:\n    - {type: ntfy, name: phone, url: 'https://ntfy.example', topic: t}\n    \
+             - {type: slack, name: team, url: 'https://hooks.slack.example/services/x'}\n",
+            std::path::Path::new("config.yaml"),
+        )
+        .unwrap();
+        let team = crate::notify::queues::channel_dir(&dirs.outbox(), "team");
+        std::fs::create_dir_all(&team).unwrap();
+        let queued = crate::notify::outbox::Queued {
+            id: "r1".into(),
+            email: crate::notify::report::Email {
+                subject: "s".into(),
+                body: "b".into(),
+            },
+            about: Default::default(),
+            created_ms: 1_000_000,
+            attempts: 3,
+            next_try_ms: 0,
+            last_error: Some("503 Service Unavailable".into()),
+        };
+        std::fs::write(team.join("r1.json"), serde_json::to_vec(&queued).unwrap()).unwrap();
+        let mut st = crate::state::State::default();
+        let blocked = crate::state::MailBlocked {
+            since_ms: 1_000_000,
+            error: "channel 'phone': cannot set up HTTP: no TLS roots".into(),
+        };
+        st.channels_blocked.insert("phone".into(), blocked);
+
+        let early = reports_stuck(&config, &st, &dirs, 1_000_000 + 29 * 60_000);
+        assert_eq!(early.len(), 1, "{early:?}");
+        assert!(
+            early[0].starts_with(
+                "reports cannot leave this host through channel 'phone' (ntfy): channel 'phone': \
+                 cannot set up HTTP: no TLS roots (since "
+            ) && early[0].ends_with("; 0 waiting in the outbox)"),
+            "{early:?}"
+        );
+        let late = reports_stuck(&config, &st, &dirs, 1_000_000 + 31 * 60_000);
+        assert_eq!(late.len(), 2, "{late:?}");
+        assert!(
+            late[1]
+                .starts_with("1 report(s) waiting for channel 'team' (slack), the oldest for 31 ")
+                && late[1].ends_with("(503 Service Unavailable)"),
+            "{late:?}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -59,26 +59,33 @@ pub fn render(config: &Config, state: &State, f: &Figures) -> String {
         "Watched services systemd does not answer about (the daemon heals none of them).",
     );
     sample(o, "miraclemax_blind_services", &[], blind as f64);
+    let queues = crate::notify::queues::names(config);
     family(
         o,
-        "miraclemax_email_blocked",
+        "miraclemax_reports_blocked",
         "gauge",
-        "1 while reports cannot leave the host because email cannot be set up.",
+        "1 while reports cannot leave the host through a channel because it cannot be set up (channel=\"email\": email).",
     );
-    sample(
-        o,
-        "miraclemax_email_blocked",
-        &[],
-        bit(state.mail_blocked.is_some()),
-    );
-    if let Some(depth) = f.outbox_depth {
+    for q in &queues {
+        let blocked = state.blocked(q).is_some();
+        sample(
+            o,
+            "miraclemax_reports_blocked",
+            &[("channel", q)],
+            bit(blocked),
+        );
+    }
+    if let Some(depth) = &f.outbox_depth {
         family(
             o,
             "miraclemax_outbox_reports",
             "gauge",
-            "Reports queued in the outbox, not yet accepted by the mail server.",
+            "Reports queued in the outbox, not yet accepted by their channel.",
         );
-        sample(o, "miraclemax_outbox_reports", &[], depth as f64);
+        for q in &queues {
+            let n = depth.get(*q).copied().unwrap_or(0);
+            sample(o, "miraclemax_outbox_reports", &[("channel", q)], n as f64);
+        }
     }
 
     per_service(

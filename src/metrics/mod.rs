@@ -90,8 +90,8 @@ impl ServiceFigures {
 pub struct Figures {
     pub daemon_up: bool,
     pub watchdog_fed: bool,
-    /// Reports in the outbox, once counted.
-    pub outbox_depth: Option<usize>,
+    /// Reports in each queue of the outbox (by queue name: `email`, a channel's), once counted.
+    pub outbox_depth: Option<BTreeMap<String, usize>>,
     pub services: BTreeMap<String, ServiceFigures>,
 }
 

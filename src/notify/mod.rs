@@ -3,6 +3,7 @@
 
 pub mod channels;
 pub mod outbox;
+pub mod queues;
 pub mod report;
 pub mod test_notify;
 

@@ -217,6 +217,13 @@ pub(crate) fn channels(raw: Vec<RawChannel>, p: &mut Problems) -> Vec<Channel> {
                 );
                 continue;
             }
+            Some(n) if n == "email" => {
+                p.add(
+                    &object,
+                    "name 'email' is email's own (status and the metrics file call email's reports so); give the channel another name",
+                );
+                continue;
+            }
             Some(n) if names.contains(n) => {
                 p.add(
                     &object,
@@ -583,7 +590,8 @@ mod tests {
              \x20   - {type: telegram, name: tg, token: 'hunter2', chat_id: 'me', topic: x}\n\
              \x20   - {type: pager}\n\
              \x20   - {type: gotify, name: tg, url: 'https://g.example.org', token: t}\n\
-             \x20   - {type: discord, url: 'not a url hunter2'}\n",
+             \x20   - {type: discord, url: 'not a url hunter2'}\n\
+             \x20   - {type: ntfy, name: email, url: 'https://ntfy.sh', topic: t}\n",
         )
         .unwrap_err();
         for expected in [
@@ -596,6 +604,7 @@ mod tests {
             "type 'pager' is not one of ntfy, webhook",
             "this name is used by another channel",
             "url (its value is not shown) is not an http(s) URL",
+            "channel 'email': name 'email' is email's own",
         ] {
             assert!(e.contains(expected), "missing {expected:?} in:\n{e}");
         }

@@ -100,6 +100,18 @@ fn row(host: String, a: Answer) -> Row {
     if own["blind"].is_object() {
         r.incidents.insert(0, "daemon blind".into());
     }
+    // Queues whose channel cannot be set up (email's is `mail_blocked`, as before channels).
+    let blocked_channels: Vec<&str> = own["outbox"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|q| q["blocked"].is_object() && q["channel"] != json!("email"))
+        .filter_map(|q| q["channel"].as_str())
+        .collect();
+    if !blocked_channels.is_empty() {
+        let names = blocked_channels.join(", ");
+        r.incidents.insert(0, format!("reports blocked ({names})"));
+    }
     if own["mail_blocked"].is_object() {
         r.incidents.insert(0, "reports blocked".into());
     }
@@ -117,6 +129,7 @@ fn row(host: String, a: Answer) -> Row {
         && r.daemon.as_deref() == Some("active")
         && !own["blind"].is_object()
         && !own["mail_blocked"].is_object()
+        && blocked_channels.is_empty()
     {
         "ok".into()
     } else {
@@ -192,6 +205,19 @@ mod tests {
         );
         assert_eq!(blocked.state, "problem");
         assert_eq!(blocked.incidents, ["reports blocked"]);
+    }
+
+    #[test]
+    fn a_channel_that_cannot_be_set_up_makes_it_a_problem_row_naming_the_channel() {
+        let blocked = row(
+            "web1".into(),
+            facts(json!({"active_state": "active", "outbox": [
+                {"channel": "email", "waiting": 1, "blocked": null},
+                {"channel": "phone", "waiting": 2, "blocked": {"since": "x", "error": "no TLS roots"}},
+            ]})),
+        );
+        assert_eq!(blocked.state, "problem");
+        assert_eq!(blocked.incidents, ["reports blocked (phone)"]);
     }
 
     #[test]

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 fn config() -> Config {
     crate::config::parse(
-        "monitored_services:\n  - {name: web, port: 8080, healing_strategies: [service_restart, port_conflict]}\n  - {name: db}\n",
+        "monitored_services:\n  - {name: web, port: 8080, healing_strategies: [service_restart, port_conflict]}\n  - {name: db}\n\
+         notifications:\n  email: {smtp_host: localhost, from: a@b.c, to: [d@e.f]}\n  \
+         channels:\n    - {type: ntfy, name: phone, url: 'https://ntfy.example', topic: t}\n",
         Path::new("config.yaml"),
     )
     .unwrap()
@@ -52,11 +54,16 @@ fn figures_and_state() -> (Figures, State) {
     f.look("web", true, false, Duration::from_millis(3), 6000);
     f.look("db", false, false, Duration::from_millis(1), 1000);
     f.closed(&incident("db", Outcome::Failed { at_ms: 9000 }, 2000));
-    f.outbox_depth = Some(1);
+    f.outbox_depth = Some([("email".to_string(), 1)].into());
     let mut st = State {
         daemon_started_ms: 1_700_000_000_000,
         ..State::default()
     };
+    let blocked = crate::state::MailBlocked {
+        since_ms: 1,
+        error: "no TLS roots".into(),
+    };
+    st.channels_blocked.insert("phone".into(), blocked);
     let mut db = ServiceState::default();
     db.machine.phase = Phase::Failed { until: 99 };
     st.services.insert("db".into(), db);
@@ -107,8 +114,10 @@ fn heals_breaker_state_latency_outbox_and_daemon_health_are_all_there() {
         "miraclemax_watchdog_fed 1",
         "miraclemax_dbus_connected 1",
         "miraclemax_blind_services 0",
-        "miraclemax_email_blocked 0",
-        "miraclemax_outbox_reports 1",
+        "miraclemax_reports_blocked{channel=\"email\"} 0",
+        "miraclemax_reports_blocked{channel=\"phone\"} 1",
+        "miraclemax_outbox_reports{channel=\"email\"} 1",
+        "miraclemax_outbox_reports{channel=\"phone\"} 0",
         "miraclemax_service_up{service=\"web\"} 1",
         "miraclemax_service_up{service=\"db\"} 0",
         "miraclemax_service_state{service=\"web\",state=\"healthy\"} 1",
