@@ -82,7 +82,13 @@ seconds then restart`), the only way to see a hung process. Both at the same pro
 check_interval 30s, Monit `set daemon 30`. Each setting restarts the healer, waits the settle period, \
 then reads /proc/PID/stat (utime+stime+cutime+cstime) and /proc/uptime at the start and end of the \
 idle window: idle CPU = ticks / CLK_TCK / elapsed, in % of one core. VmRSS and RssAnon are read from \
-/proc/PID/status at the end of the window; VmHWM after the heals of that size (one kill -9 at 50). \
+/proc/PID/status at the end of the window, with its Threads; write system calls in the window are \
+the difference of syscw in /proc/PID/io (files and sockets alike, so the HTTP probes' requests count); \
+VmHWM after the heals of that size (one kill -9 at 50). MiracleMax alone also runs 50 services with \
+HTTP probes at its default 10 s interval, then the same with 300 idle processes added, then with five \
+report channels besides email (ntfy, webhook, slack, telegram, gotify, to an unused port of the \
+gateway: nothing is reported at rest) and the metrics file in node_exporter's folder, whose \
+modification time is read at both ends of the window. \
 Only the healer's own process is counted (not systemd, dbus or the services). Breakages use \
 systemd's own timestamps: down = InactiveEnterTimestamp (for `systemctl stop`, the host clock as it returns: systemd unloads the stopped instance with its timestamps; for the stray and the hung process, the host clock), back = ActiveEnterTimestamp (the service is \
 ready only once its port is bound). Detection: MiracleMax's `detected` event (time_ms in \

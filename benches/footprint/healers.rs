@@ -16,13 +16,19 @@ pub enum Kind {
     Monit,
 }
 
-/// One setting of a healer: how many services, its probe interval, and whether every service
-/// also gets an HTTP probe.
+/// One setting of a healer: how many services, its probe interval, whether every service
+/// also gets an HTTP probe, and (MiracleMax) whether reports also go to five channels besides
+/// email and it keeps a metrics file.
 pub struct Setting {
     pub services: usize,
     pub interval_secs: u64,
     pub http_all: bool,
+    pub channels: bool,
 }
+
+/// Where MiracleMax keeps its metrics file in the channels setting: the folder Debian's
+/// node_exporter reads, which the daemon's unit may write.
+pub const METRICS_FILE: &str = "/var/lib/prometheus/node-exporter/miraclemax.prom";
 
 pub struct Healer<'a> {
     pub kind: Kind,
@@ -63,11 +69,28 @@ impl Healer<'_> {
         // The lab's short test limits give way to the defaults, but for the interval and a
         // breaker wide enough for every round.
         let config = crate::support::test_config(self.host, &services);
-        let config = format!(
+        let mut config = format!(
             "{}limits:\n  check_interval: {}s\n  heal_attempts: 1000\n",
             &config[..config.find("limits:\n").unwrap()],
             s.interval_secs
         );
+        if s.channels {
+            // Five channels to stand-ins that are never reached (nothing is reported at rest)
+            // and the metrics file: what each adds at rest is what this setting measures.
+            let gw = self.host.gateway();
+            let channels = format!(
+                "  channels:\n\
+                 \x20   - {{type: ntfy, url: 'http://{gw}:9', topic: ops, token: t, insecure_http: true}}\n\
+                 \x20   - {{type: webhook, url: 'http://{gw}:9/mm', secret: s, insecure_http: true}}\n\
+                 \x20   - {{type: slack, url: 'http://{gw}:9/services/x', insecure_http: true}}\n\
+                 \x20   - {{type: telegram, token: '1:t', chat_id: 42, api_url: 'http://{gw}:9', insecure_http: true}}\n\
+                 \x20   - {{type: gotify, url: 'http://{gw}:9', token: t, insecure_http: true}}\n\
+                 metrics: {{textfile: {METRICS_FILE}}}\n"
+            );
+            config = config.replacen("limits:\n", &format!("{channels}limits:\n"), 1);
+            let dir = METRICS_FILE.rsplit_once('/').unwrap().0;
+            self.host.ssh_ok(&["mkdir", "-p", dir]).unwrap();
+        }
         let running = self
             .host
             .ssh(&["systemctl", "is-active", "miraclemax-self-heal.service"])

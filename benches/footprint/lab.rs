@@ -64,13 +64,16 @@ pub fn start_services(host: &Host, n: usize) {
 }
 
 /// A process's counters: CPU ticks (user + system, its own and its reaped children's), the
-/// host's uptime, and memory in KiB.
+/// host's uptime, memory in KiB, its threads, and its write system calls so far (files and
+/// sockets alike, `syscw` of /proc/PID/io).
 pub struct ProcSample {
     pub ticks: u64,
     pub uptime: f64,
     pub rss_kib: u64,
     pub anon_kib: u64,
     pub hwm_kib: u64,
+    pub threads: u64,
+    pub syscw: u64,
 }
 
 pub fn main_pid(host: &Host, unit: &str) -> u32 {
@@ -88,6 +91,7 @@ pub fn sample(host: &Host, pid: u32) -> ProcSample {
             "/proc/uptime",
             &format!("/proc/{pid}/stat"),
             &format!("/proc/{pid}/status"),
+            &format!("/proc/{pid}/io"),
         ])
         .unwrap();
     let mut lines = text.lines();
@@ -106,6 +110,7 @@ pub fn sample(host: &Host, pid: u32) -> ProcSample {
         .map(|f| f.parse().unwrap_or(0))
         .collect();
     let ticks = after[11] + after[12] + after[13] + after[14];
+    // "Key: value [kB]" lines of status and io.
     let kib = |key: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(key))
@@ -119,6 +124,8 @@ pub fn sample(host: &Host, pid: u32) -> ProcSample {
         rss_kib: kib("VmRSS:"),
         anon_kib: kib("RssAnon:"),
         hwm_kib: kib("VmHWM:"),
+        threads: kib("Threads:"),
+        syscw: kib("syscw:"),
     }
 }
 

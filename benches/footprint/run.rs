@@ -28,6 +28,8 @@ pub struct Measure {
 pub const PORT_30: &str = "30 s, port probes";
 pub const HTTP_10: &str = "10 s (default), port + HTTP probes";
 pub const HTTP_10_PROCS: &str = "10 s, port + HTTP probes, 300 extra processes";
+pub const HTTP_10_CHANNELS: &str =
+    "10 s, port + HTTP probes, 5 report channels besides email and the metrics file";
 
 struct Phase {
     setting: Setting,
@@ -42,6 +44,7 @@ fn phases(kind: Kind) -> Vec<Phase> {
             services,
             interval_secs,
             http_all,
+            channels: label == HTTP_10_CHANNELS,
         },
         label,
         extra_procs,
@@ -53,9 +56,17 @@ fn phases(kind: Kind) -> Vec<Phase> {
     if kind == Kind::MiracleMax {
         v.push(p(50, 10, true, HTTP_10, false));
         v.push(p(50, 10, true, HTTP_10_PROCS, true));
+        v.push(p(50, 10, true, HTTP_10_CHANNELS, false));
     }
     v.push(p(500, 30, false, PORT_30, false));
     v
+}
+
+/// When the metrics file was last written (its modification time, as `stat` prints it).
+fn metrics_written(h: &Healer) -> String {
+    h.host
+        .ssh_ok(&["stat", "-c", "%y", super::healers::METRICS_FILE])
+        .unwrap_or_default()
 }
 
 pub fn run(h: &Healer, o: &Options) -> Vec<Measure> {
@@ -93,11 +104,29 @@ pub fn run(h: &Healer, o: &Options) -> Vec<Measure> {
         }
         std::thread::sleep(Duration::from_secs(o.settle_secs));
         let pid = h.pid();
+        let key = |what: &str| format!("{what}/{n}/{}", ph.label);
+        let channels = ph.setting.channels;
+        let written = channels.then(|| metrics_written(h));
         let a = lab::sample(h.host, pid);
         eprintln!("footprint: {}: idle window of {} s", h.name(), o.idle_secs);
         std::thread::sleep(Duration::from_secs(o.idle_secs));
         let b = lab::sample(h.host, pid);
-        let key = |what: &str| format!("{what}/{n}/{}", ph.label);
+        if let Some(before) = written {
+            let after = metrics_written(h);
+            add(
+                key("metrics-writes"),
+                "metrics file rewritten in the idle window",
+                n,
+                ph.label,
+                "times",
+                vec![if !before.is_empty() && before == after {
+                    0.0
+                } else {
+                    1.0
+                }],
+                format!("modification time {} -> {}", before.trim(), after.trim()),
+            );
+        }
         let mib = |kib: u64| vec![kib as f64 / 1024.0];
         add(
             key("rss"),
@@ -124,6 +153,24 @@ pub fn run(h: &Healer, o: &Options) -> Vec<Measure> {
             ph.label,
             "% of a core",
             vec![lab::cpu_pct(&a, &b, o.clk_tck)],
+            String::new(),
+        );
+        add(
+            key("threads"),
+            "threads at rest",
+            n,
+            ph.label,
+            "threads",
+            vec![b.threads as f64],
+            String::new(),
+        );
+        add(
+            key("writes"),
+            "write system calls in the idle window (files and sockets)",
+            n,
+            ph.label,
+            "calls",
+            vec![b.syscw.saturating_sub(a.syscw) as f64],
             String::new(),
         );
         if ph.extra_procs {

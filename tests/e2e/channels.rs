@@ -113,3 +113,121 @@ fn an_incident_reaches_every_channel_and_one_down_for_5_minutes_gets_it_late_exa
         assert!(!mail.body.starts_with("NOTE:"), "the email was on time");
     });
 }
+
+/// The inventory's route: `self_healing_notify` with its credentials from the vault, deployed
+/// through the role, then `mmctl test notify HOST` through every channel of each host.
+#[test]
+fn channels_from_the_vault_deploy_through_the_role_and_mmctl_test_notify_reaches_each() {
+    use crate::ansible_deploy::{inventory, playbook, smtp_per_host, succeeded, vault};
+    const TOKEN: &str = "tk_vaulted_7Qx2";
+    const HOOK_SECRET: &str = "hs_vaulted_9Zp4";
+    let tb = Testbed::start_on(&BOTH).unwrap();
+    let smtp = smtp_per_host(&tb);
+    let inv = inventory(tb.hosts());
+    let password = vault(
+        &inv,
+        &format!("vault_ntfy_token: {TOKEN}\nvault_hook_secret: {HOOK_SECRET}\n"),
+    );
+    // Each host reports to stand-ins on its own gateway.
+    let receivers: Vec<[Receiver; 2]> = tb
+        .hosts()
+        .iter()
+        .map(|h| std::array::from_fn(|_| Receiver::start(IpAddr::V4(h.gateway())).unwrap()))
+        .collect();
+    std::fs::create_dir_all(inv.join("host_vars")).unwrap();
+    for (h, [ntfy, hook]) in tb.hosts().iter().zip(&receivers) {
+        std::fs::write(
+            inv.join(format!("host_vars/{}.yml", h.name)),
+            format!(
+                "self_healing_notify:\n  \
+                 - {{type: ntfy, name: phone, url: '{}', topic: ops, token: '{{{{ vault_ntfy_token }}}}', insecure_http: true}}\n  \
+                 - {{type: webhook, url: '{}/mm', secret: '{{{{ vault_hook_secret }}}}', insecure_http: true}}\n",
+                ntfy.origin, hook.origin
+            ),
+        )
+        .unwrap();
+    }
+    let pw = ["--vault-password-file", password.to_str().unwrap()];
+    let out = succeeded(&playbook(&inv, "deploy-self-healing.yml", &pw));
+    assert!(
+        !out.contains(TOKEN) && !out.contains(HOOK_SECRET),
+        "the credentials stay out of the play's output:\n{out}"
+    );
+
+    for (h, [ntfy, hook]) in tb.hosts().iter().zip(&receivers) {
+        let config = h
+            .ssh_ok(&["stat", "-c", "%a %U", "/etc/miraclemax/config.yaml"])
+            .unwrap();
+        assert_eq!(config.trim(), "600 root", "{}", h.name);
+        let out = mm_testbed::mmctl()
+            .args(["-i", inv.to_str().unwrap()])
+            .args(pw)
+            .args(["test", "notify", &h.name])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("ANSIBLE_COLLECTIONS_PATH", collections())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{}: {said}", h.name);
+        for channel in [
+            "the mail server",
+            "channel 'phone' (ntfy)",
+            "channel 'webhook' (webhook)",
+        ] {
+            assert!(said.contains(channel), "{}: {channel} in:\n{said}", h.name);
+        }
+        assert!(
+            !said.contains(TOKEN) && !said.contains(HOOK_SECRET),
+            "{said}"
+        );
+        let n = ntfy.wait_for(1, Duration::from_secs(10));
+        assert_eq!(n.len(), 1, "{}: the test message reached ntfy", h.name);
+        assert_eq!(
+            n[0].header("authorization"),
+            Some(format!("Bearer {TOKEN}").as_str())
+        );
+        let body: serde_json::Value = serde_json::from_str(&n[0].body).unwrap();
+        assert_eq!(
+            body["title"].as_str(),
+            Some(format!("🔔 MiracleMax: {} - TEST", h.name).as_str()),
+            "{body}"
+        );
+        let w = hook.wait_for(1, Duration::from_secs(10));
+        assert_eq!(
+            w.len(),
+            1,
+            "{}: the test message reached the webhook",
+            h.name
+        );
+        let signed = miraclemax::notify::channels::webhook_signature(
+            &miraclemax::config::Secret::new(HOOK_SECRET),
+            &w[0].body,
+        );
+        assert_eq!(w[0].header("x-miraclemax-signature"), Some(signed.as_str()));
+    }
+    for (h, s) in tb.hosts().iter().zip(&smtp) {
+        let subject = format!("🔔 MiracleMax: {} - TEST", h.name);
+        assert_eq!(s.count(&subject), 1, "one test email to {}", h.name);
+    }
+
+    // And an incident goes out through the deployed channels, as it does by email.
+    let h = tb.host(0);
+    let [ntfy, hook] = &receivers[0];
+    h.ssh_ok(&["systemctl", "stop", "example.service"]).unwrap();
+    let n = ntfy.wait_for(2, Duration::from_secs(30));
+    assert_eq!(n.len(), 2, "the RESOLVED report reached ntfy");
+    let body: serde_json::Value = serde_json::from_str(&n[1].body).unwrap();
+    assert!(
+        body["title"]
+            .as_str()
+            .unwrap()
+            .ends_with("MiracleMax: example - RESOLVED"),
+        "{body}"
+    );
+    assert_eq!(hook.wait_for(2, Duration::from_secs(30)).len(), 2);
+}
