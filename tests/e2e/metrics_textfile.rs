@@ -1,5 +1,5 @@
 //! The metrics file for node_exporter's textfile collector on real hosts: after a heal it
-//! parses with Prometheus' own `promtool check metrics` (Debian's prometheus package, which
+//! parses with Prometheus' own `promtool check metrics` (from Debian's prometheus package, which
 //! scripts/install-deps installs), lint included; at rest it is not written; after a heal
 //! the heal counters moved.
 
@@ -12,13 +12,14 @@ const FILE: &str = "/var/lib/prometheus/node-exporter/miraclemax.prom";
 
 fn promtool_check(text: &str) -> String {
     use std::io::Write;
-    let mut child = std::process::Command::new("promtool")
+    let promtool = concat!(env!("CARGO_MANIFEST_DIR"), "/.tools/bin/promtool");
+    let mut child = std::process::Command::new(promtool)
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("scripts/install-deps installs promtool (Debian package prometheus)");
+        .expect("scripts/install-deps puts promtool (from Debian's prometheus package) into .tools/bin");
     child
         .stdin
         .take()
