@@ -24,7 +24,7 @@ pub fn smtp_down(lab: &mut Lab) -> Result<Row> {
         "-o",
         "cat",
         "--grep",
-        "not sent \\(attempt",
+        "not sent to the mail server \\(attempt",
     ])?;
     let attempts = retries.lines().count();
     ensure!(attempts >= 2, "retried while down: {retries}");
