@@ -107,6 +107,8 @@ pub(super) async fn run(sh: Arc<Shared>, index: usize, mut stop: watch::Receiver
         {
             sh.count_outbox().await;
             sh.metrics_changed();
+            // Delivery touched code (TLS, HTTP, SMTP) that rest does not need.
+            sh.shed.soon();
         }
         wait = route.outbox.next_try().await.map(|due| {
             Duration::from_millis(due.saturating_sub(sh.ctx.clock.now_ms())).max(MIN_WAIT)

@@ -16,6 +16,7 @@ pub(crate) mod fake;
 mod look;
 mod persist;
 mod progress;
+mod shed;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -78,6 +79,8 @@ pub struct Shared {
     fatal: Mutex<Option<String>>,
     /// The metrics file's figures, when `metrics.textfile` is set (kept across reloads).
     pub(crate) metrics: Option<Arc<Metrics>>,
+    /// When to give back the program pages that start-up or the last incident touched.
+    shed: shed::Shed,
 }
 
 impl Shared {
@@ -97,6 +100,7 @@ impl Shared {
         // Compared as values: no serialisation on a look that changed nothing.
         if saved.as_ref() != Some(&*st) {
             self.save(&st, &mut saved);
+            self.shed.soon();
         }
         r
     }
@@ -465,6 +469,9 @@ fn beat(sh: &Shared, hooks: &Hooks, bound: Duration, stalled: &mut bool) {
             }
             (hooks.watchdog)();
             touch_alive(&sh.dirs);
+            if sh.shed.take_due() {
+                tokio::task::spawn_blocking(shed::shed);
+            }
         }
         Some((worker, age)) if !*stalled => {
             *stalled = true;
@@ -708,6 +715,8 @@ fn build_shared(
         reconnect,
         fatal: Mutex::new(None),
         metrics,
+        // Every service has had its first look by then.
+        shed: shed::Shed::new(config.limits.check_interval + Duration::from_secs(2)),
     };
     // At start only: how many reports wait in the outbox (later counted off the runtime).
     let depth = shared.metrics.as_ref().map(|_| {

@@ -1,0 +1,188 @@
+//! Giving back the program pages that start-up, a heal or a report touched: code the daemon
+//! maps from its binary and libraries stays resident once touched (it counts in VmRSS), though
+//! at rest only the look loop runs. Once things are quiet again the daemon asks the kernel to
+//! reclaim its file-backed, never-written mappings (`MADV_PAGEOUT`); the pages a look needs
+//! come back on their next use from the page cache or the disk, the rest stay out. Memory the
+//! daemon wrote (its heap, relocated data) is never touched: only mappings of a file, not
+//! writable, with no private (copied) page. A kernel without `MADV_PAGEOUT` (before 5.4) keeps
+//! everything as before.
+
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// When to shed: one quiet period after something happened (start, a reload, an incident's
+/// end, a report leaving), checked at the main loop's beat, so no timer of its own.
+pub struct Shed {
+    due: std::sync::Mutex<Option<Instant>>,
+    quiet: Duration,
+}
+
+impl Shed {
+    pub fn new(quiet: Duration) -> Shed {
+        Shed {
+            due: std::sync::Mutex::new(Some(Instant::now() + quiet)),
+            quiet,
+        }
+    }
+
+    /// Something touched code that rest does not need: shed once it has been quiet again.
+    pub fn soon(&self) {
+        *self.lock() = Some(Instant::now() + self.quiet);
+    }
+
+    /// Whether the pages are due to be shed now (then not again until the next `soon`).
+    pub fn take_due(&self) -> bool {
+        let mut due = self.lock();
+        match *due {
+            Some(at) if at <= Instant::now() => {
+                *due = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.due.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One mapping of /proc/self/smaps that may be shed.
+#[derive(Debug, PartialEq, Eq)]
+struct Mapping {
+    start: usize,
+    end: usize,
+}
+
+/// The mappings worth shedding: backed by a file (a path), not writable, resident, and
+/// without private (copied-on-write) pages, whose content exists only in this process.
+fn sheddable(smaps: &str) -> Vec<Mapping> {
+    let mut out = Vec::new();
+    let mut current: Option<(Mapping, bool)> = None;
+    let mut rss = 0u64;
+    let mut private_copied = false;
+    let mut flush = |m: Option<(Mapping, bool)>, rss: u64, copied: bool| {
+        if let Some((m, file)) = m
+            && file
+            && rss > 0
+            && !copied
+        {
+            out.push(m);
+        }
+    };
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let Some(first) = fields.next() else { continue };
+        if let Some((a, b)) = first.split_once('-')
+            && let (Ok(start), Ok(end)) = (
+                usize::from_str_radix(a, 16),
+                usize::from_str_radix(b, 16),
+            )
+        {
+            flush(current.take(), rss, private_copied);
+            let perms = fields.next().unwrap_or("");
+            let path = fields.nth(3).unwrap_or("");
+            let file = path.starts_with('/') && !perms.contains('w') && !perms.contains('s');
+            current = Some((Mapping { start, end }, file));
+            rss = 0;
+            private_copied = false;
+            continue;
+        }
+        let kib = || fields.clone().next().and_then(|v| v.parse::<u64>().ok());
+        match first {
+            "Rss:" => rss = kib().unwrap_or(0),
+            // Pages this process wrote to (relocations): their content lives only here.
+            "Anonymous:" | "Private_Dirty:" | "Swap:" if kib().unwrap_or(0) > 0 => {
+                private_copied = true
+            }
+            _ => {}
+        }
+    }
+    flush(current.take(), rss, private_copied);
+    out
+}
+
+/// Sheds what can be shed; how many mappings were advised (0 where the kernel lacks
+/// `MADV_PAGEOUT`). Blocking (reads /proc/self/smaps): run it off the runtime thread.
+pub fn shed() -> usize {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
+        return 0;
+    };
+    let mut advised = 0;
+    for m in sheddable(&smaps) {
+        // SAFETY: the range is one of this process's own file-backed, read-only mappings with
+        // no private page: reclaiming its pages loses nothing, they are read again from the
+        // file on their next use. The range is not unmapped or changed otherwise.
+        let r = unsafe {
+            rustix::mm::madvise(
+                m.start as *mut std::ffi::c_void,
+                m.end - m.start,
+                rustix::mm::Advice::LinuxPageOut,
+            )
+        };
+        match r {
+            Ok(()) => advised += 1,
+            Err(rustix::io::Errno::INVAL) => return advised, // no MADV_PAGEOUT here
+            Err(_) => {}
+        }
+    }
+    advised
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMAPS: &str = "\
+55d0a0000000-55d0a0100000 r--p 00000000 08:01 123  /usr/local/bin/miraclemax-self-heal
+Rss:                 400 kB
+Anonymous:             0 kB
+Private_Dirty:         0 kB
+55d0a0100000-55d0a0500000 r-xp 00100000 08:01 123  /usr/local/bin/miraclemax-self-heal
+Rss:                3000 kB
+Anonymous:             0 kB
+55d0a0500000-55d0a0540000 r--p 00500000 08:01 123  /usr/local/bin/miraclemax-self-heal
+Rss:                 256 kB
+Anonymous:           256 kB
+55d0a0540000-55d0a0550000 rw-p 00540000 08:01 123  /usr/local/bin/miraclemax-self-heal
+Rss:                  64 kB
+55d0a1000000-55d0a1100000 rw-p 00000000 00:00 0    [heap]
+Rss:                 900 kB
+7f0000000000-7f0000010000 r-xp 00000000 08:01 99   /usr/lib/x86_64-linux-gnu/libc.so.6
+Rss:                   0 kB
+7f0000100000-7f0000110000 r--s 00000000 08:01 77   /var/lib/shared.db
+Rss:                  64 kB
+7f0000200000-7f0000300000 r-xp 00000000 00:00 0
+Rss:                  64 kB
+7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0    [stack]
+Rss:                  20 kB
+";
+
+    #[test]
+    fn only_resident_read_only_file_mappings_without_copied_pages_are_shed() {
+        assert_eq!(
+            sheddable(SMAPS),
+            [
+                Mapping {
+                    start: 0x55d0a0000000,
+                    end: 0x55d0a0100000
+                },
+                Mapping {
+                    start: 0x55d0a0100000,
+                    end: 0x55d0a0500000
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn shedding_our_own_pages_loses_nothing() {
+        // A real /proc/self/smaps of this test process: the code keeps running afterwards and
+        // a constant read from the binary is the same.
+        static TEXT: &str = "read-only data that must survive";
+        let before = TEXT.to_string();
+        let _ = shed();
+        assert_eq!(TEXT, before);
+        assert!(!sheddable(&std::fs::read_to_string("/proc/self/smaps").unwrap()).is_empty());
+    }
+}
