@@ -82,8 +82,9 @@ seconds then restart`), the only way to see a hung process. Both at the same pro
 check_interval 30s, Monit `set daemon 30`. Each setting restarts the healer, waits the settle period, \
 then reads /proc/PID/stat (utime+stime+cutime+cstime) and /proc/uptime at the start and end of the \
 idle window: idle CPU = ticks / CLK_TCK / elapsed, in % of one core. VmRSS and RssAnon are read from \
-/proc/PID/status at the end of the window, with its Threads; write system calls in the window are \
-the difference of syscw in /proc/PID/io (files and sockets alike, so the HTTP probes' requests count); \
+/proc/PID/status at the end of the window, with its threads (/proc/PID/task/*/comm: MiracleMax's \
+blocking pool, named miraclemax-io, started on demand and kept 10 s after its last task, counted \
+apart); what it wrote to files in the window is the difference of write_bytes in /proc/PID/io; \
 VmHWM after the heals of that size (one kill -9 at 50). MiracleMax alone also runs 50 services with \
 HTTP probes at its default 10 s interval, then the same with 300 idle processes added, then with five \
 report channels besides email (ntfy, webhook, slack, telegram, gotify, to an unused port of the \

@@ -64,8 +64,9 @@ pub fn start_services(host: &Host, n: usize) {
 }
 
 /// A process's counters: CPU ticks (user + system, its own and its reaped children's), the
-/// host's uptime, memory in KiB, its threads, and its write system calls so far (files and
-/// sockets alike, `syscw` of /proc/PID/io).
+/// host's uptime, memory in KiB, its threads (and how many of them are MiracleMax's blocking
+/// pool, started on demand), and the bytes it has written to files so far (`write_bytes` of
+/// /proc/PID/io: pages it dirtied, not sockets).
 pub struct ProcSample {
     pub ticks: u64,
     pub uptime: f64,
@@ -73,7 +74,8 @@ pub struct ProcSample {
     pub anon_kib: u64,
     pub hwm_kib: u64,
     pub threads: u64,
-    pub syscw: u64,
+    pub pool_threads: u64,
+    pub write_bytes: u64,
 }
 
 pub fn main_pid(host: &Host, unit: &str) -> u32 {
@@ -92,6 +94,15 @@ pub fn sample(host: &Host, pid: u32) -> ProcSample {
             &format!("/proc/{pid}/stat"),
             &format!("/proc/{pid}/status"),
             &format!("/proc/{pid}/io"),
+        ])
+        .unwrap();
+    let comms = host
+        .ssh_ok(&[
+            "sh",
+            "-c",
+            "cat /proc/\"$1\"/task/*/comm",
+            "sh",
+            &pid.to_string(),
         ])
         .unwrap();
     let mut lines = text.lines();
@@ -125,7 +136,11 @@ pub fn sample(host: &Host, pid: u32) -> ProcSample {
         anon_kib: kib("RssAnon:"),
         hwm_kib: kib("VmHWM:"),
         threads: kib("Threads:"),
-        syscw: kib("syscw:"),
+        pool_threads: comms
+            .lines()
+            .filter(|c| *c == miraclemax::daemon::BLOCKING_THREADS)
+            .count() as u64,
+        write_bytes: kib("write_bytes:"),
     }
 }
 

@@ -157,20 +157,31 @@ pub fn run(h: &Healer, o: &Options) -> Vec<Measure> {
         );
         add(
             key("threads"),
-            "threads at rest",
+            "threads at rest, besides the blocking pool's",
             n,
             ph.label,
             "threads",
-            vec![b.threads as f64],
+            vec![(b.threads - b.pool_threads) as f64],
             String::new(),
         );
+        if h.kind == Kind::MiracleMax {
+            add(
+                key("pool"),
+                "blocking-pool threads at rest (started on demand, kept 10 s after their last task)",
+                n,
+                ph.label,
+                "threads",
+                vec![b.pool_threads as f64],
+                String::new(),
+            );
+        }
         add(
-            key("writes"),
-            "write system calls in the idle window (files and sockets)",
+            key("written"),
+            "written to files in the idle window",
             n,
             ph.label,
-            "calls",
-            vec![b.syscw.saturating_sub(a.syscw) as f64],
+            "KiB",
+            vec![b.write_bytes.saturating_sub(a.write_bytes) as f64 / 1024.0],
             String::new(),
         );
         if ph.extra_procs {

@@ -152,8 +152,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             miraclemax::journal::init(NAME, true);
+            // Named so that its threads (file and /proc work, started on demand) are told
+            // apart from any other in `ps -L` and the footprint benchmark.
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
+                .thread_name(miraclemax::daemon::BLOCKING_THREADS)
                 .build()?;
             rt.block_on(daemon::run(daemon::Options {
                 config_path: cli.host.config.clone(),

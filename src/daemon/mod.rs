@@ -54,6 +54,9 @@ use tokio::time::Instant;
 pub const PANICS_BEFORE_EXIT: u32 = 3;
 pub const PANIC_WINDOW: Duration = Duration::from_secs(10 * 60);
 
+/// The name of the daemon's blocking-pool threads (its one other thread is the runtime's).
+pub const BLOCKING_THREADS: &str = "miraclemax-io";
+
 /// Everything the service workers share for one configuration generation.
 pub struct Shared {
     pub ctx: Ctx,

@@ -74,10 +74,8 @@ fn sheddable(smaps: &str) -> Vec<Mapping> {
         let mut fields = line.split_whitespace();
         let Some(first) = fields.next() else { continue };
         if let Some((a, b)) = first.split_once('-')
-            && let (Ok(start), Ok(end)) = (
-                usize::from_str_radix(a, 16),
-                usize::from_str_radix(b, 16),
-            )
+            && let (Ok(start), Ok(end)) =
+                (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
         {
             flush(current.take(), rss, private_copied);
             let perms = fields.next().unwrap_or("");

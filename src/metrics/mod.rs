@@ -9,10 +9,10 @@
 //! per metric: a healthy host at rest writes nothing.
 //!
 //! Probe latency changes at every look, so it is kept in memory and goes out with the next
-//! write; a look writes it only when it moved a lot since the value in the file (by more than
-//! `LATENCY_JUMP_SECS` and half of it) and no such write happened in the last
-//! `LATENCY_WRITE_GAP`: a probe that turns slow shows within a look, at most once a minute,
-//! and the jitter of a healthy probe writes nothing.
+//! write; a look writes it only when it and the look before moved a lot from the value in the
+//! file (by more than `LATENCY_JUMP_SECS` and half of it) and no such write happened in the
+//! last `LATENCY_WRITE_GAP`: a probe that turns slow shows within two looks, at most once a
+//! minute, and neither the jitter of a healthy probe nor one slow look on a busy host writes.
 
 pub mod exposition;
 
@@ -60,6 +60,8 @@ pub struct ServiceFigures {
     pub probe_seconds: Option<f64>,
     /// `probe_seconds` as the file last written says.
     pub probe_written: Option<f64>,
+    /// The last look's latency was a jump from `probe_written` (one alone is not written).
+    pub jumped: bool,
     /// When (ms) a look first found the service wrong, while it still is.
     pub wrong_since_ms: Option<u64>,
     /// Closed incidents by (outcome, strategy).
@@ -135,7 +137,10 @@ impl Figures {
         let jumped = s
             .probe_written
             .is_none_or(|w| (secs - w).abs() > LATENCY_JUMP_SECS.max(w / 2.0));
-        match (changed, jumped) {
+        // Two looks in a row: one slow look alone (the host busy for a moment) is noise.
+        let persists = jumped && (s.jumped || s.probe_written.is_none());
+        s.jumped = jumped;
+        match (changed, persists) {
             (true, _) => Look::Changed,
             (false, true) => Look::LatencyJumped,
             (false, false) => Look::Same,

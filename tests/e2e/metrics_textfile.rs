@@ -19,7 +19,9 @@ fn promtool_check(text: &str) -> String {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("scripts/install-deps puts promtool (from Debian's prometheus package) into .tools/bin");
+        .expect(
+            "scripts/install-deps puts promtool (from Debian's prometheus package) into .tools/bin",
+        );
     child
         .stdin
         .take()

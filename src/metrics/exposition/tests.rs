@@ -182,15 +182,22 @@ fn probe_latency_alone_is_written_only_when_it_jumps_and_at_most_once_a_minute()
     assert!(m.look("web", true, false, ms(2), 0), "first look");
     assert!(m.render(&c, &st).is_some());
     assert!(!m.look("web", true, false, ms(40), 1000), "jitter");
-    assert!(m.look("web", true, false, ms(900), 2000), "slow now");
-    assert!(m.render(&c, &st).is_some());
+    assert!(!m.look("web", true, false, ms(900), 2000), "one slow look");
     assert!(
-        !m.look("web", true, false, ms(20), 30_000),
+        !m.look("web", true, false, ms(3), 3000),
+        "fast again: it was noise"
+    );
+    assert!(!m.look("web", true, false, ms(900), 4000), "slow once more");
+    assert!(m.look("web", true, false, ms(950), 5000), "slow now, twice");
+    assert!(m.render(&c, &st).is_some());
+    assert!(!m.look("web", true, false, ms(20), 30_000), "fast again");
+    assert!(
+        !m.look("web", true, false, ms(20), 31_000),
         "fast again, within the minute"
     );
-    assert!(m.look("web", true, false, ms(20), 62_000), "a minute later");
+    assert!(m.look("web", true, false, ms(20), 65_000), "a minute after that write");
     assert!(
-        m.look("web", false, false, ms(20), 63_000),
+        m.look("web", false, false, ms(20), 66_000),
         "down is a change at once"
     );
 }
