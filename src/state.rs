@@ -179,11 +179,22 @@ impl Dirs {
         out
     }
 
+    /// The liveness stamp: "PID START_MS", written once per daemon process; after that each
+    /// beat only moves its modification time (which readers take as the last sign of life),
+    /// so a healthy daemon writes no data and syncs nothing at rest.
     pub fn touch_alive(&self) -> io::Result<()> {
-        write_atomic(
-            &self.alive(),
-            format!("{} {}\n", std::process::id(), now_ms()).as_bytes(),
-        )
+        let path = self.alive();
+        let pid = std::process::id().to_string();
+        let ours = fs::read_to_string(&path)
+            .is_ok_and(|s| s.split_whitespace().next() == Some(pid.as_str()));
+        if ours
+            && fs::File::open(&path)?
+                .set_modified(std::time::SystemTime::now())
+                .is_ok()
+        {
+            return Ok(());
+        }
+        write_atomic(&path, format!("{pid} {}\n", now_ms()).as_bytes())
     }
 }
 
@@ -215,6 +226,33 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_liveness_stamp_is_written_once_per_process_then_only_its_time_moves() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = std::env::temp_dir().join(format!("mm-alive-{}", std::process::id()));
+        let d = Dirs::new(&dir);
+        d.create().unwrap();
+        std::fs::write(d.alive(), "999999999 0\n").unwrap();
+        d.touch_alive().unwrap();
+        let first = std::fs::read_to_string(d.alive()).unwrap();
+        assert!(
+            first.starts_with(&format!("{} ", std::process::id())),
+            "{first}"
+        );
+        let meta = std::fs::metadata(d.alive()).unwrap();
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1);
+        std::fs::File::open(d.alive())
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        d.touch_alive().unwrap();
+        let after = std::fs::metadata(d.alive()).unwrap();
+        assert_eq!(after.ino(), meta.ino(), "the same file, not rewritten");
+        assert_eq!(std::fs::read_to_string(d.alive()).unwrap(), first);
+        assert!(after.modified().unwrap().elapsed().unwrap() < std::time::Duration::from_secs(60));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn state_round_trips_and_events_rotate() {

@@ -195,9 +195,32 @@ fn probe_latency_alone_is_written_only_when_it_jumps_and_at_most_once_a_minute()
         !m.look("web", true, false, ms(20), 31_000),
         "fast again, within the minute"
     );
-    assert!(m.look("web", true, false, ms(20), 65_000), "a minute after that write");
+    assert!(
+        m.look("web", true, false, ms(20), 65_000),
+        "a minute after that write"
+    );
     assert!(
         m.look("web", false, false, ms(20), 66_000),
         "down is a change at once"
     );
+}
+
+#[test]
+fn the_metrics_guide_lists_exactly_the_families_the_file_holds() {
+    let (f, st) = figures_and_state();
+    let text = render(&config(), &st, &f);
+    let written: std::collections::BTreeSet<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .map(String::from)
+        .collect();
+    let documented: std::collections::BTreeSet<String> = include_str!("../../../docs/metrics.md")
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .filter(|name| name.starts_with("miraclemax_"))
+        .map(String::from)
+        .collect();
+    assert_eq!(written, documented);
 }
