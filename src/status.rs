@@ -230,6 +230,8 @@ pub async fn gather(config: &Config, dirs: &Dirs) -> Report {
         last_success: (hb.last_success_ms > 0)
             .then(|| crate::notify::report::utc(hb.last_success_ms)),
     });
+    // Read once: email's queue gives the blocked line's count too.
+    let queues = outbox(config, &state, dirs);
     Report {
         heartbeat,
         host: config.host.clone().unwrap_or_else(crate::daemon::hostname),
@@ -255,9 +257,12 @@ pub async fn gather(config: &Config, dirs: &Dirs) -> Report {
             mail_blocked: state.mail_blocked.as_ref().map(|b| MailBlockedReport {
                 since: crate::notify::report::utc(b.since_ms),
                 error: b.error.clone(),
-                waiting: crate::notify::outbox::waiting(&dirs.outbox()).len(),
+                waiting: queues
+                    .iter()
+                    .find(|q| q.channel == crate::notify::queues::EMAIL)
+                    .map_or(0, |q| q.waiting),
             }),
-            outbox: outbox(config, &state, dirs),
+            outbox: queues,
         },
         services,
         ok,

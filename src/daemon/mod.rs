@@ -163,11 +163,7 @@ impl Shared {
         if self.metrics.is_none() {
             return;
         }
-        let queues: Vec<(String, Outbox)> = self
-            .routes
-            .iter()
-            .map(|r| (r.queue().to_string(), r.outbox.clone()))
-            .collect();
+        let queues = queue_handles(&self.routes);
         if let Ok(depth) = tokio::task::spawn_blocking(move || outbox_depth(&queues)).await {
             self.with_metrics(|f| f.outbox_depth = Some(depth));
         }
@@ -722,14 +718,10 @@ fn build_shared(
         shed: shed::Shed::new(config.limits.check_interval + Duration::from_secs(2)),
     };
     // At start only: how many reports wait in the outbox (later counted off the runtime).
-    let depth = shared.metrics.as_ref().map(|_| {
-        let queues: Vec<(String, Outbox)> = shared
-            .routes
-            .iter()
-            .map(|r| (r.queue().to_string(), r.outbox.clone()))
-            .collect();
-        outbox_depth(&queues)
-    });
+    let depth = shared
+        .metrics
+        .as_ref()
+        .map(|_| outbox_depth(&queue_handles(&shared.routes)));
     shared.with_metrics(|f| {
         f.daemon_up = true;
         f.outbox_depth = depth;
@@ -737,6 +729,14 @@ fn build_shared(
     shared.update(|_| ());
     shared.metrics_changed();
     Ok(shared)
+}
+
+/// Each route's queue name and outbox, to count off the runtime thread.
+fn queue_handles(routes: &[deliver::Route]) -> Vec<(String, Outbox)> {
+    routes
+        .iter()
+        .map(|r| (r.queue().to_string(), r.outbox.clone()))
+        .collect()
 }
 
 /// How many reports wait in each queue, by queue name.
