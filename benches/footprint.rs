@@ -11,6 +11,9 @@
 //! Run as root: `cargo bench --bench footprint`; FP_IDLE_SECS (120), FP_ROUNDS (3),
 //! FP_SETTLE_SECS (15). `FP_REPORT_ONLY=1` boots nothing: it judges the targets again from the
 //! figures in results/footprint.json and rewrites the Markdown, the plot and the README section.
+//! `FP_HOLD=SERVICES,INTERVAL_SECS[,http]` measures nothing: it boots one host, starts that many
+//! services under MiracleMax and holds them until stdin closes, printing the daemon's PID (as the
+//! machine sees it) for `perf`, `strace` and /proc/PID/smaps.
 
 #[path = "../tests/e2e/support.rs"]
 mod support;
@@ -132,6 +135,37 @@ fn join(mm: Vec<run::Measure>, monit: Vec<run::Measure>) -> Vec<Value> {
         .collect()
 }
 
+/// `FP_HOLD`: one host, MiracleMax watching the services of `spec` (`50,30` or `50,10,http`),
+/// held for profiling until stdin closes.
+fn hold(spec: &str) {
+    let mut parts = spec.split(',').map(|v| v.trim().parse::<u64>().ok());
+    let (Some(Some(services)), Some(Some(interval_secs))) = (parts.next(), parts.next()) else {
+        panic!("FP_HOLD={spec}: say SERVICES,INTERVAL_SECS[,http], e.g. 50,30 or 50,10,http");
+    };
+    let setting = healers::Setting {
+        services: services as usize,
+        interval_secs,
+        http_all: spec.ends_with(",http"),
+        channels: false,
+    };
+    let listener = lab::build_listener();
+    let tb = Testbed::start_on(&[Release::Bookworm]).expect("the testbed needs root");
+    let _smtp = support::Smtp::start(tb.host(0).gateway());
+    let h = Healer {
+        kind: Kind::MiracleMax,
+        host: tb.host(0),
+    };
+    lab::install_services(h.host, &listener);
+    lab::start_services(h.host, services as usize);
+    h.configure(&setting);
+    let host_pid = h.pid();
+    let pid = sh("pgrep", &["-n", "-x", "miraclemax-self"]);
+    eprintln!(
+        "footprint: holding {services} services at {interval_secs} s; daemon PID {host_pid} on the host, {pid} on this machine; close stdin to end"
+    );
+    std::io::copy(&mut std::io::stdin(), &mut std::io::sink()).ok();
+}
+
 fn main() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     if std::env::var_os("FP_REPORT_ONLY").is_some() {
@@ -142,6 +176,9 @@ fn main() {
         doc["targets"] = json!(targets::evaluate(&figures));
         write_all(repo, &doc);
         return;
+    }
+    if let Ok(spec) = std::env::var("FP_HOLD") {
+        return hold(&spec);
     }
     let started = Instant::now();
     let o = run::Options {

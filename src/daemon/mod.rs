@@ -13,6 +13,7 @@ pub mod control;
 mod deliver;
 #[cfg(test)]
 pub(crate) mod fake;
+mod grid;
 mod look;
 mod persist;
 mod progress;
@@ -84,6 +85,10 @@ pub struct Shared {
     pub(crate) metrics: Option<Arc<Metrics>>,
     /// When to give back the program pages that start-up or the last incident touched.
     shed: shed::Shed,
+    /// The operator's requests as last read (`Job::Requests` reads them once per interval).
+    pub(crate) requests: Mutex<control::Requests>,
+    /// Where the timers at rest fall, so that looks due together wake the process once.
+    grid: grid::Grid,
 }
 
 impl Shared {
@@ -329,6 +334,8 @@ fn signals() -> std::io::Result<impl Stream<Item = Request> + Unpin> {
 enum Job {
     Worker(Box<Service>),
     Deliver(usize, String),
+    /// Reads the operator's requests once per check interval.
+    Requests,
 }
 
 impl Job {
@@ -336,6 +343,7 @@ impl Job {
         match self {
             Job::Worker(svc) => svc.name.to_string(),
             Job::Deliver(_, name) => name.clone(),
+            Job::Requests => "operator requests".into(),
         }
     }
 }
@@ -373,6 +381,7 @@ impl Supervisor {
             match what {
                 Job::Worker(svc) => worker::run(sh, *svc, stop).await,
                 Job::Deliver(i, _) => deliver::run(sh, i, stop).await,
+                Job::Requests => read_requests(sh, stop).await,
             }
         });
         self.handles.insert(job.name(), handle.clone());
@@ -532,6 +541,7 @@ pub(crate) async fn serve(
         for (i, route) in shared.routes.iter().enumerate() {
             sup.spawn(Job::Deliver(i, route.task_name()), Duration::ZERO);
         }
+        sup.spawn(Job::Requests, config.limits.check_interval);
         let status = format!("watching {} service(s)", config.services.len());
         let _ = sd_notify::notify(&[
             sd_notify::NotifyState::Ready,
@@ -553,7 +563,9 @@ pub(crate) async fn serve(
             .unwrap_or(Duration::from_secs(10))
             .min(config.limits.check_interval);
         let bound = progress::bound(&config);
-        let mut ticker = tokio::time::interval(beat_every);
+        // On the grid too: a beat shares its wake-up with the looks of that slot.
+        let beat_every = shared.grid.snap(beat_every);
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now(), beat_every);
         let mut stalled = false;
         let outcome: Result<bool> = loop {
             tokio::select! {
@@ -627,6 +639,22 @@ pub(crate) async fn serve(
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
             tracing::info!(event = "stopped", "stopped");
             return Ok(());
+        }
+    }
+}
+
+/// Reads the control folder into `Shared::requests` once per check interval, off the runtime
+/// thread, until asked to stop.
+async fn read_requests(sh: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let control = control::Control::new(&sh.dirs.root);
+    loop {
+        let c = control.clone();
+        if let Ok(now) = tokio::task::spawn_blocking(move || c.requests()).await {
+            *sh.requests.lock().unwrap_or_else(|e| e.into_inner()) = now;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(sh.config.limits.check_interval) => {}
+            _ = stop.changed() => return,
         }
     }
 }
@@ -716,6 +744,8 @@ fn build_shared(
         metrics,
         // Every service has had its first look by then.
         shed: shed::Shed::new(config.limits.check_interval + Duration::from_secs(2)),
+        requests: Mutex::new(control::Control::new(&dirs.root).requests()),
+        grid: grid::Grid::new(config.limits.check_interval),
     };
     // At start only: how many reports wait in the outbox (later counted off the runtime).
     let depth = shared

@@ -9,7 +9,7 @@
 use super::Shared;
 use super::bus::{REBUILDS_BEFORE_EXIT, RebuildTurn};
 use super::control::Control;
-use super::look::{Known, Unseen, detected_text, look};
+use super::look::{Known, Look, Unseen, detected_text, look};
 use crate::config::Service;
 use crate::heal::cause::{Cause, classify};
 use crate::heal::incident::{Incident, Outcome};
@@ -68,8 +68,10 @@ pub async fn run(sh: Arc<Shared>, svc: Service, mut stop: watch::Receiver<bool>)
         changes.is_some(),
     ))
     .await;
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + spread(&sh, &svc), every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // On the daemon's grid, so the looks of one slot share a wake-up; a look or heal that
+    // overruns its tick waits for the next point of the series, never bunching.
+    let mut tick = tokio::time::interval_at(sh.grid.first(spread(&sh, &svc), every), every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tokio::select! {
             _ = stop.changed() => {
@@ -181,14 +183,15 @@ async fn look_and_act(
 ) {
     sh.progress.stamp(svc.name.as_str());
     let now_s = sh.ctx.clock.now_ms() / 1000;
-    // The operator's request files are on disk: read off the runtime thread.
-    let (control, name) = (control.clone(), svc.name.to_string());
-    let (reset, paused) = tokio::task::spawn_blocking(move || {
-        let reset = control.take_reset(&name);
-        (reset, control.paused_until(&name, now_s))
-    })
-    .await
-    .unwrap_or((false, None));
+    let began = tokio::time::Instant::now();
+    let mut look = match look(sh, svc, known, signals).await {
+        Ok(look) => {
+            seen(sh, svc);
+            look
+        }
+        Err(unseen) => return blind(sh, svc, unseen).await,
+    };
+    let (reset, paused) = requests(sh, svc, control, &look, now_s).await;
     if reset {
         sh.update(|st| {
             st.services
@@ -206,14 +209,6 @@ async fn look_and_act(
             "circuit breaker reset by an operator",
         );
     }
-    let began = tokio::time::Instant::now();
-    let mut look = match look(sh, svc, known, signals).await {
-        Ok(look) => {
-            seen(sh, svc);
-            look
-        }
-        Err(unseen) => return blind(sh, svc, unseen).await,
-    };
     if let Some(m) = &sh.metrics {
         let up = look.seen == Seen::Ok;
         if m.look(
@@ -328,6 +323,34 @@ async fn look_and_act(
         }
         _ => {}
     }
+}
+
+/// The operator's requests for this service after `look`: whether a reset was asked (and now
+/// taken) and the pause in force. A healthy look goes by the control folder as last read; one
+/// that saw something wrong, or a reset waiting, reads the files themselves (off the runtime
+/// thread) before anything is decided.
+async fn requests(
+    sh: &Shared,
+    svc: &Service,
+    control: &Control,
+    look: &Look,
+    now_s: u64,
+) -> (bool, Option<u64>) {
+    let last = sh
+        .requests
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .for_service(svc.name.as_str(), now_s);
+    if look.seen == Seen::Ok && !last.0 {
+        return last;
+    }
+    let (control, name) = (control.clone(), svc.name.to_string());
+    tokio::task::spawn_blocking(move || {
+        let reset = control.take_reset(&name);
+        (reset, control.paused_until(&name, now_s))
+    })
+    .await
+    .unwrap_or((false, None))
 }
 
 async fn heal(sh: &Arc<Shared>, svc: &Service, mut inc: Incident) {

@@ -2,10 +2,14 @@
 //! mapped to the processes holding them through /proc/PID/fd, with each process's command line,
 //! user, cgroup and start time, so healing can tell the unit's own listener from a stray.
 //!
-//! A healthy service is checked the cheap way (`unit_listens`): only the processes of the
-//! unit's own cgroup are searched for the socket, starting with the descriptor that held it last
-//! time, so the cost does not grow with the processes on the host. The whole process table is
-//! walked (`listeners`) only when the unit does not hold its port.
+//! A healthy service is checked the cheap way. First the kernel's answer alone
+//! (`settled_by_kernel`): a socket listening on the port that was made in the unit's own cgroup
+//! settles it with one netlink query and no file read. Where that cannot settle it (a socket
+//! handed over by systemd's socket activation, made in a cgroup below the unit's, a unit
+//! restarted since its cgroup was last seen), only the processes of the unit's own cgroup are
+//! searched for the socket (`unit_listens`), starting with the descriptor that held it last time,
+//! so the cost does not grow with the processes on the host. The whole process table is walked
+//! (`listeners`) only when the unit does not hold its port.
 
 use super::procs::Identity;
 use serde::{Deserialize, Serialize};
@@ -44,7 +48,47 @@ impl Listener {
     }
 }
 
-use super::sockets::listening_inodes;
+use super::sockets::{Bound, asked_of_the_kernel, listener_at, listening_inodes};
+
+/// The id of a cgroup (v2) as the kernel names it in socket answers: the inode number of its
+/// folder under /sys/fs/cgroup. None when it cannot be read (the unit has no cgroup now).
+pub fn cgroup_id(control_group: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    if control_group.is_empty() {
+        return None;
+    }
+    std::fs::metadata(format!("/sys/fs/cgroup{control_group}"))
+        .ok()
+        .map(|m| m.ino())
+}
+
+/// What the kernel's answer about `port` settles on its own: `Some(true)` when a socket
+/// listening on it was made in the unit's cgroup (`unit_cgroup`, its id), `Some(false)` when
+/// nothing listens on it, None when only the processes holding the sockets can tell. `at` is
+/// where the unit's socket was bound last time: that one socket is asked for first (one lookup
+/// in the kernel), and every listener on the port only when it is no longer the unit's. It
+/// reads no file and waits on nothing, so it runs where the look runs.
+pub fn settled_by_kernel(
+    port: u16,
+    unit_cgroup: Option<u64>,
+    at: &mut Option<Bound>,
+) -> Option<bool> {
+    if let (Some(unit), Some(bound)) = (unit_cgroup, *at)
+        && let Ok(Some(socket)) = listener_at(port, bound)
+        && socket.cgroup_id == Some(unit)
+    {
+        return Some(true);
+    }
+    *at = None;
+    let sockets = asked_of_the_kernel(port).ok()?;
+    if sockets.is_empty() {
+        return Some(false);
+    }
+    let unit = unit_cgroup?;
+    let mine = sockets.iter().find(|s| s.cgroup_id == Some(unit))?;
+    *at = Some(mine.bound);
+    Some(true)
+}
 
 /// Where a unit's listening socket was found last time: its process and descriptor.
 pub type Hint = (i32, String);
@@ -220,6 +264,37 @@ mod tests {
         assert!(me.start_time > 0);
         drop(sock);
         assert!(!is_listening(port));
+    }
+
+    #[test]
+    fn a_socket_made_in_the_units_cgroup_settles_it_and_any_other_is_left_to_the_processes() {
+        let sock = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = sock.local_addr().unwrap().port();
+        let mine = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        let cgroup = mine.lines().find_map(|l| l.strip_prefix("0::")).unwrap();
+        let id = cgroup_id(cgroup);
+        assert!(id.is_some(), "{cgroup}");
+        let mut at = None;
+        assert_eq!(settled_by_kernel(port, id, &mut at), Some(true));
+        let bound = at.expect("where the socket is bound, remembered");
+        // Asked again: the one socket at that address answers, the same.
+        assert_eq!(
+            listener_at(port, bound).unwrap().map(|s| s.cgroup_id),
+            Some(id)
+        );
+        assert_eq!(settled_by_kernel(port, id, &mut at), Some(true));
+        assert_eq!(at, Some(bound));
+        // Another cgroup (the root's), or one not known: the processes must tell.
+        if cgroup != "/" {
+            assert_eq!(settled_by_kernel(port, cgroup_id("/"), &mut at), None);
+            assert_eq!(at, None, "forgotten: not the unit's");
+        }
+        assert_eq!(settled_by_kernel(port, None, &mut None), None);
+        drop(sock);
+        assert_eq!(listener_at(port, bound).unwrap(), None, "gone");
+        assert_eq!(settled_by_kernel(port, id, &mut Some(bound)), Some(false));
+        assert_eq!(cgroup_id(""), None);
+        assert_eq!(cgroup_id("/no/such.service"), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! real one: /proc, and pidfds, so a signal can only ever reach the process that was checked.
 
 use super::port::{self, Listener};
+use super::sockets::Bound;
 use futures_util::future::BoxFuture;
 use rustix::fd::{AsRawFd, OwnedFd};
 use rustix::process::{Pid, PidfdFlags, Signal};
@@ -73,7 +74,15 @@ pub fn no_such_process() -> io::Error {
 pub struct ProcTable {
     /// Per port, where its unit's listening socket was found last time (`port::unit_listens`).
     hints: Arc<Mutex<HashMap<u16, port::Hint>>>,
+    /// Per unit cgroup path, its id when last read: what the kernel's answer about a socket is
+    /// compared with. Read again (off the runtime thread) whenever the answer does not settle.
+    cgroup_ids: Arc<Mutex<HashMap<String, u64>>>,
+    /// Per port, where its unit's listening socket was bound last time (`port::settled_by_kernel`).
+    bound: Arc<Mutex<HashMap<u16, Bound>>>,
 }
+
+/// More cgroup paths than any host watches: past it the remembered ids start afresh.
+const CGROUP_IDS_MAX: usize = 4096;
 
 impl Processes for ProcTable {
     fn listeners(&self, port: u16) -> BoxFuture<'_, Vec<Listener>> {
@@ -86,10 +95,41 @@ impl Processes for ProcTable {
     }
 
     fn unit_listens<'a>(&'a self, port: u16, control_group: &'a str) -> BoxFuture<'a, bool> {
-        let (hints, cgroup) = (self.hints.clone(), control_group.to_string());
+        // The kernel's answer, compared with the cgroup id remembered: at rest, all of the check.
+        let known = lock(&self.cgroup_ids).get(control_group).copied();
+        let mut at = lock(&self.bound).get(&port).copied();
+        let settled = port::settled_by_kernel(port, known, &mut at);
+        remember(&self.bound, port, at);
+        if let Some(answer) = settled {
+            return Box::pin(std::future::ready(answer));
+        }
+        let (hints, ids, bound) = (
+            self.hints.clone(),
+            self.cgroup_ids.clone(),
+            self.bound.clone(),
+        );
+        let cgroup = control_group.to_string();
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
-                let mut hints = hints.lock().unwrap_or_else(|e| e.into_inner());
+                // The unit may have been restarted into a new cgroup since its id was read.
+                let id = port::cgroup_id(&cgroup);
+                {
+                    let mut ids = lock(&ids);
+                    if ids.len() >= CGROUP_IDS_MAX {
+                        ids.clear();
+                    }
+                    match id {
+                        Some(id) => ids.insert(cgroup.clone(), id),
+                        None => ids.remove(&cgroup),
+                    };
+                }
+                let mut at = None;
+                let settled = port::settled_by_kernel(port, id, &mut at);
+                remember(&bound, port, at);
+                if settled == Some(true) {
+                    return true;
+                }
+                let mut hints = lock(&hints);
                 let mut hint = hints.remove(&port);
                 let holds = port::unit_listens(port, &cgroup, &mut hint);
                 if let Some(h) = hint {
@@ -111,6 +151,18 @@ impl Processes for ProcTable {
         let fd = rustix::process::pidfd_open(p, PidfdFlags::empty())?;
         Ok(Box::new(Pidfd { pid, fd }))
     }
+}
+
+fn remember(bound: &Mutex<HashMap<u16, Bound>>, port: u16, at: Option<Bound>) {
+    let mut bound = lock(bound);
+    match at {
+        Some(b) => bound.insert(port, b),
+        None => bound.remove(&port),
+    };
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 struct Pidfd {

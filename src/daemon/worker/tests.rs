@@ -265,6 +265,32 @@ async fn a_paused_service_is_never_restarted_until_the_pause_ends() {
 }
 
 #[tokio::test]
+async fn a_healthy_look_goes_by_the_folder_as_last_read_and_a_reset_is_taken_once() {
+    let mut r = rig("");
+    let resets = |r: &Rig| {
+        let events = r.sh.dirs.events_since(0).into_iter();
+        events
+            .filter(|e| e.service == "x" && e.event == "reset")
+            .count()
+    };
+    r.host.active("x.service");
+    r.control.request_reset("x").unwrap();
+    r.look().await;
+    r.sh.flush().await;
+    assert_eq!(resets(&r), 0, "not read since it was asked");
+    assert!(r.control.requests().reset_asked("x"), "left for the daemon");
+    // The folder read again (once per check interval): the next look takes the request.
+    *r.sh.requests.lock().unwrap() = r.control.requests();
+    r.look().await;
+    r.sh.flush().await;
+    assert_eq!(resets(&r), 1);
+    assert!(!r.control.requests().reset_asked("x"), "consumed");
+    r.look().await;
+    r.sh.flush().await;
+    assert_eq!(resets(&r), 1, "once");
+}
+
+#[tokio::test]
 async fn while_systemd_is_activating_the_unit_the_worker_waits_until_start_timeout() {
     let mut r = rig("  start_timeout: 300ms\n");
     r.host.stopped("x.service");
