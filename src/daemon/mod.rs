@@ -89,6 +89,8 @@ pub struct Shared {
     pub(crate) requests: Mutex<control::Requests>,
     /// Where the timers at rest fall, so that looks due together wake the process once.
     grid: grid::Grid,
+    /// When the liveness stamp's time was last moved (`stamp_alive`).
+    stamped: Mutex<Option<tokio::time::Instant>>,
 }
 
 impl Shared {
@@ -476,7 +478,7 @@ fn beat(sh: &Shared, hooks: &Hooks, bound: Duration, stalled: &mut bool) {
                 sh.metrics_changed();
             }
             (hooks.watchdog)();
-            touch_alive(&sh.dirs);
+            sh.stamp_alive();
             if sh.shed.take_due() {
                 tokio::task::spawn_blocking(shed::shed);
             }
@@ -625,7 +627,7 @@ pub(crate) async fn serve(
                     }
                     None => {
                         (hooks.watchdog)();
-                        touch_alive(&dirs);
+                        shared.stamp_alive();
                     }
                 },
             }
@@ -659,8 +661,25 @@ async fn read_requests(sh: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// How often, at most, the liveness stamp's time moves: the heartbeat calls a daemon wedged only
+/// past three check intervals and never under a minute, so a stamp at most this old is always
+/// fresh to it, and a beat (every few seconds for systemd's watchdog) need not wake a thread.
+pub(crate) const STAMP_EVERY: Duration = Duration::from_secs(10);
+
+impl Shared {
+    /// Moves the liveness stamp's time if it is `STAMP_EVERY` old (the first beat always).
+    fn stamp_alive(&self) {
+        let mut at = self.stamped.lock().unwrap_or_else(|e| e.into_inner());
+        let now = tokio::time::Instant::now();
+        if at.is_none_or(|t| now.duration_since(t) >= STAMP_EVERY) {
+            *at = Some(now);
+            touch_alive(&self.dirs);
+        }
+    }
+}
+
 /// Tells the heartbeat (through the liveness stamp) that we are looping; written off the
-/// runtime thread (it is fsynced).
+/// runtime thread (the first time of a process it is fsynced).
 fn touch_alive(dirs: &Dirs) {
     let dirs = dirs.clone();
     tokio::task::spawn_blocking(move || {
@@ -746,6 +765,7 @@ fn build_shared(
         shed: shed::Shed::new(config.limits.check_interval + Duration::from_secs(2)),
         requests: Mutex::new(control::Control::new(&dirs.root).requests()),
         grid: grid::Grid::new(config.limits.check_interval),
+        stamped: Mutex::new(None),
     };
     // At start only: how many reports wait in the outbox (later counted off the runtime).
     let depth = shared

@@ -1,11 +1,13 @@
 //! Giving back the program pages that start-up, a heal or a report touched: code the daemon
 //! maps from its binary and libraries stays resident once touched (it counts in VmRSS), though
 //! at rest only the look loop runs. Once things are quiet again the daemon asks the kernel to
-//! reclaim its file-backed, never-written mappings (`MADV_PAGEOUT`); the pages a look needs
-//! come back on their next use from the page cache or the disk, the rest stay out. Memory the
-//! daemon wrote (its heap, relocated data) is never touched: only mappings of a file, not
-//! writable, with no private (copied) page. A kernel without `MADV_PAGEOUT` (before 5.4) keeps
-//! everything as before.
+//! reclaim its file-backed, never-written mappings (`MADV_PAGEOUT`), then to drop its own
+//! references to what is left of them (`MADV_DONTNEED`: the pages of shared libraries that
+//! other processes also map stay in the page cache for them, but no longer count as this
+//! process's). The pages a look needs come back on their next use from the page cache or the
+//! disk, the rest stay out. Memory the daemon wrote (its heap, relocated data) is never
+//! touched: only private mappings of a file, not writable, with no private (copied) page. A
+//! kernel without `MADV_PAGEOUT` (before 5.4) keeps everything as before.
 
 use std::time::Duration;
 use tokio::time::Instant;
@@ -103,28 +105,45 @@ fn sheddable(smaps: &str) -> Vec<Mapping> {
 /// Sheds what can be shed; how many mappings were advised (0 where the kernel lacks
 /// `MADV_PAGEOUT`). Blocking (reads /proc/self/smaps): run it off the runtime thread.
 pub fn shed() -> usize {
+    give_back_free_heap();
     let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
         return 0;
     };
     let mut advised = 0;
     for m in sheddable(&smaps) {
-        // SAFETY: the range is one of this process's own file-backed, read-only mappings with
-        // no private page: reclaiming its pages loses nothing, they are read again from the
-        // file on their next use. The range is not unmapped or changed otherwise.
-        let r = unsafe {
-            rustix::mm::madvise(
-                m.start as *mut std::ffi::c_void,
-                m.end - m.start,
-                rustix::mm::Advice::LinuxPageOut,
-            )
+        // SAFETY: the range is one of this process's own private, read-only mappings of a
+        // file with no private page: reclaiming its pages, or dropping this process's
+        // references to them, loses nothing: they are read again from the file on their next
+        // use. The range is not unmapped or changed otherwise.
+        let advise = |advice| unsafe {
+            rustix::mm::madvise(m.start as *mut std::ffi::c_void, m.end - m.start, advice)
         };
-        match r {
-            Ok(()) => advised += 1,
+        match advise(rustix::mm::Advice::LinuxPageOut) {
+            Ok(()) => {
+                advised += 1;
+                let _ = advise(rustix::mm::Advice::LinuxDontNeed);
+            }
             Err(rustix::io::Errno::INVAL) => return advised, // no MADV_PAGEOUT here
             Err(_) => {}
         }
     }
     advised
+}
+
+/// Returns the heap's free pages to the kernel: what start-up or an incident allocated and
+/// freed stays resident otherwise, in holes below the top of the heap that `free` alone never
+/// gives back (glibc's `malloc_trim`, which also trims every thread's arena).
+fn give_back_free_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: malloc_trim takes no pointer and only releases pages that no allocation uses.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
 }
 
 #[cfg(test)]

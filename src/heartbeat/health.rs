@@ -282,6 +282,22 @@ mod tests {
     }
 
     #[test]
+    fn a_stamp_the_daemon_moves_as_seldom_as_it_may_is_never_stale() {
+        for interval in ["1s", "10s", "5m"] {
+            let config = crate::config::parse(
+                &format!(
+                    "monitored_services:\n  - name: web\nlimits:\n  check_interval: {interval}\n"
+                ),
+                std::path::Path::new("config.yaml"),
+            )
+            .unwrap();
+            // A beat late on top of the longest gap between two moves: still fresh.
+            let oldest = crate::daemon::STAMP_EVERY + Duration::from_secs(10);
+            assert!(oldest * 2 < stale_after(&config), "{interval}");
+        }
+    }
+
+    #[test]
     fn a_paused_service_is_named_paused_with_the_end_of_its_pause_and_fails_nothing() {
         let dir = std::env::temp_dir().join(format!("mm-health-paused-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
