@@ -11,7 +11,7 @@
 //! Run as root: `cargo bench --bench footprint`; FP_IDLE_SECS (120), FP_ROUNDS (3),
 //! FP_SETTLE_SECS (15). `FP_REPORT_ONLY=1` boots nothing: it judges the targets again from the
 //! figures in results/footprint.json and rewrites the Markdown, the plot and the README section.
-//! `FP_HOLD=SERVICES,INTERVAL_SECS[,http]` measures nothing: it boots one host, starts that many
+//! `FP_HOLD=SERVICES,INTERVAL_SECS[,http][,channels]` measures nothing: it boots one host, starts that many
 //! services under MiracleMax and holds them until stdin closes, printing the daemon's PID (as the
 //! machine sees it) for `perf`, `strace` and /proc/PID/smaps.
 
@@ -140,13 +140,13 @@ fn join(mm: Vec<run::Measure>, monit: Vec<run::Measure>) -> Vec<Value> {
 fn hold(spec: &str) {
     let mut parts = spec.split(',').map(|v| v.trim().parse::<u64>().ok());
     let (Some(Some(services)), Some(Some(interval_secs))) = (parts.next(), parts.next()) else {
-        panic!("FP_HOLD={spec}: say SERVICES,INTERVAL_SECS[,http], e.g. 50,30 or 50,10,http");
+        panic!("FP_HOLD={spec}: say SERVICES,INTERVAL_SECS[,http][,channels], e.g. 50,10,http");
     };
     let setting = healers::Setting {
         services: services as usize,
         interval_secs,
-        http_all: spec.ends_with(",http"),
-        channels: false,
+        http_all: spec.contains(",http"),
+        channels: spec.contains(",channels"),
     };
     let listener = lab::build_listener();
     let tb = Testbed::start_on(&[Release::Bookworm]).expect("the testbed needs root");

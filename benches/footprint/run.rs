@@ -62,6 +62,46 @@ fn phases(kind: Kind) -> Vec<Phase> {
     v
 }
 
+/// The healer's event log, one line per event (MiracleMax's; none for Monit).
+fn events(h: &Healer) -> Vec<String> {
+    if h.kind != Kind::MiracleMax {
+        return Vec::new();
+    }
+    let text = h
+        .host
+        .ssh_ok(&["cat", "/var/lib/miraclemax/events.jsonl"])
+        .unwrap_or_default();
+    text.lines().map(str::to_string).collect()
+}
+
+/// What the daemon logged in the idle window, if anything (at rest it logs nothing): the
+/// reason for anything written then.
+fn what_happened(lines: &[String], before: usize) -> String {
+    let new: Vec<String> = lines
+        .iter()
+        .skip(before)
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| {
+            let message: String = v["message"]
+                .as_str()
+                .unwrap_or("")
+                .chars()
+                .take(120)
+                .collect();
+            format!(
+                "{} {}: {message}",
+                v["service"].as_str().unwrap_or("?"),
+                v["event"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    if new.is_empty() {
+        return String::new();
+    }
+    let shown: Vec<&str> = new.iter().take(4).map(String::as_str).collect();
+    format!("{} events in the window: {}", new.len(), shown.join("; "))
+}
+
 /// When the metrics file was last written (its modification time, as `stat` prints it).
 fn metrics_written(h: &Healer) -> String {
     h.host
@@ -107,6 +147,7 @@ pub fn run(h: &Healer, o: &Options) -> Vec<Measure> {
         let key = |what: &str| format!("{what}/{n}/{}", ph.label);
         let channels = ph.setting.channels;
         let written = channels.then(|| metrics_written(h));
+        let events_before = events(h).len();
         let a = lab::sample(h.host, pid);
         eprintln!("footprint: {}: idle window of {} s", h.name(), o.idle_secs);
         std::thread::sleep(Duration::from_secs(o.idle_secs));
@@ -182,7 +223,7 @@ pub fn run(h: &Healer, o: &Options) -> Vec<Measure> {
             ph.label,
             "KiB",
             vec![b.write_bytes.saturating_sub(a.write_bytes) as f64 / 1024.0],
-            String::new(),
+            what_happened(&events(h), events_before),
         );
         if ph.extra_procs {
             let _ = h.host.ssh(&["systemctl", "stop", "fp-idle.service"]);
