@@ -123,11 +123,14 @@ impl Processes for ProcTable {
                         None => ids.remove(&cgroup),
                     };
                 }
-                let mut at = None;
-                let settled = port::settled_by_kernel(port, id, &mut at);
-                remember(&bound, port, at);
-                if settled == Some(true) {
-                    return true;
+                // Asked again only with a new id: with the same one it has just not settled.
+                if id != known {
+                    let mut at = None;
+                    let settled = port::settled_by_kernel(port, id, &mut at);
+                    remember(&bound, port, at);
+                    if settled == Some(true) {
+                        return true;
+                    }
                 }
                 let mut hints = lock(&hints);
                 let mut hint = hints.remove(&port);
