@@ -83,8 +83,10 @@ stop through systemctl and `if failed port P then restart`. Service 1 has an HTT
 timeout in both (`health: {path: /, timeout: 2s}`; `if failed port P protocol http with timeout 2 \
 seconds then restart`), the only way to see a hung process. Both at the same probe rate: MiracleMax \
 check_interval 30s, Monit `set daemon 30`. Each setting restarts the healer, waits the settle period, \
-then reads /proc/PID/stat (utime+stime+cutime+cstime) and /proc/uptime at the start and end of the \
-idle window: idle CPU = ticks / CLK_TCK / elapsed, in % of one core. VmRSS and RssAnon are read from \
+then reads the CPU time of the healer's unit (usage_usec of its cgroup's cpu.stat: every thread and \
+child, in microseconds) and /proc/uptime at the start and end of the idle window: idle CPU = CPU \
+time / elapsed, in % of one core (from /proc/PID/stat's utime+stime+cutime+cstime, 10 ms ticks, for \
+a healer that is not a unit of its own). VmRSS and RssAnon are read from \
 /proc/PID/status at the end of the window, with its threads (/proc/PID/task/*/comm: MiracleMax's \
 blocking pool, named miraclemax-io, started on demand and kept 10 s after its last task, counted \
 apart); what it wrote to files in the window is the difference of write_bytes in /proc/PID/io; \

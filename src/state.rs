@@ -13,18 +13,19 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_DIR: &str = "/var/lib/miraclemax";
 const EVENTS_MAX_BYTES: u64 = 1024 * 1024;
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Hash)]
 pub struct ServiceState {
     pub machine: Machine,
-    pub open: Option<Incident>,
-    pub last: Option<Incident>,
+    /// Boxed, as `last`: most services have neither, and hundreds of entries stay small.
+    pub open: Option<Box<Incident>>,
+    pub last: Option<Box<Incident>>,
     /// What the last look found, e.g. "example.service is active, port 8080 is listening".
     pub last_probe: Option<String>,
     /// Since when the looks have found that (written when it changes, not at every look).
     pub last_probe_ms: u64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Hash)]
 pub struct State {
     pub daemon_pid: u32,
     pub daemon_started_ms: u64,
@@ -65,7 +66,7 @@ impl State {
 
 /// Email (or a channel) cannot be set up: no report leaves the host through it until that is
 /// fixed.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
 pub struct MailBlocked {
     pub since_ms: u64,
     pub error: String,
@@ -73,7 +74,7 @@ pub struct MailBlocked {
 
 /// A worker that panicked: the daemon logged it, restarted the worker after a pause, and exits
 /// (to be restarted by systemd) if the same worker panics too often.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
 pub struct WorkerPanic {
     pub service: String,
     pub at_ms: u64,

@@ -69,6 +69,9 @@ pub fn start_services(host: &Host, n: usize) {
 /// /proc/PID/io: pages it dirtied, not sockets).
 pub struct ProcSample {
     pub ticks: u64,
+    /// CPU time of the healer's whole unit in microseconds (`usage_usec` of its cgroup's
+    /// cpu.stat: every thread, exited ones and children included), when it runs as a unit.
+    pub cpu_usec: Option<u64>,
     pub uptime: f64,
     pub rss_kib: u64,
     pub anon_kib: u64,
@@ -105,6 +108,22 @@ pub fn sample(host: &Host, pid: u32) -> ProcSample {
             &pid.to_string(),
         ])
         .unwrap();
+    // The process's cgroup ("0::/system.slice/NAME.service"), then that cgroup's CPU time.
+    let cgroup = host
+        .ssh_ok(&["cat", &format!("/proc/{pid}/cgroup")])
+        .unwrap();
+    let cpu_usec = cgroup
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .filter(|path| path.ends_with(".service"))
+        .and_then(|path| {
+            let stat = host
+                .ssh_ok(&["cat", &format!("/sys/fs/cgroup{path}/cpu.stat")])
+                .ok()?;
+            stat.lines()
+                .find_map(|l| l.strip_prefix("usage_usec "))
+                .and_then(|v| v.trim().parse().ok())
+        });
     let mut lines = text.lines();
     let uptime = lines
         .next()
@@ -131,6 +150,7 @@ pub fn sample(host: &Host, pid: u32) -> ProcSample {
     };
     ProcSample {
         ticks,
+        cpu_usec,
         uptime,
         rss_kib: kib("VmRSS:"),
         anon_kib: kib("RssAnon:"),
@@ -144,9 +164,14 @@ pub fn sample(host: &Host, pid: u32) -> ProcSample {
     }
 }
 
-/// CPU of one core used between two samples, in %.
+/// CPU of one core used between two samples, in %: from the unit's cgroup in microseconds
+/// where both samples have it, else from the process's clock ticks (10 ms each).
 pub fn cpu_pct(a: &ProcSample, b: &ProcSample, clk_tck: f64) -> f64 {
-    (b.ticks - a.ticks) as f64 / clk_tck / (b.uptime - a.uptime) * 100.0
+    let secs = match (a.cpu_usec, b.cpu_usec) {
+        (Some(a), Some(b)) => b.saturating_sub(a) as f64 / 1e6,
+        _ => (b.ticks - a.ticks) as f64 / clk_tck,
+    };
+    secs / (b.uptime - a.uptime) * 100.0
 }
 
 /// Offset from CLOCK_MONOTONIC to the wall clock, in µs (the machine and its test hosts share

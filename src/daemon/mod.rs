@@ -74,8 +74,9 @@ pub struct Shared {
     /// systemd, with at most `bus::IN_FLIGHT` calls in flight (the same as `ctx.units`).
     bus: Arc<Limited>,
     persist: Persist,
-    /// What was last handed to `persist`.
-    saved: Mutex<Option<State>>,
+    /// A hash of what was last handed to `persist`: a copy of the state to compare against
+    /// would double what hundreds of services' entries take.
+    saved: Mutex<Option<u64>>,
     progress: Progress,
     rebuild: Rebuild,
     reconnect: Arc<dyn Reconnect>,
@@ -93,6 +94,15 @@ pub struct Shared {
     stamped: Mutex<Option<tokio::time::Instant>>,
 }
 
+/// What `Shared::update` compares: equal states hash equal, and a change that hashes the same
+/// as the state before it (one chance in 2^64) would only wait for the next change to be saved.
+fn state_hash(st: &State) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    st.hash(&mut h);
+    h.finish()
+}
+
 impl Shared {
     /// The state, even if a worker panicked while holding the lock: what it left is still the
     /// best knowledge there is, and one panic must not take every other worker down with it.
@@ -107,8 +117,8 @@ impl Shared {
         let mut st = self.lock_state();
         let r = f(&mut st);
         let mut saved = self.saved.lock().unwrap_or_else(|e| e.into_inner());
-        // Compared as values: no serialisation on a look that changed nothing.
-        if saved.as_ref() != Some(&*st) {
+        // Compared by hash: no serialisation on a call that changed nothing.
+        if *saved != Some(state_hash(&st)) {
             self.save(&st, &mut saved);
             self.shed.soon();
         }
@@ -129,10 +139,10 @@ impl Shared {
         r
     }
 
-    fn save(&self, st: &State, saved: &mut Option<State>) {
+    fn save(&self, st: &State, saved: &mut Option<u64>) {
         match serde_json::to_vec_pretty(st) {
             Ok(json) => {
-                *saved = Some(st.clone());
+                *saved = Some(state_hash(st));
                 self.persist.save_state(json);
             }
             Err(e) => tracing::error!("cannot serialise the state: {e}"),
@@ -381,8 +391,10 @@ impl Supervisor {
                 }
             }
             match what {
-                Job::Worker(svc) => worker::run(sh, *svc, stop).await,
-                Job::Deliver(i, _) => deliver::run(sh, i, stop).await,
+                Job::Worker(svc) => worker::run(sh, svc, stop).await,
+                // Boxed: a task is as large as the largest job it may run, and a delivery's
+                // future is larger than a worker's.
+                Job::Deliver(i, _) => Box::pin(deliver::run(sh, i, stop)).await,
                 Job::Requests => read_requests(sh, stop).await,
             }
         });

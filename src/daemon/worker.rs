@@ -18,7 +18,7 @@ use crate::heal::machine::{Action, Policy, Seen};
 use crate::notify::outbox::About;
 use crate::notify::report::{Origin, render};
 use crate::state::Event;
-use crate::systemd::ActiveStates;
+use crate::systemd::{ActiveState, ActiveStates};
 use futures_util::StreamExt;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -26,28 +26,10 @@ use tokio::sync::watch;
 /// How many of the unit's journal lines a FAILED report carries.
 const JOURNAL_LINES: u32 = 20;
 
-pub async fn run(sh: Arc<Shared>, svc: Service, mut stop: watch::Receiver<bool>) {
-    sh.progress.stamp(svc.name.as_str());
-    let open = sh.update(|st| {
-        let s = st.services.entry(svc.name.to_string()).or_default();
-        if s.open.is_none() && s.machine.phase == crate::heal::machine::Phase::Healing {
-            // Killed between deciding to heal and recording the incident (older state files).
-            s.machine.phase = crate::heal::machine::Phase::Healthy;
-        }
-        s.open.clone()
-    });
-    if let Some(inc) = open {
-        log(
-            &sh,
-            &svc,
-            "resumed",
-            &inc.id,
-            "",
-            &format!("resuming incident {} after a daemon restart", inc.id),
-        );
-        Box::pin(heal(&sh, &svc, inc)).await;
-    }
-
+pub async fn run(sh: Arc<Shared>, svc: Box<Service>, mut stop: watch::Receiver<bool>) {
+    // The service stays boxed and the start's work is a future of its own: this future is
+    // what each worker holds between looks, hundreds of times over on a large host.
+    Box::pin(resume(&sh, &svc)).await;
     let mut changes = follow(&sh, &svc, true).await;
     // Without signals (refused, or ended with a lost connection), asked for again after looks.
     let every = sh.config.limits.check_interval;
@@ -82,11 +64,11 @@ pub async fn run(sh: Arc<Shared>, svc: Service, mut stop: watch::Receiver<bool>)
             state = async { match changes.as_mut() { Some(s) => s.next().await, None => std::future::pending().await } } => match state {
                 Some(state) => {
                     known.forget();
-                    if state == "active" {
+                    if state == ActiveState::Active {
                         // Whatever systemd was doing has ended: the next wait is timed afresh.
                         acting_since = None;
                     }
-                    if state == "active" || state == "activating" || state == "deactivating" || state == "reloading" {
+                    if state.is_running_or_moving() {
                         continue;
                     }
                 }
@@ -116,6 +98,30 @@ pub async fn run(sh: Arc<Shared>, svc: Service, mut stop: watch::Receiver<bool>)
             changes = follow(&sh, &svc, false).await;
             rewatch_at = tokio::time::Instant::now() + rewatch_every;
         }
+    }
+}
+
+/// At the worker's start: an incident the previous daemon left open is taken up again.
+async fn resume(sh: &Arc<Shared>, svc: &Service) {
+    sh.progress.stamp(svc.name.as_str());
+    let open = sh.update(|st| {
+        let s = st.services.entry(svc.name.to_string()).or_default();
+        if s.open.is_none() && s.machine.phase == crate::heal::machine::Phase::Healing {
+            // Killed between deciding to heal and recording the incident (older state files).
+            s.machine.phase = crate::heal::machine::Phase::Healthy;
+        }
+        s.open.clone().map(|i| *i)
+    });
+    if let Some(inc) = open {
+        log(
+            sh,
+            svc,
+            "resumed",
+            &inc.id,
+            "",
+            &format!("resuming incident {} after a daemon restart", inc.id),
+        );
+        Box::pin(heal(sh, svc, inc)).await;
     }
 }
 
@@ -273,7 +279,7 @@ async fn look_and_act(
                 recent_heals: heals.len() as u32,
             };
         }
-        s.open = Some(inc.clone());
+        s.open = Some(Box::new(inc.clone()));
         (action, Some(inc))
     });
     match (action, inc) {
@@ -358,7 +364,8 @@ async fn heal(sh: &Arc<Shared>, svc: &Service, mut inc: Incident) {
         let mut record = |i: &Incident| {
             sh.progress.stamp(svc.name.as_str());
             sh.update(|st| {
-                st.services.entry(svc.name.to_string()).or_default().open = Some(i.clone())
+                st.services.entry(svc.name.to_string()).or_default().open =
+                    Some(Box::new(i.clone()))
             });
         };
         let healed = ladder::run(&sh.ctx, svc, &mut inc, &mut record).await;
@@ -378,7 +385,7 @@ async fn heal(sh: &Arc<Shared>, svc: &Service, mut inc: Incident) {
             let s = st.services.entry(svc.name.to_string()).or_default();
             s.machine
                 .finish_heal(healed.is_some(), at_ms / 1000, &policy(sh));
-            s.open = Some(inc.clone());
+            s.open = Some(Box::new(inc.clone()));
         });
     }
     let (event, msg) = match &inc.outcome {
@@ -465,7 +472,7 @@ async fn close(sh: &Arc<Shared>, svc: &Service, inc: Incident) {
     sh.update(|st| {
         let s = st.services.entry(svc.name.to_string()).or_default();
         s.open = None;
-        s.last = Some(inc);
+        s.last = Some(Box::new(inc));
     });
 }
 

@@ -21,7 +21,7 @@ pub enum Finding {
     HttpFailed(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Cause {
     Stopped,
     Crashed {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub enum Phase {
     #[default]
@@ -66,7 +66,7 @@ pub struct Policy {
 }
 
 /// The persisted part of one service's state.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Machine {
     pub phase: Phase,
     /// Start times (unix seconds) of recent heals, for the breaker.

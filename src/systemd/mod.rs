@@ -10,7 +10,7 @@ mod units;
 
 pub use job::Job;
 pub use status::{ExecCode, UnitStatus};
-pub use units::{ActiveStates, Units};
+pub use units::{ActiveState, ActiveStates, Units};
 
 use crate::config::UnitName;
 use futures_util::Stream;
@@ -197,7 +197,7 @@ impl Systemd {
     pub async fn watch(
         &self,
         unit: &UnitName,
-    ) -> Result<impl Stream<Item = String> + use<>, SystemdError> {
+    ) -> Result<impl Stream<Item = ActiveState> + use<>, SystemdError> {
         self.listen(unit).await?;
         let path = self.unit_states(unit).await?.path;
         let rx = self.signals.watch(path.as_str());

@@ -7,6 +7,7 @@
 //! When the connection ends, the task ends and so does every stream and job wait it fed: their
 //! owners follow again on the next connection (`reset` does the same on a reconnect).
 
+use super::units::ActiveState;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{mpsc, oneshot};
@@ -34,7 +35,7 @@ struct Inner {
     generation: u64,
     listener: Option<tokio::task::AbortHandle>,
     /// Unit object path -> the streams of its new ActiveState.
-    units: HashMap<String, Vec<mpsc::UnboundedSender<String>>>,
+    units: HashMap<String, Vec<mpsc::UnboundedSender<ActiveState>>>,
     /// Job object path -> everyone who waits for its result (one job may be several callers').
     jobs: HashMap<String, Vec<oneshot::Sender<String>>>,
     ended: VecDeque<(String, String)>,
@@ -91,7 +92,7 @@ impl Signals {
     }
 
     /// The unit's new ActiveState at each change, from the unit's object path.
-    pub(super) fn watch(&self, path: &str) -> mpsc::UnboundedReceiver<String> {
+    pub(super) fn watch(&self, path: &str) -> mpsc::UnboundedReceiver<ActiveState> {
         let (tx, rx) = mpsc::unbounded_channel();
         self.lock()
             .units
@@ -175,7 +176,7 @@ async fn deliver(
         {
             let mut inner = lock(&table);
             if let Some(streams) = inner.units.get_mut(path.as_str()) {
-                streams.retain(|s| s.send(state.clone()).is_ok());
+                streams.retain(|s| s.send(state).is_ok());
             }
         }
     }
@@ -189,7 +190,7 @@ async fn deliver(
 }
 
 /// The new ActiveState a unit's PropertiesChanged carries, if it carries one.
-fn active_state(msg: &zbus::Message) -> Option<String> {
+fn active_state(msg: &zbus::Message) -> Option<ActiveState> {
     use std::collections::HashMap;
     use zbus::Variant;
     let body = msg.body();
@@ -197,7 +198,7 @@ fn active_state(msg: &zbus::Message) -> Option<String> {
         .deserialize::<(&str, HashMap<&str, Variant<'_>>, Vec<&str>)>()
         .ok()?;
     match changed.get("ActiveState")? {
-        Variant::Str(s) => Some(s.to_string()),
+        Variant::Str(s) => Some(ActiveState::parse(s)),
         _ => None,
     }
 }

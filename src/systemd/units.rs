@@ -12,7 +12,51 @@ use futures_util::stream::BoxStream;
 use std::time::Duration;
 
 /// A stream of a unit's new ActiveState, one item per change.
-pub type ActiveStates = BoxStream<'static, String>;
+pub type ActiveStates = BoxStream<'static, ActiveState>;
+
+/// A unit's ActiveState as its change signals carry it: a closed set (systemd's
+/// `unit_active_state_to_string`), one byte where a string would cost an allocation per change
+/// and a queue of strings per watched unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActiveState {
+    Active,
+    Reloading,
+    Inactive,
+    Failed,
+    Activating,
+    Deactivating,
+    Maintenance,
+    Refreshing,
+    /// A state this build does not know (a newer systemd's).
+    Other,
+}
+
+impl ActiveState {
+    pub fn parse(s: &str) -> ActiveState {
+        match s {
+            "active" => ActiveState::Active,
+            "reloading" => ActiveState::Reloading,
+            "inactive" => ActiveState::Inactive,
+            "failed" => ActiveState::Failed,
+            "activating" => ActiveState::Activating,
+            "deactivating" => ActiveState::Deactivating,
+            "maintenance" => ActiveState::Maintenance,
+            "refreshing" => ActiveState::Refreshing,
+            _ => ActiveState::Other,
+        }
+    }
+
+    /// Running, or on its way somewhere systemd itself is taking it: nothing to look at yet.
+    pub fn is_running_or_moving(self) -> bool {
+        matches!(
+            self,
+            ActiveState::Active
+                | ActiveState::Activating
+                | ActiveState::Deactivating
+                | ActiveState::Reloading
+        )
+    }
+}
 
 /// What the daemon asks of systemd. Object-safe: every method returns a boxed future.
 pub trait Units: Send + Sync {

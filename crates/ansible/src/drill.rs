@@ -210,7 +210,7 @@ async fn drill(
     let latest = |dirs: &Dirs| -> Option<Incident> {
         let state = dirs.load_state().ok()?;
         let s = state.services.get(name)?;
-        s.open.clone().or_else(|| s.last.clone())
+        s.open.clone().or_else(|| s.last.clone()).map(|i| *i)
     };
     let before = latest(dirs).map(|i| i.id);
     let sd = Systemd::connect()

@@ -10,7 +10,7 @@
 
 use super::procs::Procs;
 use crate::config::UnitName;
-use crate::systemd::{ActiveStates, ExecCode, Job, SystemdError, UnitStatus, Units};
+use crate::systemd::{ActiveState, ActiveStates, ExecCode, Job, SystemdError, UnitStatus, Units};
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use std::collections::{BTreeMap, VecDeque};
@@ -45,7 +45,7 @@ struct Unit {
     /// Every D-Bus call about the unit fails with this text.
     refused: Option<&'static str>,
     port: Option<u16>,
-    watchers: Vec<mpsc::UnboundedSender<String>>,
+    watchers: Vec<mpsc::UnboundedSender<ActiveState>>,
     /// Its change signals are lost on the way (the watchers stay, hearing nothing).
     signals_lost: bool,
     /// The job queued or running for the unit (its type, and what it does), as systemd shows
@@ -328,8 +328,8 @@ impl World {
         let changed = u.status.active_state != st.active_state;
         u.status = st;
         if changed && !u.signals_lost {
-            let state = u.status.active_state.clone();
-            u.watchers.retain(|w| w.send(state.clone()).is_ok());
+            let state = ActiveState::parse(&u.status.active_state);
+            u.watchers.retain(|w| w.send(state).is_ok());
         }
     }
 
