@@ -153,10 +153,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             miraclemax::journal::init(NAME, true);
             // Named so that its threads (file and /proc work, started on demand) are told
-            // apart from any other in `ps -L` and the footprint benchmark.
+            // apart from any other in `ps -L` and the footprint benchmark. Kept a minute when
+            // idle: at rest the liveness stamp and the operator's requests need one every few
+            // seconds, and one thread kept is cheaper than one started and ended each time.
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .thread_name(miraclemax::daemon::BLOCKING_THREADS)
+                .thread_keep_alive(std::time::Duration::from_secs(60))
                 .build()?;
             rt.block_on(daemon::run(daemon::Options {
                 config_path: cli.host.config.clone(),

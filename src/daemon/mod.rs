@@ -317,12 +317,56 @@ pub async fn run(opts: Options) -> Result<()> {
         clock: Arc::new(SystemClock),
     };
     let hooks = Hooks {
-        watchdog: Arc::new(|| {
-            let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
-        }),
+        watchdog: {
+            let notify = Notify::default();
+            Arc::new(move || notify.watchdog())
+        },
         reconnect: Arc::new(SystemdReconnect(systemd)),
     };
     serve(&opts, config, dirs, system, hooks, signals()?).await
+}
+
+/// systemd's notification socket, kept connected for the watchdog's beat (every few seconds,
+/// for the daemon's whole life): one `send` per beat instead of a new socket, a send and a
+/// close. Non-blocking; a beat it cannot send goes the usual way (`sd_notify`), and the socket
+/// is connected afresh at the next.
+#[derive(Default)]
+struct Notify {
+    socket: Mutex<Option<std::os::unix::net::UnixDatagram>>,
+}
+
+impl Notify {
+    fn watchdog(&self) {
+        const BEAT: &[u8] = b"WATCHDOG=1";
+        let mut socket = self.socket.lock().unwrap_or_else(|e| e.into_inner());
+        if socket.is_none() {
+            *socket = std::env::var_os("NOTIFY_SOCKET").and_then(|a| notify_socket(&a));
+        }
+        if let Some(s) = socket.as_ref()
+            && s.send(BEAT).is_ok()
+        {
+            return;
+        }
+        *socket = None;
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+    }
+}
+
+/// A datagram socket connected to `$NOTIFY_SOCKET`'s value: a path, or an abstract name
+/// after `@`.
+fn notify_socket(path: &std::ffi::OsStr) -> Option<std::os::unix::net::UnixDatagram> {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let addr = match path.as_bytes().strip_prefix(b"@") {
+        Some(name) => SocketAddr::from_abstract_name(name),
+        None => SocketAddr::from_pathname(path),
+    }
+    .ok()?;
+    let socket = UnixDatagram::unbound().ok()?;
+    socket.set_nonblocking(true).ok()?;
+    socket.connect_addr(&addr).ok()?;
+    Some(socket)
 }
 
 /// SIGHUP asks for a reload; SIGTERM and SIGINT for a stop.

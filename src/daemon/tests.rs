@@ -690,3 +690,31 @@ async fn while_each_report_write_takes_3_s_a_killed_service_is_healed_at_once_an
 }
 
 mod windows;
+
+/// The watchdog's beat reaches systemd's notification socket, given as a path or as an abstract
+/// name, through one socket kept connected (beat after beat); no socket where none listens.
+#[test]
+fn the_watchdog_beat_goes_through_one_connected_socket_to_a_path_or_an_abstract_name() {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let dir = TempDir::new("notify");
+    let path = dir.path().join("notify");
+    let by_path = UnixDatagram::bind(&path).unwrap();
+    let name = format!("mm-notify-test-{}", std::process::id());
+    let by_name = UnixDatagram::bind_addr(&SocketAddr::from_abstract_name(&name).unwrap()).unwrap();
+    for (address, receiver) in [
+        (path.clone().into_os_string(), &by_path),
+        (format!("@{name}").into(), &by_name),
+    ] {
+        let notify = Notify::default();
+        *notify.socket.lock().unwrap() = super::notify_socket(&address);
+        notify.watchdog();
+        notify.watchdog();
+        let mut buf = [0u8; 64];
+        for _ in 0..2 {
+            let n = receiver.recv(&mut buf).unwrap();
+            assert_eq!(&buf[..n], b"WATCHDOG=1", "to {address:?}");
+        }
+    }
+    assert!(super::notify_socket("/nonexistent/notify".as_ref()).is_none());
+}
