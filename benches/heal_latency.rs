@@ -13,6 +13,7 @@
 mod support;
 
 use mm_testbed::{Host, Release, Testbed};
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use support::*;
 
@@ -242,10 +243,15 @@ fn main() {
     host.ssh_ok(&["systemctl", "stop", "monit.service"])
         .unwrap();
 
-    println!(
-        "\nHealing latency, median of {rounds} rounds on a testbed host (example.service starts in {own:.0} ms by itself)\n"
-    );
-    println!(
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    writeln!(
+        out,
+        "Healing latency, median of {rounds} rounds on a testbed host (example.service starts in {own:.0} ms by itself)\n"
+    )
+    .unwrap();
+    writeln!(
+        out,
         "{:<24} {:<8} {:>14} {:>13} {:>12} {:>16} {:>14}",
         "healer",
         "break",
@@ -254,7 +260,8 @@ fn main() {
         "detection",
         "overhead ratio",
         "peak RSS KiB"
-    );
+    )
+    .unwrap();
     for how in ["stop", "kill -9"] {
         let ours = rows
             .iter()
@@ -263,7 +270,8 @@ fn main() {
             .unwrap_or(f64::NAN);
         for r in rows.iter().filter(|r| r.1 == how) {
             let overhead = r.2 - own;
-            println!(
+            writeln!(
+                out,
                 "{:<24} {:<8} {:>11.0} ms {:>10.0} ms {:>12} {:>15.2}x {:>14}",
                 r.0,
                 r.1,
@@ -272,10 +280,44 @@ fn main() {
                 r.3.map_or("-".into(), |d| format!("{d:.0} ms")),
                 overhead / ours,
                 r.4
-            );
+            )
+            .unwrap();
         }
     }
-    println!(
+    writeln!(
+        out,
         "\noverhead = down->active minus the service's own start time; ratio = this healer's overhead / MiracleMax's"
-    );
+    )
+    .unwrap();
+    let down_active = |healer: &str| {
+        rows.iter()
+            .find(|r| r.0 == healer && r.1 == "kill -9")
+            .map(|r| r.2)
+    };
+    if let (Some(ours), Some(systemd)) = (
+        down_active("MiracleMax"),
+        down_active("systemd Restart=always"),
+    ) {
+        writeln!(
+            out,
+            "kill -9, down->active: MiracleMax {ours:.0} ms, systemd's own Restart=always {systemd:.0} ms in the same run ({:.2}x)",
+            ours / systemd
+        )
+        .unwrap();
+    }
+    print!("\n{out}");
+    let at = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("results/heal_latency.md");
+    std::fs::write(
+        &path,
+        format!(
+            "# Healing latency\n\nFrom `cargo bench --bench heal_latency`, {at} UTC (written by the benchmark).\n\n```\n{out}```\n"
+        ),
+    )
+    .unwrap();
+    eprintln!("wrote {}", path.display());
 }
