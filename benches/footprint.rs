@@ -88,7 +88,7 @@ child, in microseconds) and /proc/uptime at the start and end of the idle window
 time / elapsed, in % of one core (from /proc/PID/stat's utime+stime+cutime+cstime, 10 ms ticks, for \
 a healer that is not a unit of its own). VmRSS and RssAnon are read from \
 /proc/PID/status at the end of the window, with its threads (/proc/PID/task/*/comm: MiracleMax's \
-blocking pool, named miraclemax-io, started on demand and kept 10 s after its last task, counted \
+blocking pool, named miraclemax-io, started on demand and kept a minute after its last task, counted \
 apart); what it wrote to files in the window is the difference of write_bytes in /proc/PID/io; \
 VmHWM after the heals of that size (one kill -9 at 50). MiracleMax alone also runs 50 services with \
 HTTP probes at its default 10 s interval, then the same with 300 idle processes added, then with five \

@@ -208,7 +208,7 @@ pub fn run(h: &Healer, o: &Options) -> Vec<Measure> {
         if h.kind == Kind::MiracleMax {
             add(
                 key("pool"),
-                "blocking-pool threads at rest (started on demand, kept 10 s after their last task)",
+                "blocking-pool threads at rest (started on demand, kept a minute after their last task)",
                 n,
                 ph.label,
                 "threads",
