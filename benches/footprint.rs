@@ -13,7 +13,9 @@
 //! figures in results/footprint.json and rewrites the Markdown, the plot and the README section.
 //! `FP_HOLD=SERVICES,INTERVAL_SECS[,http][,channels]` measures nothing: it boots one host, starts that many
 //! services under MiracleMax and holds them until stdin closes, printing the daemon's PID (as the
-//! machine sees it) for `perf`, `strace` and /proc/PID/smaps.
+//! machine sees it) for `perf`, `strace` and /proc/PID/smaps. `FP_ORDER=1` writes link/at-rest.ld,
+//! the functions the daemon runs at rest, which the release build puts side by side
+//! (benches/footprint/order.rs).
 
 #[path = "../tests/e2e/support.rs"]
 mod support;
@@ -22,6 +24,8 @@ mod support;
 mod healers;
 #[path = "footprint/lab.rs"]
 mod lab;
+#[path = "footprint/order.rs"]
+mod order;
 #[path = "footprint/plot.rs"]
 mod plot;
 #[path = "footprint/report.rs"]
@@ -181,6 +185,9 @@ fn main() {
     }
     if let Ok(spec) = std::env::var("FP_HOLD") {
         return hold(&spec);
+    }
+    if std::env::var_os("FP_ORDER").is_some() {
+        return order::write_script(repo);
     }
     let started = Instant::now();
     let o = run::Options {

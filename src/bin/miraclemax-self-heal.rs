@@ -152,6 +152,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             miraclemax::journal::init(NAME, true);
+            daemon::single_heap();
             // Named so that its threads (file and /proc work, started on demand) are told
             // apart from any other in `ps -L` and the footprint benchmark. Kept a minute when
             // idle: at rest the liveness stamp and the operator's requests need one every few

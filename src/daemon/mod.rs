@@ -18,6 +18,7 @@ mod look;
 mod persist;
 mod progress;
 mod shed;
+pub use shed::single_heap;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
