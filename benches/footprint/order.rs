@@ -160,17 +160,16 @@ fn mount_tracefs() {
 /// An entry uprobe on every function, counted by the kernel (uprobe_profile); nothing is
 /// traced (tracing_on is left as it was, the events only count their hits).
 struct Probes {
-    names: Vec<String>,
+    /// Probes f0 .. f{count - 1}, one per function in the list given to `register`.
+    count: usize,
 }
 
 impl Probes {
     fn register(path: &str, functions: &[Function]) -> Probes {
         let events = Path::new(TRACEFS).join("uprobe_events");
         let mut lines = String::new();
-        let mut names = Vec::new();
         for (i, f) in functions.iter().enumerate() {
             lines.push_str(&format!("p:{GROUP}/f{i} {path}:0x{:x}\n", f.offset));
-            names.push(format!("f{i}"));
         }
         let mut file = std::fs::OpenOptions::new()
             .append(true)
@@ -182,7 +181,9 @@ impl Probes {
             Path::new(TRACEFS).join("events").join(GROUP).join("enable"),
             "1",
         );
-        Probes { names }
+        Probes {
+            count: functions.len(),
+        }
     }
 
     /// Calls so far per function (its index in the list given to `register`).
@@ -209,10 +210,8 @@ impl Drop for Probes {
             Path::new(TRACEFS).join("events").join(GROUP).join("enable"),
             "0",
         );
-        let removal: String = self
-            .names
-            .iter()
-            .map(|n| format!("-:{GROUP}/{n}\n"))
+        let removal: String = (0..self.count)
+            .map(|i| format!("-:{GROUP}/f{i}\n"))
             .collect();
         let events = Path::new(TRACEFS).join("uprobe_events");
         if let Ok(mut file) = std::fs::OpenOptions::new().append(true).open(events) {

@@ -134,8 +134,8 @@ pub fn shed() -> usize {
 /// moment heaps (arenas) of their own, up to eight per core, and never gives an arena back: the
 /// start-up's burst of file and /proc work on the blocking pool left about fifteen, 24-164 KiB
 /// resident each, with 500 services (`cargo bench --bench footprint`). The daemon's threads
-/// allocate little and seldom at once, so one heap costs no waiting worth measuring. Call it
-/// before the runtime starts its threads.
+/// allocate little and seldom at once, so one heap should cost little waiting (not measured
+/// apart). Call it before the runtime starts its threads.
 pub fn single_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
