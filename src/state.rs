@@ -199,6 +199,16 @@ impl Dirs {
     }
 }
 
+/// What a writer compares to tell whether something changed since it last wrote it, instead
+/// of a copy of it: equal values hash equal, and a change that hashes the same as the value
+/// before it (one chance in 2^64) would only wait for the next change to be written.
+pub fn fingerprint<T: std::hash::Hash + ?Sized>(value: &T) -> u64 {
+    use std::hash::Hasher;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}
+
 /// Writes a file so readers see the old or the new content, never half of it: a temporary file
 /// beside it, fsync, rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {

@@ -95,15 +95,6 @@ pub struct Shared {
     stamped: Mutex<Option<tokio::time::Instant>>,
 }
 
-/// What `Shared::update` compares: equal states hash equal, and a change that hashes the same
-/// as the state before it (one chance in 2^64) would only wait for the next change to be saved.
-fn state_hash(st: &State) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    st.hash(&mut h);
-    h.finish()
-}
-
 impl Shared {
     /// The state, even if a worker panicked while holding the lock: what it left is still the
     /// best knowledge there is, and one panic must not take every other worker down with it.
@@ -119,7 +110,7 @@ impl Shared {
         let r = f(&mut st);
         let mut saved = self.saved.lock().unwrap_or_else(|e| e.into_inner());
         // Compared by hash: no serialisation on a call that changed nothing.
-        if *saved != Some(state_hash(&st)) {
+        if *saved != Some(crate::state::fingerprint(&*st)) {
             self.save(&st, &mut saved);
             self.shed.soon();
         }
@@ -143,7 +134,7 @@ impl Shared {
     fn save(&self, st: &State, saved: &mut Option<u64>) {
         match serde_json::to_vec_pretty(st) {
             Ok(json) => {
-                *saved = Some(state_hash(st));
+                *saved = Some(crate::state::fingerprint(st));
                 self.persist.save_state(json);
             }
             Err(e) => tracing::error!("cannot serialise the state: {e}"),

@@ -223,6 +223,7 @@ async fn look_and_act(
             paused.is_some(),
             began.elapsed(),
             sh.ctx.clock.now_ms(),
+            sh.config.limits.check_interval,
         ) {
             sh.metrics_changed();
         }

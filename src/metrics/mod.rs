@@ -9,10 +9,15 @@
 //! per metric: a healthy host at rest writes nothing.
 //!
 //! Probe latency changes at every look, so it is kept in memory and goes out with the next
-//! write; a look writes it only when it and the look before moved a lot from the value in the
-//! file (by more than `LATENCY_JUMP_SECS` and half of it) and no such write happened in the
-//! last `LATENCY_WRITE_GAP`: a probe that turns slow shows within two looks, at most once a
-//! minute, and neither the jitter of a healthy probe nor one slow look on a busy host writes.
+//! write. Latency alone writes only when a service's look and the look before it both moved a
+//! lot from the value in the file (by more than `LATENCY_JUMP_SECS` and half of it); the write
+//! then waits one check interval, so that every service has looked once and one write carries
+//! all their latencies, and at most one such write goes out per `LATENCY_WRITE_GAP`. A probe
+//! that turns slow shows within three looks, at most once a minute; neither the jitter of a
+//! healthy probe nor one slow look on a busy host writes. Start-up is the case this is for:
+//! every service's first look runs at once, and its latency measures the start, not the
+//! service, so the second looks all differ from the file; gathered, they make one write
+//! within the first two intervals instead of one a minute after the host came to rest.
 
 pub mod exposition;
 
@@ -189,9 +194,13 @@ pub struct Metrics {
 #[derive(Default)]
 struct Inner {
     figures: Figures,
-    written: String,
+    /// A hash of the text last handed to the writer: the text itself would keep a copy of the
+    /// whole file (hundreds of KiB on a large host) only to compare against.
+    written: Option<u64>,
     /// When (daemon clock, ms) probe latency alone last caused a write.
     latency_written_ms: Option<u64>,
+    /// Since when (daemon clock, ms) a latency write has been waiting for the others' looks.
+    latency_pending_ms: Option<u64>,
 }
 
 impl Metrics {
@@ -211,32 +220,50 @@ impl Metrics {
         f(&mut self.inner().figures)
     }
 
-    /// A look's findings: whether the file should be rendered again now.
-    pub fn look(&self, name: &str, up: bool, paused: bool, took: Duration, now_ms: u64) -> bool {
+    /// A look's findings: whether the file should be rendered again now. `gather` is the
+    /// check interval: how long a latency write waits for the other services' looks.
+    pub fn look(
+        &self,
+        name: &str,
+        up: bool,
+        paused: bool,
+        took: Duration,
+        now_ms: u64,
+        gather: Duration,
+    ) -> bool {
         let mut inner = self.inner();
         match inner.figures.look(name, up, paused, took, now_ms) {
-            Look::Changed => true,
-            Look::Same => false,
+            Look::Changed => return true,
             Look::LatencyJumped => {
-                let due = inner.latency_written_ms.is_none_or(|at| {
-                    now_ms.saturating_sub(at) >= LATENCY_WRITE_GAP.as_millis() as u64
-                });
-                if due {
-                    inner.latency_written_ms = Some(now_ms);
-                }
-                due
+                inner.latency_pending_ms.get_or_insert(now_ms);
             }
+            Look::Same => {}
         }
+        let Some(since) = inner.latency_pending_ms else {
+            return false;
+        };
+        let gathered = now_ms.saturating_sub(since) >= gather.as_millis() as u64;
+        let spaced = inner
+            .latency_written_ms
+            .is_none_or(|at| now_ms.saturating_sub(at) >= LATENCY_WRITE_GAP.as_millis() as u64);
+        let due = gathered && spaced;
+        if due {
+            inner.latency_written_ms = Some(now_ms);
+        }
+        due
     }
 
     /// The text to write, if it differs from the last one handed out.
     pub fn render(&self, config: &Config, state: &State) -> Option<String> {
         let mut inner = self.inner();
         let text = exposition::render(config, state, &inner.figures);
-        if text == inner.written {
+        // Whatever the write is for, it carries every latency: none is waiting any more.
+        inner.latency_pending_ms = None;
+        let hash = crate::state::fingerprint(text.as_str());
+        if inner.written == Some(hash) {
             return None;
         }
-        inner.written = text.clone();
+        inner.written = Some(hash);
         for s in inner.figures.services.values_mut() {
             s.probe_written = s.probe_seconds;
         }

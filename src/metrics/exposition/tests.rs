@@ -179,29 +179,71 @@ fn probe_latency_alone_is_written_only_when_it_jumps_and_at_most_once_a_minute()
     let m = crate::metrics::Metrics::new("/nonexistent/m.prom".into());
     let (c, st) = (config(), State::default());
     let ms = Duration::from_millis;
-    assert!(m.look("web", true, false, ms(2), 0), "first look");
+    let every = Duration::from_secs(10);
+    let look = |name: &str, took: u64, at: u64| m.look(name, true, false, ms(took), at, every);
+    assert!(look("web", 2, 0), "first look");
+    assert!(look("db", 2, 0), "first look");
     assert!(m.render(&c, &st).is_some());
-    assert!(!m.look("web", true, false, ms(40), 1000), "jitter");
-    assert!(!m.look("web", true, false, ms(900), 2000), "one slow look");
+    assert!(!look("web", 40, 10_000), "jitter");
+    assert!(!look("web", 900, 20_000), "one slow look");
+    assert!(!look("web", 3, 30_000), "fast again: it was noise");
+    assert!(!look("web", 900, 40_000), "slow once more");
     assert!(
-        !m.look("web", true, false, ms(3), 3000),
-        "fast again: it was noise"
+        !look("web", 950, 50_000),
+        "slow twice: waits for the others' looks"
     );
-    assert!(!m.look("web", true, false, ms(900), 4000), "slow once more");
-    assert!(m.look("web", true, false, ms(950), 5000), "slow now, twice");
+    assert!(!look("db", 2, 55_000), "half an interval later");
+    assert!(look("web", 950, 60_000), "an interval later: written");
     assert!(m.render(&c, &st).is_some());
-    assert!(!m.look("web", true, false, ms(20), 30_000), "fast again");
+    assert!(!look("web", 20, 70_000), "fast again");
     assert!(
-        !m.look("web", true, false, ms(20), 31_000),
-        "fast again, within the minute"
+        !look("web", 20, 80_000),
+        "fast again, an interval later, within the minute"
     );
+    assert!(look("web", 20, 120_000), "a minute after that write");
+    assert!(m.render(&c, &st).is_some());
     assert!(
-        m.look("web", true, false, ms(20), 65_000),
-        "a minute after that write"
-    );
-    assert!(
-        m.look("web", false, false, ms(20), 66_000),
+        m.look("web", false, false, ms(20), 121_000, every),
         "down is a change at once"
+    );
+}
+
+#[test]
+fn start_up_latencies_are_corrected_by_one_write_and_then_a_healthy_host_writes_nothing() {
+    // Every service's first look runs at once at start-up and is slow; the second looks, spread
+    // over the interval, are fast: all of them go out in one write, and nothing after that.
+    let m = crate::metrics::Metrics::new("/nonexistent/m.prom".into());
+    let names: Vec<String> = (1..=50).map(|i| format!("fp{i}")).collect();
+    let yaml: String = names
+        .iter()
+        .map(|n| format!("  - {{name: {n}}}\n"))
+        .collect();
+    let c = crate::config::parse(
+        &format!("monitored_services:\n{yaml}"),
+        Path::new("config.yaml"),
+    )
+    .unwrap();
+    let st = State::default();
+    let every = Duration::from_secs(10);
+    for n in &names {
+        if m.look(n, true, false, Duration::from_millis(150), 0, every) {
+            m.render(&c, &st);
+        }
+    }
+    let mut writes = Vec::new();
+    for round in 1..=20u64 {
+        for (i, n) in names.iter().enumerate() {
+            let at = (round - 1) * 10_000 + (i as u64 + 1) * 200;
+            let took = Duration::from_micros(1500 + (i as u64 * 37 + round * 11) % 400);
+            if m.look(n, true, false, took, at, every) && m.render(&c, &st).is_some() {
+                writes.push(at);
+            }
+        }
+    }
+    assert_eq!(
+        writes,
+        vec![10_200],
+        "one write, an interval after the first second look"
     );
 }
 
