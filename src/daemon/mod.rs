@@ -25,7 +25,7 @@ mod tests;
 mod tests_channels;
 mod worker;
 
-use crate::config::{self, Config, Service};
+use crate::config::{self, Config};
 use crate::heal::clock::{Clock, SystemClock};
 use crate::heal::ladder::Ctx;
 use crate::heal::turns::Turns;
@@ -87,7 +87,9 @@ pub struct Shared {
     pub(crate) metrics: Option<Arc<Metrics>>,
     /// When to give back the program pages that start-up or the last incident touched.
     shed: shed::Shed,
-    /// The operator's requests as last read (`Job::Requests` reads them once per interval).
+    /// The operator's control folder (one for every worker), and its requests as last read
+    /// (`Job::Requests` reads them once per interval).
+    pub(crate) control: control::Control,
     pub(crate) requests: Mutex<control::Requests>,
     /// Where the timers at rest fall, so that looks due together wake the process once.
     grid: grid::Grid,
@@ -380,16 +382,17 @@ fn signals() -> std::io::Result<impl Stream<Item = Request> + Unpin> {
 /// One supervised task: a service's worker, or a channel's delivery task (by route index).
 #[derive(Clone)]
 enum Job {
-    Worker(Box<Service>),
+    /// The service at this index of the generation's configuration (`Shared::config`).
+    Worker(usize),
     Deliver(usize, String),
     /// Reads the operator's requests once per check interval.
     Requests,
 }
 
 impl Job {
-    fn name(&self) -> String {
+    fn name(&self, sh: &Shared) -> String {
         match self {
-            Job::Worker(svc) => svc.name.to_string(),
+            Job::Worker(i) => sh.config.services[*i].name.to_string(),
             Job::Deliver(_, name) => name.clone(),
             Job::Requests => "operator requests".into(),
         }
@@ -427,14 +430,14 @@ impl Supervisor {
                 }
             }
             match what {
-                Job::Worker(svc) => worker::run(sh, svc, stop).await,
+                Job::Worker(i) => worker::run(sh, i, stop).await,
                 // Boxed: a task is as large as the largest job it may run, and a delivery's
                 // future is larger than a worker's.
                 Job::Deliver(i, _) => Box::pin(deliver::run(sh, i, stop)).await,
                 Job::Requests => read_requests(sh, stop).await,
             }
         });
-        self.handles.insert(job.name(), handle.clone());
+        self.handles.insert(job.name(&self.shared), handle.clone());
         self.jobs.insert(handle.id(), job);
     }
 
@@ -456,7 +459,7 @@ impl Supervisor {
         let Some(job) = self.jobs.remove(&id) else {
             return Ok(());
         };
-        let name = job.name();
+        let name = job.name(&self.shared);
         if self.handles.get(&name).is_some_and(|h| h.id() == id) {
             self.handles.remove(&name);
         }
@@ -574,8 +577,9 @@ pub(crate) async fn serve(
             (Some(c), _) => Some(Arc::new(Metrics::new(c.textfile.clone()))),
             (None, _) => None,
         };
+        // The configuration is moved into `shared`: one copy, which the workers read too.
         let shared = Arc::new(build_shared(
-            &config,
+            config,
             &system,
             &dirs,
             &opts.template_dir,
@@ -585,14 +589,15 @@ pub(crate) async fn serve(
         )?);
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut sup = Supervisor::new(shared.clone(), stop_rx);
-        for svc in &config.services {
-            sup.spawn(Job::Worker(Box::new(svc.clone())), Duration::ZERO);
+        let current = &shared.config;
+        for i in 0..current.services.len() {
+            sup.spawn(Job::Worker(i), Duration::ZERO);
         }
         for (i, route) in shared.routes.iter().enumerate() {
             sup.spawn(Job::Deliver(i, route.task_name()), Duration::ZERO);
         }
-        sup.spawn(Job::Requests, config.limits.check_interval);
-        let status = format!("watching {} service(s)", config.services.len());
+        sup.spawn(Job::Requests, current.limits.check_interval);
+        let status = format!("watching {} service(s)", current.services.len());
         let _ = sd_notify::notify(&[
             sd_notify::NotifyState::Ready,
             sd_notify::NotifyState::Status(&status),
@@ -611,13 +616,14 @@ pub(crate) async fn serve(
         let beat_every = sd_notify::watchdog_enabled()
             .map(|d| d / 2)
             .unwrap_or(Duration::from_secs(10))
-            .min(config.limits.check_interval);
-        let bound = progress::bound(&config);
+            .min(current.limits.check_interval);
+        let bound = progress::bound(current);
         // On the grid too: a beat shares its wake-up with the looks of that slot.
         let beat_every = shared.grid.snap(beat_every);
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now(), beat_every);
         let mut stalled = false;
-        let outcome: Result<bool> = loop {
+        // The next generation's configuration after a reload, none for a stop.
+        let outcome: Result<Option<Config>> = loop {
             tokio::select! {
                 _ = ticker.tick() => match shared.fatal() {
                     Some(why) => break Err(anyhow!(why)),
@@ -632,8 +638,7 @@ pub(crate) async fn serve(
                     Some(Request::Reload) => match config::load(&opts.config_path) {
                         Ok(new) => {
                             let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading, sd_notify::NotifyState::monotonic_usec_now()?]);
-                            config = new;
-                            break Ok(true);
+                            break Ok(Some(new));
                         }
                         Err(e) => {
                             for line in e.to_string().lines() {
@@ -641,13 +646,13 @@ pub(crate) async fn serve(
                             }
                         }
                     },
-                    Some(Request::Stop) | None => break Ok(false),
+                    Some(Request::Stop) | None => break Ok(None),
                 },
             }
         };
         let _ = stop_tx.send(true);
-        let reload = match outcome {
-            Ok(reload) => reload,
+        let next = match outcome {
+            Ok(next) => next,
             Err(e) => {
                 // Dropping the supervisor aborts the workers; what they saved is kept.
                 sup.tasks.abort_all();
@@ -680,25 +685,25 @@ pub(crate) async fn serve(
                 },
             }
         }
-        if !reload {
+        if next.is_none() {
             shared.with_metrics(|f| f.daemon_up = false);
             shared.metrics_changed();
         }
         shared.flush().await;
-        if !reload {
+        let Some(new) = next else {
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
             tracing::info!(event = "stopped", "stopped");
             return Ok(());
-        }
+        };
+        config = new;
     }
 }
 
 /// Reads the control folder into `Shared::requests` once per check interval, off the runtime
 /// thread, until asked to stop.
 async fn read_requests(sh: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    let control = control::Control::new(&sh.dirs.root);
     loop {
-        let c = control.clone();
+        let c = sh.control.clone();
         if let Ok(now) = tokio::task::spawn_blocking(move || c.requests()).await {
             *sh.requests.lock().unwrap_or_else(|e| e.into_inner()) = now;
         }
@@ -738,7 +743,7 @@ fn touch_alive(dirs: &Dirs) {
 }
 
 fn build_shared(
-    config: &Config,
+    config: Config,
     system: &System,
     dirs: &Dirs,
     template_dir: &Path,
@@ -780,6 +785,7 @@ fn build_shared(
     let host = config.host.clone().unwrap_or_else(hostname);
     let outbox = Outbox::with_clock(&dirs.outbox(), system.clock.clone())?;
     let bus = Arc::new(Limited::new(system.units.clone(), bus::IN_FLIGHT));
+    let control = control::Control::new(&dirs.root);
     let shared = Shared {
         ctx: Ctx {
             units: bus.clone(),
@@ -790,9 +796,8 @@ fn build_shared(
             protected: config.protected_processes.clone(),
             turns: Turns::new(config.limits.max_concurrent_heals),
         },
-        config: config.clone(),
         outbox: outbox.clone(),
-        routes: deliver::routes(config, &outbox, &dirs.outbox(), system.clock.clone())?,
+        routes: deliver::routes(&config, &outbox, &dirs.outbox(), system.clock.clone())?,
         dirs: dirs.clone(),
         state: Mutex::new(state),
         ssh_target: config
@@ -811,9 +816,11 @@ fn build_shared(
         metrics,
         // Every service has had its first look by then.
         shed: shed::Shed::new(config.limits.check_interval + Duration::from_secs(2)),
-        requests: Mutex::new(control::Control::new(&dirs.root).requests()),
+        requests: Mutex::new(control.requests()),
+        control,
         grid: grid::Grid::new(config.limits.check_interval),
         stamped: Mutex::new(None),
+        config,
     };
     // At start only: how many reports wait in the outbox (later counted off the runtime).
     let depth = shared

@@ -91,10 +91,11 @@ fn sheddable(smaps: &str) -> Vec<Mapping> {
         let kib = || fields.clone().next().and_then(|v| v.parse::<u64>().ok());
         match first {
             "Rss:" => rss = kib().unwrap_or(0),
-            // Pages this process wrote to (relocations): their content lives only here.
-            "Anonymous:" | "Private_Dirty:" | "Swap:" if kib().unwrap_or(0) > 0 => {
-                private_copied = true
-            }
+            // Pages this process wrote to (relocations): their content lives only here. Not
+            // `Private_Dirty:`, which also counts the file's own pages while the page cache
+            // has not yet written them back: right after a deploy installs the binary, every
+            // page of it (the daemon's first shed would then give back nothing).
+            "Anonymous:" | "Swap:" if kib().unwrap_or(0) > 0 => private_copied = true,
             _ => {}
         }
     }
@@ -177,9 +178,11 @@ Anonymous:             0 kB
 Private_Dirty:         0 kB
 55d0a0100000-55d0a0500000 r-xp 00100000 08:01 123  /usr/local/bin/miraclemax-self-heal
 Rss:                3000 kB
+Private_Dirty:      3000 kB
 Anonymous:             0 kB
 55d0a0500000-55d0a0540000 r--p 00500000 08:01 123  /usr/local/bin/miraclemax-self-heal
 Rss:                 256 kB
+Private_Dirty:       256 kB
 Anonymous:           256 kB
 55d0a0540000-55d0a0550000 rw-p 00540000 08:01 123  /usr/local/bin/miraclemax-self-heal
 Rss:                  64 kB

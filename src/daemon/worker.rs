@@ -26,16 +26,18 @@ use tokio::sync::watch;
 /// How many of the unit's journal lines a FAILED report carries.
 const JOURNAL_LINES: u32 = 20;
 
-pub async fn run(sh: Arc<Shared>, svc: Box<Service>, mut stop: watch::Receiver<bool>) {
-    // The service stays boxed and the start's work is a future of its own: this future is
-    // what each worker holds between looks, hundreds of times over on a large host.
-    Box::pin(resume(&sh, &svc)).await;
-    let mut changes = follow(&sh, &svc, true).await;
+/// The worker of the configuration's `index`th service.
+pub async fn run(sh: Arc<Shared>, index: usize, mut stop: watch::Receiver<bool>) {
+    // Read where the configuration keeps it, not copied; the start's work is a future of its
+    // own: this future is what each worker holds between looks, hundreds of times over on a
+    // large host.
+    let svc = &sh.config.services[index];
+    Box::pin(resume(&sh, svc)).await;
+    let mut changes = follow(&sh, svc, true).await;
     // Without signals (refused, or ended with a lost connection), asked for again after looks.
     let every = sh.config.limits.check_interval;
     let rewatch_every = every * 3;
     let mut rewatch_at = tokio::time::Instant::now() + rewatch_every;
-    let control = Control::new(&sh.dirs.root);
     let mut acting_since = None;
     let mut known = Known::default();
     // The first look at once, then one per interval, each service at its own point in it. A
@@ -43,8 +45,8 @@ pub async fn run(sh: Arc<Shared>, svc: Box<Service>, mut stop: watch::Receiver<b
     // holding only its own small state (hundreds of services are hundreds of workers).
     Box::pin(look_and_act(
         &sh,
-        &svc,
-        &control,
+        svc,
+        &sh.control,
         &mut acting_since,
         &mut known,
         changes.is_some(),
@@ -52,7 +54,7 @@ pub async fn run(sh: Arc<Shared>, svc: Box<Service>, mut stop: watch::Receiver<b
     .await;
     // On the daemon's grid, so the looks of one slot share a wake-up; a look or heal that
     // overruns its tick waits for the next point of the series, never bunching.
-    let mut tick = tokio::time::interval_at(sh.grid.first(spread(&sh, &svc), every), every);
+    let mut tick = tokio::time::interval_at(sh.grid.first(spread(&sh, svc), every), every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tokio::select! {
@@ -87,15 +89,15 @@ pub async fn run(sh: Arc<Shared>, svc: Box<Service>, mut stop: watch::Receiver<b
         }
         Box::pin(look_and_act(
             &sh,
-            &svc,
-            &control,
+            svc,
+            &sh.control,
             &mut acting_since,
             &mut known,
             changes.is_some(),
         ))
         .await;
         if changes.is_none() && tokio::time::Instant::now() >= rewatch_at {
-            changes = follow(&sh, &svc, false).await;
+            changes = follow(&sh, svc, false).await;
             rewatch_at = tokio::time::Instant::now() + rewatch_every;
         }
     }

@@ -77,11 +77,15 @@ pub fn listener_at(port: u16, bound: Bound) -> io::Result<Option<Socket>> {
 }
 
 /// One netlink socket per thread, kept: a question is then one send and one or two receives.
+/// The receive buffer is on the stack of the call: kept here, it would hold 16 KiB of heap for
+/// each thread that ever asked, long after the question.
 struct Diag {
     fd: OwnedFd,
     seq: u32,
-    buf: Vec<u8>,
 }
+
+/// Room for one netlink datagram of a dump (the kernel fills at most this much per receive).
+const RECV_BUF: usize = 16 * 1024;
 
 thread_local! {
     static DIAG: RefCell<Option<Diag>> = const { RefCell::new(None) };
@@ -119,11 +123,7 @@ impl Diag {
             rustix::net::sockopt::Timeout::Recv,
             Some(std::time::Duration::from_secs(1)),
         )?;
-        Ok(Diag {
-            fd,
-            seq: 0,
-            buf: vec![0u8; 16 * 1024],
-        })
+        Ok(Diag { fd, seq: 0 })
     }
 
     /// `family`'s TCP sockets listening on `port`: every one (a dump), or the one at `bound`.
@@ -138,9 +138,10 @@ impl Diag {
         let kernel = netlink::SocketAddrNetlink::new(0, 0);
         rustix::net::sendto(&self.fd, &req, SendFlags::empty(), &kernel)?;
         let mut sockets = Vec::new();
+        let mut room = [0u8; RECV_BUF];
         loop {
-            let (_, n) = rustix::net::recv(&self.fd, &mut self.buf[..], RecvFlags::empty())?;
-            let buf = &self.buf[..n.min(self.buf.len())];
+            let (_, n) = rustix::net::recv(&self.fd, &mut room[..], RecvFlags::empty())?;
+            let buf = &room[..n.min(RECV_BUF)];
             let mut at = 0;
             while at + NLMSG_HDR <= buf.len() {
                 let len = u32::from_ne_bytes(buf[at..at + 4].try_into().unwrap()) as usize;

@@ -200,10 +200,7 @@ impl Systemd {
     ) -> Result<impl Stream<Item = ActiveState> + use<>, SystemdError> {
         self.listen(unit).await?;
         let path = self.unit_states(unit).await?.path;
-        let rx = self.signals.watch(path.as_str());
-        Ok(futures_util::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|state| (state, rx))
-        }))
+        Ok(self.signals.watch(path.as_str()))
     }
 
     /// Restarts the unit and waits, at most `timeout`, for systemd to finish the job.

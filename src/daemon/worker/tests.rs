@@ -67,7 +67,16 @@ fn rig_with(limits: &str, prepare: impl FnOnce(&Dirs)) -> Rig {
     let system: System = fake::system(&host, &clock);
     let templates = dir.path().join("templates");
     let reconnect: Arc<dyn crate::daemon::bus::Reconnect> = Arc::new(crate::daemon::NoReconnect);
-    let sh = build_shared(&config, &system, &dirs, &templates, T0, reconnect, None).unwrap();
+    let sh = build_shared(
+        config.clone(),
+        &system,
+        &dirs,
+        &templates,
+        T0,
+        reconnect,
+        None,
+    )
+    .unwrap();
     Rig {
         svc: config.services[0].clone(),
         control: Control::new(&dirs.root),
@@ -122,7 +131,7 @@ impl Rig {
     /// Runs the worker's own loop until `done` holds (at most 2 s), then stops it.
     async fn run_until(&self, what: &str, done: impl Fn(&Rig) -> bool) {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(run(self.sh.clone(), Box::new(self.svc.clone()), stop_rx));
+        let task = tokio::spawn(run(self.sh.clone(), 0, stop_rx));
         let deadline = Instant::now() + Duration::from_secs(2);
         while !done(self) {
             assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -346,6 +355,9 @@ async fn an_incident_left_open_by_a_killed_daemon_is_resumed_not_started_again()
         dirs.save_state(&st).unwrap();
     });
     r.svc = config.services[0].clone();
+    Arc::get_mut(&mut r.sh)
+        .expect("the rig's only reference")
+        .config = config;
     r.host.crashed("x.service");
     r.run_until("a report", |r| !r.reports().is_empty()).await;
     assert_eq!(
@@ -501,7 +513,7 @@ async fn state_changes_refused_at_first_are_followed_once_the_bus_answers_again(
 async fn a_waiting_worker_holds_little_memory() {
     let rig = rig("");
     let (_tx, rx) = tokio::sync::watch::channel(false);
-    let worker = run(rig.sh.clone(), Box::new(rig.svc.clone()), rx);
+    let worker = run(rig.sh.clone(), 0, rx);
     let size = std::mem::size_of_val(&worker);
     assert!(size <= 2048, "a worker's future is {size} bytes");
 }
@@ -518,7 +530,7 @@ async fn a_heal_waits_for_a_turn_to_act_when_max_concurrent_heals_are_acting_and
             .await;
     r.host.stopped("x.service");
     let (stop_tx, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(run(r.sh.clone(), Box::new(r.svc.clone()), stop_rx));
+    let task = tokio::spawn(run(r.sh.clone(), 0, stop_rx));
     sleep(Duration::from_millis(300)).await;
     assert!(r.host.actions().is_empty(), "{:?}", r.host.actions());
     assert_eq!(r.state().machine.phase, Phase::Healing);
