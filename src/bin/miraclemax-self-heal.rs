@@ -151,6 +151,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     exposed.join("\n")
                 );
             }
+            // The daemon reads the file itself (and again at each reload): this copy, kept
+            // for the daemon's life, would be a second one (100 KiB at 500 services).
+            drop(config);
             miraclemax::journal::init(NAME, true);
             daemon::single_heap();
             // Named so that its threads (file and /proc work, started on demand) are told
@@ -160,6 +163,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .thread_name(miraclemax::daemon::BLOCKING_THREADS)
+                .max_blocking_threads(miraclemax::daemon::BLOCKING_THREADS_MAX)
                 .thread_keep_alive(std::time::Duration::from_secs(60))
                 .build()?;
             rt.block_on(daemon::run(daemon::Options {

@@ -58,6 +58,11 @@ pub const PANIC_WINDOW: Duration = Duration::from_secs(10 * 60);
 
 /// The name of the daemon's blocking-pool threads (its one other thread is the runtime's).
 pub const BLOCKING_THREADS: &str = "miraclemax-io";
+/// At most this many of them at once. Each thread that ever ran leaves its stack in glibc's
+/// cache of stacks, about 24 KiB of it resident, for the process's life: with tokio's default
+/// (512), start-up's burst of first looks at 500 services left some thirty. Every blocking task
+/// is short (a file, a /proc read, a socket query); more wait their turn for a moment.
+pub const BLOCKING_THREADS_MAX: usize = 8;
 
 /// Everything the service workers share for one configuration generation.
 pub struct Shared {

@@ -161,7 +161,8 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
 }
 
 fn services(raw: Vec<RawService>, limits: &Limits, p: &mut Problems) -> Vec<Service> {
-    let mut out = Vec::new();
+    // Kept for the daemon's life: sized to the list, not to the next power of two.
+    let mut out = Vec::with_capacity(raw.len());
     let mut names: BTreeMap<String, usize> = BTreeMap::new();
     let mut ports: BTreeMap<u16, String> = BTreeMap::new();
     for (i, s) in raw.into_iter().enumerate() {
