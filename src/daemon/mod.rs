@@ -623,10 +623,13 @@ pub(crate) async fn serve(
             .unwrap_or(Duration::from_secs(10))
             .min(current.limits.check_interval);
         let bound = progress::bound(current);
-        // On the grid too: a beat shares its wake-up with the looks of that slot.
+        // On the grid too: a beat shares its wake-up with the looks of that slot (the first
+        // one at once, the next on the grid's points).
         let beat_every = shared.grid.snap(beat_every);
-        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now(), beat_every);
+        let mut ticker =
+            tokio::time::interval_at(shared.grid.first(Duration::ZERO, beat_every), beat_every);
         let mut stalled = false;
+        beat(&shared, &hooks, bound, &mut stalled);
         // The next generation's configuration after a reload, none for a stop.
         let outcome: Result<Option<Config>> = loop {
             tokio::select! {
