@@ -54,7 +54,7 @@ pub async fn run(sh: Arc<Shared>, index: usize, mut stop: watch::Receiver<bool>)
     .await;
     // On the daemon's grid, so the looks of one slot share a wake-up; a look or heal that
     // overruns its tick waits for the next point of the series, never bunching.
-    let mut tick = tokio::time::interval_at(sh.grid.first(spread(&sh, svc), every), every);
+    let mut tick = tokio::time::interval_at(sh.grid.first(spread(&sh, index), every), every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tokio::select! {
@@ -127,19 +127,15 @@ async fn resume(sh: &Arc<Shared>, svc: &Service) {
     }
 }
 
-/// Where in each check interval this service's look falls: the services evenly spread over
-/// it in configuration order, so a host with many services sees a steady trickle of looks
-/// instead of all of them at once.
-fn spread(sh: &Shared, svc: &Service) -> std::time::Duration {
-    let services = &sh.config.services;
-    let i = services
-        .iter()
-        .position(|s| s.name == svc.name)
-        .unwrap_or(0);
+/// Where in each check interval the `index`th service's look falls: the services evenly
+/// spread over it in configuration order, so a host with many services sees a steady trickle
+/// of looks instead of all of them at once.
+fn spread(sh: &Shared, index: usize) -> std::time::Duration {
+    let services = sh.config.services.len().max(1);
     sh.config
         .limits
         .check_interval
-        .mul_f64((i + 1) as f64 / services.len().max(1) as f64)
+        .mul_f64((index + 1) as f64 / services as f64)
 }
 
 /// The unit's state changes, if systemd will send them; `first` says whether this is the
