@@ -1,5 +1,5 @@
 //! Release builds of the daemon link the functions it runs at rest side by side, first in its
-//! code (link/at-rest.ld, written by `FP_ORDER=1 cargo bench --bench footprint`): rest then
+//! code (link/at-rest.ld, written by `FP_ORDER=1 cargo bench --features plot --bench footprint`): rest then
 //! keeps a few of its code pages resident instead of most of them (docs/performance.md,
 //! "Pages"). The script only orders sections, so any linker that reads GNU linker scripts
 //! (lld, zig's, GNU ld) gives the same program; the other builds are left as they are.

@@ -8,7 +8,7 @@
 //! with its default interval and HTTP probes, then with 300 extra processes on the host.
 //!
 //! Writes results/footprint.{json,md,png} and the README's footprint section.
-//! Run as root: `cargo bench --bench footprint`; FP_IDLE_SECS (120), FP_ROUNDS (3),
+//! Run as root: `cargo bench --features plot --bench footprint`; FP_IDLE_SECS (120), FP_ROUNDS (3),
 //! FP_SETTLE_SECS (15). `FP_REPORT_ONLY=1` boots nothing: it judges the targets again from the
 //! figures in results/footprint.json and rewrites the Markdown, the plot and the README section.
 //! `FP_HOLD=SERVICES,INTERVAL_SECS[,http][,channels]` measures nothing: it boots one host, starts that many
@@ -229,7 +229,7 @@ fn main() {
     let figures = join(mm, monit);
     let doc = json!({
         "date": sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
-        "command": "cargo bench --bench footprint",
+        "command": "cargo bench --features plot --bench footprint",
         "machine": machine(),
         "settings": {"idle_secs": o.idle_secs, "settle_secs": o.settle_secs, "rounds": o.rounds},
         "settings_text": format!(

@@ -134,7 +134,7 @@ pub fn shed() -> usize {
 /// Keeps every thread's allocations in one heap. glibc gives threads that allocate at the same
 /// moment heaps (arenas) of their own, up to eight per core, and never gives an arena back: the
 /// start-up's burst of file and /proc work on the blocking pool left about fifteen, 24-164 KiB
-/// resident each, with 500 services (`cargo bench --bench footprint`). The daemon's threads
+/// resident each, with 500 services (`cargo bench --features plot --bench footprint`). The daemon's threads
 /// allocate little and seldom at once, so one heap should cost little waiting (not measured
 /// apart). Call it before the runtime starts its threads.
 pub fn single_heap() {

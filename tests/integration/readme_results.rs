@@ -1,5 +1,5 @@
 //! The README's footprint section is exactly the Markdown the footprint benchmark renders from
-//! the committed `results/footprint.json` (`cargo bench --bench footprint` rewrites both), so the
+//! the committed `results/footprint.json` (`cargo bench --features plot --bench footprint` rewrites both), so the
 //! figures a reader sees cannot drift from the results file.
 
 #[allow(dead_code)]
@@ -26,6 +26,6 @@ fn readme_footprint_section_is_the_table_rendered_from_results_footprint_json() 
         section,
         report::readme_section(&doc),
         "README.md's footprint section differs from results/footprint.json: \
-         run `cargo bench --bench footprint`, or copy the section from a fresh rendering"
+         run `cargo bench --features plot --bench footprint`, or copy the section from a fresh rendering"
     );
 }
