@@ -4,6 +4,7 @@
 //! parse arguments, call this library and map the result to an exit code. The Ansible modules,
 //! the controller (`mmctl`) and the test infrastructure are crates of their own under `crates/`.
 
+mod backoff;
 pub mod cli;
 /// The configuration model is its own portable crate, shared with mmctl; the host core reads it
 /// as `crate::config`.

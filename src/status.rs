@@ -405,34 +405,7 @@ pub fn table(r: &Report) -> String {
         "CRITICAL",
         "LAST INCIDENT",
     ];
-    let widths: Vec<usize> = (0..6)
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: [&str; 7]| {
-        let mut l = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i < 6 {
-                let _ = write!(l, "{c:<w$}  ", w = widths[i]);
-            } else {
-                l.push_str(c);
-            }
-        }
-        l.trim_end().to_string()
-    };
-    let _ = writeln!(out, "{}", line(header));
-    for r in &rows {
-        let _ = writeln!(
-            out,
-            "{}",
-            line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6]])
-        );
-    }
+    out.push_str(&crate::config::table::render(header, rows));
     match &r.heartbeat {
         None => out.push_str("Heartbeat: no run yet\n"),
         Some(h) => {

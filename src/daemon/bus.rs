@@ -37,8 +37,7 @@ pub(crate) trait Reconnect: Send + Sync {
 /// The pause before retry `attempt` (1, 2, ...) of a status call: an eighth of the check
 /// interval, doubling, at most a second, so all the retries of one look fit well within it.
 pub(crate) fn retry_pause(check_interval: Duration, attempt: u32) -> Duration {
-    (check_interval / 8 * 2u32.saturating_pow(attempt.saturating_sub(1)))
-        .min(Duration::from_secs(1))
+    crate::backoff::doubling(check_interval / 8, attempt, Duration::from_secs(1))
 }
 
 /// `Units` with at most `IN_FLIGHT` calls in flight; the others wait their turn.
@@ -211,7 +210,7 @@ impl Rebuild {
         if st.tries >= REBUILDS_BEFORE_EXIT {
             return RebuildTurn::GiveUp(st.tries);
         }
-        let pause = (self.base * 2u32.saturating_pow(st.tries)).min(REBUILD_PAUSE_MAX);
+        let pause = crate::backoff::doubling(self.base, st.tries + 1, REBUILD_PAUSE_MAX);
         st.tries += 1;
         st.next_at = Some(now + pause);
         RebuildTurn::Rebuild(st.tries)

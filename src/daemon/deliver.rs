@@ -55,7 +55,7 @@ pub(super) async fn run(sh: Arc<Shared>, index: usize, mut stop: watch::Receiver
     // services stay healthy never pays for it. A set-up that fails is retried with backoff,
     // and shown (status, heartbeat, metrics) until one works.
     let mut sender: Option<Sender> = None;
-    let mut setup_backoff = SETUP_RETRY_MIN;
+    let mut setup_failures = 0;
     let mut next_setup = tokio::time::Instant::now();
     // Look once at start for reports an earlier run left.
     let mut wait = Some(Duration::ZERO);
@@ -88,16 +88,18 @@ pub(super) async fn run(sh: Arc<Shared>, index: usize, mut stop: watch::Receiver
             match made {
                 Ok(s) => {
                     sender = Some(s);
-                    setup_backoff = SETUP_RETRY_MIN;
+                    setup_failures = 0;
                     super::setup_blocked(&sh, route.queue(), None);
                 }
                 Err(why) => {
                     // For email the daemon's own incident (status, heartbeat) until one works;
                     // for a channel shown the same way, under its name.
                     super::setup_blocked(&sh, route.queue(), Some(why));
-                    wait = Some(setup_backoff);
-                    next_setup = tokio::time::Instant::now() + setup_backoff;
-                    setup_backoff = (setup_backoff * 2).min(SETUP_RETRY_MAX);
+                    setup_failures += 1;
+                    let pause =
+                        crate::backoff::doubling(SETUP_RETRY_MIN, setup_failures, SETUP_RETRY_MAX);
+                    wait = Some(pause);
+                    next_setup = tokio::time::Instant::now() + pause;
                     continue;
                 }
             }

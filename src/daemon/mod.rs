@@ -244,11 +244,13 @@ pub struct Options {
     pub template_dir: PathBuf,
 }
 
+/// The host's name as the kernel has it (what `hostname` prints), for reports when the
+/// configuration names none; "localhost" only when the kernel has none either.
 pub fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname")
+    hostname::get()
         .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty() && s != "(none)")
         .unwrap_or_else(|| "localhost".into())
 }
 

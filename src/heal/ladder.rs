@@ -240,10 +240,10 @@ async fn port_conflict(ctx: &Ctx, svc: &Service, inc: &mut Incident, record: Rec
 /// A process in the unit's own cgroup: the running unit's, or one it left over (its cgroup is
 /// still named after the unit when systemd no longer reports one).
 fn owned_by(svc: &Service, control_group: &str, cgroup: &str) -> bool {
-    let own = format!("/{}", svc.unit);
-    cgroup.ends_with(&own)
-        || (!control_group.is_empty()
-            && (cgroup == control_group || cgroup.starts_with(&format!("{control_group}/"))))
+    cgroup
+        .strip_suffix(svc.unit.as_str())
+        .is_some_and(|head| head.ends_with('/'))
+        || crate::probe::port::within(cgroup, control_group)
 }
 
 /// Why a process must not be killed to free a port, if it must not.

@@ -39,7 +39,6 @@ impl Api {
         body: Option<&Value>,
     ) -> Result<(u16, Value), String> {
         let url = format!("{}{path}", self.base);
-        let mut wait = Duration::from_secs(1);
         for attempt in 1..=4 {
             let mut req = self
                 .client
@@ -63,8 +62,8 @@ impl Api {
             // A check's JSON is a few kilobytes; a list of them, a few hundred.
             let text = super::ping::capped_text(resp, MAX_REPLY).await;
             if status == 429 && attempt < 4 {
+                let wait = crate::backoff::doubling(Duration::from_secs(1), attempt, Duration::MAX);
                 tokio::time::sleep(wait).await;
-                wait *= 2;
                 continue;
             }
             let json: Option<Value> = serde_json::from_str(&text).ok();

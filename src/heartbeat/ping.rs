@@ -74,7 +74,6 @@ pub async fn ping(
         attempts: 0,
         latency: Duration::ZERO,
     };
-    let mut backoff = Duration::from_millis(500);
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
@@ -128,9 +127,12 @@ pub async fn ping(
         if !retry {
             break;
         }
-        let wait = backoff.min(deadline.saturating_duration_since(Instant::now()));
-        tokio::time::sleep(wait).await;
-        backoff = (backoff * 2).min(Duration::from_secs(8));
+        let backoff = crate::backoff::doubling(
+            Duration::from_millis(500),
+            result.attempts,
+            Duration::from_secs(8),
+        );
+        tokio::time::sleep(backoff.min(deadline.saturating_duration_since(Instant::now()))).await;
     }
     result.latency = started.elapsed();
     result

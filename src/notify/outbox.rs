@@ -31,6 +31,7 @@ use std::time::Duration;
 const LATE_AFTER: Duration = Duration::from_secs(60);
 /// Never longer between tries than this, so a report arrives within a minute of the
 /// server's return however long it was down.
+const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 const SENT_MARKERS_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -215,8 +216,7 @@ impl Outbox {
                 }
                 Err(e) => {
                     q.attempts += 1;
-                    let backoff = Duration::from_secs(5 * 2u64.pow((q.attempts - 1).min(10)))
-                        .min(MAX_BACKOFF);
+                    let backoff = crate::backoff::doubling(FIRST_BACKOFF, q.attempts, MAX_BACKOFF);
                     q.next_try_ms = now + backoff.as_millis() as u64;
                     tracing::warn!(
                         report = q.id.as_str(),

@@ -42,10 +42,17 @@ impl Listener {
 
     /// True when the process belongs to the given unit's control group (or one below it).
     pub fn in_cgroup(&self, control_group: &str) -> bool {
-        !control_group.is_empty()
-            && (self.cgroup == control_group
-                || self.cgroup.starts_with(&format!("{control_group}/")))
+        within(&self.cgroup, control_group)
     }
+}
+
+/// `cgroup` is the control group `control_group` or one below it (never when the latter is
+/// empty: a unit that has no cgroup owns nothing). The one test of membership by path.
+pub fn within(cgroup: &str, control_group: &str) -> bool {
+    !control_group.is_empty()
+        && cgroup
+            .strip_prefix(control_group)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 use super::sockets::{Bound, asked_of_the_kernel, listener_at, listening_inodes};
@@ -164,11 +171,11 @@ fn cgroup_pids(control_group: &str) -> Vec<i32> {
 fn in_unit(pid: i32, control_group: &str) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
         .ok()
-        .and_then(|c| {
+        .is_some_and(|c| {
             c.lines()
-                .find_map(|l| l.strip_prefix("0::").map(str::to_string))
+                .find_map(|l| l.strip_prefix("0::"))
+                .is_some_and(|cg| within(cg, control_group))
         })
-        .is_some_and(|cg| cg == control_group || cg.starts_with(&format!("{control_group}/")))
 }
 
 /// True when something listens on `port` on this host.
@@ -234,16 +241,11 @@ fn identity_of(p: &procfs::process::Process) -> Option<Identity> {
     })
 }
 
+/// The user's name as the system's name service knows it (NSS: /etc/passwd, and systemd's own
+/// for `DynamicUser=` services), else the bare uid.
 fn user_name(uid: u32) -> String {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    passwd
-        .lines()
-        .find_map(|l| {
-            let mut f = l.split(':');
-            let name = f.next()?;
-            let id: u32 = f.nth(1)?.parse().ok()?;
-            (id == uid).then(|| name.to_string())
-        })
+    uzers::get_user_by_uid(uid)
+        .map(|u| u.name().to_string_lossy().into_owned())
         .unwrap_or_else(|| uid.to_string())
 }
 
@@ -298,6 +300,13 @@ mod tests {
     }
 
     #[test]
+    fn a_uid_is_named_by_the_name_service_and_an_unknown_one_stays_a_number() {
+        assert_eq!(user_name(0), "root");
+        // uid 4294967294 is "nobody" on some systems; this one is reserved and never a user.
+        assert_eq!(user_name(4_294_967_293), "4294967293");
+    }
+
+    #[test]
     fn cgroup_membership_is_by_path_prefix() {
         let l = Listener {
             pid: 1,
@@ -311,6 +320,11 @@ mod tests {
         assert!(l.in_cgroup("/system.slice/example.service"));
         assert!(!l.in_cgroup("/system.slice/example.service2"));
         assert!(!l.in_cgroup(""));
+        assert!(within(
+            "/system.slice/example.service",
+            "/system.slice/example.service"
+        ));
+        assert!(!within("/system.slice", ""));
         assert_eq!(l.describe(), "PID 1 (x, user root)");
     }
 }

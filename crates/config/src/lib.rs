@@ -23,6 +23,7 @@ mod raw;
 pub mod render;
 mod scalar;
 pub mod summary;
+pub mod table;
 mod validate;
 
 pub use channels::{Channel, ChannelKind, ChatFlavor};
