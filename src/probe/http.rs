@@ -1,7 +1,10 @@
 //! The HTTP health probe: one GET with a timeout, healthy when the status is the expected one.
 //!
 //! A probe needs the status line and nothing else, so it speaks just enough HTTP/1.1 itself:
-//! one request with `Connection: close`, the status line read, the connection dropped.
+//! one request with `Connection: close`, the status line read, the connection dropped. Not
+//! reqwest (the heartbeat's and the channels' client): its pool, resolver threads and hyper's
+//! state machine would sit in the daemon at rest on every host that probes HTTP, for a status
+//! line. The URL is taken apart by the parser validation uses (`config::ProbeUrl`).
 //! Redirects are answers like any other (a 301 is not the expected 200). HTTPS goes through
 //! rustls, set up the first time an https:// URL is probed (a host that probes only plain HTTP
 //! never pays for TLS), checking the certificate as the service's `health` says: against the
