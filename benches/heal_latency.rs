@@ -135,6 +135,7 @@ fn peak_kib(host: &Host, program: &str) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
+#[allow(clippy::too_many_lines)] // the benchmark's scenario, its steps in the order they run on the hosts
 fn main() {
     let rounds: usize = std::env::var("ROUNDS")
         .ok()

@@ -33,6 +33,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+#[allow(clippy::too_many_lines)] // the benchmark's scenario, its steps in the order they run
 fn main() {
     let rounds: usize = std::env::var("ROUNDS")
         .ok()

@@ -321,8 +321,44 @@ fn outbox_lines(out: &mut String, queues: &[QueueReport]) {
     }
 }
 
+/// The report for people: the daemon's lines, one row per service, the heartbeat's line.
 pub fn table(r: &Report) -> String {
     let mut out = String::new();
+    daemon_lines(&mut out, r);
+    let header = [
+        "SERVICE",
+        "UNIT STATE",
+        "PORT / OWNER",
+        "HEALING",
+        "HEALS 24H",
+        "CRITICAL",
+        "LAST INCIDENT",
+    ];
+    let rows = r.services.iter().map(service_row).collect();
+    out.push_str(&crate::config::table::render(header, rows));
+    match &r.heartbeat {
+        None => out.push_str("Heartbeat: no run yet\n"),
+        Some(h) => {
+            let delivered = if h.delivered {
+                "delivered".to_string()
+            } else {
+                format!("NOT delivered: {}", h.error.as_deref().unwrap_or("?"))
+            };
+            let _ = writeln!(
+                out,
+                "Heartbeat: last run {} sent {} ({delivered})",
+                h.last_run, h.last_signal
+            );
+        }
+    }
+    if !r.ok {
+        out.push_str("A critical service is down.\n");
+    }
+    out
+}
+
+/// The daemon's own lines: alive or not, blind, reports blocked or queued, a worker's panic.
+fn daemon_lines(out: &mut String, r: &Report) {
     let alive = r
         .daemon
         .last_alive_secs
@@ -348,7 +384,7 @@ pub fn table(r: &Report) -> String {
             m.since, m.error, m.waiting
         );
     }
-    outbox_lines(&mut out, &r.daemon.outbox);
+    outbox_lines(out, &r.daemon.outbox);
     if let Some(p) = &r.daemon.last_worker_panic {
         let _ = writeln!(
             out,
@@ -356,75 +392,41 @@ pub fn table(r: &Report) -> String {
             p.service, p.at, p.message, p.recent
         );
     }
-    let rows: Vec<[String; 7]> = r
-        .services
-        .iter()
-        .map(|s| {
-            let state = if s.sub_state.is_empty() {
-                s.active_state.clone()
-            } else {
-                format!("{} ({})", s.active_state, s.sub_state)
-            };
-            let port = match (s.port, &s.port_owner) {
-                (Some(p), Some(o)) => format!("{p} {o}"),
-                (Some(p), None) => format!("{p} (free)"),
-                _ => "-".into(),
-            };
-            let healing = match (&s.paused_until, &s.breaker_open_until) {
-                (Some(u), _) => format!("paused until {u}"),
-                (None, Some(u)) => format!("FAILED, breaker open until {u}"),
-                _ => s.healing.clone(),
-            };
-            let last = s.last_incident.as_ref().map_or("-".to_string(), |i| {
-                let t = i
-                    .healing_time_secs
-                    .map_or(String::new(), |t| format!(" in {t}s"));
-                format!("{} {}{t}: {}", i.outcome, i.detected_at, i.root_cause)
-            });
-            [
-                s.name.clone(),
-                state,
-                port,
-                healing,
-                s.heals_24h.to_string(),
-                if s.critical {
-                    "yes".into()
-                } else {
-                    "no".into()
-                },
-                last,
-            ]
-        })
-        .collect();
-    let header = [
-        "SERVICE",
-        "UNIT STATE",
-        "PORT / OWNER",
-        "HEALING",
-        "HEALS 24H",
-        "CRITICAL",
-        "LAST INCIDENT",
-    ];
-    out.push_str(&crate::config::table::render(header, rows));
-    match &r.heartbeat {
-        None => out.push_str("Heartbeat: no run yet\n"),
-        Some(h) => {
-            let delivered = if h.delivered {
-                "delivered".to_string()
-            } else {
-                format!("NOT delivered: {}", h.error.as_deref().unwrap_or("?"))
-            };
-            let _ = writeln!(
-                out,
-                "Heartbeat: last run {} sent {} ({delivered})",
-                h.last_run, h.last_signal
-            );
-        }
-    }
-    if !r.ok {
-        out.push_str("A critical service is down.\n");
-    }
-    out
+}
+
+/// One service's row of the table.
+fn service_row(s: &ServiceReport) -> [String; 7] {
+    let state = if s.sub_state.is_empty() {
+        s.active_state.clone()
+    } else {
+        format!("{} ({})", s.active_state, s.sub_state)
+    };
+    let port = match (s.port, &s.port_owner) {
+        (Some(p), Some(o)) => format!("{p} {o}"),
+        (Some(p), None) => format!("{p} (free)"),
+        _ => "-".into(),
+    };
+    let healing = match (&s.paused_until, &s.breaker_open_until) {
+        (Some(u), _) => format!("paused until {u}"),
+        (None, Some(u)) => format!("FAILED, breaker open until {u}"),
+        _ => s.healing.clone(),
+    };
+    let last = s.last_incident.as_ref().map_or("-".to_string(), |i| {
+        let t = i
+            .healing_time_secs
+            .map_or(String::new(), |t| format!(" in {t}s"));
+        format!("{} {}{t}: {}", i.outcome, i.detected_at, i.root_cause)
+    });
+    let critical = if s.critical { "yes" } else { "no" };
+    [
+        s.name.clone(),
+        state,
+        port,
+        healing,
+        s.heals_24h.to_string(),
+        critical.into(),
+        last,
+    ]
 }
 
 #[cfg(test)]

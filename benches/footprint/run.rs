@@ -109,6 +109,7 @@ fn metrics_written(h: &Healer) -> String {
         .unwrap_or_default()
 }
 
+#[allow(clippy::too_many_lines)] // the benchmark's scenario, its steps in the order they run on the hosts
 pub fn run(h: &Healer, o: &Options) -> Vec<Measure> {
     let mut out: Vec<Measure> = Vec::new();
     let mut add = |key: String, what: &str, n: usize, setting: &str, unit, values, note: String| {
@@ -309,6 +310,7 @@ fn breakages(h: &Healer, o: &Options, i: usize, add: &mut Add) {
 }
 
 /// At 500 services: ten at once, a stray on a port, a hung process.
+#[allow(clippy::too_many_lines)] // the benchmark's scenario, its steps in the order they run on the hosts
 fn scale_rounds(h: &Healer, o: &Options, add: &mut Add) {
     let (mut healed, mut spread, mut last) = (Vec::new(), Vec::new(), Vec::new());
     let mut resolved = Vec::new();

@@ -313,6 +313,7 @@ pub(crate) fn vault(inventory: &Path, secrets: &str) -> PathBuf {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one user story on real hosts, told top to bottom in the order it happens
 fn deploy_complete_monitoring_creates_checks_once_wires_their_urls_and_drills() {
     let tb = Testbed::start_on(&BOTH).unwrap();
     let smtp = smtp_per_host(&tb);

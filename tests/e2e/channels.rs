@@ -24,6 +24,7 @@ fn with_channels(host: &mm_testbed::Host, r: &[Receiver; 4]) -> String {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one user story on real hosts, told top to bottom in the order it happens
 fn an_incident_reaches_every_channel_and_one_down_for_5_minutes_gets_it_late_exactly_once() {
     let tb = Testbed::start_on(&BOTH).unwrap();
     on_each_host(&tb, |host| {
@@ -117,6 +118,7 @@ fn an_incident_reaches_every_channel_and_one_down_for_5_minutes_gets_it_late_exa
 /// The inventory's route: `self_healing_notify` with its credentials from the vault, deployed
 /// through the role, then `mmctl test notify HOST` through every channel of each host.
 #[test]
+#[allow(clippy::too_many_lines)] // one user story on real hosts, told top to bottom in the order it happens
 fn channels_from_the_vault_deploy_through_the_role_and_mmctl_test_notify_reaches_each() {
     use crate::ansible_deploy::{inventory, playbook, smtp_per_host, succeeded, vault};
     const TOKEN: &str = "tk_vaulted_7Qx2";

@@ -38,6 +38,7 @@ fn outside(tool: &str, collections: &Path, cwd: &Path) -> Command {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one user story on real hosts, told top to bottom in the order it happens
 fn the_built_collection_installs_and_deploys_an_inventory_written_for_the_earlier_roles() {
     // The tarball, with this build's (debug) binaries as dist/ARCH would hold them: the
     // host binaries and the modules, which run on the host too.

@@ -30,6 +30,7 @@ fn docs_quickstart_and_guides_commands_run_against_a_debian_13_host() {
     guides_run_against(D13);
 }
 
+#[allow(clippy::too_many_lines)] // one user story on real hosts, told top to bottom in the order it happens
 fn guides_run_against(release: Release) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tb = Testbed::start_on(&[release]).unwrap();

@@ -15,6 +15,7 @@ fn the_cron_heartbeat_pings_with_a_summary_and_fails_when_the_daemon_stops() {
     on_each_host(&tb, heartbeat_from_cron);
 }
 
+#[allow(clippy::too_many_lines)] // one user story on real hosts, told top to bottom in the order it happens
 fn heartbeat_from_cron(host: &Host) {
     let _smtp = Smtp::start(host.gateway());
     let hc = Healthchecks::start(IpAddr::V4(host.gateway())).unwrap();
@@ -118,6 +119,7 @@ fn heartbeat_from_cron(host: &Host) {
 /// own check reports what systemd says of it (running), so it stays up. Started again, the server
 /// check comes UP, and no service check ever flipped.
 #[test]
+#[allow(clippy::too_many_lines)] // one user story on real hosts, told top to bottom in the order it happens
 fn a_stopped_daemon_takes_down_the_server_check_only_and_the_service_checks_stay_up() {
     let tb = Testbed::start_on(&[D12]).unwrap();
     let host = tb.host(0);

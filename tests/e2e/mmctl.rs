@@ -105,6 +105,7 @@ fn mmctl_out(inv: &Path, args: &[&str]) -> std::process::Output {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one user story on real hosts, told top to bottom in the order it happens
 fn mmctl_init_add_service_and_deploy_make_the_daemon_heal_it_and_status_shows_the_fleet() {
     let tb = Testbed::start_on(&BOTH).unwrap();
     let _smtp = smtp_per_host(&tb);

@@ -22,6 +22,7 @@ fn five_hundred_healthy_services_watched_for_ten_minutes_get_no_heal_and_a_kill_
     on_each_host(&tb, |host| soak_on(host, soak));
 }
 
+#[allow(clippy::too_many_lines)] // one user story on real hosts, told top to bottom in the order it happens
 fn soak_on(host: &Host, soak: u64) {
     let smtp = Smtp::start(host.gateway());
     // One template unit, five hundred instances: cheap services, since their own memory is

@@ -8,6 +8,7 @@ use std::time::Duration;
 const RESOLVED: &str = "✅ MiracleMax: example - RESOLVED";
 
 #[test]
+#[allow(clippy::too_many_lines)] // one user story on real hosts, told top to bottom in the order it happens
 fn a_stopped_service_is_restarted_and_a_resolved_email_says_how() {
     let tb = Testbed::start_on(&[D13]).unwrap();
     let host = tb.host(0);

@@ -63,6 +63,7 @@ impl Shell {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one user story on real hosts, told top to bottom in the order it happens
 fn the_users_own_repository_with_the_installed_collection_and_mmctl_deploys_and_drills() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     // The release artifacts: the collection tarball (with this build's host binaries as

@@ -263,13 +263,38 @@ impl Healthchecks {
     }
 }
 
-fn serve(mut conn: TcpStream, shared: &Mutex<Inner>) {
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+/// One request as read off the connection.
+struct Incoming {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+    api_key: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Inner {
+    /// The reply a test forced for this request, if any: one forced on its check's path first.
+    fn next_forced(&mut self, target: &str) -> Option<Forced> {
+        let path = target.split('?').next().unwrap_or(target);
+        let on_check = self
+            .forced_on
+            .iter_mut()
+            .find(|(p, replies)| {
+                !replies.is_empty()
+                    && (path == p
+                        || path
+                            .strip_prefix(p.as_str())
+                            .is_some_and(|r| r.starts_with('/')))
+            })
+            .and_then(|(_, replies)| replies.pop_front());
+        on_check.or_else(|| self.forced.pop_front())
+    }
+}
+
+fn read_request(conn: &TcpStream) -> Option<Incoming> {
     let mut reader = BufReader::new(conn.try_clone().expect("socket clones"));
     let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
+    reader.read_line(&mut request_line).ok()?;
     let mut length = 0usize;
     let mut api_key = None;
     let mut headers = Vec::new();
@@ -289,17 +314,28 @@ fn serve(mut conn: TcpStream, shared: &Mutex<Inner>) {
     }
     let mut body = vec![0; length];
     let _ = reader.read_exact(&mut body);
-    let method = request_line
-        .split_whitespace()
-        .next()
-        .unwrap_or("GET")
-        .to_string();
-    let target = request_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("/")
-        .to_string();
+    let mut words = request_line.split_whitespace();
+    Some(Incoming {
+        method: words.next().unwrap_or("GET").to_string(),
+        target: words.next().unwrap_or("/").to_string(),
+        headers,
+        api_key,
+        body,
+    })
+}
 
+fn serve(mut conn: TcpStream, shared: &Mutex<Inner>) {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+    let Some(Incoming {
+        method,
+        target,
+        headers,
+        api_key,
+        body,
+    }) = read_request(&conn)
+    else {
+        return;
+    };
     let forced = {
         let mut inner = shared.lock().unwrap();
         inner.requests += 1;
@@ -310,19 +346,7 @@ fn serve(mut conn: TcpStream, shared: &Mutex<Inner>) {
             body: String::from_utf8_lossy(&body).into_owned(),
             at: Instant::now(),
         });
-        let path = target.split('?').next().unwrap_or(&target);
-        let on_check = inner
-            .forced_on
-            .iter_mut()
-            .find(|(p, replies)| {
-                !replies.is_empty()
-                    && (path == p
-                        || path
-                            .strip_prefix(p.as_str())
-                            .is_some_and(|r| r.starts_with('/')))
-            })
-            .and_then(|(_, replies)| replies.pop_front());
-        on_check.or_else(|| inner.forced.pop_front())
+        inner.next_forced(&target)
     };
     let mut location = None;
     let mut content_type = None;
@@ -360,18 +384,7 @@ fn serve(mut conn: TcpStream, shared: &Mutex<Inner>) {
         }
         None => contract(&method, &target, &body, &mut shared.lock().unwrap()),
     };
-    let reason = match status {
-        200 => "OK",
-        201 => "Created",
-        301 => "Moved Permanently",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        409 => "Conflict",
-        429 => "Too Many Requests",
-        _ => "Status",
-    };
+    let reason = reason_phrase(status);
     let ctype = content_type.unwrap_or(if text.starts_with('{') {
         "application/json"
     } else {
@@ -560,44 +573,104 @@ fn api(
     }
 }
 
-fn upsert(body: &[u8], base: &str, inner: &mut Inner) -> (u16, String) {
-    let Ok(req) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return json_error(400, "could not parse request body");
-    };
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        301 => "Moved Permanently",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        409 => "Conflict",
+        429 => "Too Many Requests",
+        _ => "Status",
+    }
+}
+
+/// The refusal Healthchecks answers an upsert whose fields are out of its schema, if any.
+fn refused(req: &serde_json::Value) -> Option<(u16, String)> {
     for field in ["timeout", "grace"] {
         match req.get(field) {
             None => {}
             Some(v) if v.is_i64() => {
                 let n = v.as_i64().unwrap();
                 if n < 60 {
-                    return json_error(
+                    return Some(json_error(
                         400,
                         &format!("json validation error: {field} is too small"),
-                    );
+                    ));
                 }
                 if n > 31_536_000 {
-                    return json_error(
+                    return Some(json_error(
                         400,
                         &format!("json validation error: {field} is too large"),
-                    );
+                    ));
                 }
             }
             Some(_) => {
-                return json_error(
+                return Some(json_error(
                     400,
                     &format!("json validation error: {field} is not a number"),
-                );
+                ));
             }
         }
     }
-    let text = |k: &str| req.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let text = |k: &str| req.get(k).and_then(|v| v.as_str());
     if let Some(slug) = text("slug")
         && slug
             .chars()
             .any(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'))
     {
-        return json_error(400, "json validation error: slug does not match pattern");
+        return Some(json_error(
+            400,
+            "json validation error: slug does not match pattern",
+        ));
     }
+    None
+}
+
+/// The fields an upsert sets on a check, new or existing.
+fn apply_fields(c: &mut Check, req: &serde_json::Value) {
+    let text = |k: &str| req.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    if let Some(v) = text("name") {
+        c.name = v;
+    }
+    if let Some(v) = text("slug") {
+        c.slug = v;
+    }
+    if let Some(v) = text("tags") {
+        c.tags = v;
+    }
+    if let Some(v) = text("desc") {
+        c.desc = v;
+    }
+    if let Some(v) = req.get("timeout").and_then(|v| v.as_i64()) {
+        c.timeout = v;
+        c.schedule = None;
+    }
+    if let Some(v) = req.get("grace").and_then(|v| v.as_i64()) {
+        c.grace = v;
+    }
+    if let Some(v) = text("schedule") {
+        c.schedule = Some(v);
+    }
+    if let Some(v) = text("tz") {
+        c.tz = v;
+    }
+    if let Some(v) = text("channels").map(|c| if c == "*" { CHANNEL.to_string() } else { c }) {
+        c.channels = v;
+    }
+}
+
+fn upsert(body: &[u8], base: &str, inner: &mut Inner) -> (u16, String) {
+    let Ok(req) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return json_error(400, "could not parse request body");
+    };
+    if let Some(refused) = refused(&req) {
+        return refused;
+    }
+    let text = |k: &str| req.get(k).and_then(|v| v.as_str()).map(str::to_string);
     let unique: Vec<String> = req
         .get("unique")
         .and_then(|u| u.as_array())
@@ -623,37 +696,7 @@ fn upsert(body: &[u8], base: &str, inner: &mut Inner) -> (u16, String) {
     } else {
         None
     };
-    let channels = text("channels").map(|c| if c == "*" { CHANNEL.to_string() } else { c });
-    let apply = |c: &mut Check| {
-        if let Some(v) = text("name") {
-            c.name = v;
-        }
-        if let Some(v) = text("slug") {
-            c.slug = v;
-        }
-        if let Some(v) = text("tags") {
-            c.tags = v;
-        }
-        if let Some(v) = text("desc") {
-            c.desc = v;
-        }
-        if let Some(v) = req.get("timeout").and_then(|v| v.as_i64()) {
-            c.timeout = v;
-            c.schedule = None;
-        }
-        if let Some(v) = req.get("grace").and_then(|v| v.as_i64()) {
-            c.grace = v;
-        }
-        if let Some(v) = text("schedule") {
-            c.schedule = Some(v);
-        }
-        if let Some(v) = text("tz") {
-            c.tz = v;
-        }
-        if let Some(v) = channels.clone() {
-            c.channels = v;
-        }
-    };
+    let apply = |c: &mut Check| apply_fields(c, &req);
     inner.writes += 1;
     match existing {
         Some(i) => {

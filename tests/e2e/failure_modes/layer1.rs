@@ -130,6 +130,7 @@ pub fn app_crash(lab: &Lab) -> Result<Row> {
     })
 }
 
+#[allow(clippy::too_many_lines)] // one fault injected and its every consequence checked, in the order they happen
 pub fn port_conflict(lab: &Lab) -> Result<Row> {
     let seen = lab.pings().len();
     let pids = |unit: &str| lab.main_pid(unit);
@@ -228,6 +229,7 @@ pub fn port_conflict(lab: &Lab) -> Result<Row> {
     })
 }
 
+#[allow(clippy::too_many_lines)] // one fault injected and its every consequence checked, in the order they happen
 pub fn config_error(lab: &Lab) -> Result<Row> {
     lab.host.write("/etc/billing.conf", "port = eighty\n")?;
     lab.ssh(&["systemctl", "kill", "-s", "KILL", "billing.service"])?;
