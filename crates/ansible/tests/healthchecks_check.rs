@@ -214,7 +214,7 @@ fn each_error_names_its_cause() {
         r["msg"]
             .as_str()
             .unwrap()
-            .starts_with("unsupported option(s): grcae; supported: api_key, "),
+            .starts_with("Unsupported parameters for (healthchecks_check) module: grcae. Supported parameters include: api_key, "),
         "{r}"
     );
 }
