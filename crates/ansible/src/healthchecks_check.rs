@@ -1,7 +1,10 @@
 //! `healthchecks_check`: ensures a Healthchecks check exists with the wanted settings (upsert on
-//! slug), is absent, or is paused, and returns its uuid and ping_url so playbooks never need a
-//! human to copy a ping URL. `changed` only when something differs; check mode writes nothing;
-//! diff mode shows the settings before and after. The API key is never echoed.
+//! slug), is absent, or is paused, and returns its uuid (and, when asked with
+//! `return_ping_url`, its ping_url) so playbooks never need a human to copy a ping URL.
+//! `changed` only when something differs; check mode writes nothing; diff mode shows the
+//! settings before and after. The API key is never echoed, and the ping URL, a secret (anyone
+//! who has it can make the check report up), is returned only to a task that asks for it,
+//! so a caller that forgot `no_log` does not print it.
 
 use super::spec::{Default, Opt, Spec};
 use super::{Args, ModuleError};
@@ -27,6 +30,7 @@ pub const SPEC: Spec = Spec {
         Opt::str("state")
             .choices(&["present", "absent", "paused"])
             .default(Default::Str("present")),
+        Opt::bool("return_ping_url").default(Default::Bool(false)),
     ],
 };
 
@@ -52,7 +56,11 @@ pub fn run(args: &Args) -> Result<Map<String, Value>, ModuleError> {
         )));
     }
     let state = text("state")?;
-    super::block_on(ensure(args, Api::new(&api_url, &key), &slug, &state))?
+    let mut out = super::block_on(ensure(args, Api::new(&api_url, &key), &slug, &state))??;
+    if args.bool("return_ping_url")? != Some(true) {
+        out.remove("ping_url");
+    }
+    Ok(out)
 }
 
 /// The settings the task asks for (only those it names), channels still as written.
