@@ -115,16 +115,9 @@ impl Args {
 /// Ansible's type error; it names the value's type, never the value: an option can hold a
 /// secret (`api_key`).
 fn unconvertible(key: &str, v: &Value, to: &str) -> ModuleError {
-    let kind = match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    };
     ModuleError::Options(format!(
-        "argument '{key}' is of type {kind} and we were unable to convert to {to}"
+        "argument '{key}' is of type {} and we were unable to convert to {to}",
+        spec::type_name(v)
     ))
 }
 

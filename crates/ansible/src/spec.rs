@@ -261,7 +261,7 @@ fn convert(opt: &Opt, v: &Value) -> Result<Value, ModuleError> {
 }
 
 /// The type's name as Ansible's messages give it.
-fn type_name(v: &Value) -> &'static str {
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "NoneType",
         Value::Bool(_) => "bool",
