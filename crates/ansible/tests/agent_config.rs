@@ -2,23 +2,23 @@
 //! before it renders anything.
 
 use miraclemax::config::render;
-use miraclemax_ansible::{Args, agent_config};
+use miraclemax_ansible::{Args, ModuleError, agent_config};
 use serde_json::{Value, json};
 
-fn run(args: Value) -> Result<String, String> {
+/// The rendered text.
+fn run(args: Value) -> Result<String, ModuleError> {
     let args = Args::from_json(&args.to_string()).unwrap();
-    agent_config::run(&args)
-        .map(|out| out["content"].as_str().unwrap().to_string())
-        .map_err(|e| e.to_string())
+    agent_config::run(&args).map(|out| out["content"].as_str().unwrap().to_string())
+}
+
+/// The module's error message.
+fn refusal(args: Value) -> String {
+    run(args.clone()).expect_err(&args.to_string()).to_string()
 }
 
 #[test]
 fn the_agent_configuration_needs_a_host_name_a_heartbeat_fragment_does_not() {
-    assert!(
-        run(json!({}))
-            .unwrap_err()
-            .starts_with("missing required arguments: host")
-    );
+    assert!(refusal(json!({})).starts_with("missing required arguments: host"));
     let fragment = run(json!({"heartbeat": {"ping_url": "https://hc.example/ping/x"}})).unwrap();
     assert!(fragment.starts_with("# /etc/miraclemax/"), "{fragment}");
 }
@@ -26,16 +26,16 @@ fn the_agent_configuration_needs_a_host_name_a_heartbeat_fragment_does_not() {
 #[test]
 fn options_of_another_type_than_documented_are_refused() {
     assert_eq!(
-        run(json!({"host": "lab1", "email": "ops@example.org"})).unwrap_err(),
+        refusal(json!({"host": "lab1", "email": "ops@example.org"})),
         "argument 'email' is of type str and we were unable to convert to dict"
     );
     assert_eq!(
-        run(json!({"host": "lab1", "monitored_services": ["passgo"]})).unwrap_err(),
+        refusal(json!({"host": "lab1", "monitored_services": ["passgo"]})),
         "Elements value for option 'monitored_services' is of type str and we were unable to \
          convert to dict"
     );
     assert_eq!(
-        run(json!({"host": "lab1", "smtp_password": "maybe"})).unwrap_err(),
+        refusal(json!({"host": "lab1", "smtp_password": "maybe"})),
         "argument 'smtp_password' is of type str and we were unable to convert to bool"
     );
 }
