@@ -5,53 +5,57 @@
 //! controller and only computes: the roles write the text with `ansible.builtin.copy` (check
 //! mode, diff, validation, handlers as usual).
 
+use super::spec::{Default, Elements, Opt, Spec};
 use super::{Args, ModuleError};
 use miraclemax::config::render::{AgentVars, agent_config, heartbeat_fragment};
 use serde_json::{Map, Value, json};
 
-pub const OPTIONS: &[&str] = &[
-    "host",
-    "ssh_target",
-    "monitored_services",
-    "email",
-    "notify",
-    "limits",
-    "protected_processes",
-    "smtp_password",
-    "metrics_textfile",
-    "heartbeat",
-];
+/// What `plugins/modules/agent_config.yml` documents.
+pub const SPEC: Spec = Spec {
+    module: "agent_config",
+    options: &[
+        Opt::str("host"),
+        Opt::str("ssh_target").default(Default::Str("")),
+        Opt::list("monitored_services", Elements::Dict).default(Default::EmptyList),
+        Opt::dict("email").default(Default::EmptyDict),
+        Opt::list("notify", Elements::Dict).default(Default::EmptyList),
+        Opt::dict("limits").default(Default::EmptyDict),
+        Opt::list("protected_processes", Elements::Str).default(Default::EmptyList),
+        Opt::bool("smtp_password").default(Default::Bool(false)),
+        Opt::str("metrics_textfile").default(Default::Str("")),
+        Opt::dict("heartbeat"),
+    ],
+};
 
 pub fn run(args: &Args) -> Result<Map<String, Value>, ModuleError> {
-    args.only(OPTIONS)?;
+    let args = &args.validate(&SPEC)?;
     let mut out = Map::new();
-    if let Some(section) = args.value("heartbeat").filter(|v| !v.is_null()) {
-        if !section.is_object() {
-            return Err(ModuleError(
-                "option heartbeat: expected a mapping (ping_url, deadline, services)".into(),
-            ));
-        }
+    if let Some(section) = args.value("heartbeat") {
         out.insert("content".into(), json!(heartbeat_fragment(section)));
         return Ok(out);
     }
-    let host = args
-        .str("host")?
-        .ok_or_else(|| ModuleError("host is required (the name reports use)".into()))?;
-    let list = |key: &str| -> Result<Vec<Value>, ModuleError> {
-        match args.value(key) {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Array(a)) => Ok(a.clone()),
-            Some(_) => Err(ModuleError(format!("option {key}: expected a list"))),
-        }
+    // Required only without `heartbeat`, which the spec cannot say.
+    let host = args.str("host")?.ok_or_else(|| {
+        ModuleError::Options(
+            "missing required arguments: host (the name reports use; only a heartbeat \
+             fragment needs none)"
+                .into(),
+        )
+    })?;
+    let list = |key: &str| -> Vec<Value> {
+        args.value(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
     };
     let vars = AgentVars {
         host,
         ssh_target: args.str("ssh_target")?.unwrap_or_default(),
-        monitored_services: list("monitored_services")?,
+        monitored_services: list("monitored_services"),
         email: args.value("email").cloned().unwrap_or(Value::Null),
-        notify: list("notify")?,
+        notify: list("notify"),
         limits: args.value("limits").cloned().unwrap_or(Value::Null),
-        protected_processes: list("protected_processes")?,
+        protected_processes: list("protected_processes"),
         smtp_password: args.bool("smtp_password")?.unwrap_or(false),
         metrics_textfile: args.str("metrics_textfile")?.unwrap_or_default(),
     };

@@ -5,6 +5,7 @@
 //! and if healing does not come within `timeout` it starts the unit itself before failing, so a
 //! drill never leaves a service down. Check mode reports what it would do and stops nothing.
 
+use super::spec::{Default, Opt, Spec};
 use super::{Args, ModuleError};
 use miraclemax::config::Config;
 use miraclemax::heal::incident::{Incident, Outcome};
@@ -14,25 +15,34 @@ use miraclemax::systemd::Systemd;
 use serde_json::{Map, Value, json};
 use std::time::{Duration, Instant};
 
-pub const OPTIONS: &[&str] = &["service", "timeout", "config", "state_dir"];
 const DEFAULT_TIMEOUT_SECS: i64 = 120;
 
+/// What `plugins/modules/drill.yml` documents.
+pub const SPEC: Spec = Spec {
+    module: "drill",
+    options: &[
+        Opt::str("service").required(),
+        Opt::int("timeout").default(Default::Int(DEFAULT_TIMEOUT_SECS)),
+        Opt::path("config").default(Default::Str(miraclemax::config::DEFAULT_PATH)),
+        Opt::path("state_dir").default(Default::Str(miraclemax::state::DEFAULT_DIR)),
+    ],
+};
+
 pub fn run(args: &Args) -> Result<Map<String, Value>, ModuleError> {
-    args.only(OPTIONS)?;
+    let args = &args.validate(&SPEC)?;
     let (path, dirs) = args.host_paths()?;
-    let name = args
-        .str("service")?
-        .ok_or_else(|| ModuleError("service is required: the name of a watched service".into()))?;
+    // Required and defaulted in SPEC, so present once validated.
+    let name = args.str("service")?.unwrap_or_default();
     let timeout = args.int("timeout")?.unwrap_or(DEFAULT_TIMEOUT_SECS);
     if !(1..=3600).contains(&timeout) {
-        return Err(ModuleError(format!(
+        return Err(ModuleError::refused(format!(
             "timeout {timeout} is out of range 1-3600 (seconds)"
         )));
     }
     let config = miraclemax::config::load(&path)?;
     if config.service(&name).is_none() {
         let watched: Vec<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
-        return Err(ModuleError(format!(
+        return Err(ModuleError::refused(format!(
             "service '{name}' is not watched in {} (watched: {}): drill one of those, or add it \
              to monitored_services and deploy first",
             path.display(),
@@ -123,14 +133,14 @@ fn email_outcome(config: &Config, dirs: &Dirs, report: &str) -> String {
 /// The unit to stop, once everything a heal needs is in place; otherwise why not.
 fn ready(r: &Report, name: &str, stale: Duration) -> Result<String, ModuleError> {
     if r.daemon.active_state != "active" {
-        return Err(ModuleError(format!(
+        return Err(ModuleError::refused(format!(
             "{DAEMON_UNIT} is {} on this host: nothing would heal {name}, so the drill did not \
              stop it. Start the daemon first (systemctl start {DAEMON_UNIT})",
             r.daemon.active_state
         )));
     }
     if r.daemon.last_alive_secs.is_none_or(|s| s > stale.as_secs()) {
-        return Err(ModuleError(format!(
+        return Err(ModuleError::refused(format!(
             "{DAEMON_UNIT} is active but has not looked at its services for {}: it may be \
              stuck, so the drill did not stop {name}. See journalctl -u {DAEMON_UNIT}",
             r.daemon
@@ -144,19 +154,19 @@ fn ready(r: &Report, name: &str, stale: Duration) -> Result<String, ModuleError>
         .find(|s| s.name == name)
         .expect("a configured service is in the report");
     if let Some(until) = &s.paused_until {
-        return Err(ModuleError(format!(
+        return Err(ModuleError::refused(format!(
             "healing of {name} is paused until {until}: resume it first \
              (miraclemax-self-heal resume {name})"
         )));
     }
     if let Some(until) = &s.breaker_open_until {
-        return Err(ModuleError(format!(
+        return Err(ModuleError::refused(format!(
             "the circuit breaker of {name} is open until {until}: reset it first \
              (miraclemax-self-heal reset {name})"
         )));
     }
     if s.active_state != "active" || s.healing != "healthy" {
-        return Err(ModuleError(format!(
+        return Err(ModuleError::refused(format!(
             "{} is {} and its healing phase is {} before the drill: a drill needs a healthy \
              service (see miraclemax-status)",
             s.unit, s.active_state, s.healing
@@ -182,7 +192,7 @@ fn reserve(config: &Config, dirs: &Dirs, name: &str) -> Result<(), ModuleError> 
                 .count() as u32
         });
     if recent + 1 >= limits.heal_attempts.get() {
-        return Err(ModuleError(format!(
+        return Err(ModuleError::refused(format!(
             "{name} was healed {recent} time(s) in the last {}; the breaker allows {} per \
              window, and a drill now would leave no heal for a real failure. Try again later",
             miraclemax::notify::report::human_window(limits.heal_window),

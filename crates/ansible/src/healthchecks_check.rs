@@ -1,17 +1,38 @@
 //! `healthchecks_check`: ensures a Healthchecks check exists with the wanted settings (upsert on
-//! slug), is absent, or is paused, and returns its uuid and ping_url so playbooks never need a
-//! human to copy a ping URL. `changed` only when something differs; check mode writes nothing;
-//! diff mode shows the settings before and after. The API key is never echoed.
+//! slug), is absent, or is paused, and returns its uuid (and, when asked with
+//! `return_ping_url`, its ping_url) so playbooks never need a human to copy a ping URL.
+//! `changed` only when something differs; check mode writes nothing; diff mode shows the
+//! settings before and after. The API key is never echoed, and the ping URL, a secret (anyone
+//! who has it can make the check report up), is returned only to a task that asks for it,
+//! so a caller that forgot `no_log` does not print it.
 
+use super::spec::{Default, Opt, Spec};
 use super::{Args, ModuleError};
 use miraclemax::heartbeat::api::{Api, HOSTED};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
 
-pub const OPTIONS: &[&str] = &[
-    "api_key", "api_url", "name", "slug", "tags", "desc", "timeout", "grace", "schedule", "tz",
-    "channels", "state",
-];
+/// What `plugins/modules/healthchecks_check.yml` documents.
+pub const SPEC: Spec = Spec {
+    module: "healthchecks_check",
+    options: &[
+        Opt::str("api_key").required(),
+        Opt::str("api_url").default(Default::Str(HOSTED)),
+        Opt::str("name"),
+        Opt::str("slug").required(),
+        Opt::str("tags"),
+        Opt::str("desc"),
+        Opt::int("timeout"),
+        Opt::int("grace"),
+        Opt::str("schedule"),
+        Opt::str("tz"),
+        Opt::str("channels").default(Default::Str("*")),
+        Opt::str("state")
+            .choices(&["present", "absent", "paused"])
+            .default(Default::Str("present")),
+        Opt::bool("return_ping_url").default(Default::Bool(false)),
+    ],
+};
 
 /// The settings compared and shown in diffs, in this order.
 const SETTINGS: &[&str] = &[
@@ -19,30 +40,27 @@ const SETTINGS: &[&str] = &[
 ];
 
 pub fn run(args: &Args) -> Result<Map<String, Value>, ModuleError> {
-    args.only(OPTIONS)?;
-    let key = args.str("api_key")?.ok_or_else(|| {
-        ModuleError("api_key is required (the project's read-write API key)".into())
-    })?;
-    let api_url = args.str("api_url")?.unwrap_or_else(|| HOSTED.to_string());
-    let slug = args
-        .str("slug")?
-        .ok_or_else(|| ModuleError("slug is required: checks are found by slug".into()))?;
+    let args = &args.validate(&SPEC)?;
+    // Required and defaulted in SPEC, so present once validated.
+    let text = |k: &str| args.str(k).map(Option::unwrap_or_default);
+    let key = text("api_key")?;
+    let api_url = text("api_url")?;
+    let slug = text("slug")?;
     if slug.is_empty()
         || slug
             .chars()
             .any(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'))
     {
-        return Err(ModuleError(format!(
+        return Err(ModuleError::refused(format!(
             "slug '{slug}' may only hold a-z, 0-9, - and _"
         )));
     }
-    let state = args.str("state")?.unwrap_or_else(|| "present".into());
-    if !["present", "absent", "paused"].contains(&state.as_str()) {
-        return Err(ModuleError(format!(
-            "state '{state}' is not one of present, absent, paused"
-        )));
+    let state = text("state")?;
+    let mut out = super::block_on(ensure(args, Api::new(&api_url, &key), &slug, &state))??;
+    if args.bool("return_ping_url")? != Some(true) {
+        out.remove("ping_url");
     }
-    super::block_on(ensure(args, Api::new(&api_url, &key), &slug, &state))?.map_err(ModuleError)
+    Ok(out)
 }
 
 /// The settings the task asks for (only those it names), channels still as written.
@@ -90,13 +108,18 @@ fn channel_set(spec: &str, all: &[(String, String)]) -> BTreeSet<String> {
     }
 }
 
+/// Healthchecks' refusal or silence, as the module's error.
+fn refused(e: impl std::fmt::Display) -> ModuleError {
+    ModuleError::Healthchecks(e.to_string())
+}
+
 async fn ensure(
     args: &Args,
     api: Api,
     slug: &str,
     state: &str,
-) -> Result<Map<String, Value>, String> {
-    let existing = api.find_by_slug(slug).await?;
+) -> Result<Map<String, Value>, ModuleError> {
+    let existing = api.find_by_slug(slug).await.map_err(refused)?;
     let check_mode = args.check_mode();
     let mut out = Map::new();
     let before = existing.as_ref().map(settings).unwrap_or_default();
@@ -104,7 +127,9 @@ async fn ensure(
     if state == "absent" {
         if let Some(c) = &existing {
             if !check_mode {
-                api.delete(c["uuid"].as_str().unwrap_or("")).await?;
+                api.delete(c["uuid"].as_str().unwrap_or(""))
+                    .await
+                    .map_err(refused)?;
             }
             out.insert("changed".into(), json!(true));
         }
@@ -114,11 +139,13 @@ async fn ensure(
         return Ok(out);
     }
 
-    let want = wanted(args, slug).map_err(|e| e.0)?;
+    let want = wanted(args, slug)?;
     if existing.is_none() && !want.contains_key("name") {
-        return Err(format!("name is required to create check '{slug}'"));
+        return Err(ModuleError::refused(format!(
+            "name is required to create check '{slug}'"
+        )));
     }
-    let all_channels = api.channels().await?;
+    let all_channels = api.channels().await.map_err(refused)?;
     let differs = |k: &str, v: &Value| -> bool {
         let Some(c) = &existing else { return true };
         if k == "channels" {
@@ -138,19 +165,25 @@ async fn ensure(
     if changed && !check_mode {
         let mut body = want.clone();
         body.insert("unique".into(), json!(["slug"]));
-        check = api.upsert(&Value::Object(body)).await?;
+        check = api.upsert(&Value::Object(body)).await.map_err(refused)?;
     }
     let paused = check["status"].as_str() == Some("paused");
     if state == "paused" && !paused {
         changed = true;
         if !check_mode {
-            check = api.pause(check["uuid"].as_str().unwrap_or("")).await?;
+            check = api
+                .pause(check["uuid"].as_str().unwrap_or(""))
+                .await
+                .map_err(refused)?;
         }
     } else if state == "present" && paused {
         // present means watched: a paused check alerts no one.
         changed = true;
         if !check_mode {
-            check = api.resume(check["uuid"].as_str().unwrap_or("")).await?;
+            check = api
+                .resume(check["uuid"].as_str().unwrap_or(""))
+                .await
+                .map_err(refused)?;
         }
     }
     let mut after = before.clone();

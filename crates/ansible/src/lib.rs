@@ -1,41 +1,50 @@
 //! Ansible's binary-module protocol: the one argument is a JSON file with the task's options
 //! and Ansible's `_ansible_*` keys; the module prints exactly one JSON object. Binary modules
 //! get no check-mode protection from Ansible, so `Args::check_mode` must be honoured by each.
-//! Options written as `key=value` arrive as strings: `int` and `bool` accept them.
+//! Each module first checks its arguments against its spec (`spec`, the data its documentation
+//! sidecar states), as Ansible does for Python modules; options written as `key=value` arrive
+//! as strings and are converted there.
 
 pub mod agent_config;
 pub mod drill;
+mod error;
 pub mod healthchecks_check;
 pub mod maintenance;
+pub mod spec;
 pub mod stack_facts;
 
-use miraclemax::config::quote;
+pub use error::ModuleError;
+
 use miraclemax::state::Dirs;
 use serde_json::{Map, Value, json};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// A module's arguments. Made by `from_json` as Ansible wrote them, then checked against the
+/// module's spec by `validate`, after which every option has its documented type and default.
 pub struct Args {
     map: Map<String, Value>,
-}
-
-#[derive(Debug)]
-pub struct ModuleError(pub String);
-
-impl<T: std::fmt::Display> From<T> for ModuleError {
-    fn from(e: T) -> Self {
-        ModuleError(e.to_string())
-    }
+    defaulted: BTreeSet<String>,
 }
 
 impl Args {
     pub fn from_json(text: &str) -> Result<Args, ModuleError> {
         match serde_json::from_str(text) {
-            Ok(Value::Object(map)) => Ok(Args { map }),
-            _ => Err(ModuleError(
+            Ok(Value::Object(map)) => Ok(Args {
+                map,
+                defaulted: BTreeSet::new(),
+            }),
+            _ => Err(ModuleError::Invocation(
                 "the module's arguments are not a JSON object".into(),
             )),
         }
+    }
+
+    /// The arguments checked against the module's documented options (see `spec`).
+    pub fn validate(&self, spec: &spec::Spec) -> Result<Args, ModuleError> {
+        let (map, defaulted) = spec::validate(&self.map, spec)?;
+        Ok(Args { map, defaulted })
     }
 
     pub fn check_mode(&self) -> bool {
@@ -48,22 +57,9 @@ impl Args {
         self.bool("_ansible_diff").unwrap_or(None).unwrap_or(false)
     }
 
-    /// Fails on options the module does not know (a typo in the task), naming the ones it does.
-    pub fn only(&self, known: &[&str]) -> Result<(), ModuleError> {
-        let unknown: Vec<&str> = self
-            .map
-            .keys()
-            .map(String::as_str)
-            .filter(|k| !k.starts_with("_ansible_") && !known.contains(k))
-            .collect();
-        if unknown.is_empty() {
-            return Ok(());
-        }
-        Err(ModuleError(format!(
-            "unsupported option(s): {}; supported: {}",
-            unknown.join(", "),
-            known.join(", ")
-        )))
+    /// Whether the task gave the option (rather than its documented default filling it in).
+    pub fn given(&self, key: &str) -> bool {
+        self.map.get(key).is_some_and(|v| !v.is_null()) && !self.defaulted.contains(key)
     }
 
     /// The host's agent configuration and state directory (`config`, `state_dir` options).
@@ -87,10 +83,7 @@ impl Args {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(other) => Err(ModuleError(format!(
-                "option {key}: expected a string, got {}",
-                kind(other)
-            ))),
+            Some(other) => Err(unconvertible(key, other, "str")),
         }
     }
 
@@ -98,13 +91,12 @@ impl Args {
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64()),
-            Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| {
-                ModuleError(format!("option {key}: {} is not a whole number", quote(s)))
-            }),
-            Some(other) => Err(ModuleError(format!(
-                "option {key}: expected a whole number, got {}",
-                kind(other)
-            ))),
+            Some(Value::String(s)) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| unconvertible(key, &self.map[key], "int")),
+            Some(other) => Err(unconvertible(key, other, "int")),
         }
     }
 
@@ -112,34 +104,29 @@ impl Args {
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(Value::String(s)) => miraclemax::config::parse_flag(s)
+            Some(v @ Value::String(s)) => miraclemax::config::parse_flag(s)
                 .map(Some)
-                .ok_or_else(|| ModuleError(format!("option {key}: {} is not a boolean", quote(s)))),
-            Some(other) => Err(ModuleError(format!(
-                "option {key}: expected a boolean, got {}",
-                kind(other)
-            ))),
+                .ok_or_else(|| unconvertible(key, v, "bool")),
+            Some(other) => Err(unconvertible(key, other, "bool")),
         }
     }
 }
 
-/// What an option's value is, never the value: an option can hold a secret (`api_key`).
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "nothing",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
-    }
+/// Ansible's type error; it names the value's type, never the value: an option can hold a
+/// secret (`api_key`).
+fn unconvertible(key: &str, v: &Value, to: &str) -> ModuleError {
+    ModuleError::Options(format!(
+        "argument '{key}' is of type {} and we were unable to convert to {to}",
+        spec::type_name(v)
+    ))
 }
 
 /// A single-threaded runtime for a module's async work.
 pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, ModuleError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?;
+        .build()
+        .map_err(ModuleError::Runtime)?;
     Ok(rt.block_on(f))
 }
 
@@ -149,11 +136,13 @@ pub fn main(run: impl FnOnce(&Args) -> Result<Map<String, Value>, ModuleError>) 
     let result = std::env::args()
         .nth(1)
         .ok_or_else(|| {
-            ModuleError("usage: MODULE ARGS_FILE (Ansible runs modules this way)".into())
+            ModuleError::Invocation(
+                "usage: MODULE ARGS_FILE (Ansible runs modules this way)".into(),
+            )
         })
         .and_then(|path| {
             std::fs::read_to_string(&path)
-                .map_err(|e| ModuleError(format!("cannot read {path}: {e}")))
+                .map_err(|e| ModuleError::Invocation(format!("cannot read {path}: {e}")))
         })
         .and_then(|text| Args::from_json(&text))
         .and_then(|args| run(&args));
@@ -169,10 +158,10 @@ pub fn main(run: impl FnOnce(&Args) -> Result<Map<String, Value>, ModuleError>) 
                 ExitCode::SUCCESS
             }
         }
-        Err(ModuleError(msg)) => {
+        Err(e) => {
             println!(
                 "{}",
-                json!({ "failed": true, "changed": false, "msg": msg })
+                json!({ "failed": true, "changed": false, "msg": e.to_string() })
             );
             ExitCode::FAILURE
         }

@@ -7,14 +7,14 @@
 //! mode reports what would change and writes nothing; `--diff` shows the pauses before and
 //! after.
 
+use super::spec::{Default, Elements, Opt, Spec};
 use super::{Args, ModuleError};
-use miraclemax::config::{Config, parse_span, quote};
+use miraclemax::config::{Config, parse_span};
 use miraclemax::daemon::control::Control;
 use miraclemax::notify::report::utc;
 use serde_json::{Map, Value, json};
 use std::time::Duration;
 
-pub const OPTIONS: &[&str] = &["state", "services", "for", "config", "state_dir"];
 const DEFAULT_FOR: Duration = Duration::from_secs(30 * 60);
 const MAX_FOR: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -25,8 +25,20 @@ enum Want {
     Resumed,
 }
 
+/// What `plugins/modules/maintenance.yml` documents. `for`'s default is DEFAULT_FOR's.
+pub const SPEC: Spec = Spec {
+    module: "maintenance",
+    options: &[
+        Opt::str("state").required().choices(&["paused", "resumed"]),
+        Opt::list("services", Elements::Str),
+        Opt::str("for").default(Default::Str("30m")),
+        Opt::path("config").default(Default::Str(miraclemax::config::DEFAULT_PATH)),
+        Opt::path("state_dir").default(Default::Str(miraclemax::state::DEFAULT_DIR)),
+    ],
+};
+
 pub fn run(args: &Args) -> Result<Map<String, Value>, ModuleError> {
-    args.only(OPTIONS)?;
+    let args = &args.validate(&SPEC)?;
     let (path, dirs) = args.host_paths()?;
     let want = want(args)?;
     let config = miraclemax::config::load(&path)?;
@@ -61,16 +73,17 @@ pub fn run(args: &Args) -> Result<Map<String, Value>, ModuleError> {
     Ok(out)
 }
 
+/// Only what SPEC cannot say is checked here: `for` goes with `paused` only, and its bounds.
 fn want(args: &Args) -> Result<Want, ModuleError> {
-    let span = args.str("for")?;
+    let span = args.str("for")?.filter(|_| args.given("for"));
     match args.str("state")?.as_deref() {
         Some("paused") => {
             let d = match span {
                 None => DEFAULT_FOR,
-                Some(s) => parse_span(&s).map_err(|e| ModuleError(format!("for: {e}")))?,
+                Some(s) => parse_span(&s).map_err(|e| ModuleError::refused(format!("for: {e}")))?,
             };
             if d.is_zero() || d > MAX_FOR {
-                return Err(ModuleError(format!(
+                return Err(ModuleError::refused(format!(
                     "for: {} is out of range: a pause lasts more than 0 s and at most 24h, so \
                      healing always comes back by itself",
                     humantime::format_duration(d)
@@ -78,17 +91,11 @@ fn want(args: &Args) -> Result<Want, ModuleError> {
             }
             Ok(Want::Paused(d))
         }
-        Some("resumed") if span.is_some() => Err(ModuleError(
-            "for applies to state: paused only (a resume takes effect at once)".into(),
+        Some("resumed") if span.is_some() => Err(ModuleError::refused(
+            "for applies to state: paused only (a resume takes effect at once)",
         )),
-        Some("resumed") => Ok(Want::Resumed),
-        Some(other) => Err(ModuleError(format!(
-            "state: {} is not one of paused, resumed",
-            quote(other)
-        ))),
-        None => Err(ModuleError(
-            "state is required: paused (before the deploy) or resumed (after it)".into(),
-        )),
+        // Validated against SPEC: required, one of paused, resumed.
+        _ => Ok(Want::Resumed),
     }
 }
 
@@ -99,33 +106,20 @@ fn services(
     config: &Config,
     path: &std::path::Path,
 ) -> Result<Option<Vec<String>>, ModuleError> {
-    let names: Vec<String> = match args.value("services") {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::String(s)) => s
-            .split(',')
+    // Validated against SPEC: a list of strings (a comma-separated string already split).
+    let names: Vec<String> = match args.value("services").and_then(Value::as_array) {
+        None => return Ok(None),
+        Some(items) => items
+            .iter()
+            .filter_map(Value::as_str)
             .map(|n| n.trim().to_string())
             .filter(|n| !n.is_empty())
             .collect(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| match v {
-                Value::String(s) => Ok(s.trim().to_string()),
-                _ => Err(ModuleError(
-                    "services: each entry is a service's name".into(),
-                )),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => {
-            return Err(ModuleError(
-                "services: expected a list of service names".into(),
-            ));
-        }
     };
     if names.is_empty() {
-        return Err(ModuleError(
+        return Err(ModuleError::refused(
             "services is empty: name the services to pause or resume, or leave the option out \
-             for all of them"
-                .into(),
+             for all of them",
         ));
     }
     let unknown: Vec<&str> = names
@@ -135,7 +129,7 @@ fn services(
         .collect();
     if !unknown.is_empty() {
         let watched: Vec<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
-        return Err(ModuleError(format!(
+        return Err(ModuleError::refused(format!(
             "service(s) {} not watched in {} (watched: {}): name those as in \
              monitored_services, or leave services out to pause every one",
             unknown.join(", "),
@@ -274,7 +268,10 @@ impl Plan {
             match s.after {
                 Some(end) if s.before != s.after => control
                     .pause(s.service.as_deref(), end)
-                    .map_err(|e| ModuleError(format!("cannot write the pause: {e}")))?,
+                    .map_err(|source| ModuleError::Write {
+                        what: "the pause",
+                        source,
+                    })?,
                 Some(_) => {}
                 // An expired file is removed too, so what is left on disk is what is in force.
                 None => {

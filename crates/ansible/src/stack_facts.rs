@@ -4,13 +4,21 @@
 //! Read-only (check mode is the same run). A host without a configuration yet reports
 //! `installed: false` instead of failing, so the facts can be read before a first deploy.
 
+use super::spec::{Default, Opt, Spec};
 use super::{Args, ModuleError};
 use serde_json::{Map, Value, json};
 
-pub const OPTIONS: &[&str] = &["config", "state_dir"];
+/// What `plugins/modules/stack_facts.yml` documents.
+pub const SPEC: Spec = Spec {
+    module: "stack_facts",
+    options: &[
+        Opt::path("config").default(Default::Str(miraclemax::config::DEFAULT_PATH)),
+        Opt::path("state_dir").default(Default::Str(miraclemax::state::DEFAULT_DIR)),
+    ],
+};
 
 pub fn run(args: &Args) -> Result<Map<String, Value>, ModuleError> {
-    args.only(OPTIONS)?;
+    let args = &args.validate(&SPEC)?;
     let (path, dirs) = args.host_paths()?;
     let mut out = Map::new();
     if !path.exists() {

@@ -51,9 +51,9 @@ fn hc() -> Healthchecks {
 }
 
 #[test]
-fn creating_reports_changed_and_returns_the_servers_ping_url() {
+fn creating_reports_changed_and_returns_the_servers_ping_url_when_asked() {
     let hc = hc();
-    let (ok, r) = module(server_check(&hc));
+    let (ok, r) = module(with(server_check(&hc), json!({ "return_ping_url": true })));
     assert!(ok, "{r}");
     assert_eq!(r["changed"], true);
     let checks = hc.checks();
@@ -74,6 +74,27 @@ fn creating_reports_changed_and_returns_the_servers_ping_url() {
     );
     assert_eq!(r["status"], "new");
     assert_eq!(r["check"]["grace"], 600);
+}
+
+#[test]
+fn the_ping_url_a_secret_is_returned_only_to_a_task_that_asks_for_it() {
+    let hc = hc();
+    for asked in [json!({}), json!({ "return_ping_url": false })] {
+        let (ok, r) = module(with(server_check(&hc), asked.clone()));
+        assert!(ok, "{r}");
+        assert!(r.get("ping_url").is_none(), "{asked}: {r}");
+        let uuid = hc.checks()[0].uuid.clone();
+        assert_eq!(r["uuid"], uuid.as_str(), "the uuid is no secret");
+        assert!(
+            !r.to_string().contains("/ping/"),
+            "{asked}: no ping URL anywhere in the result: {r}"
+        );
+    }
+    let (_, r) = module(with(server_check(&hc), json!({ "return_ping_url": "yes" })));
+    assert!(
+        r["ping_url"].as_str().is_some_and(|u| u.contains("/ping/")),
+        "{r}"
+    );
 }
 
 #[test]
@@ -214,7 +235,7 @@ fn each_error_names_its_cause() {
         r["msg"]
             .as_str()
             .unwrap()
-            .starts_with("unsupported option(s): grcae; supported: api_key, "),
+            .starts_with("Unsupported parameters for (healthchecks_check) module: grcae. Supported parameters include: api_key, "),
         "{r}"
     );
 }

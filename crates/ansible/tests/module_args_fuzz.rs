@@ -55,7 +55,7 @@ proptest! {
         let args = Args::from_json(&args.to_string()).unwrap();
         match agent_config::run(&args) {
             Ok(out) => prop_assert!(out["content"].as_str().is_some_and(|t| t.starts_with("# /etc/miraclemax/"))),
-            Err(e) => prop_assert!(!e.0.is_empty()),
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
         }
     }
 

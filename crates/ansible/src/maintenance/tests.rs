@@ -186,9 +186,9 @@ fn unknown_services_are_refused_naming_the_watched_ones() {
         .run(json!({"state": "paused", "services": ["web", "wbe"]}))
         .unwrap_err();
     assert!(
-        e.0.contains("service(s) wbe not watched") && e.0.contains("(watched: web, db)"),
-        "{}",
-        e.0
+        e.to_string().contains("service(s) wbe not watched")
+            && e.to_string().contains("(watched: web, db)"),
+        "{e}"
     );
     assert_eq!(h.control().pause_end(Some("web")), None, "nothing paused");
 }
@@ -207,19 +207,23 @@ fn a_pause_is_never_for_ever_and_for_goes_with_paused_only() {
             json!({"state": "resumed", "for": "10m"}),
             "for applies to state: paused only",
         ),
-        (json!({"state": "stopped"}), "not one of paused, resumed"),
-        (json!({}), "state is required"),
+        (
+            json!({"state": "stopped"}),
+            "value of state must be one of: paused, resumed, got: stopped",
+        ),
+        (json!({}), "missing required arguments: state"),
         (
             json!({"state": "paused", "services": []}),
             "services is empty",
         ),
         (
             json!({"state": "paused", "until": "1h"}),
-            "unsupported option(s): until",
+            "Unsupported parameters for (maintenance) module: until. Supported parameters \
+             include: config, for, services, state, state_dir.",
         ),
     ] {
         let e = h.run(options.clone()).unwrap_err();
-        assert!(e.0.contains(says), "{options}: {}", e.0);
+        assert!(e.to_string().contains(says), "{options}: {e}");
     }
     assert!(h.run(json!({"state": "paused", "for": "24h"})).is_ok());
     assert!(

@@ -14,7 +14,7 @@ description:
     environment variable, so mmctl deploy reads the play's result in a machine form whatever
     stdout callback the user chose. It prints nothing and does nothing when the variable is unset.
   - mmctl deploy enables it for its own runs only (adding it to the callbacks already enabled).
-author: MiracleMax
+author: MiracleMax maintainers (@miraclemax)
 options: {}
 """
 
