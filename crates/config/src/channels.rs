@@ -461,18 +461,24 @@ fn entry(kind: &str, object: &str, c: RawChannel, p: &mut Problems) -> Option<Ch
     }
 }
 
+/// A channel's URL that is not an http(s) URL with a host. `value` is `None` for a URL that
+/// carries a credential: it is never quoted back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{} is not an http(s) URL; write it like https://host.example.org/path",
+    value.as_deref().map_or_else(|| "(its value is not shown)".to_string(), quote)
+)]
+struct NotAnHttpUrl {
+    value: Option<String>,
+}
+
 /// An http(s) URL with a host. A credential's URL is never quoted back.
-fn check_url(u: &str, credential: bool) -> Result<(), String> {
+fn check_url(u: &str, credential: bool) -> Result<(), NotAnHttpUrl> {
     let host = host_of(u);
     if host.is_none_or(str::is_empty) || u.chars().any(char::is_whitespace) {
-        let shown = if credential {
-            "(its value is not shown)".to_string()
-        } else {
-            quote(u)
-        };
-        return Err(format!(
-            "{shown} is not an http(s) URL; write it like https://host.example.org/path"
-        ));
+        return Err(NotAnHttpUrl {
+            value: (!credential).then(|| u.to_string()),
+        });
     }
     Ok(())
 }
@@ -541,11 +547,9 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    fn parse(channels: &str) -> Result<Vec<Channel>, String> {
+    fn parse(channels: &str) -> Result<Vec<Channel>, crate::ConfigError> {
         let text = format!("notifications:\n  channels:\n{channels}");
-        crate::parse(&text, Path::new("/etc/miraclemax/config.yaml"))
-            .map(|c| c.channels)
-            .map_err(|e| e.to_string())
+        crate::parse(&text, Path::new("/etc/miraclemax/config.yaml")).map(|c| c.channels)
     }
 
     #[test]
@@ -593,7 +597,8 @@ mod tests {
              \x20   - {type: discord, url: 'not a url hunter2'}\n\
              \x20   - {type: ntfy, name: email, url: 'https://ntfy.sh', topic: t}\n",
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         for expected in [
             "notifications.channels[0] (ntfy): unknown key 'tpoic' (did you mean 'topic'?)",
             "topic 'a b' is not an ntfy topic",

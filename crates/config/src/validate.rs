@@ -137,7 +137,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
     let metrics = raw.metrics.and_then(|m| {
         p.unknown_keys("metrics", &m.unknown, crate::metrics::METRICS_KEYS);
         crate::metrics::check(m)
-            .map_err(|e| p.add_key("metrics", "textfile", e))
+            .map_err(|e| p.add_key("metrics", "textfile", e.to_string()))
             .ok()
             .flatten()
     });
@@ -187,7 +187,7 @@ fn services(raw: Vec<RawService>, limits: &Limits, p: &mut Problems) -> Vec<Serv
         let name = match ServiceName::parse(raw_name) {
             Ok(n) => n,
             Err(e) => {
-                p.add(&object, e);
+                p.add(&object, e.to_string());
                 continue;
             }
         };
@@ -195,7 +195,7 @@ fn services(raw: Vec<RawService>, limits: &Limits, p: &mut Problems) -> Vec<Serv
             Some(u) => UnitName::parse(u),
             None => UnitName::parse(&format!("{name}.service")),
         };
-        let unit = unit.map_err(|e| p.add(&object, e)).ok();
+        let unit = unit.map_err(|e| p.add(&object, e.to_string())).ok();
 
         let port =
             s.port.and_then(
@@ -505,7 +505,7 @@ fn heartbeat(h: RawHeartbeat, services: &[Service], p: &mut Problems) -> Option<
     p.unknown_keys(object, &h.unknown, HEARTBEAT_KEYS);
     let ping_url = match h.ping_url {
         Some(u) => check_ping_url(u)
-            .map_err(|e| p.add_key(object, "ping_url", e))
+            .map_err(|e| p.add_key(object, "ping_url", e.to_string()))
             .ok(),
         None => {
             p.add_key(
@@ -538,7 +538,9 @@ fn heartbeat(h: RawHeartbeat, services: &[Service], p: &mut Problems) -> Option<
                 }
             });
         let url = match s.ping_url {
-            Some(u) => check_ping_url(u).map_err(|e| p.add(&object, e)).ok(),
+            Some(u) => check_ping_url(u)
+                .map_err(|e| p.add(&object, e.to_string()))
+                .ok(),
             None => {
                 p.add(&object, "missing required key 'ping_url'");
                 None
@@ -566,7 +568,15 @@ fn heartbeat(h: RawHeartbeat, services: &[Service], p: &mut Problems) -> Option<
     })
 }
 
-fn check_ping_url(u: Secret) -> Result<Secret, String> {
+/// A ping URL that is not an http(s) URL. It holds nothing of the value: the URL is a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "ping_url is not an http(s) URL (its value is not shown); \
+     give the check's ping URL from Healthchecks, like https://hc-ping.com/UUID"
+)]
+struct BadPingUrl;
+
+fn check_ping_url(u: Secret) -> Result<Secret, BadPingUrl> {
     let s = u.expose();
     let host = s
         .strip_prefix("https://")
@@ -575,9 +585,7 @@ fn check_ping_url(u: Secret) -> Result<Secret, String> {
         .unwrap_or("");
     if host.is_empty() || s.chars().any(char::is_whitespace) {
         // The URL is a secret: name the problem, never any part of the value.
-        return Err("ping_url is not an http(s) URL (its value is not shown); \
-                    give the check's ping URL from Healthchecks, like https://hc-ping.com/UUID"
-            .into());
+        return Err(BadPingUrl);
     }
     Ok(u)
 }
