@@ -226,7 +226,7 @@ impl Outbox {
                         q.attempts,
                         backoff
                     );
-                    q.last_error = Some(e);
+                    q.last_error = Some(e.to_string());
                     self.on_disk(move |ob| {
                         let _ = ob.write(&q);
                     })
@@ -338,7 +338,10 @@ pub trait Channel: Send + Sync {
     /// The delivery key report `id` gets when it is first sent (email's Message-ID).
     fn first_key(&self, id: &str) -> String;
     /// Delivers the report; Ok with what the server answered once it accepted it.
-    fn send(&self, out: &Outgoing<'_>) -> impl Future<Output = Result<String, String>> + Send;
+    fn send(
+        &self,
+        out: &Outgoing<'_>,
+    ) -> impl Future<Output = Result<String, super::SendError>> + Send;
 }
 #[cfg(test)]
 pub(crate) mod tests {
@@ -360,11 +363,11 @@ pub(crate) mod tests {
             format!("<{id}@test>")
         }
 
-        async fn send(&self, out: &Outgoing<'_>) -> Result<String, String> {
+        async fn send(&self, out: &Outgoing<'_>) -> Result<String, crate::notify::SendError> {
             let mut down = self.down.lock().unwrap();
             if *down > 0 {
                 *down -= 1;
-                return Err("connection refused".into());
+                return Err(crate::notify::SendError::Test("connection refused"));
             }
             self.sent.lock().unwrap().push(out.email.clone());
             Ok("250".into())
