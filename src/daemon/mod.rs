@@ -280,8 +280,8 @@ pub(crate) struct Hooks {
 struct SystemdReconnect(Systemd);
 
 impl Reconnect for SystemdReconnect {
-    fn reconnect(&self) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move { self.0.reconnect().await.map_err(|e| e.to_string()) })
+    fn reconnect(&self) -> BoxFuture<'_, Result<(), crate::systemd::SystemdError>> {
+        Box::pin(self.0.reconnect())
     }
 }
 
@@ -292,13 +292,13 @@ struct NoReconnect;
 
 #[cfg(test)]
 impl Reconnect for NoReconnect {
-    fn reconnect(&self) -> BoxFuture<'_, Result<(), String>> {
+    fn reconnect(&self) -> BoxFuture<'_, Result<(), crate::systemd::SystemdError>> {
         Box::pin(async {
-            Err(
+            Err(crate::systemd::SystemdError::Connect(zbus::Error::Failure(
                 "this build cannot rebuild the connection in-process; systemd will restart the \
                  daemon with a new one"
                     .to_string(),
-            )
+            )))
         })
     }
 }

@@ -535,7 +535,7 @@ async fn blind(sh: &Arc<Shared>, svc: &Service, Unseen(error): Unseen) {
         if first {
             st.blind_since_ms = Some(now);
         }
-        st.blind_error = Some(error.clone());
+        st.blind_error = Some(error.to_string());
         (first, st.blind_services.len() >= sh.config.services.len())
     });
     if first {
