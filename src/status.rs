@@ -201,7 +201,7 @@ pub async fn gather(config: &Config, dirs: &Dirs) -> Report {
             unit: svc.unit.to_string(),
             critical: svc.critical,
             active_state: st.active_state.clone(),
-            sub_state: st.sub_state.clone(),
+            sub_state: st.sub_state.to_string(),
             port,
             port_owner,
             last_probe: saved.last_probe.clone(),

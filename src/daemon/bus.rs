@@ -9,7 +9,7 @@
 //! new connection.
 
 use crate::config::UnitName;
-use crate::systemd::{ActiveStates, Job, SystemdError, UnitStatus, Units};
+use crate::systemd::{ActiveState, ActiveStates, Job, SubState, SystemdError, UnitStatus, Units};
 use futures_util::future::BoxFuture;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -82,7 +82,7 @@ impl Limited {
         &self,
         unit: &UnitName,
         timeout: Duration,
-    ) -> Result<(String, String), CallError> {
+    ) -> Result<(ActiveState, SubState), CallError> {
         self.within(unit, timeout, self.inner.active_state(unit))
             .await
     }
@@ -122,7 +122,7 @@ impl Units for Limited {
     fn active_state<'a>(
         &'a self,
         unit: &'a UnitName,
-    ) -> BoxFuture<'a, Result<(String, String), SystemdError>> {
+    ) -> BoxFuture<'a, Result<(ActiveState, SubState), SystemdError>> {
         Box::pin(self.call(self.inner.active_state(unit)))
     }
 

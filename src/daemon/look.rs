@@ -69,7 +69,7 @@ pub(super) async fn look(
                     .active_state_within(&svc.unit, sh.config.limits.probe_timeout)
             })
             .await?;
-            (active == status.active_state && sub == status.sub_state).then_some(status)
+            (active == status.active() && sub == status.sub_state).then_some(status)
         };
         if let Some(status) = still {
             let look = look_at(sh, svc, status).await;
@@ -216,7 +216,7 @@ async fn failed_probe(
         return failed;
     };
     let before = &failed.status;
-    let moved = !now.job.is_empty()
+    let moved = now.job != crate::systemd::JobType::None
         || now.main_pid != before.main_pid
         || now.active_state != before.active_state;
     if !moved {

@@ -420,7 +420,7 @@ async fn refine_cause(sh: &Shared, svc: &Service, inc: &mut Incident) {
     );
     if let (true, Ok(st)) = (unit_cause, sh.ctx.units.status(&svc.unit).await)
         && !st.is_active()
-        && st.result != "success"
+        && st.result != crate::systemd::ServiceResult::Success
     {
         inc.cause = crate::heal::cause::refine(&inc.cause, &st);
     }

@@ -14,7 +14,7 @@ use crate::config::{HealthTarget, Limits, Service, Strategy, UnitName};
 use crate::probe::http::{self, HttpOutcome};
 use crate::probe::port::Listener;
 use crate::probe::procs::{Processes, no_such_process};
-use crate::systemd::{UnitStatus, Units};
+use crate::systemd::{ActiveState, UnitStatus, Units};
 use error::{JobError, Unhealthy};
 use rustix::process::Signal;
 use std::sync::Arc;
@@ -329,7 +329,7 @@ async fn terminate(ctx: &Ctx, svc: &Service, control_group: &str, p: &Listener) 
 
 async fn reset_failed(ctx: &Ctx, svc: &Service, inc: &mut Incident, record: Record<'_>) -> Step {
     match ctx.units.status(&svc.unit).await {
-        Ok(st) if st.active_state != "failed" => {
+        Ok(st) if st.active() != ActiveState::Failed => {
             return Step::Skipped(format!("{} was not in the failed state", svc.unit));
         }
         Err(e) => return Step::Failed(e.to_string()),
