@@ -576,12 +576,7 @@ pub(crate) async fn serve(
     let mut metrics: Option<Arc<Metrics>> = None;
 
     loop {
-        // The figures outlive a reload that keeps the file; counters start at 0 with a new one.
-        metrics = match (&config.metrics, metrics.take()) {
-            (Some(c), Some(m)) if m.path == c.textfile => Some(m),
-            (Some(c), _) => Some(Arc::new(Metrics::new(c.textfile.clone()))),
-            (None, _) => None,
-        };
+        metrics = generation_metrics(&config, metrics.take());
         // The configuration is moved into `shared`: one copy, which the workers read too.
         let shared = Arc::new(build_shared(
             config,
@@ -593,41 +588,10 @@ pub(crate) async fn serve(
             metrics.clone(),
         )?);
         let (stop_tx, stop_rx) = watch::channel(false);
-        let mut sup = Supervisor::new(shared.clone(), stop_rx);
+        let mut sup = start_generation(&shared, stop_rx, std::mem::replace(&mut first, false));
         let current = &shared.config;
-        for i in 0..current.services.len() {
-            sup.spawn(Job::Worker(i), Duration::ZERO);
-        }
-        for (i, route) in shared.routes.iter().enumerate() {
-            sup.spawn(Job::Deliver(i, route.task_name()), Duration::ZERO);
-        }
-        sup.spawn(Job::Requests, current.limits.check_interval);
-        let status = format!("watching {} service(s)", current.services.len());
-        let _ = sd_notify::notify(&[
-            sd_notify::NotifyState::Ready,
-            sd_notify::NotifyState::Status(&status),
-        ]);
-        tracing::info!(
-            event = "started",
-            "{} {status}",
-            if first {
-                "started,"
-            } else {
-                "configuration reloaded,"
-            }
-        );
-        first = false;
-
-        let beat_every = sd_notify::watchdog_enabled()
-            .map(|d| d / 2)
-            .unwrap_or(Duration::from_secs(10))
-            .min(current.limits.check_interval);
         let bound = progress::bound(current);
-        // On the grid too: a beat shares its wake-up with the looks of that slot (the first
-        // one at once, the next on the grid's points).
-        let beat_every = shared.grid.snap(beat_every);
-        let mut ticker =
-            tokio::time::interval_at(shared.grid.first(Duration::ZERO, beat_every), beat_every);
+        let mut ticker = beat_ticker(&shared);
         let mut stalled = false;
         beat(&shared, &hooks, bound, &mut stalled);
         // The next generation's configuration after a reload, none for a stop.
@@ -668,31 +632,7 @@ pub(crate) async fn serve(
                 return Err(e);
             }
         };
-        // A heal in progress finishes first; systemd's watchdog keeps hearing from us meanwhile,
-        // unless a worker is stuck: that one is abandoned.
-        loop {
-            tokio::select! {
-                joined = sup.tasks.join_next_with_id() => match joined {
-                    Some(joined) => {
-                        let _ = sup.ended(joined, &mut panics, false);
-                    }
-                    None => break,
-                },
-                _ = ticker.tick() => match shared.progress.stalled(bound) {
-                    Some((worker, _)) => {
-                        if let Some(h) = sup.handles.remove(&worker) {
-                            tracing::error!(event = "stalled", "the worker for {worker} is stuck; abandoning it to stop");
-                            h.abort();
-                        }
-                        shared.progress.leave(&worker);
-                    }
-                    None => {
-                        (hooks.watchdog)();
-                        shared.stamp_alive();
-                    }
-                },
-            }
-        }
+        wind_down(&mut sup, &mut ticker, &shared, &hooks, bound, &mut panics).await;
         if next.is_none() {
             shared.with_metrics(|f| f.daemon_up = false);
             shared.metrics_changed();
@@ -704,6 +644,91 @@ pub(crate) async fn serve(
             return Ok(());
         };
         config = new;
+    }
+}
+
+/// The figures outlive a reload that keeps the file; counters start at 0 with a new one.
+fn generation_metrics(config: &Config, old: Option<Arc<Metrics>>) -> Option<Arc<Metrics>> {
+    match (&config.metrics, old) {
+        (Some(c), Some(m)) if m.path == c.textfile => Some(m),
+        (Some(c), _) => Some(Arc::new(Metrics::new(c.textfile.clone()))),
+        (None, _) => None,
+    }
+}
+
+/// Starts a configuration generation's tasks (a worker per service, a delivery task per
+/// route, the control folder's reader) and tells systemd and the journal.
+fn start_generation(shared: &Arc<Shared>, stop: watch::Receiver<bool>, first: bool) -> Supervisor {
+    let mut sup = Supervisor::new(shared.clone(), stop);
+    let current = &shared.config;
+    for i in 0..current.services.len() {
+        sup.spawn(Job::Worker(i), Duration::ZERO);
+    }
+    for (i, route) in shared.routes.iter().enumerate() {
+        sup.spawn(Job::Deliver(i, route.task_name()), Duration::ZERO);
+    }
+    sup.spawn(Job::Requests, current.limits.check_interval);
+    let status = format!("watching {} service(s)", current.services.len());
+    let _ = sd_notify::notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status(&status),
+    ]);
+    tracing::info!(
+        event = "started",
+        "{} {status}",
+        if first {
+            "started,"
+        } else {
+            "configuration reloaded,"
+        }
+    );
+    sup
+}
+
+/// The watchdog's beat: half systemd's watchdog period, at most the check interval, and on
+/// the grid too: a beat shares its wake-up with the looks of that slot (the first one at
+/// once, the next on the grid's points).
+fn beat_ticker(shared: &Shared) -> tokio::time::Interval {
+    let beat_every = sd_notify::watchdog_enabled()
+        .map(|d| d / 2)
+        .unwrap_or(Duration::from_secs(10))
+        .min(shared.config.limits.check_interval);
+    let beat_every = shared.grid.snap(beat_every);
+    tokio::time::interval_at(shared.grid.first(Duration::ZERO, beat_every), beat_every)
+}
+
+/// The end of a generation: a heal in progress finishes first; systemd's watchdog keeps
+/// hearing from us meanwhile, unless a worker is stuck: that one is abandoned.
+async fn wind_down(
+    sup: &mut Supervisor,
+    ticker: &mut tokio::time::Interval,
+    shared: &Shared,
+    hooks: &Hooks,
+    bound: Duration,
+    panics: &mut HashMap<String, Vec<Instant>>,
+) {
+    loop {
+        tokio::select! {
+            joined = sup.tasks.join_next_with_id() => match joined {
+                Some(joined) => {
+                    let _ = sup.ended(joined, panics, false);
+                }
+                None => break,
+            },
+            _ = ticker.tick() => match shared.progress.stalled(bound) {
+                Some((worker, _)) => {
+                    if let Some(h) = sup.handles.remove(&worker) {
+                        tracing::error!(event = "stalled", "the worker for {worker} is stuck; abandoning it to stop");
+                        h.abort();
+                    }
+                    shared.progress.leave(&worker);
+                }
+                None => {
+                    (hooks.watchdog)();
+                    shared.stamp_alive();
+                }
+            },
+        }
     }
 }
 
