@@ -91,7 +91,18 @@ fn main() -> ExitCode {
             );
         }
     };
-    match &outcome {
+    print_outcome(&cli, &hb, &outcome);
+    if outcome.all_delivered() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// What the run checked and sent, for the operator (stdout, unless --quiet) and each ping it
+/// could not deliver (stderr, always).
+fn print_outcome(cli: &Cli, hb: &miraclemax::config::Heartbeat, outcome: &Outcome) {
+    match outcome {
         Outcome::Skipped => {
             if !cli.quiet {
                 println!("another miraclemax-heartbeat run is in progress; this one sent nothing");
@@ -142,10 +153,5 @@ fn main() -> ExitCode {
                 }
             }
         }
-    }
-    if outcome.all_delivered() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
     }
 }
