@@ -14,7 +14,7 @@ use crate::config::{HealthTarget, Limits, Service, Strategy, UnitName};
 use crate::probe::http::{self, HttpOutcome};
 use crate::probe::port::Listener;
 use crate::probe::procs::{Processes, no_such_process};
-use crate::systemd::{ActiveState, UnitStatus, Units};
+use crate::systemd::{ActiveState, JobResult, UnitStatus, Units};
 use error::{JobError, Unhealthy};
 use rustix::process::Signal;
 use std::sync::Arc;
@@ -165,7 +165,7 @@ async fn job(
     }
     // A job canceled by a newer one for the same unit (systemd's own restart, an operator's
     // start) is not a failure: the unit's state says how that one went.
-    if job.is_done() || job.result.as_deref() == Some("canceled") {
+    if job.is_done() || job.result == Some(JobResult::Canceled) {
         return Ok(());
     }
     let state = match ctx.units.status(unit).await {

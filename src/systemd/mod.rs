@@ -10,7 +10,7 @@ mod status;
 mod units;
 
 pub use job::Job;
-pub use states::{ActiveState, JobType, LoadState, ServiceResult, SubState};
+pub use states::{ActiveState, JobResult, JobType, LoadState, ServiceResult, SubState};
 pub use status::{ExecCode, UnitStatus};
 pub use units::{ActiveStates, Units};
 
@@ -246,7 +246,7 @@ impl Systemd {
             })
         };
         let result = match tokio::time::timeout(timeout, ended).await {
-            Ok(Ok(result)) => Some(result),
+            Ok(Ok(result)) => Some(JobResult::parse(&result)),
             // Not knowing how the job ended is not knowing the unit's state: a D-Bus failure.
             Ok(Err(e)) => return Err(call("JobRemoved", unit)(e)),
             Err(_) => None,

@@ -10,9 +10,8 @@ use std::fmt;
 /// The word shown for a value this build does not know.
 const UNKNOWN: &str = "unknown";
 
-/// Declares a closed set of systemd words: the enum, parsing (an unknown word is `Other`; each
-/// set has `None` for the empty word, its default), the word back, Display and serde as that
-/// word.
+/// Declares a closed set of systemd words: the enum, parsing (an unknown word is `Other`), the
+/// word back, Display and serde as that word.
 macro_rules! words {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $word:literal,)* }) => {
         $(#[$meta])*
@@ -21,13 +20,6 @@ macro_rules! words {
             $($(#[$vmeta])* $variant,)*
             /// A word this build does not know.
             Other,
-        }
-
-        impl Default for $name {
-            /// The empty word, as in a status not read from systemd.
-            fn default() -> $name {
-                $name::None
-            }
         }
 
         impl $name {
@@ -72,6 +64,20 @@ macro_rules! words {
         }
     };
 }
+
+/// The sets a status holds default to their empty word (`None`), as in a status not read
+/// from systemd.
+macro_rules! empty_by_default {
+    ($($name:ident),*) => {$(
+        impl Default for $name {
+            fn default() -> $name {
+                $name::None
+            }
+        }
+    )*};
+}
+
+empty_by_default!(LoadState, ActiveState, ServiceResult, JobType, SubState);
 
 words! {
     /// Whether systemd has the unit's configuration (`unit_load_state_to_string`).
@@ -152,6 +158,25 @@ words! {
         TryRestart = "try-restart",
         TryReload = "try-reload",
         Nop = "nop",
+    }
+}
+
+words! {
+    /// How systemd ended a job (`job_result_to_string`), from `Manager.JobRemoved`.
+    JobResult {
+        Done = "done",
+        Canceled = "canceled",
+        Timeout = "timeout",
+        Failed = "failed",
+        Dependency = "dependency",
+        Skipped = "skipped",
+        Invalid = "invalid",
+        Assert = "assert",
+        Unsupported = "unsupported",
+        Collected = "collected",
+        Once = "once",
+        Frozen = "frozen",
+        Concurrency = "concurrency",
     }
 }
 

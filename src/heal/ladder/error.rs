@@ -3,7 +3,7 @@
 
 use crate::config::UnitName;
 use crate::probe::http::HttpOutcome;
-use crate::systemd::SystemdError;
+use crate::systemd::{JobResult, SystemdError};
 use std::time::Duration;
 
 /// A restart or start job that did not leave the unit active.
@@ -16,7 +16,7 @@ pub(super) enum JobError {
     Ended {
         unit: UnitName,
         verb: &'static str,
-        result: String,
+        result: JobResult,
         state: String,
     },
     #[error(
