@@ -9,24 +9,25 @@
 //! the mapping from unit states to pings is tested without systemd.
 
 use super::health::ServiceHealth;
+use crate::systemd::{ActiveState, LoadState, SubState};
 use std::process::Stdio;
 use std::time::Duration;
 
 /// What systemd says about one unit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UnitState {
     /// `loaded`, `not-found`, `masked`...
-    pub load: String,
+    pub load: LoadState,
     /// `active`, `reloading`, `inactive`, `failed`, `activating`, `deactivating`.
-    pub active: String,
+    pub active: ActiveState,
     /// `running`, `exited`, `dead`, `auto-restart`...
-    pub sub: String,
+    pub sub: SubState,
 }
 
 impl UnitState {
     /// Serving as far as systemd can tell.
     pub fn is_up(&self) -> bool {
-        matches!(self.active.as_str(), "active" | "reloading")
+        matches!(self.active, ActiveState::Active | ActiveState::Reloading)
     }
 }
 
@@ -155,12 +156,12 @@ pub(super) fn own_view(
                 ),
                 (Ok(states), false) => {
                     let u = &states[i];
-                    let said = if u.load == "loaded" {
+                    let said = if u.load == LoadState::Loaded {
                         format!("ActiveState={}, SubState={}", u.active, u.sub)
                     } else {
                         format!("LoadState={}, ActiveState={}", u.load, u.active)
                     };
-                    if u.is_up() && u.load == "loaded" {
+                    if u.is_up() && u.load == LoadState::Loaded {
                         ("up", None, Some(said))
                     } else {
                         let reason = format!(
@@ -199,12 +200,11 @@ fn parse(out: &str) -> Vec<UnitState> {
                     .lines()
                     .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
                     .unwrap_or("")
-                    .to_string()
             };
             UnitState {
-                load: get("LoadState"),
-                active: get("ActiveState"),
-                sub: get("SubState"),
+                load: LoadState::parse(get("LoadState")),
+                active: ActiveState::parse(get("ActiveState")),
+                sub: SubState::parse(get("SubState")),
             }
         })
         .collect()
