@@ -11,6 +11,7 @@
 pub(crate) mod bus;
 pub mod control;
 mod deliver;
+mod error;
 #[cfg(test)]
 pub(crate) mod fake;
 mod grid;
@@ -18,6 +19,7 @@ mod look;
 mod persist;
 mod progress;
 mod shed;
+pub use error::DaemonError;
 pub use shed::single_heap;
 #[cfg(test)]
 mod tests;
@@ -34,7 +36,6 @@ use crate::notify::outbox::Outbox;
 use crate::probe::procs::{ProcTable, Processes};
 use crate::state::{DAEMON_EVENTS, Dirs, Event, ServiceState, State, WorkerPanic};
 use crate::systemd::{Systemd, Units};
-use anyhow::{Context, Result, anyhow};
 use bus::{Limited, Rebuild, Reconnect};
 use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
@@ -303,11 +304,13 @@ impl Reconnect for NoReconnect {
     }
 }
 
-pub async fn run(opts: Options) -> Result<()> {
+pub async fn run(opts: Options) -> Result<(), DaemonError> {
     let config = config::load(&opts.config_path)?;
     let dirs = Dirs::new(&opts.state_dir);
-    dirs.create()
-        .with_context(|| format!("cannot create {}", opts.state_dir.display()))?;
+    dirs.create().map_err(|source| DaemonError::StateDir {
+        path: opts.state_dir.clone(),
+        source,
+    })?;
     let systemd = Systemd::connect().await?;
     systemd.subscribe().await?;
     let system = System {
@@ -453,7 +456,7 @@ impl Supervisor {
         joined: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
         panics: &mut HashMap<String, Vec<Instant>>,
         restart: bool,
-    ) -> Result<()> {
+    ) -> Result<(), DaemonError> {
         let (id, panic) = match joined {
             Ok((id, ())) => (id, None),
             Err(e) => {
@@ -492,7 +495,7 @@ impl Supervisor {
                  {message}); exiting so systemd restarts the daemon"
             );
             sh.daemon_event("worker_panicked", "failed", &why);
-            return Err(anyhow!(why));
+            return Err(DaemonError::MustRestart(why));
         }
         if !restart {
             let why = format!("the worker for {name} panicked while stopping: {message}");
@@ -569,7 +572,7 @@ pub(crate) async fn serve(
     system: System,
     hooks: Hooks,
     mut requests: impl Stream<Item = Request> + Unpin,
-) -> Result<()> {
+) -> Result<(), DaemonError> {
     let started = system.clock.now_ms();
     let mut first = true;
     let mut panics = HashMap::new();
@@ -595,10 +598,10 @@ pub(crate) async fn serve(
         let mut stalled = false;
         beat(&shared, &hooks, bound, &mut stalled);
         // The next generation's configuration after a reload, none for a stop.
-        let outcome: Result<Option<Config>> = loop {
+        let outcome: Result<Option<Config>, DaemonError> = loop {
             tokio::select! {
                 _ = ticker.tick() => match shared.fatal() {
-                    Some(why) => break Err(anyhow!(why)),
+                    Some(why) => break Err(DaemonError::MustRestart(why)),
                     None => beat(&shared, &hooks, bound, &mut stalled),
                 },
                 Some(joined) = sup.tasks.join_next_with_id() => {
@@ -783,7 +786,7 @@ fn build_shared(
     started: u64,
     reconnect: Arc<dyn Reconnect>,
     metrics: Option<Arc<Metrics>>,
-) -> Result<Shared> {
+) -> Result<Shared, DaemonError> {
     let mut state = match dirs.load_state() {
         Ok(s) => s,
         Err(e) => {

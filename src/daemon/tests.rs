@@ -29,7 +29,7 @@ pub(super) struct Daemon {
     fed_at: Arc<Mutex<Vec<std::time::Instant>>>,
     pub(super) opts: Options,
     requests: mpsc::UnboundedSender<Request>,
-    task: JoinHandle<Result<()>>,
+    task: JoinHandle<Result<(), DaemonError>>,
     _dir: TempDir,
 }
 
