@@ -55,7 +55,7 @@ fn unconfigured(cli: &Cli, e: miraclemax::config::ConfigError) -> ExitCode {
             Err(e) => eprintln!("{NAME}: cannot send /fail: {e:#}"),
         }
     }
-    cli::fail(NAME, &e.into())
+    cli::fail(NAME, &e)
 }
 
 fn main() -> ExitCode {
@@ -67,10 +67,11 @@ fn main() -> ExitCode {
     let Some(hb) = config.heartbeat.clone() else {
         return cli::fail(
             NAME,
-            &anyhow::anyhow!(
+            anyhow::anyhow!(
                 "{}: no 'heartbeat' section: nothing to ping",
                 cli.host.config.display()
-            ),
+            )
+            .as_ref(),
         );
     };
     miraclemax::journal::init(NAME, false);
@@ -79,7 +80,7 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return cli::fail(NAME, &e.into()),
+        Err(e) => return cli::fail(NAME, &e),
     };
     let dirs = Dirs::new(&cli.host.state_dir);
     let outcome = match rt.block_on(heartbeat::run(&config, &hb, &dirs, &cli.log_file)) {
@@ -87,7 +88,9 @@ fn main() -> ExitCode {
         Err(e) => {
             return cli::fail(
                 NAME,
-                &anyhow::Error::from(e).context("cannot record the run"),
+                anyhow::Error::from(e)
+                    .context("cannot record the run")
+                    .as_ref(),
             );
         }
     };

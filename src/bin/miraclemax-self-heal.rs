@@ -77,7 +77,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => cli::fail(NAME, &e),
+        Err(e) => cli::fail(NAME, e.as_ref()),
     }
 }
 
