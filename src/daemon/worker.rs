@@ -15,7 +15,7 @@ use crate::heal::cause::{Cause, classify};
 use crate::heal::incident::{Incident, Outcome};
 use crate::heal::ladder;
 use crate::heal::machine::{Action, Policy, Seen};
-use crate::notify::outbox::About;
+use crate::notify::outbox::{About, ReportOutcome};
 use crate::notify::report::{Origin, render};
 use crate::state::Event;
 use crate::systemd::{ActiveState, ActiveStates};
@@ -478,7 +478,11 @@ async fn close(sh: &Arc<Shared>, svc: &Service, inc: Incident) {
             let about = About {
                 host: sh.host.clone(),
                 service: svc.name.to_string(),
-                outcome: inc.kind().to_ascii_uppercase(),
+                outcome: match inc.outcome {
+                    Outcome::Resolved { .. } => ReportOutcome::Resolved,
+                    Outcome::Failed { .. } | Outcome::Flapping { .. } => ReportOutcome::Failed,
+                    Outcome::Open => ReportOutcome::None,
+                },
             };
             // Each channel's queue in turn; one that cannot be written does not stop the next.
             for route in &sh.routes {

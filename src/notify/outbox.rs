@@ -44,7 +44,64 @@ pub struct About {
     pub host: String,
     pub service: String,
     /// `RESOLVED` or `FAILED`.
-    pub outcome: String,
+    pub outcome: ReportOutcome,
+}
+
+/// A report's outcome as its queue file and the webhook's JSON spell it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ReportOutcome {
+    /// Not recorded (a report queued before channels existed): its subject says.
+    #[default]
+    None,
+    Resolved,
+    Failed,
+    /// `test-notify`'s message.
+    Test,
+}
+
+impl ReportOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportOutcome::None => "",
+            ReportOutcome::Resolved => "RESOLVED",
+            ReportOutcome::Failed => "FAILED",
+            ReportOutcome::Test => "TEST",
+        }
+    }
+
+    /// A word no version wrote reads as not recorded.
+    pub fn parse(s: &str) -> ReportOutcome {
+        match s {
+            "RESOLVED" => ReportOutcome::Resolved,
+            "FAILED" => ReportOutcome::Failed,
+            "TEST" => ReportOutcome::Test,
+            _ => ReportOutcome::None,
+        }
+    }
+}
+
+impl From<&str> for ReportOutcome {
+    fn from(s: &str) -> ReportOutcome {
+        ReportOutcome::parse(s)
+    }
+}
+
+impl std::fmt::Display for ReportOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ReportOutcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ReportOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ReportOutcome, D::Error> {
+        Ok(ReportOutcome::parse(&String::deserialize(d)?))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -453,6 +510,24 @@ pub(crate) mod tests {
             "{body}"
         );
         fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_reports_outcome_is_written_and_read_as_before_an_empty_one_included() {
+        for (word, outcome) in [
+            ("RESOLVED", ReportOutcome::Resolved),
+            ("FAILED", ReportOutcome::Failed),
+            ("TEST", ReportOutcome::Test),
+            ("", ReportOutcome::None),
+        ] {
+            let json = format!(r#"{{"host":"h","service":"s","outcome":"{word}"}}"#);
+            let about: About = serde_json::from_str(&json).unwrap();
+            assert_eq!(about.outcome, outcome);
+            assert_eq!(serde_json::to_string(&about).unwrap(), json);
+        }
+        let old: About =
+            serde_json::from_str(r#"{"host":"","service":"","outcome":"OPEN"}"#).unwrap();
+        assert_eq!(old.outcome, ReportOutcome::None);
     }
 
     pub(crate) fn make_due(ob: &Outbox) {

@@ -35,7 +35,7 @@ pub async fn send_all(config: &Config, host: &str, now_ms: u64) -> Vec<Answer> {
     let about = About {
         host: host.to_string(),
         service: String::new(),
-        outcome: "TEST".into(),
+        outcome: super::outbox::ReportOutcome::Test,
     };
     let id = format!("test-{now_ms}");
     let mut senders: Vec<Result<Sender, (String, SetupError)>> = Vec::new();

@@ -11,7 +11,7 @@ mod telegram;
 mod webhook;
 
 use crate::config::{self, ChannelKind};
-use crate::notify::outbox::{Channel, Outgoing};
+use crate::notify::outbox::{Channel, Outgoing, ReportOutcome};
 use crate::notify::{ChannelSetupError, SendError};
 pub use email::{Mailer, MailerError};
 use std::time::Duration;
@@ -75,9 +75,9 @@ fn text(out: &Outgoing<'_>) -> String {
 /// A FAILED report (urgent): from what it is about, or for reports queued before that was
 /// recorded, from its subject.
 fn failed(out: &Outgoing<'_>) -> bool {
-    match out.about.outcome.as_str() {
-        "" => out.email.subject.contains("FAILED"),
-        o => o == "FAILED",
+    match out.about.outcome {
+        ReportOutcome::None => out.email.subject.contains("FAILED"),
+        o => o == ReportOutcome::Failed,
     }
 }
 
