@@ -130,10 +130,6 @@ impl Dirs {
     pub fn alive(&self) -> PathBuf {
         self.root.join("alive")
     }
-    /// Operator requests (pause, resume, reset) the daemon picks up.
-    pub fn control(&self) -> PathBuf {
-        self.root.join("control.json")
-    }
 
     pub fn load_state(&self) -> io::Result<State> {
         match fs::read(self.state()) {

@@ -154,82 +154,16 @@ pub async fn gather(config: &Config, dirs: &Dirs) -> Report {
     let day_ago = now.saturating_sub(24 * 3600 * 1000);
     let events = dirs.events_since(day_ago);
 
-    let mut services = Vec::new();
+    let mut services = Vec::with_capacity(config.services.len());
     for svc in &config.services {
         let st = unit_status(svc.unit.clone()).await;
-        let saved = state
-            .services
-            .get(svc.name.as_str())
-            .cloned()
-            .unwrap_or_default();
-        let port = svc.port.map(|p| p.get());
-        let port_owner = port.and_then(|p| port::listeners(p).first().map(|l| l.describe()));
-        let paused = control.paused_until(svc.name.as_str(), now / 1000);
-        let healing = if paused.is_some() {
-            "paused"
-        } else if state.blind_services.iter().any(|s| s == svc.name.as_str()) {
-            "blind"
-        } else {
-            saved.machine.phase.name()
-        };
-        let breaker = match saved.machine.phase {
-            Phase::Failed { until } if until * 1000 > now => {
-                Some(crate::notify::report::utc(until * 1000))
-            }
-            _ => None,
-        };
-        let last = saved
-            .open
-            .as_ref()
-            .or(saved.last.as_ref())
-            .map(|i| IncidentReport {
-                id: i.id.clone(),
-                outcome: match i.outcome {
-                    Outcome::Open => "healing".into(),
-                    Outcome::Resolved { .. } => "resolved".into(),
-                    Outcome::Failed { .. } => "failed".into(),
-                    Outcome::Flapping { .. } => "failed (breaker)".into(),
-                },
-                detected_at: crate::notify::report::utc(i.detected_at_ms),
-                root_cause: i.cause.to_string(),
-                healing_time_secs: i
-                    .healing_time()
-                    .map(|d| (d.as_secs_f64() * 10.0).round() / 10.0),
-            });
-        services.push(ServiceReport {
-            name: svc.name.to_string(),
-            unit: svc.unit.to_string(),
-            critical: svc.critical,
-            active_state: st.active_state.clone(),
-            sub_state: st.sub_state.clone(),
-            port,
-            port_owner,
-            last_probe: saved.last_probe.clone(),
-            last_probe_secs: (saved.last_probe_ms > 0)
-                .then(|| now.saturating_sub(saved.last_probe_ms) / 1000),
-            healing: healing.into(),
-            breaker_open_until: breaker,
-            paused_until: paused.map(|u| crate::notify::report::utc(u * 1000)),
-            heals_24h: events
-                .iter()
-                .filter(|e| e.service == svc.name.as_str() && e.event == "resolved")
-                .count(),
-            last_incident: last,
-        });
+        services.push(service_report(svc, &st, &state, &control, &events, now));
     }
     // A service paused for maintenance is expected to be down: it does not fail the check.
     let ok = services
         .iter()
         .all(|s| !s.critical || s.active_state == "active" || s.healing == "paused");
-    let hb = crate::heartbeat::load_record(dirs);
-    let heartbeat = (hb.last_run_ms > 0).then(|| HeartbeatReport {
-        last_run: crate::notify::report::utc(hb.last_run_ms),
-        last_signal: hb.last_signal.clone(),
-        delivered: hb.last_delivered,
-        error: hb.last_error.clone(),
-        last_success: (hb.last_success_ms > 0)
-            .then(|| crate::notify::report::utc(hb.last_success_ms)),
-    });
+    let heartbeat = heartbeat_report(dirs);
     // Read once: email's queue gives the blocked line's count too.
     let queues = outbox(config, &state, dirs);
     Report {
@@ -267,6 +201,95 @@ pub async fn gather(config: &Config, dirs: &Dirs) -> Report {
         services,
         ok,
     }
+}
+
+/// One watched service: systemd's view (`st`), the daemon's saved state, the operator's pause
+/// and the day's heals (`events`).
+fn service_report(
+    svc: &crate::config::Service,
+    st: &crate::systemd::UnitStatus,
+    state: &crate::state::State,
+    control: &Control,
+    events: &[crate::state::Event],
+    now: u64,
+) -> ServiceReport {
+    let saved = state
+        .services
+        .get(svc.name.as_str())
+        .cloned()
+        .unwrap_or_default();
+    let port = svc.port.map(|p| p.get());
+    let port_owner = port.and_then(|p| port::listeners(p).first().map(|l| l.describe()));
+    let paused = control.paused_until(svc.name.as_str(), now / 1000);
+    let healing = if paused.is_some() {
+        "paused"
+    } else if state.blind_services.iter().any(|s| s == svc.name.as_str()) {
+        "blind"
+    } else {
+        saved.machine.phase.name()
+    };
+    let breaker = match saved.machine.phase {
+        Phase::Failed { until } if until * 1000 > now => {
+            Some(crate::notify::report::utc(until * 1000))
+        }
+        _ => None,
+    };
+    let last = saved
+        .open
+        .as_deref()
+        .or(saved.last.as_deref())
+        .map(incident_report);
+    ServiceReport {
+        name: svc.name.to_string(),
+        unit: svc.unit.to_string(),
+        critical: svc.critical,
+        active_state: st.active_state.clone(),
+        sub_state: st.sub_state.to_string(),
+        port,
+        port_owner,
+        last_probe: saved.last_probe.clone(),
+        last_probe_secs: (saved.last_probe_ms > 0)
+            .then(|| now.saturating_sub(saved.last_probe_ms) / 1000),
+        healing: healing.into(),
+        breaker_open_until: breaker,
+        paused_until: paused.map(|u| crate::notify::report::utc(u * 1000)),
+        heals_24h: events
+            .iter()
+            .filter(|e| e.service == svc.name.as_str() && e.event == "resolved")
+            .count(),
+        last_incident: last,
+    }
+}
+
+/// The service's open incident, or its last one.
+fn incident_report(i: &crate::heal::incident::Incident) -> IncidentReport {
+    IncidentReport {
+        id: i.id.clone(),
+        outcome: match i.outcome {
+            Outcome::Open => "healing".into(),
+            Outcome::Resolved { .. } => "resolved".into(),
+            Outcome::Failed { .. } => "failed".into(),
+            Outcome::Flapping { .. } => "failed (breaker)".into(),
+        },
+        detected_at: crate::notify::report::utc(i.detected_at_ms),
+        root_cause: i.cause.to_string(),
+        healing_time_secs: i
+            .healing_time()
+            .map(|d| (d.as_secs_f64() * 10.0).round() / 10.0),
+    }
+}
+
+/// The heartbeat's last run, once it has run.
+fn heartbeat_report(dirs: &Dirs) -> Option<HeartbeatReport> {
+    let hb = crate::heartbeat::load_record(dirs);
+    (hb.last_run_ms > 0).then(|| HeartbeatReport {
+        last_run: crate::notify::report::utc(hb.last_run_ms),
+        last_signal: hb.last_signal.clone(),
+        delivered: hb.last_delivered,
+        error: hb.last_error.clone(),
+        last_success: (hb.last_success_ms > 0)
+            .then(|| crate::notify::report::utc(hb.last_success_ms)),
+    })
 }
 
 /// The queues with reports waiting or a channel that cannot be set up.

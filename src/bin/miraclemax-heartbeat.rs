@@ -55,7 +55,7 @@ fn unconfigured(cli: &Cli, e: miraclemax::config::ConfigError) -> ExitCode {
             Err(e) => eprintln!("{NAME}: cannot send /fail: {e:#}"),
         }
     }
-    cli::fail(NAME, &e.into())
+    cli::fail(NAME, &e)
 }
 
 fn main() -> ExitCode {
@@ -67,10 +67,11 @@ fn main() -> ExitCode {
     let Some(hb) = config.heartbeat.clone() else {
         return cli::fail(
             NAME,
-            &anyhow::anyhow!(
+            anyhow::anyhow!(
                 "{}: no 'heartbeat' section: nothing to ping",
                 cli.host.config.display()
-            ),
+            )
+            .as_ref(),
         );
     };
     miraclemax::journal::init(NAME, false);
@@ -79,7 +80,7 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return cli::fail(NAME, &e.into()),
+        Err(e) => return cli::fail(NAME, &e),
     };
     let dirs = Dirs::new(&cli.host.state_dir);
     let outcome = match rt.block_on(heartbeat::run(&config, &hb, &dirs, &cli.log_file)) {
@@ -87,11 +88,24 @@ fn main() -> ExitCode {
         Err(e) => {
             return cli::fail(
                 NAME,
-                &anyhow::Error::from(e).context("cannot record the run"),
+                anyhow::Error::from(e)
+                    .context("cannot record the run")
+                    .as_ref(),
             );
         }
     };
-    match &outcome {
+    print_outcome(&cli, &hb, &outcome);
+    if outcome.all_delivered() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// What the run checked and sent, for the operator (stdout, unless --quiet) and each ping it
+/// could not deliver (stderr, always).
+fn print_outcome(cli: &Cli, hb: &miraclemax::config::Heartbeat, outcome: &Outcome) {
+    match outcome {
         Outcome::Skipped => {
             if !cli.quiet {
                 println!("another miraclemax-heartbeat run is in progress; this one sent nothing");
@@ -142,10 +156,5 @@ fn main() -> ExitCode {
                 }
             }
         }
-    }
-    if outcome.all_delivered() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
     }
 }

@@ -4,7 +4,7 @@
 use anyhow::{anyhow, bail};
 use clap::{Parser, Subcommand};
 use miraclemax::cli::{self, HostArgs, summary::config_summary};
-use miraclemax::config::{Fragment, parse_span};
+use miraclemax::config::{Config, Fragment, parse_span};
 use miraclemax::daemon::{self, control::Control};
 use miraclemax::heal::incident::now_ms;
 use std::path::PathBuf;
@@ -77,7 +77,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => cli::fail(NAME, &e),
+        Err(e) => cli::fail(NAME, e.as_ref()),
     }
 }
 
@@ -111,67 +111,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     };
     match cli.command {
-        None if cli.check_config => {
-            // Email as the daemon will set it up (addresses as the SMTP client parses them, the
-            // password file read): a report that could never leave is refused here, at deploy.
-            // The certificates a probe will trust, read as the probe reads them.
-            for svc in &config.services {
-                if let Some(h) = &svc.health
-                    && let miraclemax::config::TlsTrust::CaFile(path) = &h.tls
-                {
-                    miraclemax::probe::check_ca_file(path).map_err(|e| {
-                        anyhow!(
-                            "{}: service '{}': health: {e}",
-                            cli.host.config.display(),
-                            svc.name
-                        )
-                    })?;
-                }
-            }
-            if let Some(email) = &config.email {
-                let host = config
-                    .host
-                    .clone()
-                    .unwrap_or_else(miraclemax::daemon::hostname);
-                miraclemax::notify::check_email(email, &host)
-                    .map_err(|e| anyhow!("{}: {e}", cli.host.config.display()))?;
-            }
-            print!(
-                "{}: configuration OK\n{}",
-                cli.host.config.display(),
-                config_summary(&config)
-            );
-        }
-        None => {
-            // The files can hold secrets: the daemon does not run on ones others can read.
-            let exposed = miraclemax::config::not_private(&cli.host.config, &config);
-            if !exposed.is_empty() {
-                bail!(
-                    "refusing to start: files of the configuration are not private\n{}",
-                    exposed.join("\n")
-                );
-            }
-            // The daemon reads the file itself (and again at each reload): this copy, kept
-            // for the daemon's life, would be a second one (100 KiB at 500 services).
-            drop(config);
-            miraclemax::journal::init(NAME, true);
-            daemon::single_heap();
-            // Named so that its threads (file and /proc work, started on demand) are told
-            // apart from any other in `ps -L` and the footprint benchmark. Kept a minute when
-            // idle: at rest the liveness stamp and the operator's requests need one every few
-            // seconds, and one thread kept is cheaper than one started and ended each time.
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .thread_name(miraclemax::daemon::BLOCKING_THREADS)
-                .max_blocking_threads(miraclemax::daemon::BLOCKING_THREADS_MAX)
-                .thread_keep_alive(std::time::Duration::from_secs(60))
-                .build()?;
-            rt.block_on(daemon::run(daemon::Options {
-                config_path: cli.host.config.clone(),
-                state_dir: cli.host.state_dir.clone(),
-                template_dir: cli.template_dir.clone(),
-            }))?;
-        }
+        None if cli.check_config => check_config(&cli, &config)?,
+        None => run_daemon(&cli, config)?,
         Some(Cmd::Pause {
             service,
             all,
@@ -205,42 +146,114 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             control.request_reset(&service)?;
             println!("circuit breaker of {service} will be reset at the daemon's next check");
         }
-        Some(Cmd::TestNotify) => {
-            if config.email.is_none() && config.channels.is_empty() {
-                bail!(
-                    "{}: no report channel is configured (notifications.email, notifications.channels)",
-                    cli.host.config.display()
-                );
-            }
-            let host = config
-                .host
-                .clone()
-                .unwrap_or_else(miraclemax::daemon::hostname);
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let answers = rt.block_on(miraclemax::notify::test_notify::send_all(
-                &config,
-                &host,
-                now_ms(),
-            ));
-            let mut refused = 0;
-            for a in &answers {
-                match &a.result {
-                    Ok(answer) => println!("{}: accepted ({answer})", a.channel),
-                    Err(why) => {
-                        refused += 1;
-                        println!("{}: NOT accepted: {why}", a.channel);
-                    }
-                }
-            }
-            if refused > 0 {
-                bail!(
-                    "{refused} of {} channel(s) did not accept the test message",
-                    answers.len()
-                );
+        Some(Cmd::TestNotify) => test_notify(&cli, &config)?,
+    }
+    Ok(())
+}
+
+/// `--check-config`: what the daemon would refuse at start or at its first report, refused
+/// now, at deploy.
+fn check_config(cli: &Cli, config: &Config) -> anyhow::Result<()> {
+    // Email as the daemon will set it up (addresses as the SMTP client parses them, the
+    // password file read): a report that could never leave is refused here, at deploy.
+    // The certificates a probe will trust, read as the probe reads them.
+    for svc in &config.services {
+        if let Some(h) = &svc.health
+            && let miraclemax::config::TlsTrust::CaFile(path) = &h.tls
+        {
+            miraclemax::probe::check_ca_file(path).map_err(|e| {
+                anyhow!(
+                    "{}: service '{}': health: {e}",
+                    cli.host.config.display(),
+                    svc.name
+                )
+            })?;
+        }
+    }
+    if let Some(email) = &config.email {
+        let host = config
+            .host
+            .clone()
+            .unwrap_or_else(miraclemax::daemon::hostname);
+        miraclemax::notify::check_email(email, &host)
+            .map_err(|e| anyhow!("{}: {e}", cli.host.config.display()))?;
+    }
+    print!(
+        "{}: configuration OK\n{}",
+        cli.host.config.display(),
+        config_summary(config)
+    );
+    Ok(())
+}
+
+/// The daemon itself, until it is stopped.
+fn run_daemon(cli: &Cli, config: Config) -> anyhow::Result<()> {
+    // The files can hold secrets: the daemon does not run on ones others can read.
+    let exposed = miraclemax::config::not_private(&cli.host.config, &config);
+    if !exposed.is_empty() {
+        bail!(
+            "refusing to start: files of the configuration are not private\n{}",
+            exposed.join("\n")
+        );
+    }
+    // The daemon reads the file itself (and again at each reload): this copy, kept
+    // for the daemon's life, would be a second one (100 KiB at 500 services).
+    drop(config);
+    miraclemax::journal::init(NAME, true);
+    daemon::single_heap();
+    // Named so that its threads (file and /proc work, started on demand) are told
+    // apart from any other in `ps -L` and the footprint benchmark. Kept a minute when
+    // idle: at rest the liveness stamp and the operator's requests need one every few
+    // seconds, and one thread kept is cheaper than one started and ended each time.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_name(miraclemax::daemon::BLOCKING_THREADS)
+        .max_blocking_threads(miraclemax::daemon::BLOCKING_THREADS_MAX)
+        .thread_keep_alive(std::time::Duration::from_secs(60))
+        .build()?;
+    rt.block_on(daemon::run(daemon::Options {
+        config_path: cli.host.config.clone(),
+        state_dir: cli.host.state_dir.clone(),
+        template_dir: cli.template_dir.clone(),
+    }))?;
+    Ok(())
+}
+
+/// `test-notify`: one message through every channel, each answer printed.
+fn test_notify(cli: &Cli, config: &Config) -> anyhow::Result<()> {
+    if config.email.is_none() && config.channels.is_empty() {
+        bail!(
+            "{}: no report channel is configured (notifications.email, notifications.channels)",
+            cli.host.config.display()
+        );
+    }
+    let host = config
+        .host
+        .clone()
+        .unwrap_or_else(miraclemax::daemon::hostname);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let answers = rt.block_on(miraclemax::notify::test_notify::send_all(
+        config,
+        &host,
+        now_ms(),
+    ));
+    let mut refused = 0;
+    for a in &answers {
+        match &a.result {
+            Ok(answer) => println!("{}: accepted ({answer})", a.channel),
+            Err(why) => {
+                refused += 1;
+                println!("{}: NOT accepted: {why}", a.channel);
             }
         }
+    }
+    if refused > 0 {
+        bail!(
+            "{refused} of {} channel(s) did not accept the test message",
+            answers.len()
+        );
     }
     Ok(())
 }

@@ -23,14 +23,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match miraclemax::config::load(&cli.host.config) {
         Ok(c) => c,
-        Err(e) => return cli::fail(NAME, &e.into()),
+        Err(e) => return cli::fail(NAME, &e),
     };
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return cli::fail(NAME, &e.into()),
+        Err(e) => return cli::fail(NAME, &e),
     };
     let report = rt.block_on(miraclemax::status::gather(
         &config,

@@ -16,9 +16,17 @@ pub struct HostArgs {
     pub state_dir: PathBuf,
 }
 
-/// Prints `PROGRAM: error: ...` (every line of a multi-line error) and returns exit code 1.
-pub fn fail(program: &str, err: &anyhow::Error) -> ExitCode {
-    for line in format!("{err:#}").lines() {
+/// Prints `PROGRAM: error: ...` (the error and its causes, `: `-separated, every line of a
+/// multi-line one) and returns exit code 1.
+pub fn fail(program: &str, err: &(dyn std::error::Error + 'static)) -> ExitCode {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    for line in text.lines() {
         eprintln!("{program}: error: {line}");
     }
     ExitCode::FAILURE

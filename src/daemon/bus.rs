@@ -9,7 +9,7 @@
 //! new connection.
 
 use crate::config::UnitName;
-use crate::systemd::{ActiveStates, Job, SystemdError, UnitStatus, Units};
+use crate::systemd::{ActiveState, ActiveStates, Job, SubState, SystemdError, UnitStatus, Units};
 use futures_util::future::BoxFuture;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,7 +31,19 @@ const REBUILD_PAUSE_MAX: Duration = Duration::from_secs(300);
 /// Rebuilds a lost connection to systemd. The daemon's policy (when, how often) is `Rebuild`;
 /// this is only the act (`Systemd::reconnect` in the daemon, a counter in tests).
 pub(crate) trait Reconnect: Send + Sync {
-    fn reconnect(&self) -> BoxFuture<'_, Result<(), String>>;
+    fn reconnect(&self) -> BoxFuture<'_, Result<(), SystemdError>>;
+}
+
+/// Why one call through `Limited` brought no answer.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CallError {
+    #[error(transparent)]
+    Systemd(#[from] SystemdError),
+    #[error(
+        "systemd did not answer about {unit} within {}",
+        humantime::format_duration(*timeout)
+    )]
+    Timeout { unit: UnitName, timeout: Duration },
 }
 
 /// The pause before retry `attempt` (1, 2, ...) of a status call: an eighth of the check
@@ -55,12 +67,12 @@ impl Limited {
     }
 
     /// The unit's status, waiting for a free slot first; the call itself (not the wait) may
-    /// take at most `timeout`. The error as a sentence.
+    /// take at most `timeout`.
     pub(crate) async fn status_within(
         &self,
         unit: &UnitName,
         timeout: Duration,
-    ) -> Result<UnitStatus, String> {
+    ) -> Result<UnitStatus, CallError> {
         self.within(unit, timeout, self.inner.status(unit)).await
     }
 
@@ -69,7 +81,7 @@ impl Limited {
         &self,
         unit: &UnitName,
         timeout: Duration,
-    ) -> Result<(String, String), String> {
+    ) -> Result<(ActiveState, SubState), CallError> {
         self.within(unit, timeout, self.inner.active_state(unit))
             .await
     }
@@ -79,15 +91,14 @@ impl Limited {
         unit: &UnitName,
         timeout: Duration,
         f: impl Future<Output = Result<T, SystemdError>>,
-    ) -> Result<T, String> {
+    ) -> Result<T, CallError> {
         let _permit = self.permits.acquire().await;
         match tokio::time::timeout(timeout, f).await {
-            Ok(Ok(answer)) => Ok(answer),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!(
-                "systemd did not answer about {unit} within {}",
-                humantime::format_duration(timeout)
-            )),
+            Ok(answer) => Ok(answer?),
+            Err(_) => Err(CallError::Timeout {
+                unit: unit.clone(),
+                timeout,
+            }),
         }
     }
 
@@ -110,7 +121,7 @@ impl Units for Limited {
     fn active_state<'a>(
         &'a self,
         unit: &'a UnitName,
-    ) -> BoxFuture<'a, Result<(String, String), SystemdError>> {
+    ) -> BoxFuture<'a, Result<(ActiveState, SubState), SystemdError>> {
         Box::pin(self.call(self.inner.active_state(unit)))
     }
 

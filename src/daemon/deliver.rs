@@ -94,7 +94,7 @@ pub(super) async fn run(sh: Arc<Shared>, index: usize, mut stop: watch::Receiver
                 Err(why) => {
                     // For email the daemon's own incident (status, heartbeat) until one works;
                     // for a channel shown the same way, under its name.
-                    super::setup_blocked(&sh, route.queue(), Some(why));
+                    super::setup_blocked(&sh, route.queue(), Some(why.to_string()));
                     setup_failures += 1;
                     let pause =
                         crate::backoff::doubling(SETUP_RETRY_MIN, setup_failures, SETUP_RETRY_MAX);
@@ -118,13 +118,11 @@ pub(super) async fn run(sh: Arc<Shared>, index: usize, mut stop: watch::Receiver
     }
 }
 
-fn set_up(target: &Target, host: &str) -> Result<Sender, String> {
-    match target {
-        Target::Email(e) => Mailer::new(e, host)
-            .map(Sender::Email)
-            .map_err(|e| e.to_string()),
-        Target::Channel(c) => HttpChannel::new(c).map(Sender::Http),
-    }
+fn set_up(target: &Target, host: &str) -> Result<Sender, crate::notify::SetupError> {
+    Ok(match target {
+        Target::Email(e) => Sender::Email(Mailer::new(e, host)?),
+        Target::Channel(c) => Sender::Http(HttpChannel::new(c)?),
+    })
 }
 
 /// The routes of a configuration: email's queue is the outbox folder itself (where reports

@@ -6,7 +6,7 @@
 //! not down.
 
 use super::Shared;
-use super::bus::{STATUS_ATTEMPTS, retry_pause};
+use super::bus::{CallError, STATUS_ATTEMPTS, retry_pause};
 use crate::config::Service;
 use crate::heal::cause::Finding;
 use crate::heal::ladder::{describe_status, health_url};
@@ -25,7 +25,7 @@ pub(super) struct Look {
 
 /// The daemon could not see the service: systemd did not answer about it (the last error).
 /// Not the service's fault, so never a reason to heal it.
-pub(super) struct Unseen(pub String);
+pub(super) struct Unseen(pub CallError);
 
 /// What a worker remembers between looks: the unit's full status from the last look that found
 /// it healthy. While systemd's change signals arrive (any signal makes the worker `forget`),
@@ -69,7 +69,7 @@ pub(super) async fn look(
                     .active_state_within(&svc.unit, sh.config.limits.probe_timeout)
             })
             .await?;
-            (active == status.active_state && sub == status.sub_state).then_some(status)
+            (active == status.active() && sub == status.sub_state).then_some(status)
         };
         if let Some(status) = still {
             let look = look_at(sh, svc, status).await;
@@ -94,21 +94,22 @@ pub(super) async fn look(
 
 /// Asks systemd about the unit, asking again (`STATUS_ATTEMPTS` in all, `probe_timeout` each)
 /// when a call fails: a busy or restarting bus is no news about the service.
-async fn ask<T, F: Future<Output = Result<T, String>>>(
+async fn ask<T, F: Future<Output = Result<T, CallError>>>(
     sh: &Shared,
     mut call: impl FnMut() -> F,
 ) -> Result<T, Unseen> {
-    let mut last = String::new();
-    for attempt in 0..STATUS_ATTEMPTS {
+    let mut attempt = 0;
+    loop {
         if attempt > 0 {
             tokio::time::sleep(retry_pause(sh.config.limits.check_interval, attempt)).await;
         }
+        attempt += 1;
         match call().await {
             Ok(answer) => return Ok(answer),
-            Err(e) => last = e,
+            Err(e) if attempt >= STATUS_ATTEMPTS => return Err(Unseen(e)),
+            Err(_) => {}
         }
     }
-    Err(Unseen(last))
 }
 
 async fn look_at(sh: &Shared, svc: &Service, status: UnitStatus) -> Look {
@@ -215,7 +216,7 @@ async fn failed_probe(
         return failed;
     };
     let before = &failed.status;
-    let moved = !now.job.is_empty()
+    let moved = now.job != crate::systemd::JobType::None
         || now.main_pid != before.main_pid
         || now.active_state != before.active_state;
     if !moved {

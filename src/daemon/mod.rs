@@ -11,6 +11,7 @@
 pub(crate) mod bus;
 pub mod control;
 mod deliver;
+mod error;
 #[cfg(test)]
 pub(crate) mod fake;
 mod grid;
@@ -18,6 +19,7 @@ mod look;
 mod persist;
 mod progress;
 mod shed;
+pub use error::DaemonError;
 pub use shed::single_heap;
 #[cfg(test)]
 mod tests;
@@ -34,7 +36,6 @@ use crate::notify::outbox::Outbox;
 use crate::probe::procs::{ProcTable, Processes};
 use crate::state::{DAEMON_EVENTS, Dirs, Event, ServiceState, State, WorkerPanic};
 use crate::systemd::{Systemd, Units};
-use anyhow::{Context, Result, anyhow};
 use bus::{Limited, Rebuild, Reconnect};
 use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
@@ -282,8 +283,8 @@ pub(crate) struct Hooks {
 struct SystemdReconnect(Systemd);
 
 impl Reconnect for SystemdReconnect {
-    fn reconnect(&self) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move { self.0.reconnect().await.map_err(|e| e.to_string()) })
+    fn reconnect(&self) -> BoxFuture<'_, Result<(), crate::systemd::SystemdError>> {
+        Box::pin(self.0.reconnect())
     }
 }
 
@@ -294,22 +295,24 @@ struct NoReconnect;
 
 #[cfg(test)]
 impl Reconnect for NoReconnect {
-    fn reconnect(&self) -> BoxFuture<'_, Result<(), String>> {
+    fn reconnect(&self) -> BoxFuture<'_, Result<(), crate::systemd::SystemdError>> {
         Box::pin(async {
-            Err(
+            Err(crate::systemd::SystemdError::Connect(zbus::Error::Failure(
                 "this build cannot rebuild the connection in-process; systemd will restart the \
                  daemon with a new one"
                     .to_string(),
-            )
+            )))
         })
     }
 }
 
-pub async fn run(opts: Options) -> Result<()> {
+pub async fn run(opts: Options) -> Result<(), DaemonError> {
     let config = config::load(&opts.config_path)?;
     let dirs = Dirs::new(&opts.state_dir);
-    dirs.create()
-        .with_context(|| format!("cannot create {}", opts.state_dir.display()))?;
+    dirs.create().map_err(|source| DaemonError::StateDir {
+        path: opts.state_dir.clone(),
+        source,
+    })?;
     let systemd = Systemd::connect().await?;
     systemd.subscribe().await?;
     let system = System {
@@ -455,7 +458,7 @@ impl Supervisor {
         joined: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
         panics: &mut HashMap<String, Vec<Instant>>,
         restart: bool,
-    ) -> Result<()> {
+    ) -> Result<(), DaemonError> {
         let (id, panic) = match joined {
             Ok((id, ())) => (id, None),
             Err(e) => {
@@ -494,7 +497,7 @@ impl Supervisor {
                  {message}); exiting so systemd restarts the daemon"
             );
             sh.daemon_event("worker_panicked", "failed", &why);
-            return Err(anyhow!(why));
+            return Err(DaemonError::MustRestart(why));
         }
         if !restart {
             let why = format!("the worker for {name} panicked while stopping: {message}");
@@ -571,19 +574,14 @@ pub(crate) async fn serve(
     system: System,
     hooks: Hooks,
     mut requests: impl Stream<Item = Request> + Unpin,
-) -> Result<()> {
+) -> Result<(), DaemonError> {
     let started = system.clock.now_ms();
     let mut first = true;
     let mut panics = HashMap::new();
     let mut metrics: Option<Arc<Metrics>> = None;
 
     loop {
-        // The figures outlive a reload that keeps the file; counters start at 0 with a new one.
-        metrics = match (&config.metrics, metrics.take()) {
-            (Some(c), Some(m)) if m.path == c.textfile => Some(m),
-            (Some(c), _) => Some(Arc::new(Metrics::new(c.textfile.clone()))),
-            (None, _) => None,
-        };
+        metrics = generation_metrics(&config, metrics.take());
         // The configuration is moved into `shared`: one copy, which the workers read too.
         let shared = Arc::new(build_shared(
             config,
@@ -595,48 +593,17 @@ pub(crate) async fn serve(
             metrics.clone(),
         )?);
         let (stop_tx, stop_rx) = watch::channel(false);
-        let mut sup = Supervisor::new(shared.clone(), stop_rx);
+        let mut sup = start_generation(&shared, stop_rx, std::mem::replace(&mut first, false));
         let current = &shared.config;
-        for i in 0..current.services.len() {
-            sup.spawn(Job::Worker(i), Duration::ZERO);
-        }
-        for (i, route) in shared.routes.iter().enumerate() {
-            sup.spawn(Job::Deliver(i, route.task_name()), Duration::ZERO);
-        }
-        sup.spawn(Job::Requests, current.limits.check_interval);
-        let status = format!("watching {} service(s)", current.services.len());
-        let _ = sd_notify::notify(&[
-            sd_notify::NotifyState::Ready,
-            sd_notify::NotifyState::Status(&status),
-        ]);
-        tracing::info!(
-            event = "started",
-            "{} {status}",
-            if first {
-                "started,"
-            } else {
-                "configuration reloaded,"
-            }
-        );
-        first = false;
-
-        let beat_every = sd_notify::watchdog_enabled()
-            .map(|d| d / 2)
-            .unwrap_or(Duration::from_secs(10))
-            .min(current.limits.check_interval);
         let bound = progress::bound(current);
-        // On the grid too: a beat shares its wake-up with the looks of that slot (the first
-        // one at once, the next on the grid's points).
-        let beat_every = shared.grid.snap(beat_every);
-        let mut ticker =
-            tokio::time::interval_at(shared.grid.first(Duration::ZERO, beat_every), beat_every);
+        let mut ticker = beat_ticker(&shared);
         let mut stalled = false;
         beat(&shared, &hooks, bound, &mut stalled);
         // The next generation's configuration after a reload, none for a stop.
-        let outcome: Result<Option<Config>> = loop {
+        let outcome: Result<Option<Config>, DaemonError> = loop {
             tokio::select! {
                 _ = ticker.tick() => match shared.fatal() {
-                    Some(why) => break Err(anyhow!(why)),
+                    Some(why) => break Err(DaemonError::MustRestart(why)),
                     None => beat(&shared, &hooks, bound, &mut stalled),
                 },
                 Some(joined) = sup.tasks.join_next_with_id() => {
@@ -670,31 +637,7 @@ pub(crate) async fn serve(
                 return Err(e);
             }
         };
-        // A heal in progress finishes first; systemd's watchdog keeps hearing from us meanwhile,
-        // unless a worker is stuck: that one is abandoned.
-        loop {
-            tokio::select! {
-                joined = sup.tasks.join_next_with_id() => match joined {
-                    Some(joined) => {
-                        let _ = sup.ended(joined, &mut panics, false);
-                    }
-                    None => break,
-                },
-                _ = ticker.tick() => match shared.progress.stalled(bound) {
-                    Some((worker, _)) => {
-                        if let Some(h) = sup.handles.remove(&worker) {
-                            tracing::error!(event = "stalled", "the worker for {worker} is stuck; abandoning it to stop");
-                            h.abort();
-                        }
-                        shared.progress.leave(&worker);
-                    }
-                    None => {
-                        (hooks.watchdog)();
-                        shared.stamp_alive();
-                    }
-                },
-            }
-        }
+        wind_down(&mut sup, &mut ticker, &shared, &hooks, bound, &mut panics).await;
         if next.is_none() {
             shared.with_metrics(|f| f.daemon_up = false);
             shared.metrics_changed();
@@ -706,6 +649,91 @@ pub(crate) async fn serve(
             return Ok(());
         };
         config = new;
+    }
+}
+
+/// The figures outlive a reload that keeps the file; counters start at 0 with a new one.
+fn generation_metrics(config: &Config, old: Option<Arc<Metrics>>) -> Option<Arc<Metrics>> {
+    match (&config.metrics, old) {
+        (Some(c), Some(m)) if m.path == c.textfile => Some(m),
+        (Some(c), _) => Some(Arc::new(Metrics::new(c.textfile.clone()))),
+        (None, _) => None,
+    }
+}
+
+/// Starts a configuration generation's tasks (a worker per service, a delivery task per
+/// route, the control folder's reader) and tells systemd and the journal.
+fn start_generation(shared: &Arc<Shared>, stop: watch::Receiver<bool>, first: bool) -> Supervisor {
+    let mut sup = Supervisor::new(shared.clone(), stop);
+    let current = &shared.config;
+    for i in 0..current.services.len() {
+        sup.spawn(Job::Worker(i), Duration::ZERO);
+    }
+    for (i, route) in shared.routes.iter().enumerate() {
+        sup.spawn(Job::Deliver(i, route.task_name()), Duration::ZERO);
+    }
+    sup.spawn(Job::Requests, current.limits.check_interval);
+    let status = format!("watching {} service(s)", current.services.len());
+    let _ = sd_notify::notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status(&status),
+    ]);
+    tracing::info!(
+        event = "started",
+        "{} {status}",
+        if first {
+            "started,"
+        } else {
+            "configuration reloaded,"
+        }
+    );
+    sup
+}
+
+/// The watchdog's beat: half systemd's watchdog period, at most the check interval, and on
+/// the grid too: a beat shares its wake-up with the looks of that slot (the first one at
+/// once, the next on the grid's points).
+fn beat_ticker(shared: &Shared) -> tokio::time::Interval {
+    let beat_every = sd_notify::watchdog_enabled()
+        .map(|d| d / 2)
+        .unwrap_or(Duration::from_secs(10))
+        .min(shared.config.limits.check_interval);
+    let beat_every = shared.grid.snap(beat_every);
+    tokio::time::interval_at(shared.grid.first(Duration::ZERO, beat_every), beat_every)
+}
+
+/// The end of a generation: a heal in progress finishes first; systemd's watchdog keeps
+/// hearing from us meanwhile, unless a worker is stuck: that one is abandoned.
+async fn wind_down(
+    sup: &mut Supervisor,
+    ticker: &mut tokio::time::Interval,
+    shared: &Shared,
+    hooks: &Hooks,
+    bound: Duration,
+    panics: &mut HashMap<String, Vec<Instant>>,
+) {
+    loop {
+        tokio::select! {
+            joined = sup.tasks.join_next_with_id() => match joined {
+                Some(joined) => {
+                    let _ = sup.ended(joined, panics, false);
+                }
+                None => break,
+            },
+            _ = ticker.tick() => match shared.progress.stalled(bound) {
+                Some((worker, _)) => {
+                    if let Some(h) = sup.handles.remove(&worker) {
+                        tracing::error!(event = "stalled", "the worker for {worker} is stuck; abandoning it to stop");
+                        h.abort();
+                    }
+                    shared.progress.leave(&worker);
+                }
+                None => {
+                    (hooks.watchdog)();
+                    shared.stamp_alive();
+                }
+            },
+        }
     }
 }
 
@@ -760,7 +788,7 @@ fn build_shared(
     started: u64,
     reconnect: Arc<dyn Reconnect>,
     metrics: Option<Arc<Metrics>>,
-) -> Result<Shared> {
+) -> Result<Shared, DaemonError> {
     let mut state = match dirs.load_state() {
         Ok(s) => s,
         Err(e) => {

@@ -29,7 +29,7 @@ pub(super) struct Daemon {
     fed_at: Arc<Mutex<Vec<std::time::Instant>>>,
     pub(super) opts: Options,
     requests: mpsc::UnboundedSender<Request>,
-    task: JoinHandle<Result<()>>,
+    task: JoinHandle<Result<(), DaemonError>>,
     _dir: TempDir,
 }
 
@@ -572,6 +572,8 @@ fn refused_port() -> u16 {
 /// written, b is killed: b is seen and restarted as fast as on a fast disk, the watchdog is fed
 /// all along, and both reports end up queued. The outbox's file work is on the blocking pool:
 /// on the runtime's one thread, it would stop every worker and the watchdog for the 3 s.
+// One scenario followed step by step against a slow disk; split, its timeline would be harder to read.
+#[allow(clippy::too_many_lines)]
 #[tokio::test]
 async fn while_each_report_write_takes_3_s_a_killed_service_is_healed_at_once_and_the_watchdog_fed()
 {

@@ -15,7 +15,7 @@ use crate::heal::cause::{Cause, classify};
 use crate::heal::incident::{Incident, Outcome};
 use crate::heal::ladder;
 use crate::heal::machine::{Action, Policy, Seen};
-use crate::notify::outbox::About;
+use crate::notify::outbox::{About, ReportOutcome};
 use crate::notify::report::{Origin, render};
 use crate::state::Event;
 use crate::systemd::{ActiveState, ActiveStates};
@@ -166,6 +166,120 @@ async fn follow(sh: &Shared, svc: &Service, first: bool) -> Option<ActiveStates>
     }
 }
 
+/// An operator's reset: the breaker closes and the attempt counts start again.
+fn reset_breaker(sh: &Shared, svc: &Service) {
+    sh.update(|st| {
+        st.services
+            .entry(svc.name.to_string())
+            .or_default()
+            .machine
+            .reset()
+    });
+    log(
+        sh,
+        svc,
+        "reset",
+        "",
+        "ok",
+        "circuit breaker reset by an operator",
+    );
+}
+
+/// The look in the metrics, when they are on.
+fn count_look(sh: &Shared, svc: &Service, look: &Look, paused: bool, began: tokio::time::Instant) {
+    if let Some(m) = &sh.metrics {
+        let up = look.seen == Seen::Ok;
+        if m.look(
+            svc.name.as_str(),
+            up,
+            paused,
+            began.elapsed(),
+            sh.ctx.clock.now_ms(),
+            sh.config.limits.check_interval,
+        ) {
+            sh.metrics_changed();
+        }
+    }
+}
+
+/// systemd starting or restarting the unit is left to it for at most `start_timeout` (counted
+/// from `acting_since`); after that the look counts as the unit down.
+fn give_systemd_its_time(
+    sh: &Shared,
+    look: &mut Look,
+    acting_since: &mut Option<tokio::time::Instant>,
+) {
+    if look.seen == Seen::SystemdActing {
+        let since = *acting_since.get_or_insert_with(tokio::time::Instant::now);
+        if since.elapsed() > sh.config.limits.start_timeout {
+            look.seen = Seen::UnitDown;
+            look.summary = format!(
+                "{} for over {:?}",
+                look.summary, sh.config.limits.start_timeout
+            );
+        }
+    } else {
+        *acting_since = None;
+    }
+}
+
+/// The state machine's step for this look, and the incident it opens (to heal, or to report
+/// a tripped breaker). The phase change and the incident are saved together: a crash between
+/// them would leave a service "healing" with nothing to resume.
+fn decide(
+    sh: &Shared,
+    svc: &Service,
+    look: &Look,
+    paused: bool,
+    now_s: u64,
+) -> (Action, Option<Incident>) {
+    let now = sh.ctx.clock.now_ms();
+    sh.update_service(svc.name.as_str(), |s| {
+        // Written when what the look saw changes, with when that was: not at every look.
+        if s.last_probe.as_deref() != Some(look.summary.as_str()) {
+            s.last_probe = Some(look.summary.clone());
+            s.last_probe_ms = now;
+        }
+        if paused {
+            // A pause is the operator's, kept apart from the phase so it never clears a breaker.
+            return (Action::Nothing, None);
+        }
+        s.machine.resume();
+        let action = s.machine.observe(look.seen, now_s, &policy(sh));
+        if !matches!(action, Action::Heal | Action::TripBreaker) {
+            return (action, None);
+        }
+        let mut inc = Incident::new(
+            svc,
+            detected_text(svc, look),
+            classify(&look.status, &look.finding),
+            now,
+        );
+        if action == Action::TripBreaker {
+            flapping(&mut inc, &s.machine.heals, now);
+        }
+        s.open = Some(Box::new(inc.clone()));
+        (action, Some(inc))
+    })
+}
+
+/// A tripped breaker's incident: when the service was healed within the window.
+fn flapping(inc: &mut Incident, heals: &[u64], now: u64) {
+    let times: Vec<String> = heals
+        .iter()
+        .map(|t| crate::notify::report::utc(t * 1000))
+        .collect();
+    inc.steps.push(format!(
+        "Healed {} times before, at {}; not healing again until the window passes",
+        heals.len(),
+        times.join(", ")
+    ));
+    inc.outcome = Outcome::Flapping {
+        at_ms: now,
+        recent_heals: heals.len() as u32,
+    };
+}
+
 fn policy(sh: &Shared) -> Policy {
     let l = &sh.config.limits;
     Policy {
@@ -197,90 +311,11 @@ async fn look_and_act(
     };
     let (reset, paused) = requests(sh, svc, control, &look, now_s).await;
     if reset {
-        sh.update(|st| {
-            st.services
-                .entry(svc.name.to_string())
-                .or_default()
-                .machine
-                .reset()
-        });
-        log(
-            sh,
-            svc,
-            "reset",
-            "",
-            "ok",
-            "circuit breaker reset by an operator",
-        );
+        reset_breaker(sh, svc);
     }
-    if let Some(m) = &sh.metrics {
-        let up = look.seen == Seen::Ok;
-        if m.look(
-            svc.name.as_str(),
-            up,
-            paused.is_some(),
-            began.elapsed(),
-            sh.ctx.clock.now_ms(),
-            sh.config.limits.check_interval,
-        ) {
-            sh.metrics_changed();
-        }
-    }
-    if look.seen == Seen::SystemdActing {
-        let since = *acting_since.get_or_insert_with(tokio::time::Instant::now);
-        if since.elapsed() > sh.config.limits.start_timeout {
-            look.seen = Seen::UnitDown;
-            look.summary = format!(
-                "{} for over {:?}",
-                look.summary, sh.config.limits.start_timeout
-            );
-        }
-    } else {
-        *acting_since = None;
-    }
-    let now = sh.ctx.clock.now_ms();
-    // The phase change and the incident it opens are saved together: a crash between them
-    // would leave a service "healing" with nothing to resume.
-    let (action, inc) = sh.update_service(svc.name.as_str(), |s| {
-        // Written when what the look saw changes, with when that was: not at every look.
-        if s.last_probe.as_deref() != Some(look.summary.as_str()) {
-            s.last_probe = Some(look.summary.clone());
-            s.last_probe_ms = now;
-        }
-        if paused.is_some() {
-            // A pause is the operator's, kept apart from the phase so it never clears a breaker.
-            return (Action::Nothing, None);
-        }
-        s.machine.resume();
-        let action = s.machine.observe(look.seen, now_s, &policy(sh));
-        if !matches!(action, Action::Heal | Action::TripBreaker) {
-            return (action, None);
-        }
-        let mut inc = Incident::new(
-            svc,
-            detected_text(svc, &look),
-            classify(&look.status, &look.finding),
-            now,
-        );
-        if action == Action::TripBreaker {
-            let heals = &s.machine.heals;
-            let times: Vec<String> = heals
-                .iter()
-                .map(|t| crate::notify::report::utc(t * 1000))
-                .collect();
-            inc.steps.push(format!(
-                "Healed {} times before, at {}; not healing again until the window passes",
-                heals.len(),
-                times.join(", ")
-            ));
-            inc.outcome = Outcome::Flapping {
-                at_ms: now,
-                recent_heals: heals.len() as u32,
-            };
-        }
-        s.open = Some(Box::new(inc.clone()));
-        (action, Some(inc))
-    });
+    count_look(sh, svc, &look, paused.is_some(), began);
+    give_systemd_its_time(sh, &mut look, acting_since);
+    let (action, inc) = decide(sh, svc, &look, paused.is_some(), now_s);
     match (action, inc) {
         (Action::Recovered, _) => log(
             sh,
@@ -420,7 +455,7 @@ async fn refine_cause(sh: &Shared, svc: &Service, inc: &mut Incident) {
     );
     if let (true, Ok(st)) = (unit_cause, sh.ctx.units.status(&svc.unit).await)
         && !st.is_active()
-        && st.result != "success"
+        && st.result != crate::systemd::ServiceResult::Success
     {
         inc.cause = crate::heal::cause::refine(&inc.cause, &st);
     }
@@ -443,7 +478,11 @@ async fn close(sh: &Arc<Shared>, svc: &Service, inc: Incident) {
             let about = About {
                 host: sh.host.clone(),
                 service: svc.name.to_string(),
-                outcome: inc.kind().to_ascii_uppercase(),
+                outcome: match inc.outcome {
+                    Outcome::Resolved { .. } => ReportOutcome::Resolved,
+                    Outcome::Failed { .. } | Outcome::Flapping { .. } => ReportOutcome::Failed,
+                    Outcome::Open => ReportOutcome::None,
+                },
             };
             // Each channel's queue in turn; one that cannot be written does not stop the next.
             for route in &sh.routes {
@@ -535,7 +574,7 @@ async fn blind(sh: &Arc<Shared>, svc: &Service, Unseen(error): Unseen) {
         if first {
             st.blind_since_ms = Some(now);
         }
-        st.blind_error = Some(error.clone());
+        st.blind_error = Some(error.to_string());
         (first, st.blind_services.len() >= sh.config.services.len())
     });
     if first {

@@ -4,7 +4,7 @@
 //! failed too.
 
 use crate::probe::port::Listener;
-use crate::systemd::{ExecCode, UnitStatus};
+use crate::systemd::{ExecCode, ServiceResult, UnitStatus};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -121,21 +121,21 @@ pub fn classify(st: &UnitStatus, finding: &Finding) -> Cause {
         Finding::HttpFailed(why) if st.is_active() => return Cause::Hung { why: why.clone() },
         _ => {}
     }
-    match st.result.as_str() {
-        "start-limit-hit" if st.n_restarts > 0 => Cause::RestartLoop {
+    match st.result {
+        ServiceResult::StartLimitHit if st.n_restarts > 0 => Cause::RestartLoop {
             restarts: st.n_restarts,
             last: last_exit(st),
         },
-        "start-limit-hit" => Cause::StartLimit,
-        "oom-kill" => Cause::OutOfMemory,
-        "timeout" => Cause::Timeout,
-        "core-dump" => Cause::CoreDump {
+        ServiceResult::StartLimitHit => Cause::StartLimit,
+        ServiceResult::OomKill => Cause::OutOfMemory,
+        ServiceResult::Timeout => Cause::Timeout,
+        ServiceResult::CoreDump => Cause::CoreDump {
             signal: st.exec_main_status,
         },
-        "signal" => Cause::Killed {
+        ServiceResult::Signal => Cause::Killed {
             signal: st.exec_main_status,
         },
-        "exit-code"
+        ServiceResult::ExitCode
             if systemd_exec_status(st.exec_main_status).is_some()
                 || st.exec_main_status == EX_CONFIG =>
         {
@@ -143,14 +143,14 @@ pub fn classify(st: &UnitStatus, finding: &Finding) -> Cause {
                 status: st.exec_main_status,
             }
         }
-        "exit-code" => Cause::Crashed {
+        ServiceResult::ExitCode => Cause::Crashed {
             status: st.exec_main_status,
         },
         // systemd counts an exit on SIGTERM, SIGINT, SIGHUP or SIGPIPE as success: that is how
         // `systemctl stop` ends most services, so it is a stop, not a kill.
-        "success" | "" => Cause::Stopped,
+        ServiceResult::Success | ServiceResult::None => Cause::Stopped,
         other => Cause::Other {
-            result: other.into(),
+            result: other.to_string(),
         },
     }
 }
@@ -172,7 +172,7 @@ fn last_exit(st: &UnitStatus) -> String {
 /// or when the service cannot even be started (its command or settings are wrong, or systemd
 /// gave up starting it), which is what a human must fix first.
 pub fn refine(original: &Cause, after: &UnitStatus) -> Cause {
-    if after.is_active() || matches!(after.result.as_str(), "success" | "") {
+    if after.is_active() || matches!(after.result, ServiceResult::Success | ServiceResult::None) {
         return original.clone();
     }
     let now = match classify(after, &Finding::UnitDown) {

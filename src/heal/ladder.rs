@@ -5,6 +5,8 @@
 //! is signalled only through a pidfd on the very process found on the port. It reaches systemd,
 //! the process table and the clock only through `Ctx`.
 
+mod error;
+
 use super::clock::Clock;
 use super::incident::{Attempt, Incident};
 use super::turns::{Turn, Turns};
@@ -12,7 +14,8 @@ use crate::config::{HealthTarget, Limits, Service, Strategy, UnitName};
 use crate::probe::http::{self, HttpOutcome};
 use crate::probe::port::Listener;
 use crate::probe::procs::{Processes, no_such_process};
-use crate::systemd::{UnitStatus, Units};
+use crate::systemd::{ActiveState, JobResult, UnitStatus, Units};
+use error::{JobError, Unhealthy};
 use rustix::process::Signal;
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,7 +108,7 @@ pub async fn run(
 async fn restart(ctx: &Ctx, svc: &Service, inc: &mut Incident, record: Record<'_>) -> Step {
     let step = format!("Executed: systemctl restart {}", svc.unit);
     if let Err(why) = job(ctx, &svc.unit, Verb::Restart, step, inc, record).await {
-        return Step::Failed(why);
+        return Step::Failed(why.to_string());
     }
     verify(ctx, svc).await
 }
@@ -146,7 +149,7 @@ async fn job(
     step: String,
     inc: &mut Incident,
     record: Record<'_>,
-) -> Result<(), String> {
+) -> Result<(), JobError> {
     let timeout = ctx.limits.start_timeout;
     let turn = turn(ctx, inc, record).await;
     inc.steps.push(step);
@@ -156,26 +159,33 @@ async fn job(
         Verb::Start => (ctx.units.start(unit, timeout).await, "start"),
     };
     drop(turn);
-    let job = job.map_err(|e| e.to_string())?;
+    let job = job?;
     if let Some(step) = inc.steps.last_mut() {
         step.push_str(&format!(" -> {}", job.describe()));
     }
     // A job canceled by a newer one for the same unit (systemd's own restart, an operator's
     // start) is not a failure: the unit's state says how that one went.
-    if job.is_done() || job.result.as_deref() == Some("canceled") {
+    if job.is_done() || job.result == Some(JobResult::Canceled) {
         return Ok(());
     }
     let state = match ctx.units.status(unit).await {
         Ok(st) => describe_status(&st),
         Err(e) => e.to_string(),
     };
+    let unit = unit.clone();
     Err(match job.result {
-        Some(result) => {
-            format!("{unit} did not become active: its {verb} job ended '{result}' ({state})")
-        }
-        None => format!(
-            "{unit} did not become active: its {verb} job was still running after {timeout:?} ({state})"
-        ),
+        Some(result) => JobError::Ended {
+            unit,
+            verb,
+            result,
+            state,
+        },
+        None => JobError::StillRunning {
+            unit,
+            verb,
+            timeout,
+            state,
+        },
     })
 }
 
@@ -319,7 +329,7 @@ async fn terminate(ctx: &Ctx, svc: &Service, control_group: &str, p: &Listener) 
 
 async fn reset_failed(ctx: &Ctx, svc: &Service, inc: &mut Incident, record: Record<'_>) -> Step {
     match ctx.units.status(&svc.unit).await {
-        Ok(st) if st.active_state != "failed" => {
+        Ok(st) if st.active() != ActiveState::Failed => {
             return Step::Skipped(format!("{} was not in the failed state", svc.unit));
         }
         Err(e) => return Step::Failed(e.to_string()),
@@ -335,7 +345,7 @@ async fn reset_failed(ctx: &Ctx, svc: &Service, inc: &mut Incident, record: Reco
     }
     let step = format!("Executed: systemctl start {}", svc.unit);
     if let Err(why) = job(ctx, &svc.unit, Verb::Start, step, inc, record).await {
-        return Step::Failed(why);
+        return Step::Failed(why.to_string());
     }
     verify(ctx, svc).await
 }
@@ -360,7 +370,7 @@ async fn dependency_restart(
             st.active_state
         );
         if let Err(why) = job(ctx, dep, Verb::Start, step, inc, record).await {
-            return Step::Failed(why);
+            return Step::Failed(why.to_string());
         }
         record(inc);
         if !ctx
@@ -409,7 +419,7 @@ async fn kill_hung(ctx: &Ctx, svc: &Service, inc: &mut Incident, record: Record<
 /// healthy, and all of it still true after the settle time.
 async fn verify(ctx: &Ctx, svc: &Service) -> Step {
     match check_healthy(ctx, svc, ctx.limits.start_timeout).await {
-        Err(why) => return Step::Failed(why),
+        Err(why) => return Step::Failed(why.to_string()),
         Ok(_) if ctx.limits.settle_time.is_zero() => {}
         Ok(_) => tokio::time::sleep(ctx.limits.settle_time).await,
     }
@@ -419,30 +429,16 @@ async fn verify(ctx: &Ctx, svc: &Service) -> Step {
     }
 }
 
-async fn check_healthy(ctx: &Ctx, svc: &Service, within: Duration) -> Result<String, String> {
+async fn check_healthy(ctx: &Ctx, svc: &Service, within: Duration) -> Result<String, Unhealthy> {
     let deadline = tokio::time::Instant::now() + within;
-    if !ctx
-        .units
-        .wait_active(&svc.unit, within)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        let st = ctx
-            .units
-            .status(&svc.unit)
-            .await
-            .map_err(|e| e.to_string())?;
-        return Err(format!(
-            "{} did not become active ({})",
-            svc.unit,
-            describe_status(&st)
-        ));
+    if !ctx.units.wait_active(&svc.unit, within).await? {
+        let st = ctx.units.status(&svc.unit).await?;
+        return Err(Unhealthy::NotActive {
+            unit: svc.unit.clone(),
+            status: describe_status(&st),
+        });
     }
-    let st = ctx
-        .units
-        .status(&svc.unit)
-        .await
-        .map_err(|e| e.to_string())?;
+    let st = ctx.units.status(&svc.unit).await?;
     let mut summary = format!("{} is active", svc.unit);
     if let Some(port) = svc.port.map(|p| p.get()) {
         loop {
@@ -453,12 +449,12 @@ async fn check_healthy(ctx: &Ctx, svc: &Service, within: Duration) -> Result<Str
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(match holders.first() {
-                    Some(h) => format!(
-                        "port {port} is held by {}, not by {}",
-                        h.describe(),
-                        svc.unit
-                    ),
-                    None => format!("nothing listens on port {port}"),
+                    Some(h) => Unhealthy::PortHeldByOther {
+                        port,
+                        holder: h.describe(),
+                        unit: svc.unit.clone(),
+                    },
+                    None => Unhealthy::PortFree { port },
                 });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -472,7 +468,13 @@ async fn check_healthy(ctx: &Ctx, svc: &Service, within: Duration) -> Result<Str
                 h.trust_note(),
                 h.expected_status
             )),
-            other => return Err(other.describe(&url, h.expected_status)),
+            outcome => {
+                return Err(Unhealthy::Probe {
+                    url,
+                    outcome,
+                    expected: h.expected_status,
+                });
+            }
         }
     }
     Ok(summary)

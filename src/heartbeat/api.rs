@@ -11,6 +11,54 @@ pub const HOSTED: &str = "https://healthchecks.io/api/v3";
 /// The most of a reply that is read (a list of checks is a few hundred kilobytes at most).
 const MAX_REPLY: usize = 4 << 20;
 
+/// Why a call to the Management API did not give what was asked. `base` is the API's address as
+/// configured (it holds no key: the key travels in a header only).
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// `why` is the innermost cause (DNS, refused, TLS, timeout).
+    #[error("cannot reach Healthchecks at {base}: {why}")]
+    Unreachable { base: String, why: String },
+    #[error(
+        "Healthchecks at {base} answered HTTP {status} with something that is not the \
+         API's JSON (is api_url the Management API, e.g. .../api/v3?)"
+    )]
+    NotJson { base: String, status: u16 },
+    /// `server` is the server's own words (its `error`, or the start of its body).
+    #[error(
+        "Healthchecks rejected the API key ({server}): use the project's read-write API key from its Settings page"
+    )]
+    BadKey { server: String },
+    #[error("Healthchecks refused the check's settings: {server}")]
+    Invalid { server: String },
+    #[error("Healthchecks refused: the plan's limit on checks is reached ({server})")]
+    PlanLimit { server: String },
+    #[error("Healthchecks rate limit: still 429 after 4 attempts; try again in a minute")]
+    RateLimited,
+    #[error("Healthchecks answered 404 Not Found for {method}: is api_url ({base}) right?")]
+    NotFound {
+        method: reqwest::Method,
+        base: String,
+    },
+    #[error(
+        "Healthchecks at {base} redirected ({status}); set api_url to the final address (https://...)"
+    )]
+    Redirected { base: String, status: u16 },
+    #[error("Healthchecks answered HTTP {status} for {method}")]
+    Status {
+        status: u16,
+        method: reqwest::Method,
+    },
+    #[error("Healthchecks answered the upsert without a check uuid: is the API key read-write?")]
+    NoUuid,
+}
+
+/// For callers that report errors as text (the module's `ensure`).
+impl From<ApiError> for String {
+    fn from(e: ApiError) -> String {
+        e.to_string()
+    }
+}
+
 pub struct Api {
     base: String,
     key: String,
@@ -37,7 +85,7 @@ impl Api {
         method: reqwest::Method,
         path: &str,
         body: Option<&Value>,
-    ) -> Result<(u16, Value), String> {
+    ) -> Result<(u16, Value), ApiError> {
         let url = format!("{}{path}", self.base);
         for attempt in 1..=4 {
             let mut req = self
@@ -49,9 +97,9 @@ impl Api {
                     .header("Content-Type", "application/json")
                     .body(b.to_string());
             }
-            let resp = req.send().await.map_err(|e| {
-                let e = e.without_url();
-                format!("cannot reach Healthchecks at {}: {}", self.base, root(&e))
+            let resp = req.send().await.map_err(|e| ApiError::Unreachable {
+                base: self.base.clone(),
+                why: root(&e.without_url()),
             })?;
             let status = resp.status().as_u16();
             let json_reply = resp
@@ -75,34 +123,18 @@ impl Api {
                 .chars()
                 .take(200)
                 .collect();
+            let base = self.base.clone();
             return match (status, json) {
                 (200 | 201, Some(json @ Value::Object(_))) if json_reply => Ok((status, json)),
-                (200 | 201, _) => Err(format!(
-                    "Healthchecks at {} answered HTTP {status} with something that is not the \
-                     API's JSON (is api_url the Management API, e.g. .../api/v3?)",
-                    self.base
-                )),
+                (200 | 201, _) => Err(ApiError::NotJson { base, status }),
                 (status, _) => Err(match status {
-                    401 => format!(
-                        "Healthchecks rejected the API key ({server}): use the project's read-write API key from its Settings page"
-                    ),
-                    400 => format!("Healthchecks refused the check's settings: {server}"),
-                    403 => format!(
-                        "Healthchecks refused: the plan's limit on checks is reached ({server})"
-                    ),
-                    429 => {
-                        "Healthchecks rate limit: still 429 after 4 attempts; try again in a minute"
-                            .into()
-                    }
-                    404 => format!(
-                        "Healthchecks answered 404 Not Found for {method}: is api_url ({}) right?",
-                        self.base
-                    ),
-                    s @ 300..=399 => format!(
-                        "Healthchecks at {} redirected ({s}); set api_url to the final address (https://...)",
-                        self.base
-                    ),
-                    s => format!("Healthchecks answered HTTP {s} for {method}"),
+                    401 => ApiError::BadKey { server },
+                    400 => ApiError::Invalid { server },
+                    403 => ApiError::PlanLimit { server },
+                    429 => ApiError::RateLimited,
+                    404 => ApiError::NotFound { method, base },
+                    300..=399 => ApiError::Redirected { base, status },
+                    status => ApiError::Status { status, method },
                 }),
             };
         }
@@ -110,7 +142,7 @@ impl Api {
     }
 
     /// The check with this slug, if there is one.
-    pub async fn find_by_slug(&self, slug: &str) -> Result<Option<Value>, String> {
+    pub async fn find_by_slug(&self, slug: &str) -> Result<Option<Value>, ApiError> {
         let (_, v) = self
             .call(reqwest::Method::GET, &format!("/checks/?slug={slug}"), None)
             .await?;
@@ -118,42 +150,39 @@ impl Api {
     }
 
     /// Creates or updates (upsert on slug). Returns the check as the server has it.
-    pub async fn upsert(&self, fields: &Value) -> Result<Value, String> {
+    pub async fn upsert(&self, fields: &Value) -> Result<Value, ApiError> {
         let (_, v) = self
             .call(reqwest::Method::POST, "/checks/", Some(fields))
             .await?;
         if v["uuid"].as_str().is_none() {
-            return Err(
-                "Healthchecks answered the upsert without a check uuid: is the API key read-write?"
-                    .into(),
-            );
+            return Err(ApiError::NoUuid);
         }
         Ok(v)
     }
 
-    pub async fn resume(&self, uuid: &str) -> Result<Value, String> {
+    pub async fn resume(&self, uuid: &str) -> Result<Value, ApiError> {
         self.check_action(uuid, "resume").await
     }
 
-    pub async fn delete(&self, uuid: &str) -> Result<(), String> {
+    pub async fn delete(&self, uuid: &str) -> Result<(), ApiError> {
         self.call(reqwest::Method::DELETE, &format!("/checks/{uuid}"), None)
             .await
             .map(|_| ())
     }
 
-    pub async fn pause(&self, uuid: &str) -> Result<Value, String> {
+    pub async fn pause(&self, uuid: &str) -> Result<Value, ApiError> {
         self.check_action(uuid, "pause").await
     }
 
     /// POST /checks/<uuid>/<action> (pause, resume): the check as the server now has it.
-    async fn check_action(&self, uuid: &str, action: &str) -> Result<Value, String> {
+    async fn check_action(&self, uuid: &str, action: &str) -> Result<Value, ApiError> {
         let path = format!("/checks/{uuid}/{action}");
         let (_, v) = self.call(reqwest::Method::POST, &path, None).await?;
         Ok(v)
     }
 
     /// The project's integrations: (id, name).
-    pub async fn channels(&self) -> Result<Vec<(String, String)>, String> {
+    pub async fn channels(&self) -> Result<Vec<(String, String)>, ApiError> {
         let (_, v) = self.call(reqwest::Method::GET, "/channels/", None).await?;
         Ok(v["channels"]
             .as_array()

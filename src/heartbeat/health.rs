@@ -69,6 +69,7 @@ fn assess(config: &Config, dirs: &Dirs) -> Assessment {
     let (daemon, daemon_ok) = match daemon_state(config, dirs) {
         Ok(s) => (s, true),
         Err(problem) => {
+            let problem = problem.to_string();
             problems.push(problem.clone());
             (problem, false)
         }
@@ -179,7 +180,7 @@ pub async fn assess_with(config: &Config, dirs: &Dirs, systemd: &impl UnitStates
             }
         })
         .collect();
-    a.systemd_error = states.as_ref().err().cloned();
+    a.systemd_error = states.as_ref().err().map(ToString::to_string);
     let (seen, problems) = own_view(&services, states);
     for (i, s) in asked.into_iter().zip(seen) {
         a.services[i] = s;
@@ -223,11 +224,29 @@ fn reports_stuck(
     problems
 }
 
+/// Why the daemon is not vouching for the services: the server check's first problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum DaemonProblem {
+    #[error("miraclemax-self-heal has not run on this host (no liveness stamp)")]
+    NeverRan,
+    /// `age` is the time since its last sign of life.
+    #[error("miraclemax-self-heal is not running (last sign of life {} ago)", human(*age))]
+    NotRunning { age: Duration },
+    #[error(
+        "miraclemax-self-heal is wedged: pid {pid} has not checked anything for {} (limit {})",
+        human(*age),
+        human(*limit)
+    )]
+    Wedged {
+        pid: u32,
+        age: Duration,
+        limit: Duration,
+    },
+}
+
 /// Ok(description) when the daemon is alive and looking; Err(the problem) otherwise.
-fn daemon_state(config: &Config, dirs: &Dirs) -> Result<String, String> {
-    let stamp = std::fs::read_to_string(dirs.alive()).map_err(|_| {
-        "miraclemax-self-heal has not run on this host (no liveness stamp)".to_string()
-    })?;
+fn daemon_state(config: &Config, dirs: &Dirs) -> Result<String, DaemonProblem> {
+    let stamp = std::fs::read_to_string(dirs.alive()).map_err(|_| DaemonProblem::NeverRan)?;
     let pid: u32 = stamp
         .split_whitespace()
         .next()
@@ -239,18 +258,11 @@ fn daemon_state(config: &Config, dirs: &Dirs) -> Result<String, String> {
         .and_then(|t| t.elapsed().ok())
         .unwrap_or(Duration::MAX);
     if !crate::probe::procs::alive(pid) {
-        return Err(format!(
-            "miraclemax-self-heal is not running (last sign of life {} ago)",
-            human(age)
-        ));
+        return Err(DaemonProblem::NotRunning { age });
     }
     let limit = stale_after(config);
     if age > limit {
-        return Err(format!(
-            "miraclemax-self-heal is wedged: pid {pid} has not checked anything for {} (limit {})",
-            human(age),
-            human(limit)
-        ));
+        return Err(DaemonProblem::Wedged { pid, age, limit });
     }
     Ok(format!(
         "miraclemax-self-heal running (pid {pid}, last check {} ago)",
@@ -261,15 +273,15 @@ fn daemon_state(config: &Config, dirs: &Dirs) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::heartbeat::units::{UnitState, tests::unit};
+    use crate::heartbeat::units::{SystemctlError, UnitState, tests::unit};
 
     /// systemd as a table, in the order asked.
-    struct Table(Result<Vec<UnitState>, String>);
+    struct Table(Vec<UnitState>);
 
     impl UnitStates for Table {
-        async fn states(&self, units: &[String]) -> Result<Vec<UnitState>, String> {
+        async fn states(&self, units: &[String]) -> Result<Vec<UnitState>, SystemctlError> {
             assert_eq!(units, ["web.service", "db.service", "cache.service"]);
-            self.0.clone()
+            Ok(self.0.clone())
         }
     }
 
@@ -339,11 +351,11 @@ mod tests {
             std::path::Path::new("config.yaml"),
         )
         .unwrap();
-        let systemd = Table(Ok(vec![
+        let systemd = Table(vec![
             unit("loaded", "active", "running"),
             unit("loaded", "activating", "auto-restart"),
             unit("loaded", "active", "exited"),
-        ]));
+        ]);
         let a = block_on(assess_with(&config, &dirs, &systemd));
         assert!(!a.vouched);
         assert_eq!(
@@ -388,7 +400,7 @@ mod tests {
         /// Answers only for db.service, down.
         struct OnlyDb;
         impl UnitStates for OnlyDb {
-            async fn states(&self, units: &[String]) -> Result<Vec<UnitState>, String> {
+            async fn states(&self, units: &[String]) -> Result<Vec<UnitState>, SystemctlError> {
                 assert_eq!(units, ["db.service"], "only the unseen service is asked");
                 Ok(vec![unit("loaded", "failed", "failed")])
             }

@@ -9,31 +9,60 @@
 //! the mapping from unit states to pings is tested without systemd.
 
 use super::health::ServiceHealth;
+use crate::systemd::{ActiveState, LoadState, SubState};
 use std::process::Stdio;
 use std::time::Duration;
 
 /// What systemd says about one unit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UnitState {
     /// `loaded`, `not-found`, `masked`...
-    pub load: String,
+    pub load: LoadState,
     /// `active`, `reloading`, `inactive`, `failed`, `activating`, `deactivating`.
-    pub active: String,
+    pub active: ActiveState,
     /// `running`, `exited`, `dead`, `auto-restart`...
-    pub sub: String,
+    pub sub: SubState,
 }
 
 impl UnitState {
     /// Serving as far as systemd can tell.
     pub fn is_up(&self) -> bool {
-        matches!(self.active.as_str(), "active" | "reloading")
+        matches!(self.active, ActiveState::Active | ActiveState::Reloading)
     }
 }
 
 /// Where the heartbeat reads unit states from: systemd here, a table in tests.
 pub trait UnitStates {
     /// The states of `units`, in the same order; Err(why) when systemd could not be asked.
-    fn states(&self, units: &[String]) -> impl Future<Output = Result<Vec<UnitState>, String>>;
+    fn states(
+        &self,
+        units: &[String],
+    ) -> impl Future<Output = Result<Vec<UnitState>, SystemctlError>>;
+}
+
+/// Why `systemctl show` told nothing; `command` is its argument vector, as shown to a human.
+#[derive(Debug, thiserror::Error)]
+pub enum SystemctlError {
+    #[error("`{command}` did not answer within {timeout:?}")]
+    Timeout { command: String, timeout: Duration },
+    #[error("cannot run `{command}`: {source}")]
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
+    /// `message` is the first line of its stderr.
+    #[error("`{command}` failed ({status}): {message}")]
+    Failed {
+        command: String,
+        status: std::process::ExitStatus,
+        message: String,
+    },
+    #[error("`{command}` described {described} unit(s) for {asked} asked")]
+    Miscounted {
+        command: String,
+        described: usize,
+        asked: usize,
+    },
 }
 
 /// `systemctl show --property=LoadState,ActiveState,SubState -- UNIT...`.
@@ -44,11 +73,11 @@ pub struct Systemctl {
 const PROPERTIES: &str = "--property=LoadState,ActiveState,SubState";
 
 impl UnitStates for Systemctl {
-    async fn states(&self, units: &[String]) -> Result<Vec<UnitState>, String> {
+    async fn states(&self, units: &[String]) -> Result<Vec<UnitState>, SystemctlError> {
         if units.is_empty() {
             return Ok(Vec::new());
         }
-        let argv = || format!("`systemctl show {PROPERTIES} -- {}`", units.join(" "));
+        let command = || format!("systemctl show {PROPERTIES} -- {}", units.join(" "));
         let child = tokio::process::Command::new("systemctl")
             .args(["show", PROPERTIES, "--"])
             .args(units)
@@ -57,32 +86,39 @@ impl UnitStates for Systemctl {
             .output();
         let out = match tokio::time::timeout(self.timeout, child).await {
             Err(_) => {
-                return Err(format!(
-                    "{} did not answer within {:?}",
-                    argv(),
-                    self.timeout
-                ));
+                return Err(SystemctlError::Timeout {
+                    command: command(),
+                    timeout: self.timeout,
+                });
             }
-            Ok(Err(e)) => return Err(format!("cannot run {}: {e}", argv())),
+            Ok(Err(source)) => {
+                return Err(SystemctlError::Spawn {
+                    command: command(),
+                    source,
+                });
+            }
             Ok(Ok(out)) => out,
         };
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            return Err(format!(
-                "{} failed ({}): {}",
-                argv(),
-                out.status,
-                stderr.lines().next().unwrap_or("no message").trim()
-            ));
+            return Err(SystemctlError::Failed {
+                command: command(),
+                status: out.status,
+                message: stderr
+                    .lines()
+                    .next()
+                    .unwrap_or("no message")
+                    .trim()
+                    .to_string(),
+            });
         }
         let parsed = parse(&String::from_utf8_lossy(&out.stdout));
         if parsed.len() != units.len() {
-            return Err(format!(
-                "{} described {} unit(s) for {} asked",
-                argv(),
-                parsed.len(),
-                units.len()
-            ));
+            return Err(SystemctlError::Miscounted {
+                command: command(),
+                described: parsed.len(),
+                asked: units.len(),
+            });
         }
         Ok(parsed)
     }
@@ -100,7 +136,7 @@ pub(super) struct Watched {
 /// own problem already fails the server check and says why.
 pub(super) fn own_view(
     services: &[Watched],
-    states: Result<Vec<UnitState>, String>,
+    states: Result<Vec<UnitState>, impl std::fmt::Display>,
 ) -> (Vec<ServiceHealth>, Vec<String>) {
     let mut problems = Vec::new();
     let seen = services
@@ -120,12 +156,12 @@ pub(super) fn own_view(
                 ),
                 (Ok(states), false) => {
                     let u = &states[i];
-                    let said = if u.load == "loaded" {
+                    let said = if u.load == LoadState::Loaded {
                         format!("ActiveState={}, SubState={}", u.active, u.sub)
                     } else {
                         format!("LoadState={}, ActiveState={}", u.load, u.active)
                     };
-                    if u.is_up() && u.load == "loaded" {
+                    if u.is_up() && u.load == LoadState::Loaded {
                         ("up", None, Some(said))
                     } else {
                         let reason = format!(
@@ -164,12 +200,11 @@ fn parse(out: &str) -> Vec<UnitState> {
                     .lines()
                     .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
                     .unwrap_or("")
-                    .to_string()
             };
             UnitState {
-                load: get("LoadState"),
-                active: get("ActiveState"),
-                sub: get("SubState"),
+                load: LoadState::parse(get("LoadState")),
+                active: ActiveState::parse(get("ActiveState")),
+                sub: SubState::parse(get("SubState")),
             }
         })
         .collect()
@@ -202,7 +237,7 @@ pub(crate) mod tests {
     fn without_the_daemon_systemd_states_decide_each_service_check() {
         let (seen, problems) = own_view(
             &watched(),
-            Ok(vec![
+            Ok::<_, &str>(vec![
                 unit("loaded", "active", "running"),
                 unit("loaded", "failed", "failed"),
                 unit("not-found", "inactive", "dead"),
@@ -251,7 +286,7 @@ pub(crate) mod tests {
     fn when_systemd_cannot_be_asked_every_service_is_unknown_and_a_paused_one_stays_paused() {
         let mut w = watched();
         w[2].paused = true;
-        let (seen, problems) = own_view(&w, Err("no bus".into()));
+        let (seen, problems) = own_view(&w, Err::<Vec<UnitState>, _>("no bus"));
         assert_eq!(seen[0].shown(), "unknown");
         assert_eq!(
             seen[1].reason.as_deref(),

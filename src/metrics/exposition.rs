@@ -15,8 +15,14 @@ pub const STATES: [&str; 6] = ["healthy", "failing", "healing", "failed", "pause
 
 pub fn render(config: &Config, state: &State, f: &Figures) -> String {
     let mut out = String::new();
-    let o = &mut out;
-    let all = |_: &str| true;
+    daemon_families(&mut out, config, state, f);
+    service_families(&mut out, config, state, f);
+    heal_families(&mut out, config, f);
+    out
+}
+
+/// The daemon as a whole: up, started, watchdog, D-Bus sight, and the report queues.
+fn daemon_families(o: &mut String, config: &Config, state: &State, f: &Figures) {
     family(
         o,
         "miraclemax_daemon_up",
@@ -87,7 +93,11 @@ pub fn render(config: &Config, state: &State, f: &Figures) -> String {
             sample(o, "miraclemax_outbox_reports", &[("channel", q)], n as f64);
         }
     }
+}
 
+/// Each service's state: up, healing state, breaker, probe time.
+fn service_families(o: &mut String, config: &Config, state: &State, f: &Figures) {
+    let all = |_: &str| true;
     per_service(
         o,
         config,
@@ -150,6 +160,11 @@ pub fn render(config: &Config, state: &State, f: &Figures) -> String {
             );
         },
     );
+}
+
+/// What healing did: incidents and attempts by outcome and strategy, and how long it took.
+fn heal_families(o: &mut String, config: &Config, f: &Figures) {
+    let all = |_: &str| true;
     per_service(
         o,
         config,
@@ -217,7 +232,6 @@ pub fn render(config: &Config, state: &State, f: &Figures) -> String {
         "From detection to the verified fix, for resolved incidents (the report's HEALING TIME).",
         |s| &s.healing,
     );
-    out
 }
 
 fn phase(state: &State, name: &str) -> Phase {

@@ -45,7 +45,64 @@ pub struct About {
     pub host: String,
     pub service: String,
     /// `RESOLVED` or `FAILED`.
-    pub outcome: String,
+    pub outcome: ReportOutcome,
+}
+
+/// A report's outcome as its queue file and the webhook's JSON spell it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ReportOutcome {
+    /// Not recorded (a report queued before channels existed): its subject says.
+    #[default]
+    None,
+    Resolved,
+    Failed,
+    /// `test-notify`'s message.
+    Test,
+}
+
+impl ReportOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportOutcome::None => "",
+            ReportOutcome::Resolved => "RESOLVED",
+            ReportOutcome::Failed => "FAILED",
+            ReportOutcome::Test => "TEST",
+        }
+    }
+
+    /// A word no version wrote reads as not recorded.
+    pub fn parse(s: &str) -> ReportOutcome {
+        match s {
+            "RESOLVED" => ReportOutcome::Resolved,
+            "FAILED" => ReportOutcome::Failed,
+            "TEST" => ReportOutcome::Test,
+            _ => ReportOutcome::None,
+        }
+    }
+}
+
+impl From<&str> for ReportOutcome {
+    fn from(s: &str) -> ReportOutcome {
+        ReportOutcome::parse(s)
+    }
+}
+
+impl std::fmt::Display for ReportOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ReportOutcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ReportOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ReportOutcome, D::Error> {
+        Ok(ReportOutcome::parse(&String::deserialize(d)?))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -226,7 +283,7 @@ impl Outbox {
                         q.attempts,
                         backoff
                     );
-                    q.last_error = Some(e);
+                    q.last_error = Some(e.to_string());
                     self.on_disk(move |ob| {
                         let _ = ob.write(&q);
                     })
@@ -338,7 +395,10 @@ pub trait Channel: Send + Sync {
     /// The delivery key report `id` gets when it is first sent (email's Message-ID).
     fn first_key(&self, id: &str) -> String;
     /// Delivers the report; Ok with what the server answered once it accepted it.
-    fn send(&self, out: &Outgoing<'_>) -> impl Future<Output = Result<String, String>> + Send;
+    fn send(
+        &self,
+        out: &Outgoing<'_>,
+    ) -> impl Future<Output = Result<String, super::SendError>> + Send;
 }
 #[cfg(test)]
 pub(crate) mod tests {
@@ -360,11 +420,11 @@ pub(crate) mod tests {
             format!("<{id}@test>")
         }
 
-        async fn send(&self, out: &Outgoing<'_>) -> Result<String, String> {
+        async fn send(&self, out: &Outgoing<'_>) -> Result<String, crate::notify::SendError> {
             let mut down = self.down.lock().unwrap();
             if *down > 0 {
                 *down -= 1;
-                return Err("connection refused".into());
+                return Err(crate::notify::SendError::Test("connection refused"));
             }
             self.sent.lock().unwrap().push(out.email.clone());
             Ok("250".into())
@@ -450,6 +510,24 @@ pub(crate) mod tests {
             "{body}"
         );
         fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_reports_outcome_is_written_and_read_as_before_an_empty_one_included() {
+        for (word, outcome) in [
+            ("RESOLVED", ReportOutcome::Resolved),
+            ("FAILED", ReportOutcome::Failed),
+            ("TEST", ReportOutcome::Test),
+            ("", ReportOutcome::None),
+        ] {
+            let json = format!(r#"{{"host":"h","service":"s","outcome":"{word}"}}"#);
+            let about: About = serde_json::from_str(&json).unwrap();
+            assert_eq!(about.outcome, outcome);
+            assert_eq!(serde_json::to_string(&about).unwrap(), json);
+        }
+        let old: About =
+            serde_json::from_str(r#"{"host":"","service":"","outcome":"OPEN"}"#).unwrap();
+        assert_eq!(old.outcome, ReportOutcome::None);
     }
 
     pub(crate) fn make_due(ob: &Outbox) {

@@ -5,12 +5,22 @@
 use super::channels::{HttpChannel, Mailer, Sender};
 use super::outbox::{About, Channel, Outgoing};
 use super::report::Email;
+use super::{SendError, SetupError};
 use crate::config::Config;
 
 /// What one channel answered: its description and the answer or the reason it refused.
 pub struct Answer {
     pub channel: String,
-    pub result: Result<String, String>,
+    pub result: Result<String, Refusal>,
+}
+
+/// Why a channel did not take the test message: it could not be set up, or it refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    #[error(transparent)]
+    Send(#[from] SendError),
 }
 
 /// Sends the test message through email (when configured) and every channel, concurrently.
@@ -25,44 +35,45 @@ pub async fn send_all(config: &Config, host: &str, now_ms: u64) -> Vec<Answer> {
     let about = About {
         host: host.to_string(),
         service: String::new(),
-        outcome: "TEST".into(),
+        outcome: super::outbox::ReportOutcome::Test,
     };
     let id = format!("test-{now_ms}");
-    let mut senders: Vec<Result<Sender, (String, String)>> = Vec::new();
+    let mut senders: Vec<Result<Sender, (String, SetupError)>> = Vec::new();
     if let Some(e) = &config.email {
         senders.push(
             Mailer::new(e, host)
                 .map(Sender::Email)
-                .map_err(|e| ("the mail server".into(), e.to_string())),
+                .map_err(|e| ("the mail server".into(), e.into())),
         );
     }
     for ch in &config.channels {
         senders.push(HttpChannel::new(ch).map(Sender::Http).map_err(|e| {
             (
                 format!("channel '{}' ({})", ch.name, ch.kind.type_name()),
-                e,
+                e.into(),
             )
         }));
     }
-    let tries = senders.iter().map(|s| async {
+    let (id, email, about) = (&id, &email, &about);
+    let tries = senders.into_iter().map(|s| async move {
         match s {
             Err((channel, why)) => Answer {
-                channel: channel.clone(),
-                result: Err(why.clone()),
+                channel,
+                result: Err(why.into()),
             },
             Ok(sender) => {
-                let key = sender.first_key(&id);
+                let key = sender.first_key(id);
                 let out = Outgoing {
-                    id: &id,
+                    id,
                     key: &key,
-                    email: &email,
-                    about: &about,
+                    email,
+                    about,
                     created_ms: now_ms,
                     late_by: None,
                 };
                 Answer {
                     channel: sender.describe(),
-                    result: sender.send(&out).await,
+                    result: sender.send(&out).await.map_err(Refusal::from),
                 }
             }
         }

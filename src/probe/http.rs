@@ -10,6 +10,7 @@
 //! never pays for TLS), checking the certificate as the service's `health` says: against the
 //! bundled web PKI roots, against its own `ca_file`, or (`tls_verify: false`) not at all.
 
+use super::error::{CaFileError, ProbeError};
 use crate::config::{Health, TlsTrust};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -39,7 +40,7 @@ pub fn client() -> Client {
 }
 
 impl Client {
-    fn connector(&self, trust: &TlsTrust) -> Result<tokio_rustls::TlsConnector, String> {
+    fn connector(&self, trust: &TlsTrust) -> Result<tokio_rustls::TlsConnector, CaFileError> {
         let mut made = self.tls.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(c) = made.get(trust) {
             return Ok(c.clone());
@@ -58,17 +59,18 @@ pub async fn check(client: &Client, url: &str, health: &Health) -> HttpOutcome {
     match tokio::time::timeout(timeout, Box::pin(status(client, url, health))).await {
         Ok(Ok(s)) if s == expected => HttpOutcome::Healthy,
         Ok(Ok(s)) => HttpOutcome::WrongStatus(s),
-        Ok(Err(why)) => HttpOutcome::Failed(why),
+        Ok(Err(why)) => HttpOutcome::Failed(why.to_string()),
         Err(_) => HttpOutcome::Failed(format!("no answer within {timeout:?}")),
     }
 }
 
 /// The status code `url` answers a GET with.
-async fn status(client: &Client, url: &str, health: &Health) -> Result<u16, String> {
-    let target = crate::config::ProbeUrl::parse(url).map_err(|why| format!("{url}: {why}"))?;
-    let tcp = TcpStream::connect((target.host.as_str(), target.port))
-        .await
-        .map_err(|e| e.to_string())?;
+async fn status(client: &Client, url: &str, health: &Health) -> Result<u16, ProbeError> {
+    let target = crate::config::ProbeUrl::parse(url).map_err(|why| ProbeError::Url {
+        url: url.to_string(),
+        why,
+    })?;
+    let tcp = TcpStream::connect((target.host.as_str(), target.port)).await?;
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: miraclemax-self-heal/{}\r\nAccept: */*\r\n\
          Connection: close\r\n\r\n",
@@ -81,49 +83,46 @@ async fn status(client: &Client, url: &str, health: &Health) -> Result<u16, Stri
     }
     let host = health.server_name.clone().unwrap_or(target.host);
     let name = rustls::pki_types::ServerName::try_from(host.clone())
-        .map_err(|e| format!("{host}: {e}"))?;
+        .map_err(|why| ProbeError::ServerName { host, why })?;
     let tls = client
         .connector(&health.tls)?
         .connect(name, tcp)
         .await
-        .map_err(|e| {
-            let why = e.to_string();
+        .map_err(|source| ProbeError::Handshake {
             // The usual cause on a local endpoint: the service's own certificate.
-            if why.contains("certificate") && health.tls == TlsTrust::WebPki {
-                format!(
-                    "{why} (a service with its own certificate: set health.ca_file to its CA \
-                     or certificate, or health.tls_verify: false)"
-                )
-            } else {
-                why
-            }
+            own_certificate: source.to_string().contains("certificate")
+                && health.tls == TlsTrust::WebPki,
+            source,
         })?;
     exchange(tls, &request).await
 }
 
 /// The certificates of a PEM file, for `ca_file`: `--check-config` reads it the same way, so a
 /// file the probe could not use stops a deploy.
-pub fn read_ca_file(path: &std::path::Path) -> Result<rustls::RootCertStore, String> {
+pub fn read_ca_file(path: &std::path::Path) -> Result<rustls::RootCertStore, CaFileError> {
     use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let pem = |source| CaFileError::Pem {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut roots = rustls::RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
-    for cert in certs {
-        let cert = cert.map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+    for cert in CertificateDer::pem_file_iter(path).map_err(pem)? {
         roots
-            .add(cert)
-            .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+            .add(cert.map_err(pem)?)
+            .map_err(|source| CaFileError::Rejected {
+                path: path.to_path_buf(),
+                source,
+            })?;
     }
     if roots.is_empty() {
-        return Err(format!(
-            "ca_file {}: no PEM certificate in it",
-            path.display()
-        ));
+        return Err(CaFileError::Empty {
+            path: path.to_path_buf(),
+        });
     }
     Ok(roots)
 }
 
-fn connector(trust: &TlsTrust) -> Result<tokio_rustls::TlsConnector, String> {
+fn connector(trust: &TlsTrust) -> Result<tokio_rustls::TlsConnector, CaFileError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -195,20 +194,18 @@ impl rustls::client::danger::ServerCertVerifier for Unverified {
 async fn exchange(
     mut io: impl AsyncRead + AsyncWrite + Unpin,
     request: &str,
-) -> Result<u16, String> {
-    io.write_all(request.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<u16, ProbeError> {
+    io.write_all(request.as_bytes()).await?;
     let mut got = Vec::with_capacity(256);
     let mut buf = [0u8; 512];
     while !got.contains(&b'\n') {
-        let n = io.read(&mut buf).await.map_err(|e| e.to_string())?;
+        let n = io.read(&mut buf).await?;
         if n == 0 {
-            return Err("the connection closed without an answer".into());
+            return Err(ProbeError::Closed);
         }
         got.extend_from_slice(&buf[..n]);
         if got.len() > STATUS_LINE_MAX {
-            return Err("the answer is not HTTP (no status line)".into());
+            return Err(ProbeError::NoStatusLine);
         }
     }
     let line = String::from_utf8_lossy(&got[..got.iter().position(|b| *b == b'\n').unwrap_or(0)])
@@ -219,7 +216,7 @@ async fn exchange(
         parts.next().and_then(|c| c.parse::<u16>().ok()),
     ) {
         (Some(v), Some(code)) if v.starts_with("HTTP/") && (100..1000).contains(&code) => Ok(code),
-        _ => Err(format!("the answer is not HTTP: {:?}", line.trim_end())),
+        _ => Err(ProbeError::NotHttp(line.trim_end().to_string())),
     }
 }
 
@@ -415,7 +412,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("ca.pem");
         std::fs::write(&file, "not a certificate\n").unwrap();
-        let e = read_ca_file(&file).unwrap_err();
+        let e = read_ca_file(&file).unwrap_err().to_string();
         assert!(
             e.starts_with(&format!(
                 "ca_file {}: no PEM certificate in it",
@@ -423,7 +420,9 @@ mod tests {
             )),
             "{e}"
         );
-        let e = read_ca_file(&dir.path().join("missing.pem")).unwrap_err();
+        let e = read_ca_file(&dir.path().join("missing.pem"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("missing.pem"), "{e}");
     }
 }

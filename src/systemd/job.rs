@@ -3,13 +3,14 @@
 //! sampled right after the call, which may still be the one the crash left (a restart systemd
 //! had already queued looks `failed` for a moment).
 
+use super::JobResult;
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     /// systemd's result when it removed the job: `done`, `canceled`, `timeout`, `failed`,
     /// `dependency` or `skipped`; `None` while it was still running at the deadline.
-    pub result: Option<String>,
+    pub result: Option<JobResult>,
     /// From the call to the job's removal (or to the deadline).
     pub took: Duration,
 }
@@ -17,14 +18,14 @@ pub struct Job {
 impl Job {
     /// systemd finished the job and it succeeded.
     pub fn is_done(&self) -> bool {
-        self.result.as_deref() == Some("done")
+        self.result == Some(JobResult::Done)
     }
 
     /// How the job ended, for a step: `job done in 0.4 s`, `job failed after 1.2 s`.
     pub fn describe(&self) -> String {
         let secs = self.took.as_secs_f64();
-        match self.result.as_deref() {
-            Some("done") => format!("job done in {secs:.1} s"),
+        match self.result {
+            Some(JobResult::Done) => format!("job done in {secs:.1} s"),
             Some(result) => format!("job {result} after {secs:.1} s"),
             None => format!("job still running after {secs:.1} s"),
         }
@@ -38,7 +39,7 @@ mod tests {
     #[test]
     fn a_job_says_how_it_ended_and_how_long_it_took() {
         let job = |result: Option<&str>, ms| Job {
-            result: result.map(str::to_string),
+            result: result.map(JobResult::parse),
             took: Duration::from_millis(ms),
         };
         assert_eq!(job(Some("done"), 400).describe(), "job done in 0.4 s");

@@ -5,12 +5,14 @@
 
 mod job;
 mod signals;
+mod states;
 mod status;
 mod units;
 
 pub use job::Job;
+pub use states::{ActiveState, JobResult, JobType, LoadState, ServiceResult, SubState};
 pub use status::{ExecCode, UnitStatus};
-pub use units::{ActiveState, ActiveStates, Units};
+pub use units::{ActiveStates, Units};
 
 use crate::config::UnitName;
 use futures_util::Stream;
@@ -54,12 +56,12 @@ fn call<'a>(
 
 /// What `ListUnitsByNames` says of a unit.
 struct UnitStates {
-    load: String,
+    load: LoadState,
     active: String,
-    sub: String,
+    sub: SubState,
     path: zbus::OwnedObjectPath,
-    /// The type of the unit's queued or running job, empty when none.
-    job: String,
+    /// The type of the unit's queued or running job, `None` when none.
+    job: JobType,
 }
 
 impl Systemd {
@@ -125,18 +127,21 @@ impl Systemd {
                 ))
             })?;
         Ok(UnitStates {
-            load,
+            load: LoadState::parse(&load),
             active,
-            sub,
+            sub: SubState::parse(&sub),
             path,
-            job,
+            job: JobType::parse(&job),
         })
     }
 
     /// The unit's ActiveState and SubState: one call, for a look that knows the rest.
-    pub async fn active_state(&self, unit: &UnitName) -> Result<(String, String), SystemdError> {
+    pub async fn active_state(
+        &self,
+        unit: &UnitName,
+    ) -> Result<(ActiveState, SubState), SystemdError> {
         let st = self.unit_states(unit).await?;
-        Ok((st.active, st.sub))
+        Ok((ActiveState::parse(&st.active), st.sub))
     }
 
     /// Asks systemd to send change signals (needed for `watch` on some versions).
@@ -165,14 +170,14 @@ impl Systemd {
             job,
             ..UnitStatus::default()
         };
-        if unit.as_str().ends_with(".service") && st.load_state == "loaded" {
+        if unit.as_str().ends_with(".service") && st.load_state == LoadState::Loaded {
             let s = ServiceProxy::builder(&self.conn())
                 .path(path)
                 .cache_properties(zbus::proxy::CacheProperties::No)
                 .build()
                 .await
                 .map_err(call("Service", unit))?;
-            st.result = s.result().await.map_err(call("Result", unit))?;
+            st.result = ServiceResult::parse(&s.result().await.map_err(call("Result", unit))?);
             st.main_pid = s.main_pid().await.map_err(call("MainPID", unit))?;
             st.exec_main_code = ExecCode::from_raw(
                 s.exec_main_code()
@@ -241,7 +246,7 @@ impl Systemd {
             })
         };
         let result = match tokio::time::timeout(timeout, ended).await {
-            Ok(Ok(result)) => Some(result),
+            Ok(Ok(result)) => Some(JobResult::parse(&result)),
             // Not knowing how the job ended is not knowing the unit's state: a D-Bus failure.
             Ok(Err(e)) => return Err(call("JobRemoved", unit)(e)),
             Err(_) => None,
@@ -293,11 +298,13 @@ impl Systemd {
         let started = tokio::time::Instant::now();
         loop {
             let st = self.status(unit).await?;
-            match st.active_state.as_str() {
-                "active" => return Ok(true),
-                "failed" => return Ok(false),
+            match st.active() {
+                ActiveState::Active => return Ok(true),
+                ActiveState::Failed => return Ok(false),
                 // A start job may not have begun yet; give it a moment before judging.
-                "inactive" if started.elapsed() > Duration::from_millis(500) => return Ok(false),
+                ActiveState::Inactive if started.elapsed() > Duration::from_millis(500) => {
+                    return Ok(false);
+                }
                 _ => {}
             }
             if started.elapsed() >= timeout {

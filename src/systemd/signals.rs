@@ -11,7 +11,7 @@
 //! tokio's pads its channel to cache lines, 0.5 KiB for each watched unit held for the
 //! daemon's life, to speed up traffic that a unit's few state changes never make.
 
-use super::units::ActiveState;
+use super::ActiveState;
 use futures_channel::mpsc;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -1,25 +1,28 @@
 //! What systemd says about a unit, as plain data: captured once per detection so root-cause
 //! classification and reports work from the same facts, and tests can feed captured values.
 
+use super::states::{ActiveState, JobType, LoadState, ServiceResult, SubState};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnitStatus {
-    pub load_state: String,
+    pub load_state: LoadState,
+    /// systemd's word as read. The one state kept as text: the Ansible `drill` module reads it
+    /// as a String (crates/ansible/src/drill.rs, `restore`); decisions go through `active()`.
     pub active_state: String,
-    pub sub_state: String,
+    pub sub_state: SubState,
     /// Service `Result=`: success, exit-code, signal, core-dump, oom-kill, timeout,
     /// start-limit-hit, resources, watchdog, ...
-    pub result: String,
+    pub result: ServiceResult,
     pub main_pid: u32,
     pub exec_main_code: ExecCode,
     pub exec_main_status: i32,
     pub n_restarts: u32,
     pub control_group: String,
     /// The type of the job systemd has queued or running for the unit (`start`, `restart`,
-    /// `stop`, ...), empty when there is none.
+    /// `stop`, ...), `None` when there is none.
     #[serde(default)]
-    pub job: String,
+    pub job: JobType,
 }
 
 /// How the main process last ended (`ExecMainCode=`, the CLD_* codes of waitid(2)).
@@ -44,8 +47,13 @@ impl ExecCode {
 }
 
 impl UnitStatus {
+    /// The ActiveState, parsed (no allocation).
+    pub fn active(&self) -> ActiveState {
+        ActiveState::parse(&self.active_state)
+    }
+
     pub fn is_active(&self) -> bool {
-        self.active_state == "active"
+        self.active() == ActiveState::Active
     }
 
     /// systemd is itself in the middle of starting, stopping or auto-restarting the unit, or
@@ -54,17 +62,21 @@ impl UnitStatus {
     /// restart job, turned into a start, still queued. A stop job is no such promise.
     pub fn systemd_is_acting(&self) -> bool {
         matches!(
-            self.active_state.as_str(),
-            "activating" | "deactivating" | "reloading"
-        ) || self.sub_state == "auto-restart"
+            self.active(),
+            ActiveState::Activating | ActiveState::Deactivating | ActiveState::Reloading
+        ) || self.sub_state == SubState::AutoRestart
             || (!self.is_active() && self.job_brings_it_up())
     }
 
     /// The queued job ends with the unit up, if it succeeds.
     pub fn job_brings_it_up(&self) -> bool {
         matches!(
-            self.job.as_str(),
-            "start" | "restart" | "try-restart" | "reload-or-start" | "verify-active"
+            self.job,
+            JobType::Start
+                | JobType::Restart
+                | JobType::TryRestart
+                | JobType::ReloadOrStart
+                | JobType::VerifyActive
         )
     }
 
@@ -76,10 +88,10 @@ impl UnitStatus {
                 continue;
             };
             match k {
-                "LoadState" => st.load_state = v.into(),
+                "LoadState" => st.load_state = LoadState::parse(v),
                 "ActiveState" => st.active_state = v.into(),
-                "SubState" => st.sub_state = v.into(),
-                "Result" => st.result = v.into(),
+                "SubState" => st.sub_state = SubState::parse(v),
+                "Result" => st.result = ServiceResult::parse(v),
                 "MainPID" => st.main_pid = v.parse().unwrap_or(0),
                 "ExecMainCode" => st.exec_main_code = ExecCode::from_raw(v.parse().unwrap_or(0)),
                 "ExecMainStatus" => st.exec_main_status = v.parse().unwrap_or(0),

@@ -4,7 +4,7 @@
 //! still running, a unit stuck activating) are unit-tested against a scripted systemd. `Systemd` implements it by calling
 //! its own methods, unchanged; the journal tail lives here too, so tests never spawn journalctl.
 
-use super::{Job, Systemd, SystemdError, UnitStatus};
+use super::{ActiveState, Job, SubState, Systemd, SystemdError, UnitStatus};
 use crate::config::UnitName;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
@@ -13,50 +13,6 @@ use std::time::Duration;
 
 /// A stream of a unit's new ActiveState, one item per change.
 pub type ActiveStates = BoxStream<'static, ActiveState>;
-
-/// A unit's ActiveState as its change signals carry it: a closed set (systemd's
-/// `unit_active_state_to_string`), one byte where a string would cost an allocation per change
-/// and a queue of strings per watched unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActiveState {
-    Active,
-    Reloading,
-    Inactive,
-    Failed,
-    Activating,
-    Deactivating,
-    Maintenance,
-    Refreshing,
-    /// A state this build does not know (a newer systemd's).
-    Other,
-}
-
-impl ActiveState {
-    pub fn parse(s: &str) -> ActiveState {
-        match s {
-            "active" => ActiveState::Active,
-            "reloading" => ActiveState::Reloading,
-            "inactive" => ActiveState::Inactive,
-            "failed" => ActiveState::Failed,
-            "activating" => ActiveState::Activating,
-            "deactivating" => ActiveState::Deactivating,
-            "maintenance" => ActiveState::Maintenance,
-            "refreshing" => ActiveState::Refreshing,
-            _ => ActiveState::Other,
-        }
-    }
-
-    /// Running, or on its way somewhere systemd itself is taking it: nothing to look at yet.
-    pub fn is_running_or_moving(self) -> bool {
-        matches!(
-            self,
-            ActiveState::Active
-                | ActiveState::Activating
-                | ActiveState::Deactivating
-                | ActiveState::Reloading
-        )
-    }
-}
 
 /// What the daemon asks of systemd. Object-safe: every method returns a boxed future.
 pub trait Units: Send + Sync {
@@ -71,12 +27,8 @@ pub trait Units: Send + Sync {
     fn active_state<'a>(
         &'a self,
         unit: &'a UnitName,
-    ) -> BoxFuture<'a, Result<(String, String), SystemdError>> {
-        Box::pin(async move {
-            self.status(unit)
-                .await
-                .map(|s| (s.active_state, s.sub_state))
-        })
+    ) -> BoxFuture<'a, Result<(ActiveState, SubState), SystemdError>> {
+        Box::pin(async move { self.status(unit).await.map(|s| (s.active(), s.sub_state)) })
     }
 
     /// The unit's ActiveState changes, as they happen.
@@ -134,7 +86,7 @@ impl Units for Systemd {
     fn active_state<'a>(
         &'a self,
         unit: &'a UnitName,
-    ) -> BoxFuture<'a, Result<(String, String), SystemdError>> {
+    ) -> BoxFuture<'a, Result<(ActiveState, SubState), SystemdError>> {
         Box::pin(Systemd::active_state(self, unit))
     }
 

@@ -160,6 +160,8 @@ fn the_daemon_refuses_to_start_on_a_configuration_others_can_read() {
     assert!(check.status.success(), "{}", text(&check.stderr));
 }
 
+// One refusal after another, each case beside the exact message it must print.
+#[allow(clippy::too_many_lines)]
 #[test]
 fn check_config_refuses_email_the_daemon_could_not_set_up() {
     let email = |extra: &str| {

@@ -43,8 +43,8 @@ impl Etc {
         self.0.join(name).display().to_string()
     }
 
-    fn load(&self) -> Result<config::Config, String> {
-        config::load(&self.main()).map_err(|e| e.to_string())
+    fn load(&self) -> Result<config::Config, config::ConfigError> {
+        config::load(&self.main())
     }
 
     fn check(&self, args: &[&str]) -> Output {
@@ -101,7 +101,7 @@ fn a_later_fragment_replaces_a_list_and_merges_a_mapping() {
     );
     // `yes` is no duration: a type error in the fragment, named with its line.
     assert_eq!(
-        etc.load().unwrap_err(),
+        etc.load().unwrap_err().to_string(),
         format!(
             "{}: invalid type: boolean `true`, expected a duration such as 10s, 15m or 1h, or a number of seconds at line 6, column 3",
             etc.path("config.d/90-local.yaml")
@@ -167,7 +167,7 @@ fn a_missing_config_d_means_no_fragments_and_an_unreadable_one_is_named() {
     assert!(etc.load().unwrap().fragments.is_empty());
     etc.write("config.d", "a file where the folder should be\n");
     assert_eq!(
-        etc.load().unwrap_err(),
+        etc.load().unwrap_err().to_string(),
         format!("{}: cannot read", etc.path("config.d"))
     );
 }
@@ -180,7 +180,7 @@ fn a_syntax_error_in_a_fragment_names_the_fragment_and_its_line_and_fails_the_wh
         "config.d/heartbeat.yaml",
         &format!("heartbeat:\n  ping_url: {PING}\n  services: [\n"),
     );
-    let e = etc.load().unwrap_err();
+    let e = etc.load().unwrap_err().to_string();
     let file = etc.path("config.d/heartbeat.yaml");
     assert_eq!(
         e,
@@ -202,7 +202,11 @@ fn a_validation_problem_names_the_file_that_set_the_key() {
     );
     let (main, local) = (etc.path("config.yaml"), etc.path("config.d/90-local.yaml"));
     assert_eq!(
-        etc.load().unwrap_err().lines().collect::<Vec<_>>(),
+        etc.load()
+            .unwrap_err()
+            .to_string()
+            .lines()
+            .collect::<Vec<_>>(),
         [
             format!("{local}: top level: unknown key 'heartbeet' (did you mean 'heartbeat'?)"),
             format!(
@@ -222,7 +226,7 @@ fn a_heartbeat_fragment_naming_an_unknown_service_is_refused_naming_the_fragment
         "config.d/heartbeat.yaml",
         &heartbeat(&format!("    - name: nosuch\n      ping_url: {WEB_PING}\n")),
     );
-    let e = etc.load().unwrap_err();
+    let e = etc.load().unwrap_err().to_string();
     assert_eq!(
         e,
         format!(
@@ -238,7 +242,7 @@ fn a_required_key_missing_from_a_merged_section_names_the_last_file_that_set_it(
     let etc = Etc::new("missing");
     etc.write("config.d/heartbeat.yaml", "heartbeat:\n  timeout: 5s\n");
     assert_eq!(
-        etc.load().unwrap_err(),
+        etc.load().unwrap_err().to_string(),
         format!(
             "{}: heartbeat: missing required key 'ping_url' (the server check's ping URL from Healthchecks)",
             etc.path("config.d/heartbeat.yaml")
@@ -388,7 +392,10 @@ fn the_ping_url_never_appears_in_any_error_or_output() {
         );
         etc.write("config.d/heartbeat.yaml", &yaml);
         if let Err(e) = etc.load() {
-            assert!(!e.contains("secret"), "ping URL leaked for {yaml:?}: {e}");
+            assert!(
+                !e.to_string().contains("secret"),
+                "ping URL leaked for {yaml:?}: {e}"
+            );
         }
     }
 }

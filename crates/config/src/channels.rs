@@ -278,23 +278,58 @@ fn entry(kind: &str, object: &str, c: RawChannel, p: &mut Problems) -> Option<Ch
             );
         }
     }
-    let insecure = c.insecure_http.is_some_and(|Flag(b)| b);
-    let missing = |key: &str, what: &str, p: &mut Problems| {
-        p.add(object, format!("missing required key '{key}' ({what})"));
+    let e = Entry {
+        insecure: c.insecure_http.is_some_and(|Flag(b)| b),
+        c: &c,
+        object,
     };
-    let url = |p: &mut Problems, what: &str, credential: bool| -> Option<Secret> {
-        let Some(u) = c.url.clone() else {
-            missing("url", what, p);
+    match kind {
+        "ntfy" => e.ntfy(p),
+        "webhook" => e.webhook(p),
+        "slack" | "mattermost" | "discord" => {
+            let flavor = match kind {
+                "slack" => ChatFlavor::Slack,
+                "mattermost" => ChatFlavor::Mattermost,
+                _ => ChatFlavor::Discord,
+            };
+            let url = e.url(p, "the incoming webhook URL, from Ansible Vault", true)?;
+            Some(ChannelKind::Chat { flavor, url })
+        }
+        "telegram" => e.telegram(p),
+        _ => e.gotify(p),
+    }
+}
+
+/// One channel entry being validated: its raw keys, how problems name it, and whether it
+/// allows plain http with a credential (`insecure_http`).
+struct Entry<'a> {
+    c: &'a RawChannel,
+    object: &'a str,
+    insecure: bool,
+}
+
+impl Entry<'_> {
+    fn missing(&self, key: &str, what: &str, p: &mut Problems) {
+        p.add(
+            self.object,
+            format!("missing required key '{key}' ({what})"),
+        );
+    }
+
+    fn url(&self, p: &mut Problems, what: &str, credential: bool) -> Option<Secret> {
+        let Some(u) = self.c.url.clone() else {
+            self.missing("url", what, p);
             return None;
         };
         check_url(u.expose(), credential)
-            .map_err(|e| p.add(object, format!("url {e}")))
+            .map_err(|e| p.add(self.object, format!("url {e}")))
             .ok()?;
-        plain_http(u.expose(), credential, insecure, "url", object, p);
+        plain_http(u.expose(), credential, self.insecure, "url", self.object, p);
         Some(u)
-    };
-    let token = |p: &mut Problems| -> Option<Secret> {
-        match &c.token {
+    }
+
+    fn token(&self, p: &mut Problems) -> Option<Secret> {
+        match &self.c.token {
             Some(t)
                 if !t.expose().trim().is_empty() && !t.expose().contains(char::is_whitespace) =>
             {
@@ -302,24 +337,29 @@ fn entry(kind: &str, object: &str, c: RawChannel, p: &mut Problems) -> Option<Ch
             }
             Some(_) => {
                 p.add(
-                    object,
+                    self.object,
                     "token is empty or contains whitespace (its value is not shown); give the token alone",
                 );
                 None
             }
             None => {
-                missing("token", "from Ansible Vault", p);
+                self.missing("token", "from Ansible Vault", p);
                 None
             }
         }
-    };
-    let priority = |range: std::ops::RangeInclusive<i64>, p: &mut Problems| -> Option<Option<u8>> {
-        match c.priority {
+    }
+
+    fn priority(
+        &self,
+        range: std::ops::RangeInclusive<i64>,
+        p: &mut Problems,
+    ) -> Option<Option<u8>> {
+        match self.c.priority {
             None => Some(None),
             Some(v) if range.contains(&v) => Some(Some(v as u8)),
             Some(v) => {
                 p.add(
-                    object,
+                    self.object,
                     format!(
                         "priority {v} is out of range {}-{}; leave it out to take it from the outcome",
                         range.start(),
@@ -329,150 +369,152 @@ fn entry(kind: &str, object: &str, c: RawChannel, p: &mut Problems) -> Option<Ch
                 None
             }
         }
-    };
-    match kind {
-        "ntfy" => {
-            let token = c.token.as_ref().map(|_| token(p));
-            let credential = token.is_some();
-            let url = url(p, "the ntfy server, like https://ntfy.sh", credential);
-            let topic = match &c.topic {
-                Some(t) if valid_topic(t) => Some(t.clone()),
-                Some(t) => {
-                    p.add(
-                        object,
-                        format!(
-                            "topic {} is not an ntfy topic; use letters, digits, '-' and '_' (at most 64)",
-                            quote(t)
-                        ),
-                    );
-                    None
-                }
-                None => {
-                    missing("topic", "the ntfy topic to publish to", p);
-                    None
-                }
-            };
-            let priority = priority(1..=5, p);
-            Some(ChannelKind::Ntfy {
-                url: url?.expose().trim_end_matches('/').to_string(),
-                topic: topic?,
-                token: match token {
-                    Some(t) => Some(t?),
-                    None => None,
-                },
-                priority: priority?,
-            })
-        }
-        "webhook" => {
-            let headers = c.headers.clone().unwrap_or_default();
-            let mut bad = false;
-            for name in headers.keys() {
-                if name.is_empty()
-                    || !name
-                        .chars()
-                        .all(|ch| ch.is_ascii_alphanumeric() || "-_".contains(ch))
-                {
-                    p.add(
-                        object,
-                        format!("headers: {} is not an HTTP header name", quote(name)),
-                    );
-                    bad = true;
-                }
-            }
-            let url = url(p, "where to POST the report", !headers.is_empty());
-            if c.secret.as_ref().is_some_and(|s| s.expose().is_empty()) {
+    }
+
+    fn ntfy(&self, p: &mut Problems) -> Option<ChannelKind> {
+        let (c, object) = (self.c, self.object);
+        let token = c.token.as_ref().map(|_| self.token(p));
+        let credential = token.is_some();
+        let url = self.url(p, "the ntfy server, like https://ntfy.sh", credential);
+        let topic = match &c.topic {
+            Some(t) if valid_topic(t) => Some(t.clone()),
+            Some(t) => {
                 p.add(
                     object,
-                    "secret is empty; give a shared secret or leave it out",
+                    format!(
+                        "topic {} is not an ntfy topic; use letters, digits, '-' and '_' (at most 64)",
+                        quote(t)
+                    ),
+                );
+                None
+            }
+            None => {
+                self.missing("topic", "the ntfy topic to publish to", p);
+                None
+            }
+        };
+        let priority = self.priority(1..=5, p);
+        Some(ChannelKind::Ntfy {
+            url: url?.expose().trim_end_matches('/').to_string(),
+            topic: topic?,
+            token: match token {
+                Some(t) => Some(t?),
+                None => None,
+            },
+            priority: priority?,
+        })
+    }
+
+    fn webhook(&self, p: &mut Problems) -> Option<ChannelKind> {
+        let (c, object) = (self.c, self.object);
+        let headers = c.headers.clone().unwrap_or_default();
+        let mut bad = false;
+        for name in headers.keys() {
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "-_".contains(ch))
+            {
+                p.add(
+                    object,
+                    format!("headers: {} is not an HTTP header name", quote(name)),
                 );
                 bad = true;
             }
-            if bad {
-                return None;
-            }
-            Some(ChannelKind::Webhook {
-                url: url?,
-                headers: headers.into_iter().collect(),
-                secret: c.secret.clone(),
-            })
         }
-        "slack" | "mattermost" | "discord" => {
-            let flavor = match kind {
-                "slack" => ChatFlavor::Slack,
-                "mattermost" => ChatFlavor::Mattermost,
-                _ => ChatFlavor::Discord,
-            };
-            let url = url(p, "the incoming webhook URL, from Ansible Vault", true)?;
-            Some(ChannelKind::Chat { flavor, url })
-        }
-        "telegram" => {
-            let token = token(p);
-            let chat_id = match &c.chat_id {
-                Some(Text(id)) if valid_chat_id(id) => Some(id.clone()),
-                Some(Text(id)) => {
-                    p.add(
-                        object,
-                        format!(
-                            "chat_id {} is not a Telegram chat; give its number (like -1001234567890) or @channelname",
-                            quote(id)
-                        ),
-                    );
-                    None
-                }
-                None => {
-                    missing("chat_id", "the chat's number or @channelname", p);
-                    None
-                }
-            };
-            let api_url = c
-                .api_url
-                .clone()
-                .unwrap_or_else(|| TELEGRAM_API.to_string());
-            let api_ok = match check_url(&api_url, false) {
-                Ok(()) => {
-                    plain_http(&api_url, true, insecure, "api_url", object, p);
-                    true
-                }
-                Err(e) => {
-                    p.add(object, format!("api_url {e}"));
-                    false
-                }
-            };
-            Some(ChannelKind::Telegram {
-                api_url: api_ok.then(|| api_url.trim_end_matches('/').to_string())?,
-                token: token?,
-                chat_id: chat_id?,
-            })
-        }
-        _ => {
-            let token = token(p);
-            let url = url(
-                p,
-                "the Gotify server, like https://gotify.example.org",
-                true,
+        let url = self.url(p, "where to POST the report", !headers.is_empty());
+        if c.secret.as_ref().is_some_and(|s| s.expose().is_empty()) {
+            p.add(
+                object,
+                "secret is empty; give a shared secret or leave it out",
             );
-            let priority = priority(0..=10, p);
-            Some(ChannelKind::Gotify {
-                url: url?.expose().trim_end_matches('/').to_string(),
-                token: token?,
-                priority: priority?,
-            })
+            bad = true;
         }
+        if bad {
+            return None;
+        }
+        Some(ChannelKind::Webhook {
+            url: url?,
+            headers: headers.into_iter().collect(),
+            secret: c.secret.clone(),
+        })
+    }
+
+    fn telegram(&self, p: &mut Problems) -> Option<ChannelKind> {
+        let (c, object) = (self.c, self.object);
+        let token = self.token(p);
+        let chat_id = match &c.chat_id {
+            Some(Text(id)) if valid_chat_id(id) => Some(id.clone()),
+            Some(Text(id)) => {
+                p.add(
+                    object,
+                    format!(
+                        "chat_id {} is not a Telegram chat; give its number (like -1001234567890) or @channelname",
+                        quote(id)
+                    ),
+                );
+                None
+            }
+            None => {
+                self.missing("chat_id", "the chat's number or @channelname", p);
+                None
+            }
+        };
+        let api_url = c
+            .api_url
+            .clone()
+            .unwrap_or_else(|| TELEGRAM_API.to_string());
+        let api_ok = match check_url(&api_url, false) {
+            Ok(()) => {
+                plain_http(&api_url, true, self.insecure, "api_url", object, p);
+                true
+            }
+            Err(e) => {
+                p.add(object, format!("api_url {e}"));
+                false
+            }
+        };
+        Some(ChannelKind::Telegram {
+            api_url: api_ok.then(|| api_url.trim_end_matches('/').to_string())?,
+            token: token?,
+            chat_id: chat_id?,
+        })
+    }
+
+    fn gotify(&self, p: &mut Problems) -> Option<ChannelKind> {
+        let token = self.token(p);
+        let url = self.url(
+            p,
+            "the Gotify server, like https://gotify.example.org",
+            true,
+        );
+        let priority = self.priority(0..=10, p);
+        Some(ChannelKind::Gotify {
+            url: url?.expose().trim_end_matches('/').to_string(),
+            token: token?,
+            priority: priority?,
+        })
     }
 }
 
+/// A channel's URL that is not an http(s) URL with a host. `value` is `None` for a URL that
+/// carries a credential: it is never quoted back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{} is not an http(s) URL; write it like https://host.example.org/path",
+    value.as_deref().map_or_else(|| "(its value is not shown)".to_string(), quote)
+)]
+struct NotAnHttpUrl {
+    value: Option<String>,
+}
+
 /// An http(s) URL with a host. A credential's URL is never quoted back.
-fn check_url(u: &str, credential: bool) -> Result<(), String> {
+fn check_url(u: &str, credential: bool) -> Result<(), NotAnHttpUrl> {
     let host = host_of(u);
     if host.is_none_or(str::is_empty) || u.chars().any(char::is_whitespace) {
-        let shown = if credential {
-            "(its value is not shown)".to_string()
-        } else {
-            quote(u)
-        };
-        return Err(format!(
-            "{shown} is not an http(s) URL; write it like https://host.example.org/path"
-        ));
+        return Err(NotAnHttpUrl {
+            value: (!credential).then(|| u.to_string()),
+        });
     }
     Ok(())
 }
@@ -541,11 +583,9 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    fn parse(channels: &str) -> Result<Vec<Channel>, String> {
+    fn parse(channels: &str) -> Result<Vec<Channel>, crate::ConfigError> {
         let text = format!("notifications:\n  channels:\n{channels}");
-        crate::parse(&text, Path::new("/etc/miraclemax/config.yaml"))
-            .map(|c| c.channels)
-            .map_err(|e| e.to_string())
+        crate::parse(&text, Path::new("/etc/miraclemax/config.yaml")).map(|c| c.channels)
     }
 
     #[test]
@@ -593,7 +633,8 @@ mod tests {
              \x20   - {type: discord, url: 'not a url hunter2'}\n\
              \x20   - {type: ntfy, name: email, url: 'https://ntfy.sh', topic: t}\n",
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         for expected in [
             "notifications.channels[0] (ntfy): unknown key 'tpoic' (did you mean 'topic'?)",
             "topic 'a b' is not an ntfy topic",

@@ -31,9 +31,9 @@ pub use fragments::{BadFragment, Fragment};
 pub use metrics::{DEBIAN_TEXTFILE_DIR, Metrics};
 pub use model::*;
 pub use private::not_private;
-pub use probe_url::ProbeUrl;
+pub use probe_url::{ProbeUrl, ProbeUrlError};
 pub use quote::quote;
-pub use scalar::{Flag, Secret, Span, parse_flag, parse_span};
+pub use scalar::{Flag, Secret, Span, SpanError, parse_flag, parse_span};
 pub use validate::Problem;
 
 use merge::{Merge, Origins};

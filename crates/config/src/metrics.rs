@@ -26,19 +26,25 @@ pub struct Metrics {
     pub textfile: PathBuf,
 }
 
+/// A `textfile` that node_exporter's collector would not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{} is not an absolute path of a .prom file; write it like \
+     {}/miraclemax.prom (node_exporter's textfile collector reads \
+     only *.prom files)",
+    super::quote(.0),
+    DEBIAN_TEXTFILE_DIR
+)]
+pub(crate) struct NotAPromFile(String);
+
 /// The section validated: `Ok(None)` when no file is set; otherwise the one thing wrong with
 /// `textfile`.
-pub(crate) fn check(raw: RawMetrics) -> Result<Option<Metrics>, String> {
+pub(crate) fn check(raw: RawMetrics) -> Result<Option<Metrics>, NotAPromFile> {
     let Some(path) = raw.textfile.filter(|p| !p.is_empty()) else {
         return Ok(None);
     };
     if !path.starts_with('/') || !path.ends_with(".prom") || path.ends_with("/.prom") {
-        return Err(format!(
-            "{} is not an absolute path of a .prom file; write it like \
-             {DEBIAN_TEXTFILE_DIR}/miraclemax.prom (node_exporter's textfile collector reads \
-             only *.prom files)",
-            super::quote(&path)
-        ));
+        return Err(NotAPromFile(path));
     }
     Ok(Some(Metrics {
         textfile: PathBuf::from(path),

@@ -234,6 +234,40 @@ impl Default for Limits {
     }
 }
 
+/// Why a service name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceNameError {
+    #[error("name is empty")]
+    Empty,
+    #[error(
+        "name {} is not allowed; use up to {} letters, digits and - _ . @, starting with a letter or digit",
+        super::quote(.0),
+        ServiceName::MAX_LEN
+    )]
+    NotAllowed(String),
+}
+
+/// Why a unit name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnitNameError {
+    #[error(
+        "unit {} is not a valid systemd unit name; use only letters, digits and : _ . - @ (at most 255), e.g. 'passgo.service'",
+        super::quote(.0)
+    )]
+    Charset(String),
+    #[error(
+        "unit {} has no unit type suffix; write it like {}",
+        super::quote(.0),
+        super::quote(&format!("{}.service", .0))
+    )]
+    NoSuffix(String),
+    #[error(
+        "unit {} is not a valid systemd unit name; it needs a name before '{suffix}'",
+        super::quote(unit)
+    )]
+    NoStem { unit: String, suffix: &'static str },
+}
+
 /// A service name: letters, digits and `-_.@`, starting with a letter or digit, so it is safe
 /// as a unit name stem, a journal identifier and a file name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -241,19 +275,15 @@ pub struct ServiceName(String);
 
 impl ServiceName {
     pub const MAX_LEN: usize = 64;
-    pub fn parse(s: &str) -> Result<ServiceName, String> {
+    pub fn parse(s: &str) -> Result<ServiceName, ServiceNameError> {
         let first_ok = s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
         let rest_ok = s
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
         if s.is_empty() {
-            Err("name is empty".into())
+            Err(ServiceNameError::Empty)
         } else if s.len() > Self::MAX_LEN || !first_ok || !rest_ok {
-            Err(format!(
-                "name {} is not allowed; use up to {} letters, digits and - _ . @, starting with a letter or digit",
-                super::quote(s),
-                Self::MAX_LEN
-            ))
+            Err(ServiceNameError::NotAllowed(s.to_string()))
         } else {
             Ok(ServiceName(s.to_string()))
         }
@@ -289,42 +319,30 @@ impl UnitName {
         ".scope",
     ];
 
-    pub fn parse(s: &str) -> Result<UnitName, String> {
+    pub fn parse(s: &str) -> Result<UnitName, UnitNameError> {
         let chars_ok = s
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '.' | '-' | '@' | '\\'));
         if s.is_empty() || s.len() > 255 || !chars_ok {
-            return Err(format!(
-                "unit {} is not a valid systemd unit name; use only letters, digits and : _ . - @ (at most 255), e.g. 'passgo.service'",
-                super::quote(s)
-            ));
+            return Err(UnitNameError::Charset(s.to_string()));
         }
         let Some(suffix) = Self::SUFFIXES.iter().find(|x| s.ends_with(*x)) else {
-            return Err(format!(
-                "unit {} has no unit type suffix; write it like {}",
-                super::quote(s),
-                super::quote(&format!("{s}.service"))
-            ));
+            return Err(UnitNameError::NoSuffix(s.to_string()));
         };
         if s.len() == suffix.len() || s.starts_with('.') || s.starts_with('-') {
-            return Err(format!(
-                "unit {} is not a valid systemd unit name; it needs a name before '{suffix}'",
-                super::quote(s)
-            ));
+            return Err(UnitNameError::NoStem {
+                unit: s.to_string(),
+                suffix,
+            });
         }
         Ok(UnitName(s.to_string()))
     }
     /// A unit given without suffix means a service: `postgresql` is `postgresql.service`.
-    pub fn parse_service_default(s: &str) -> Result<UnitName, String> {
+    pub fn parse_service_default(s: &str) -> Result<UnitName, UnitNameError> {
         if Self::SUFFIXES.iter().any(|x| s.ends_with(x)) {
             Self::parse(s)
         } else {
-            Self::parse(&format!("{s}.service")).map_err(|_| {
-                format!(
-                    "unit {} is not a valid systemd unit name; use only letters, digits and : _ . - @ (at most 255), e.g. 'passgo.service'",
-                    super::quote(s)
-                )
-            })
+            Self::parse(&format!("{s}.service")).map_err(|_| UnitNameError::Charset(s.to_string()))
         }
     }
     pub fn as_str(&self) -> &str {

@@ -16,18 +16,44 @@ pub struct ProbeUrl {
     pub path: String,
 }
 
+/// Why a health URL cannot be probed. No variant holds the whole URL: it may hold credentials.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeUrlError {
+    #[error("it must start with http:// or https://")]
+    Scheme,
+    #[error("it holds a space or control character (write a space as %20)")]
+    SpaceOrControl,
+    #[error(
+        "credentials (user:password@) in a health URL are not supported: the probe sends none, \
+         and they would show in reports"
+    )]
+    Credentials,
+    #[error("an unclosed [ in the host")]
+    UnclosedBracket,
+    #[error("[{0}] is not an IPv6 address")]
+    NotIpv6(String),
+    #[error("text after the ] of the host")]
+    AfterBracket,
+    #[error("it has no host")]
+    NoHost,
+    #[error("the host {0:?} is not a host name or address (letters, digits, '-', '.')")]
+    BadHost(String),
+    #[error("the port {0:?} is not a number 1-65535")]
+    BadPort(String),
+}
+
 impl ProbeUrl {
-    pub fn parse(url: &str) -> Result<ProbeUrl, String> {
+    pub fn parse(url: &str) -> Result<ProbeUrl, ProbeUrlError> {
         let (tls, rest) = if let Some(r) = url.strip_prefix("http://") {
             (false, r)
         } else if let Some(r) = url.strip_prefix("https://") {
             (true, r)
         } else {
-            return Err("it must start with http:// or https://".into());
+            return Err(ProbeUrlError::Scheme);
         };
         // A space or control character would end the request line early (or start a header).
         if rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err("it holds a space or control character (write a space as %20)".into());
+            return Err(ProbeUrlError::SpaceOrControl);
         }
         let rest = rest.split('#').next().unwrap_or_default();
         let (authority, path) = match rest.find(['/', '?']) {
@@ -36,23 +62,19 @@ impl ProbeUrl {
             None => (rest, "/".to_string()),
         };
         if authority.contains('@') {
-            return Err(
-                "credentials (user:password@) in a health URL are not supported: the \
-                        probe sends none, and they would show in reports"
-                    .into(),
-            );
+            return Err(ProbeUrlError::Credentials);
         }
         let (host, port) = match authority.strip_prefix('[') {
             Some(v6) => {
-                let (host, after) = v6.split_once(']').ok_or("an unclosed [ in the host")?;
+                let (host, after) = v6.split_once(']').ok_or(ProbeUrlError::UnclosedBracket)?;
                 if host.parse::<std::net::Ipv6Addr>().is_err() {
-                    return Err(format!("[{host}] is not an IPv6 address"));
+                    return Err(ProbeUrlError::NotIpv6(host.to_string()));
                 }
                 match after {
                     "" => (host, None),
                     a => (
                         host,
-                        Some(a.strip_prefix(':').ok_or("text after the ] of the host")?),
+                        Some(a.strip_prefix(':').ok_or(ProbeUrlError::AfterBracket)?),
                     ),
                 }
             }
@@ -62,20 +84,18 @@ impl ProbeUrl {
             },
         };
         if host.is_empty() {
-            return Err("it has no host".into());
+            return Err(ProbeUrlError::NoHost);
         }
         if !authority.starts_with('[')
             && !host
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
         {
-            return Err(format!(
-                "the host {host:?} is not a host name or address (letters, digits, '-', '.')"
-            ));
+            return Err(ProbeUrlError::BadHost(host.to_string()));
         }
         let port = match port {
             Some(p) => match p.parse::<u16>() {
-                Ok(0) | Err(_) => return Err(format!("the port {p:?} is not a number 1-65535")),
+                Ok(0) | Err(_) => return Err(ProbeUrlError::BadPort(p.to_string())),
                 Ok(n) => n,
             },
             None if tls => 443,
@@ -140,7 +160,7 @@ mod tests {
             ("http://[::1]x/", "text after the ]"),
             ("http://exa$mple.org/", "is not a host name"),
         ] {
-            let e = ProbeUrl::parse(url).unwrap_err();
+            let e = ProbeUrl::parse(url).unwrap_err().to_string();
             assert!(e.contains(why), "{url}: {e}");
             assert!(!e.contains("s3cret"), "{e}");
         }

@@ -70,17 +70,26 @@ impl<'de> serde::Deserialize<'de> for Span {
     }
 }
 
+/// A duration that could not be read: the value as written and humantime's reason.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "{} is not a duration ({}); write it like 10s, 15m or 1h",
+    quote(value),
+    why(reason)
+)]
+pub struct SpanError {
+    pub value: String,
+    reason: humantime::DurationError,
+}
+
 /// Parses `500ms`, `10s`, `15m`, `1h 30m` or a whole number of seconds.
-pub fn parse_span(v: &str) -> Result<Duration, String> {
+pub fn parse_span(v: &str) -> Result<Duration, SpanError> {
     if let Ok(secs) = v.trim().parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
-    humantime::parse_duration(v.trim()).map_err(|e| {
-        format!(
-            "{} is not a duration ({}); write it like 10s, 15m or 1h",
-            quote(v),
-            why(&e)
-        )
+    humantime::parse_duration(v.trim()).map_err(|reason| SpanError {
+        value: v.to_string(),
+        reason,
     })
 }
 

@@ -137,7 +137,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
     let metrics = raw.metrics.and_then(|m| {
         p.unknown_keys("metrics", &m.unknown, crate::metrics::METRICS_KEYS);
         crate::metrics::check(m)
-            .map_err(|e| p.add_key("metrics", "textfile", e))
+            .map_err(|e| p.add_key("metrics", "textfile", e.to_string()))
             .ok()
             .flatten()
     });
@@ -187,7 +187,7 @@ fn services(raw: Vec<RawService>, limits: &Limits, p: &mut Problems) -> Vec<Serv
         let name = match ServiceName::parse(raw_name) {
             Ok(n) => n,
             Err(e) => {
-                p.add(&object, e);
+                p.add(&object, e.to_string());
                 continue;
             }
         };
@@ -195,18 +195,9 @@ fn services(raw: Vec<RawService>, limits: &Limits, p: &mut Problems) -> Vec<Serv
             Some(u) => UnitName::parse(u),
             None => UnitName::parse(&format!("{name}.service")),
         };
-        let unit = unit.map_err(|e| p.add(&object, e)).ok();
+        let unit = unit.map_err(|e| p.add(&object, e.to_string())).ok();
 
-        let port =
-            s.port.and_then(
-                |port| match u16::try_from(port).ok().and_then(NonZeroU16::new) {
-                    Some(v) => Some(v),
-                    None => {
-                        p.add(&object, format!("port {port} is out of range 1-65535"));
-                        None
-                    }
-                },
-            );
+        let port = service_port(s.port, &object, p);
         if let Some(port) = port
             && let Some(other) = ports.insert(port.get(), raw_name.clone())
         {
@@ -217,25 +208,14 @@ fn services(raw: Vec<RawService>, limits: &Limits, p: &mut Problems) -> Vec<Serv
         }
 
         let healing_strategies = strategies(s.healing_strategies, &object, p);
-        if healing_strategies.contains(&Strategy::PortConflict) && s.port.is_none() {
-            p.add(
-                &object,
-                "healing strategy 'port_conflict' needs the service's 'port'",
-            );
-        }
-        let depends_on: Vec<UnitName> = s
-            .depends_on
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|d| {
-                UnitName::parse_service_default(d)
-                    .map_err(|e| p.add(&object, format!("depends_on: {e}")))
-                    .ok()
-            })
-            .collect();
-        if healing_strategies.contains(&Strategy::DependencyRestart) && depends_on.is_empty() {
-            p.add(&object, "healing strategy 'dependency_restart' needs 'depends_on' (the units it depends on)");
-        }
+        let depends_on = depends_on(s.depends_on, &object, p);
+        strategies_have_what_they_need(
+            &healing_strategies,
+            s.port.is_some(),
+            &depends_on,
+            &object,
+            p,
+        );
         let health = s
             .health
             .and_then(|h| health(h, s.port.is_some(), s.domain.as_deref(), limits, &object, p));
@@ -265,6 +245,50 @@ fn services(raw: Vec<RawService>, limits: &Limits, p: &mut Problems) -> Vec<Serv
         }
     }
     out
+}
+
+/// A service's `port`, when it is one.
+fn service_port(raw: Option<i64>, object: &str, p: &mut Problems) -> Option<NonZeroU16> {
+    let port = raw?;
+    let valid = u16::try_from(port).ok().and_then(NonZeroU16::new);
+    if valid.is_none() {
+        p.add(object, format!("port {port} is out of range 1-65535"));
+    }
+    valid
+}
+
+/// A service's `depends_on`, each entry a unit (a bare name is a service).
+fn depends_on(raw: Option<Vec<String>>, object: &str, p: &mut Problems) -> Vec<UnitName> {
+    raw.unwrap_or_default()
+        .iter()
+        .filter_map(|d| {
+            UnitName::parse_service_default(d)
+                .map_err(|e| p.add(object, format!("depends_on: {e}")))
+                .ok()
+        })
+        .collect()
+}
+
+/// The strategies that act on a port or on dependencies need the service to name them.
+fn strategies_have_what_they_need(
+    strategies: &[Strategy],
+    has_port: bool,
+    depends_on: &[UnitName],
+    object: &str,
+    p: &mut Problems,
+) {
+    if strategies.contains(&Strategy::PortConflict) && !has_port {
+        p.add(
+            object,
+            "healing strategy 'port_conflict' needs the service's 'port'",
+        );
+    }
+    if strategies.contains(&Strategy::DependencyRestart) && depends_on.is_empty() {
+        p.add(
+            object,
+            "healing strategy 'dependency_restart' needs 'depends_on' (the units it depends on)",
+        );
+    }
 }
 
 fn strategies(raw: Option<Vec<String>>, object: &str, p: &mut Problems) -> Vec<Strategy> {
@@ -315,40 +339,7 @@ fn health(
 ) -> Option<Health> {
     let object = format!("{object}: health");
     p.unknown_keys(&object, &h.unknown, HEALTH_KEYS);
-    let mut url = None;
-    let target = match (h.url, h.path) {
-        (Some(_), Some(_)) => {
-            p.add(&object, "give either 'url' or 'path', not both");
-            None
-        }
-        (Some(u), None) => match crate::ProbeUrl::parse(&u) {
-            Ok(parsed) => {
-                url = Some(parsed);
-                Some(HealthTarget::Url(u))
-            }
-            // The URL itself is not quoted: it may hold credentials.
-            Err(why) => {
-                p.add(&object, format!("url cannot be probed: {why}"));
-                None
-            }
-        },
-        (None, Some(path)) if !path.starts_with('/') => {
-            p.add(
-                &object,
-                format!("path {} must start with '/'", quote(&path)),
-            );
-            None
-        }
-        (None, Some(_)) if !has_port => {
-            p.add(&object, "'path' is probed on 127.0.0.1:<port>, so the service needs a 'port' (or give a full 'url')");
-            None
-        }
-        (None, Some(path)) => Some(HealthTarget::Path(path)),
-        (None, None) => {
-            p.add(&object, "missing required key 'url' or 'path'");
-            None
-        }
-    };
+    let (target, url) = health_target(h.url, h.path, has_port, &object, p);
     let expected_status = match h.expected_status {
         None => Some(200),
         Some(code @ 100..=599) => Some(code as u16),
@@ -402,6 +393,43 @@ fn health(
     })
 }
 
+/// What a health check probes (`url` or `path`), with the URL taken apart when it is one.
+fn health_target(
+    url: Option<String>,
+    path: Option<String>,
+    has_port: bool,
+    object: &str,
+    p: &mut Problems,
+) -> (Option<HealthTarget>, Option<crate::ProbeUrl>) {
+    match (url, path) {
+        (Some(_), Some(_)) => {
+            p.add(object, "give either 'url' or 'path', not both");
+            (None, None)
+        }
+        (Some(u), None) => match crate::ProbeUrl::parse(&u) {
+            Ok(parsed) => (Some(HealthTarget::Url(u)), Some(parsed)),
+            // The URL itself is not quoted: it may hold credentials.
+            Err(why) => {
+                p.add(object, format!("url cannot be probed: {why}"));
+                (None, None)
+            }
+        },
+        (None, Some(path)) if !path.starts_with('/') => {
+            p.add(object, format!("path {} must start with '/'", quote(&path)));
+            (None, None)
+        }
+        (None, Some(_)) if !has_port => {
+            p.add(object, "'path' is probed on 127.0.0.1:<port>, so the service needs a 'port' (or give a full 'url')");
+            (None, None)
+        }
+        (None, Some(path)) => (Some(HealthTarget::Path(path)), None),
+        (None, None) => {
+            p.add(object, "missing required key 'url' or 'path'");
+            (None, None)
+        }
+    }
+}
+
 fn email(e: RawEmail, p: &mut Problems) -> Option<Email> {
     let object = "notifications.email";
     p.unknown_keys(object, &e.unknown, EMAIL_KEYS);
@@ -438,8 +466,37 @@ fn email(e: RawEmail, p: &mut Problems) -> Option<Email> {
     };
     let smtp_host = required(e.smtp_host, "smtp_host", p);
     let from = required(e.from, "from", p);
-    let addresses = from.iter().map(|a| ("from", a));
-    for (key, addr) in addresses.chain(e.to.iter().flatten().map(|a| ("to", a))) {
+    check_addresses(
+        from.as_deref(),
+        e.to.as_deref().unwrap_or_default(),
+        object,
+        p,
+    );
+    let to = e.to.filter(|t| !t.is_empty()).or_else(|| {
+        p.add_key(
+            object,
+            "to",
+            "missing required key 'to' (a list of recipient addresses)",
+        );
+        None
+    });
+    let password_file = e.password_file.map(PathBuf::from);
+    check_password_file(password_file.as_deref(), e.username.is_some(), object, p);
+    Some(Email {
+        smtp_host: smtp_host?,
+        smtp_port: port?,
+        tls: tls?,
+        username: e.username,
+        password_file,
+        from: from?,
+        to: to?,
+    })
+}
+
+/// Every address as the mailer will parse it.
+fn check_addresses(from: Option<&str>, to: &[String], object: &str, p: &mut Problems) {
+    let addresses = from.into_iter().map(|a| ("from", a));
+    for (key, addr) in addresses.chain(to.iter().map(|a| ("to", a.as_str()))) {
         if let Err(e) = addr.parse::<lettre::message::Mailbox>() {
             p.add_key(
                 object,
@@ -451,18 +508,17 @@ fn email(e: RawEmail, p: &mut Problems) -> Option<Email> {
             );
         }
     }
-    let to = e.to.filter(|t| !t.is_empty()).or_else(|| {
-        p.add_key(
-            object,
-            "to",
-            "missing required key 'to' (a list of recipient addresses)",
-        );
-        None
-    });
-    let password_file = e.password_file.map(PathBuf::from);
-    if let Some(f) = &password_file
-        && !f.is_absolute()
-    {
+}
+
+/// The SMTP password file: an absolute path, and only with a username to log in as.
+fn check_password_file(
+    file: Option<&std::path::Path>,
+    has_username: bool,
+    object: &str,
+    p: &mut Problems,
+) {
+    let Some(f) = file else { return };
+    if !f.is_absolute() {
         p.add_key(
             object,
             "password_file",
@@ -472,22 +528,13 @@ fn email(e: RawEmail, p: &mut Problems) -> Option<Email> {
             ),
         );
     }
-    if password_file.is_some() && e.username.is_none() {
+    if !has_username {
         p.add_key(
             object,
             "password_file",
             "password_file is set but username is not; SMTP login needs both",
         );
     }
-    Some(Email {
-        smtp_host: smtp_host?,
-        smtp_port: port?,
-        tls: tls?,
-        username: e.username,
-        password_file,
-        from: from?,
-        to: to?,
-    })
 }
 
 /// The server check of a configuration that does not validate as a whole: its heartbeat
@@ -505,7 +552,7 @@ fn heartbeat(h: RawHeartbeat, services: &[Service], p: &mut Problems) -> Option<
     p.unknown_keys(object, &h.unknown, HEARTBEAT_KEYS);
     let ping_url = match h.ping_url {
         Some(u) => check_ping_url(u)
-            .map_err(|e| p.add_key(object, "ping_url", e))
+            .map_err(|e| p.add_key(object, "ping_url", e.to_string()))
             .ok(),
         None => {
             p.add_key(
@@ -538,7 +585,9 @@ fn heartbeat(h: RawHeartbeat, services: &[Service], p: &mut Problems) -> Option<
                 }
             });
         let url = match s.ping_url {
-            Some(u) => check_ping_url(u).map_err(|e| p.add(&object, e)).ok(),
+            Some(u) => check_ping_url(u)
+                .map_err(|e| p.add(&object, e.to_string()))
+                .ok(),
             None => {
                 p.add(&object, "missing required key 'ping_url'");
                 None
@@ -566,7 +615,15 @@ fn heartbeat(h: RawHeartbeat, services: &[Service], p: &mut Problems) -> Option<
     })
 }
 
-fn check_ping_url(u: Secret) -> Result<Secret, String> {
+/// A ping URL that is not an http(s) URL. It holds nothing of the value: the URL is a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "ping_url is not an http(s) URL (its value is not shown); \
+     give the check's ping URL from Healthchecks, like https://hc-ping.com/UUID"
+)]
+struct BadPingUrl;
+
+fn check_ping_url(u: Secret) -> Result<Secret, BadPingUrl> {
     let s = u.expose();
     let host = s
         .strip_prefix("https://")
@@ -575,9 +632,7 @@ fn check_ping_url(u: Secret) -> Result<Secret, String> {
         .unwrap_or("");
     if host.is_empty() || s.chars().any(char::is_whitespace) {
         // The URL is a secret: name the problem, never any part of the value.
-        return Err("ping_url is not an http(s) URL (its value is not shown); \
-                    give the check's ping URL from Healthchecks, like https://hc-ping.com/UUID"
-            .into());
+        return Err(BadPingUrl);
     }
     Ok(u)
 }

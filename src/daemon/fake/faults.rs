@@ -118,7 +118,7 @@ impl Drop for InFlight<'_> {
 }
 
 impl Reconnect for Faulty {
-    fn reconnect(&self) -> BoxFuture<'_, Result<(), String>> {
+    fn reconnect(&self) -> BoxFuture<'_, Result<(), SystemdError>> {
         self.faults().reconnects += 1;
         Box::pin(async { Ok(()) })
     }

@@ -315,10 +315,10 @@ impl World {
         st.job = u
             .job
             .as_ref()
-            .map(|(kind, _)| kind.clone())
+            .map(|(kind, _)| kind.as_str().into())
             .unwrap_or_default();
         if let Some((active, sub)) = u.script.pop_front() {
-            (st.active_state, st.sub_state) = (active, sub);
+            (st.active_state, st.sub_state) = (active, sub.as_str().into());
         }
         st
     }

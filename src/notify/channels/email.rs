@@ -1,6 +1,7 @@
 //! Email: the SMTP client built from the validated settings (lettre, rustls), one `Channel`.
 
 use crate::config;
+use crate::notify::SendError;
 use crate::notify::outbox::{Channel, Outgoing};
 use crate::notify::report::Email;
 use lettre::message::{Mailbox, header::ContentType};
@@ -20,7 +21,7 @@ impl Channel for Mailer {
         format!("<{id}@{}>", self.hostname)
     }
 
-    async fn send(&self, out: &Outgoing<'_>) -> Result<String, String> {
+    async fn send(&self, out: &Outgoing<'_>) -> Result<String, SendError> {
         Mailer::send(self, out.email, out.key)
             .await
             .map(|()| "accepted".into())
@@ -90,7 +91,7 @@ impl Mailer {
     }
 
     /// Sends `email` with this Message-ID (`<ID@host>`, see [`Channel::first_key`]).
-    pub async fn send(&self, email: &Email, message_id: &str) -> Result<(), String> {
+    pub async fn send(&self, email: &Email, message_id: &str) -> Result<(), SendError> {
         let mut b = Message::builder()
             .from(self.from.clone())
             .subject(&email.subject)
@@ -99,12 +100,9 @@ impl Mailer {
         for to in &self.to {
             b = b.to(to.clone());
         }
-        let msg = b.body(email.body.clone()).map_err(|e| e.to_string())?;
-        self.transport
-            .send(msg)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        let msg = b.body(email.body.clone())?;
+        self.transport.send(msg).await?;
+        Ok(())
     }
 }
 

@@ -11,7 +11,8 @@ mod telegram;
 mod webhook;
 
 use crate::config::{self, ChannelKind};
-use crate::notify::outbox::{Channel, Outgoing};
+use crate::notify::outbox::{Channel, Outgoing, ReportOutcome};
+use crate::notify::{ChannelSetupError, SendError};
 pub use email::{Mailer, MailerError};
 use std::time::Duration;
 pub use webhook::signature as webhook_signature;
@@ -55,10 +56,10 @@ pub fn request(kind: &ChannelKind, out: &Outgoing<'_>) -> Request {
 
 /// Whether the service accepted the report, from its answer: any 2xx (Telegram: and `ok`).
 /// Ok with what to log; Err with a short reason (never the URL, which may hold a credential).
-pub fn accepted(kind: &ChannelKind, status: u16, body: &str) -> Result<String, String> {
-    let short: String = body.trim().chars().take(200).collect();
+pub fn accepted(kind: &ChannelKind, status: u16, body: &str) -> Result<String, SendError> {
     if !(200..300).contains(&status) {
-        return Err(format!("HTTP {status}: {short}"));
+        let answer = body.trim().chars().take(200).collect();
+        return Err(SendError::Refused { status, answer });
     }
     if let ChannelKind::Telegram { .. } = kind {
         return telegram::accepted(status, body);
@@ -74,9 +75,9 @@ fn text(out: &Outgoing<'_>) -> String {
 /// A FAILED report (urgent): from what it is about, or for reports queued before that was
 /// recorded, from its subject.
 fn failed(out: &Outgoing<'_>) -> bool {
-    match out.about.outcome.as_str() {
-        "" => out.email.subject.contains("FAILED"),
-        o => o == "FAILED",
+    match out.about.outcome {
+        ReportOutcome::None => out.email.subject.contains("FAILED"),
+        o => o == ReportOutcome::Failed,
     }
 }
 
@@ -108,13 +109,16 @@ pub struct HttpChannel {
 
 impl HttpChannel {
     /// Builds the client: blocking work (certificate roots), for the blocking pool.
-    pub fn new(ch: &config::Channel) -> Result<HttpChannel, String> {
+    pub fn new(ch: &config::Channel) -> Result<HttpChannel, ChannelSetupError> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(TIMEOUT)
             .user_agent(concat!("miraclemax/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| format!("channel '{}': cannot set up HTTP: {e}", ch.name))?;
+            .map_err(|source| ChannelSetupError {
+                name: ch.name.clone(),
+                source,
+            })?;
         Ok(HttpChannel {
             name: ch.name.clone(),
             kind: ch.kind.clone(),
@@ -132,16 +136,16 @@ impl Channel for HttpChannel {
         id.to_string()
     }
 
-    async fn send(&self, out: &Outgoing<'_>) -> Result<String, String> {
+    async fn send(&self, out: &Outgoing<'_>) -> Result<String, SendError> {
         let req = request(&self.kind, out);
         let mut b = self.client.post(&req.url).body(req.body);
         for (k, v) in &req.headers {
             b = b.header(k, v);
         }
-        // reqwest's errors name the URL, which may hold the credential: never shown.
-        let resp = b.send().await.map_err(|e| e.without_url().to_string())?;
+        // reqwest's errors name the URL, which may hold the credential: SendError drops it.
+        let resp = b.send().await?;
         let status = resp.status().as_u16();
-        let body = resp.text().await.map_err(|e| e.without_url().to_string())?;
+        let body = resp.text().await?;
         accepted(&self.kind, status, &body)
     }
 }
@@ -167,7 +171,7 @@ impl Channel for Sender {
         }
     }
 
-    async fn send(&self, out: &Outgoing<'_>) -> Result<String, String> {
+    async fn send(&self, out: &Outgoing<'_>) -> Result<String, SendError> {
         match self {
             Sender::Email(m) => Channel::send(m, out).await,
             Sender::Http(h) => Channel::send(h, out).await,
@@ -225,8 +229,10 @@ pub(crate) mod tests {
             flavor: crate::config::ChatFlavor::Slack,
             url: crate::config::Secret::new("https://h.example/x"),
         };
-        assert_eq!(super::accepted(&kind, 200, "ok"), Ok("HTTP 200".into()));
-        let e = super::accepted(&kind, 500, &"boom ".repeat(100)).unwrap_err();
+        assert_eq!(super::accepted(&kind, 200, "ok").unwrap(), "HTTP 200");
+        let e = super::accepted(&kind, 500, &"boom ".repeat(100))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("HTTP 500: boom") && e.len() < 220, "{e}");
     }
 }

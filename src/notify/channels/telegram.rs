@@ -22,14 +22,17 @@ pub fn request(api_url: &str, token: &Secret, chat_id: &str, out: &Outgoing<'_>)
     }
 }
 
-pub fn accepted(status: u16, body: &str) -> Result<String, String> {
+pub fn accepted(status: u16, body: &str) -> Result<String, crate::notify::SendError> {
     let answer: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     if answer["ok"] == json!(true) {
         let id = &answer["result"]["message_id"];
         return Ok(format!("HTTP {status}, message {id}"));
     }
-    let why = answer["description"].as_str().unwrap_or("no \"ok\": true");
-    Err(format!("HTTP {status} but not accepted: {why}"))
+    let why = answer["description"]
+        .as_str()
+        .unwrap_or("no \"ok\": true")
+        .to_string();
+    Err(crate::notify::SendError::NotAccepted { status, why })
 }
 
 #[cfg(test)]
@@ -62,7 +65,9 @@ mod tests {
     #[test]
     fn only_ok_true_is_accepted() {
         assert!(accepted(200, r#"{"ok":true,"result":{"message_id":7}}"#).is_ok());
-        let e = accepted(200, r#"{"ok":false,"description":"chat not found"}"#).unwrap_err();
+        let e = accepted(200, r#"{"ok":false,"description":"chat not found"}"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.ends_with("chat not found"), "{e}");
         assert!(accepted(200, "<html>").is_err());
     }
