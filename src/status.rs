@@ -170,10 +170,9 @@ pub async fn gather(config: &Config, dirs: &Dirs) -> Report {
         heartbeat,
         host: config.host.clone().unwrap_or_else(crate::daemon::hostname),
         daemon: Daemon {
-            active_state: if d.active_state.is_empty() {
-                "unknown".into()
-            } else {
-                d.active_state
+            active_state: match d.active_state {
+                crate::systemd::ActiveState::None => "unknown".into(),
+                known => known.to_string(),
             },
             pid: d.main_pid,
             last_alive_secs: alive,
@@ -243,7 +242,7 @@ fn service_report(
         name: svc.name.to_string(),
         unit: svc.unit.to_string(),
         critical: svc.critical,
-        active_state: st.active_state.clone(),
+        active_state: st.active_state.to_string(),
         sub_state: st.sub_state.to_string(),
         port,
         port_owner,

@@ -484,7 +484,7 @@ async fn two_heals_that_start_one_unit_share_its_job_and_both_resolve() {
     assert!((1..=2).contains(&starts), "{:?}", d.host.actions());
     let a = crate::config::UnitName::parse("a.service").unwrap();
     let st = d.host.status(&a).await.unwrap();
-    assert_eq!(st.active_state, "active");
+    assert_eq!(st.active_state, crate::systemd::ActiveState::Active);
     d.stop().await;
 }
 

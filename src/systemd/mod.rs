@@ -165,7 +165,7 @@ impl Systemd {
         } = self.unit_states(unit).await?;
         let mut st = UnitStatus {
             load_state: load,
-            active_state: active,
+            active_state: ActiveState::parse(&active),
             sub_state: sub,
             job,
             ..UnitStatus::default()

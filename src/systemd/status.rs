@@ -7,9 +7,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnitStatus {
     pub load_state: LoadState,
-    /// systemd's word as read. The one state kept as text: the Ansible `drill` module reads it
-    /// as a String (crates/ansible/src/drill.rs, `restore`); decisions go through `active()`.
-    pub active_state: String,
+    pub active_state: ActiveState,
     pub sub_state: SubState,
     /// Service `Result=`: success, exit-code, signal, core-dump, oom-kill, timeout,
     /// start-limit-hit, resources, watchdog, ...
@@ -47,9 +45,8 @@ impl ExecCode {
 }
 
 impl UnitStatus {
-    /// The ActiveState, parsed (no allocation).
     pub fn active(&self) -> ActiveState {
-        ActiveState::parse(&self.active_state)
+        self.active_state
     }
 
     pub fn is_active(&self) -> bool {

@@ -286,6 +286,6 @@ async fn restore(sd: &Systemd, svc: &miraclemax::config::Service) -> String {
     }
     sd.status(&svc.unit)
         .await
-        .map(|s| s.active_state)
+        .map(|s| s.active_state.to_string())
         .unwrap_or_else(|e| format!("unknown ({e})"))
 }

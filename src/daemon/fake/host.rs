@@ -318,7 +318,7 @@ impl World {
             .map(|(kind, _)| kind.as_str().into())
             .unwrap_or_default();
         if let Some((active, sub)) = u.script.pop_front() {
-            (st.active_state, st.sub_state) = (active, sub.as_str().into());
+            (st.active_state, st.sub_state) = (active.as_str().into(), sub.as_str().into());
         }
         st
     }
@@ -328,7 +328,7 @@ impl World {
         let changed = u.status.active_state != st.active_state;
         u.status = st;
         if changed && !u.signals_lost {
-            let state = ActiveState::parse(&u.status.active_state);
+            let state = u.status.active_state;
             u.watchers.retain(|w| w.send(state).is_ok());
         }
     }
@@ -431,7 +431,7 @@ impl Units for FakeHost {
             return Box::pin(async move { Err(e) });
         }
         let mut st = w.unit(unit.as_str()).status.clone();
-        if st.active_state == "failed" {
+        if st.active_state == ActiveState::Failed {
             (st.active_state, st.sub_state, st.result) =
                 ("inactive".into(), "dead".into(), "success".into());
             w.set_status(unit.as_str(), st);
