@@ -85,16 +85,18 @@ pub fn argument_spec(spec: &Spec) -> Value {
 
 /// Ansible's verdicts, in the order of `cases` (each: spec, JSON text of the arguments).
 pub fn verdicts(cases: &[(&Spec, String)]) -> Vec<Value> {
-    let input: Vec<Value> = cases
+    // The arguments go as their own text, as Ansible would write them (key order included).
+    let input: Vec<String> = cases
         .iter()
         .map(|(spec, args)| {
-            json!({
-                "module": spec.module,
-                "spec": argument_spec(spec),
-                "args": serde_json::from_str::<Value>(args).expect("arguments are JSON"),
-            })
+            format!(
+                r#"{{"module": {}, "spec": {}, "args": {args}}}"#,
+                json!(spec.module),
+                argument_spec(spec)
+            )
         })
         .collect();
+    let input = format!("[{}]", input.join(",\n"));
     let python = python();
     let mut child = Command::new(&python)
         .args(["-c", HARNESS])
@@ -106,7 +108,7 @@ pub fn verdicts(cases: &[(&Spec, String)]) -> Vec<Value> {
     let stdin = child.stdin.take().expect("piped stdin");
     let writer = std::thread::spawn(move || {
         let mut stdin = stdin;
-        stdin.write_all(Value::Array(input).to_string().as_bytes())
+        stdin.write_all(input.as_bytes())
     });
     let out = child.wait_with_output().expect("the Python harness runs");
     writer

