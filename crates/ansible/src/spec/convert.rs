@@ -24,15 +24,19 @@ pub(super) fn to_path(v: &Value) -> Option<Value> {
 
 /// `check_type_int`: whole numbers stay (a boolean is Python's int 1 or 0), a float or text
 /// is taken when Python's `Decimal` reads it as a whole number (`" 3.0 "`, `"1_000"`,
-/// `"+5"`, `"1e3"`). Numbers beyond 64 bits, which Python would keep, are refused: no module
-/// here can hold them.
+/// `"+5"`, `"1e3"`). Numbers beyond a signed 64-bit integer, which Python would keep, are
+/// refused: the modules read their `int` options as `i64`.
 pub(super) fn to_int(v: &Value) -> Option<Value> {
     match v {
         Value::Bool(b) => Some(json!(i64::from(*b))),
-        Value::Number(n) if n.is_i64() || n.is_u64() => Some(v.clone()),
+        Value::Number(n) if n.is_i64() => Some(v.clone()),
+        // 2^63 is exact as a float; every whole float below it in size is a 64-bit integer.
         Value::Number(n) => n
             .as_f64()
-            .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
+            .filter(|f| {
+                f.fract() == 0.0
+                    && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(f)
+            })
             .map(|f| json!(f as i64)),
         Value::String(s) => decimal_int(s).map(|i| json!(i)),
         _ => None,

@@ -2,7 +2,10 @@
 //! Python runs `ArgumentSpecValidator` on each, then reports what `AnsibleModule` (the class
 //! every Python module starts with; `ansible/module_utils/basic.py`) makes of the result: the
 //! `_ansible_*` keys it takes out first, its first error only, the `Unsupported parameters
-//! for (MODULE) module: ` prefix it adds, and `_ansible_ignore_unknown_opts`.
+//! for (MODULE) module: ` prefix it adds, and `_ansible_ignore_unknown_opts`. Nothing between
+//! a play and `AnsibleModule` changes a null: a Python module run by `ansible` with
+//! `{"name": null}` (required `str`) received `''`, and with `{"timeout": null}` (an `int`
+//! defaulting to 120) failed with the validator's type error, as here.
 
 use miraclemax_ansible::spec::{Kind, Spec};
 use serde_json::{Map, Value, json};

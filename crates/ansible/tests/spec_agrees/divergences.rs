@@ -29,8 +29,8 @@ pub const KNOWN: &[Divergence] = &[
     },
     Divergence {
         name: "integers beyond 64 bits are refused",
-        why: "Python keeps any integer; no module here can hold one beyond 64 bits, so it is \
-              refused rather than wrapped or rounded",
+        why: "Python keeps any integer; the modules read int options as signed 64-bit \
+              integers, so a larger one is refused rather than wrapped or rounded",
         explains: |spec, _, rust, python| match (rust, python) {
             (Verdict::Refused(msg), Verdict::Ok(p)) => spec.options.iter().any(|o| {
                 o.kind == Kind::Int
