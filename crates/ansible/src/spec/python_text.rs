@@ -246,5 +246,10 @@ mod tests {
             "a string stays"
         );
         assert_eq!(str_of(&json!(["\u{7f}é\u{a0}"])), "['\\x7fé\\xa0']");
+        assert_eq!(
+            str_of(&json!(["\u{2029}\u{200b}\u{e000}\u{f0000}日"])),
+            "['\\u2029\\u200b\\ue000\\U000f0000日']",
+            "separators, format and private-use characters are escaped as Python escapes them"
+        );
     }
 }

@@ -67,7 +67,8 @@ fn tricky() -> Vec<(&'static str, Vec<Value>)> {
     let strs = json!([
         true, false, 1, 1.0, 1.5, 1e16, 1e-5, 2.5e-7, 123456789012345678u64 as f64, -3,
         [1, {"a": 1}], {"a": 1, "b": [true, null, 1.0]}, ["it's", "say \"hi\"", "both ' \""],
-        ["tab\there", "nl\nx", "back\\slash", "\u{7f}\u{a0}\u{ad}é日😀\u{200b}"], "plain"
+        ["tab\there", "nl\nx", "back\\slash", "\u{7f}\u{a0}\u{ad}é日😀\u{200b}"], "plain",
+        ["\u{378}", "\u{e0080}", "\u{2029}\u{1f}\u{feff}"], "\u{378}"
     ]);
     let paths = json!([
         "~/x", "~", "~/", "~root/x", "~root", "~no_such_user_mm/x", "$HOME/y", "${HOME}/y",
