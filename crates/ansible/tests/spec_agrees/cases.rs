@@ -57,7 +57,8 @@ fn tricky() -> Vec<(&'static str, Vec<Value>)> {
         "1_000", " 300 ", "+5", "-7", "3.0", "1.5", "1e3", "1E-0", "0x10", " ", "1 000", "_",
         "12.50e1", "00", "-0", 1.0, 1.5, 3, -0.0, 1e300, 99999999999999999999u128 as f64,
         9223372036854775807i64, 9223372036854775808u64, -9223372036854775808i64,
-        9.2233720368547e18, -9.223372036854776e18, "99999999999999999999", "nan", false,
+        9.2233720368547e18, -9.223372036854776e18, "99999999999999999999", "nan", "sNaN",
+        "Infinity", " -inf ", false,
         [1], {"a": 1}
     ]);
     let bools = json!([
@@ -182,6 +183,7 @@ pub fn table() -> Vec<(&'static Spec, String)> {
 fn leaf() -> impl Strategy<Value = Value> {
     prop_oneof![
         "[a-zA-Z0-9 ,=_.+{}\"'~$/é-]{0,10}".prop_map(Value::from),
+        "\\PC{0,8}".prop_map(Value::from),
         prop::sample::select(vec![
             "yes",
             "No",

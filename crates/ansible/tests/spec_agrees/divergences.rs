@@ -95,6 +95,20 @@ pub const KNOWN: &[Divergence] = &[
             }),
         },
     },
+    Divergence {
+        name: "where Ansible's validator crashes, the value is refused",
+        why: "int(Decimal('Infinity')) raises an OverflowError the validator does not catch, so a \
+              Python module fails with a traceback; the modules refuse the value with the type \
+              error instead",
+        explains: |_, _, rust, python| match (rust, python) {
+            (Verdict::Refused(r), Verdict::Refused(p)) => {
+                p.starts_with("Ansible crashed")
+                    && p.contains("OverflowError")
+                    && r.contains(" int")
+            }
+            _ => false,
+        },
+    },
 ];
 
 /// Python's text with each `\uXXXX` or `\UXXXXXXXX` escape turned back into its character
