@@ -6,11 +6,18 @@
 //! present, absent, got: x`, ...). A test reads the sidecars and proves they state exactly
 //! these specs, so the documentation and the checks cannot drift apart.
 //!
-//! Values are converted as Ansible converts them: a number given for a string option becomes
-//! its text, `"300"` for an `int` becomes 300, `yes`/`no` for a `bool` become booleans, a
-//! comma-separated string for a `list` becomes its items, a JSON object written as a string
-//! for a `dict` becomes the object. A value is never quoted in an error: options can hold
-//! secrets (`api_key`).
+//! Where this decides what Ansible also decides, Ansible's answer is the truth: the same
+//! arguments are accepted or refused, converted to the same values, and refused with the same
+//! first message as `AnsibleModule` gives a Python module, which `tests/spec_agrees.rs` proves
+//! against the installed ansible-core on a table of tricky values and generated ones. So
+//! `"300"`, `" 3.0 "` or `"1_000"` are an `int`; `yes`, `On`, `1` are a `bool`; anything given
+//! for a `str` becomes Python's `str()` of it (`True`, `['a']`); `"a, b"` is the `list` `a`,
+//! ` b` (nothing trimmed); `"a=1 b=2"` or a JSON object in text is a `dict`; a `path` has `~`
+//! and `$VARS` expanded; null is given (a string becomes `''`, a value with a default is
+//! checked as it is, not replaced by the default). The few places where it knowingly answers
+//! otherwise are named, with their reasons, in that test's `divergences.rs`; the chief one is
+//! that a value is never quoted in an error (Ansible appends a reason quoting it): options can
+//! hold secrets (`api_key`).
 
 use super::ModuleError;
 use serde_json::{Map, Value, json};
@@ -139,36 +146,22 @@ impl Default {
     }
 }
 
-/// The arguments checked against `spec`: options converted to their documented types, the
-/// documented defaults filled in for options not given (their names in the second half), and
-/// Ansible's `_ansible_*` keys kept as they are. Errors come in the order Ansible reports them:
-/// unknown options, then missing required ones, then types, then choices.
-pub(crate) fn validate(
+/// The arguments checked against `spec` as Ansible's `AnsibleModule` checks a Python
+/// module's: options converted to their documented types, the documented defaults filled in
+/// for options not given (their names in the second half), and Ansible's `_ansible_*` keys
+/// kept as they are. Of several errors the one reported is the one Ansible reports (the
+/// first it finds): missing required options, then each option's type in the spec's order,
+/// then choices, then unknown options (ignored when Ansible passes
+/// `_ansible_ignore_unknown_opts`, which keeps them as given).
+pub fn validate(
     raw: &Map<String, Value>,
     spec: &Spec,
 ) -> Result<(Map<String, Value>, BTreeSet<String>), ModuleError> {
-    let known = |k: &str| spec.options.iter().any(|o| o.name == k);
-    let unsupported: Vec<&str> = raw
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !k.starts_with("_ansible_") && !known(k))
-        .collect();
-    if !unsupported.is_empty() {
-        let mut supported: Vec<&str> = spec.options.iter().map(|o| o.name).collect();
-        supported.sort_unstable();
-        return Err(ModuleError::Options(format!(
-            "Unsupported parameters for ({}) module: {}. Supported parameters include: {}.",
-            spec.module,
-            unsupported.join(", "),
-            supported.join(", ")
-        )));
-    }
-    // A null is an option left out (a variable that is not set), as for Python modules.
-    let given = |name: &str| raw.get(name).filter(|v| !v.is_null());
+    // An option given as null is given: Ansible type-checks it (a string becomes '').
     let mut missing: Vec<&str> = spec
         .options
         .iter()
-        .filter(|o| o.required && given(o.name).is_none())
+        .filter(|o| o.required && !raw.contains_key(o.name))
         .map(|o| o.name)
         .collect();
     if !missing.is_empty() {
@@ -185,7 +178,9 @@ pub(crate) fn validate(
         .collect();
     let mut defaulted = BTreeSet::new();
     for opt in spec.options {
-        let value = match given(opt.name) {
+        let value = match raw.get(opt.name) {
+            // Ansible leaves it None, which a module reads as not given.
+            Some(Value::Null) if !opt.required && opt.default == Default::None => continue,
             Some(v) => convert(opt, v)?,
             None => match opt.default.value() {
                 Some(v) => {
@@ -195,27 +190,96 @@ pub(crate) fn validate(
                 None => continue,
             },
         };
-        if !opt.choices.is_empty() && !value.as_str().is_some_and(|s| opt.choices.contains(&s)) {
-            return Err(ModuleError::Options(format!(
-                "value of {} must be one of: {}, got: {}",
-                opt.name,
-                opt.choices.join(", "),
-                shown(&value)
-            )));
-        }
         out.insert(opt.name.to_string(), value);
     }
+    for opt in spec.options.iter().filter(|o| !o.choices.is_empty()) {
+        match out.get_mut(opt.name) {
+            Some(value) => check_choice(opt, value)?,
+            // Ansible checks the None it kept against the choices too (`got: None`).
+            None if raw.get(opt.name) == Some(&Value::Null) => {
+                check_choice(opt, &mut Value::Null)?;
+            }
+            None => {}
+        }
+    }
+    unknown_options(raw, spec, &mut out)?;
     Ok((out, defaulted))
+}
+
+/// Options the spec does not name: refused naming them and the supported ones, or, when
+/// Ansible passes `_ansible_ignore_unknown_opts`, kept as given (as Ansible keeps them).
+fn unknown_options(
+    raw: &Map<String, Value>,
+    spec: &Spec,
+    out: &mut Map<String, Value>,
+) -> Result<(), ModuleError> {
+    let known = |k: &str| k.starts_with("_ansible_") || spec.options.iter().any(|o| o.name == k);
+    let mut unsupported: Vec<&str> = raw
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !known(k))
+        .collect();
+    if unsupported.is_empty() {
+        return Ok(());
+    }
+    if raw
+        .get("_ansible_ignore_unknown_opts")
+        .and_then(convert::to_bool)
+        == Some(json!(true))
+    {
+        for k in unsupported {
+            out.insert(k.to_string(), raw[k].clone());
+        }
+        return Ok(());
+    }
+    unsupported.sort_unstable();
+    let mut supported: Vec<&str> = spec.options.iter().map(|o| o.name).collect();
+    supported.sort_unstable();
+    Err(ModuleError::Options(format!(
+        "Unsupported parameters for ({}) module: {}. Supported parameters include: {}.",
+        spec.module,
+        unsupported.join(", "),
+        supported.join(", ")
+    )))
+}
+
+/// A value outside the choices is refused showing it (a choice option's value is never a
+/// secret). As Ansible does, `True`/`False` (a YAML boolean turned into text) stand for the
+/// one choice that is a boolean word, if there is exactly one.
+fn check_choice(opt: &Opt, value: &mut Value) -> Result<(), ModuleError> {
+    let is_choice = |v: &Value| v.as_str().is_some_and(|s| opt.choices.contains(&s));
+    if !is_choice(value) {
+        let words: &[&str] = match value.as_str() {
+            Some("True") => &["y", "yes", "on", "1", "true", "t"],
+            Some("False") => &["n", "no", "off", "0", "false", "f"],
+            _ => &[],
+        };
+        let overlap: Vec<&&str> = opt.choices.iter().filter(|c| words.contains(c)).collect();
+        if let [only] = overlap[..] {
+            *value = json!(only);
+        }
+    }
+    if is_choice(value) {
+        return Ok(());
+    }
+    Err(ModuleError::Options(format!(
+        "value of {} must be one of: {}, got: {}",
+        opt.name,
+        opt.choices.join(", "),
+        shown(value)
+    )))
 }
 
 /// A value as an error may show it: only a choice option's value, which is never a secret.
 fn shown(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        other => other.to_string(),
+        other => python_text::str_of(other),
     }
 }
 
+/// The option's value converted to its kind, or Ansible's refusal naming the option and both
+/// types (Ansible goes on to quote the value; options may hold secrets, so this stops there).
 fn convert(opt: &Opt, v: &Value) -> Result<Value, ModuleError> {
     let wrong = || {
         ModuleError::Options(format!(
@@ -226,37 +290,31 @@ fn convert(opt: &Opt, v: &Value) -> Result<Value, ModuleError> {
         ))
     };
     match opt.kind {
-        Kind::Str | Kind::Path => to_str(v).ok_or_else(wrong),
-        Kind::Int => to_int(v).ok_or_else(wrong),
-        Kind::Bool => to_bool(v).ok_or_else(wrong),
-        Kind::Dict => to_dict(v).ok_or_else(wrong),
-        Kind::List(elements) => {
-            let items = match v {
-                Value::Array(items) => items.clone(),
-                Value::String(s) => s.split(',').map(|i| json!(i.trim())).collect(),
-                Value::Number(_) => vec![json!(v.to_string())],
-                _ => return Err(wrong()),
-            };
-            items
-                .iter()
-                .map(|item| {
-                    match elements {
-                        Elements::Str => to_str(item),
-                        Elements::Dict => to_dict(item),
-                    }
-                    .ok_or_else(|| {
-                        ModuleError::Options(format!(
-                            "Elements value for option '{}' is of type {} and we were unable \
-                             to convert to {}",
-                            opt.name,
-                            type_name(item),
-                            elements.name()
-                        ))
-                    })
+        Kind::Str => convert::to_str(v).ok_or_else(wrong),
+        Kind::Path => convert::to_path(v).ok_or_else(wrong),
+        Kind::Int => convert::to_int(v).ok_or_else(wrong),
+        Kind::Bool => convert::to_bool(v).ok_or_else(wrong),
+        Kind::Dict => convert::to_dict(v).ok_or_else(wrong),
+        Kind::List(elements) => convert::to_list(v)
+            .ok_or_else(wrong)?
+            .iter()
+            .map(|item| {
+                match elements {
+                    Elements::Str => convert::to_str(item),
+                    Elements::Dict => convert::to_dict(item),
+                }
+                .ok_or_else(|| {
+                    ModuleError::Options(format!(
+                        "Elements value for option '{}' is of type {} and we were unable to \
+                         convert to {}",
+                        opt.name,
+                        type_name(item),
+                        elements.name()
+                    ))
                 })
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array)
-        }
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
     }
 }
 
@@ -273,52 +331,8 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn to_str(v: &Value) -> Option<Value> {
-    match v {
-        Value::String(_) => Some(v.clone()),
-        Value::Number(n) => Some(json!(n.to_string())),
-        _ => None,
-    }
-}
-
-fn to_int(v: &Value) -> Option<Value> {
-    match v {
-        Value::Number(n) if n.is_i64() => Some(v.clone()),
-        Value::Number(n) => n
-            .as_f64()
-            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-            .map(|f| json!(f as i64)),
-        Value::String(s) => s.trim().parse::<i64>().ok().map(|i| json!(i)),
-        _ => None,
-    }
-}
-
-fn to_bool(v: &Value) -> Option<Value> {
-    match v {
-        Value::Bool(_) => Some(v.clone()),
-        Value::String(s) => match s.trim() {
-            "1" | "t" | "T" => Some(json!(true)),
-            "0" | "f" | "F" => Some(json!(false)),
-            s => miraclemax::config::parse_flag(s).map(|b| json!(b)),
-        },
-        Value::Number(n) => match n.as_f64() {
-            Some(1.0) => Some(json!(true)),
-            Some(0.0) => Some(json!(false)),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn to_dict(v: &Value) -> Option<Value> {
-    match v {
-        Value::Object(_) => Some(v.clone()),
-        Value::String(s) if s.trim().starts_with('{') => serde_json::from_str::<Value>(s)
-            .ok()
-            .filter(Value::is_object),
-        _ => None,
-    }
-}
+mod convert;
+mod python_text;
 
 #[cfg(test)]
 mod tests;

@@ -53,10 +53,23 @@ fn ansibles_own_keys_are_kept_and_never_unknown() {
 #[test]
 fn a_missing_required_option_is_named() {
     assert_eq!(err(json!({})), "missing required arguments: name");
+}
+
+#[test]
+fn null_is_what_ansible_makes_of_it() {
     assert_eq!(
-        err(json!({"name": null})),
-        "missing required arguments: name",
-        "null is an option left out"
+        ok(json!({"name": null}))["name"],
+        "",
+        "a required string given as null is given, as ''"
+    );
+    assert!(
+        !ok(json!({"name": "x", "api_key": null})).contains_key("api_key"),
+        "no default: left as not given"
+    );
+    assert_eq!(
+        err(json!({"name": "x", "timeout": null})),
+        "argument 'timeout' is of type NoneType and we were unable to convert to int",
+        "with a default, null is checked as a value, not replaced by the default"
     );
 }
 
@@ -91,12 +104,18 @@ fn values_written_as_strings_convert_as_ansible_converts_them() {
         "force": "yes",
         "limits": "{\"check_interval\": \"5s\"}",
         "services": "web, db",
+        "config": ["a", 1],
     }));
     assert_eq!(out["name"], "42");
     assert_eq!(out["timeout"], 300);
     assert_eq!(out["force"], true);
     assert_eq!(out["limits"], json!({"check_interval": "5s"}));
-    assert_eq!(out["services"], json!(["web", "db"]));
+    assert_eq!(
+        out["services"],
+        json!(["web", " db"]),
+        "split, nothing trimmed"
+    );
+    assert_eq!(out["config"], "['a', 1]", "Python's str() of a list");
     for (flag, means) in [("no", false), ("True", true), ("off", false), ("1", true)] {
         assert_eq!(
             ok(json!({"name": "x", "force": flag}))["force"],
@@ -124,12 +143,12 @@ fn a_value_of_the_wrong_type_is_refused_naming_both_types() {
             "argument 'force' is of type str and we were unable to convert to bool",
         ),
         (
-            json!({"name": ["x"]}),
-            "argument 'name' is of type list and we were unable to convert to str",
+            json!({"name": "x", "force": null}),
+            "argument 'force' is of type NoneType and we were unable to convert to bool",
         ),
         (
-            json!({"name": "x", "config": {"a": 1}}),
-            "argument 'config' is of type dict and we were unable to convert to path",
+            json!({"name": "x", "timeout": [5]}),
+            "argument 'timeout' is of type list and we were unable to convert to int",
         ),
         (
             json!({"name": "x", "limits": "check_interval"}),
@@ -140,9 +159,9 @@ fn a_value_of_the_wrong_type_is_refused_naming_both_types() {
             "argument 'services' is of type dict and we were unable to convert to list",
         ),
         (
-            json!({"name": "x", "services": ["web", ["db"]]}),
-            "Elements value for option 'services' is of type list and we were unable to \
-             convert to str",
+            json!({"name": "x", "notify": [{"a": 1}, 1]}),
+            "Elements value for option 'notify' is of type int and we were unable to convert \
+             to dict",
         ),
         (
             json!({"name": "x", "notify": ["ntfy"]}),
@@ -156,6 +175,6 @@ fn a_value_of_the_wrong_type_is_refused_naming_both_types() {
 
 #[test]
 fn a_refused_value_is_never_quoted_as_it_may_be_a_secret() {
-    let e = err(json!({"name": "x", "api_key": ["hc-Zx9-secret"]}));
+    let e = err(json!({"name": "x", "timeout": "hc-Zx9-secret"}));
     assert!(!e.contains("Zx9"), "{e}");
 }
