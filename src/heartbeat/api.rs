@@ -52,13 +52,6 @@ pub enum ApiError {
     NoUuid,
 }
 
-/// For callers that report errors as text (the module's `ensure`).
-impl From<ApiError> for String {
-    fn from(e: ApiError) -> String {
-        e.to_string()
-    }
-}
-
 pub struct Api {
     base: String,
     key: String,
