@@ -17,7 +17,7 @@ pub enum View<'a> {
 
 pub fn run(source: &Source, view: View, extra_vars: &[String]) -> anyhow::Result<()> {
     let mut inv = source.load()?;
-    inv.extra = crate::inventory::parse_extra_vars(extra_vars).map_err(anyhow::Error::msg)?;
+    inv.extra = crate::inventory::parse_extra_vars(extra_vars)?;
     let out = match view {
         View::Graph(top) => {
             print!("{}", host_view::graph(&inv, top)?);

@@ -28,7 +28,7 @@ pub enum RenderError {
 
 /// The hosts `pattern` names, refused when it names none, or several with `--file`.
 pub fn select(inv: &Inventory, pattern: &str, file: Option<&str>) -> anyhow::Result<Vec<String>> {
-    let hosts = inv.matching(pattern).map_err(anyhow::Error::msg)?;
+    let hosts = inv.matching(pattern)?;
     if hosts.is_empty() {
         return Err(RenderError::NoHost {
             pattern: pattern.into(),

@@ -16,7 +16,7 @@ pub fn retain(
     only: Option<Only>,
 ) -> anyhow::Result<()> {
     if let Some(l) = limit {
-        let reached = inv.matching(l).map_err(anyhow::Error::msg)?;
+        let reached = inv.matching(l)?;
         issues.retain(|i| reached.contains(&i.host));
     }
     if only == Some(Only::SelfHealing) {
@@ -28,7 +28,7 @@ pub fn retain(
 /// The hosts `limit` selects, or every host of the inventory.
 pub fn hosts(inv: &Inventory, limit: Option<&str>) -> anyhow::Result<Vec<String>> {
     Ok(match limit {
-        Some(l) => inv.matching(l).map_err(anyhow::Error::msg)?,
+        Some(l) => inv.matching(l)?,
         None => inv.hosts.keys().cloned().collect(),
     })
 }

@@ -19,8 +19,9 @@ pub mod via_ansible;
 mod yaml;
 mod yaml11;
 
-pub use extra_vars::{EXTRA_VARS, parse as parse_extra_vars};
+pub use extra_vars::{EXTRA_VARS, ExtraVarsError, parse as parse_extra_vars};
 pub use locate::{Located, locate};
+pub use pattern::PatternError;
 pub use resolve::{ANSIBLE_SETS, HostVars};
 pub use secrets::{AnsibleVault, Vault, VaultOptions};
 pub use template::Unresolved;
