@@ -5,6 +5,7 @@
 //! defined (file and key path), so that an edit goes to the file that defines a value and an
 //! error can point at its line.
 
+pub mod ansible_cfg;
 mod extra_vars;
 mod ini;
 mod ini_value;
