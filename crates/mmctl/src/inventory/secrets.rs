@@ -68,38 +68,7 @@ impl Vault {
                 .is_some_and(|s| is_true(&s.value)),
             ..Vault::default()
         };
-        // (label, source, handed on as given)
-        let mut slugs: Vec<(Option<String>, String, Option<Given>)> = Vec::new();
-        if let Some(list) = setting("ANSIBLE_VAULT_IDENTITY_LIST", "vault_identity_list") {
-            for id in list
-                .value
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-            {
-                let (label, source) = split_id(id);
-                slugs.push((label, source, None));
-            }
-        }
-        for id in &o.ids {
-            let (label, source) = split_id(id);
-            slugs.push((label, source, Some(Given::Id(id.clone()))));
-        }
-        let mut files: Vec<(PathBuf, Option<Given>)> = o
-            .password_files
-            .iter()
-            .map(|f| (f.clone(), Some(Given::File(f.clone()))))
-            .collect();
-        if let Some(s) = setting("ANSIBLE_VAULT_PASSWORD_FILE", "vault_password_file") {
-            files.push((s.path(), None));
-        }
-        for (f, given) in files {
-            let source = f.to_string_lossy().into_owned();
-            slugs.push((Some(default.clone()), source, given));
-        }
-        if o.ask {
-            slugs.push((Some(default.clone()), "prompt_ask_vault_pass".into(), None));
-        }
+        let slugs = sources(o, &default);
         let mut first_error = None;
         for (label, source, given) in slugs {
             let read = match source.as_str() {
@@ -333,6 +302,48 @@ impl Setting {
             self.base.join(p)
         }
     }
+}
+
+/// Where each password comes from, in the order Ansible tries them: (label, source, handed on
+/// to Ansible's programs as given). ansible.cfg's identities first, then `--vault-id`, the
+/// password files, and the prompt of `--ask-vault-pass`.
+fn sources(o: &VaultOptions, default: &str) -> Vec<(Option<String>, String, Option<Given>)> {
+    let mut slugs: Vec<(Option<String>, String, Option<Given>)> = Vec::new();
+    if let Some(list) = setting("ANSIBLE_VAULT_IDENTITY_LIST", "vault_identity_list") {
+        for id in list
+            .value
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let (label, source) = split_id(id);
+            slugs.push((label, source, None));
+        }
+    }
+    for id in &o.ids {
+        let (label, source) = split_id(id);
+        slugs.push((label, source, Some(Given::Id(id.clone()))));
+    }
+    let mut files: Vec<(PathBuf, Option<Given>)> = o
+        .password_files
+        .iter()
+        .map(|f| (f.clone(), Some(Given::File(f.clone()))))
+        .collect();
+    if let Some(s) = setting("ANSIBLE_VAULT_PASSWORD_FILE", "vault_password_file") {
+        files.push((s.path(), None));
+    }
+    for (f, given) in files {
+        let source = f.to_string_lossy().into_owned();
+        slugs.push((Some(default.to_string()), source, given));
+    }
+    if o.ask {
+        slugs.push((
+            Some(default.to_string()),
+            "prompt_ask_vault_pass".into(),
+            None,
+        ));
+    }
+    slugs
 }
 
 fn setting(env: &str, key: &str) -> Option<Setting> {
