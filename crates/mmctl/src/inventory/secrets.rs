@@ -187,7 +187,8 @@ impl Vault {
                         .extend(["--vault-password-file".into(), f.clone().into()]);
                 }
                 Given::Typed(label, i) => {
-                    // tempfile creates it with mode 0600.
+                    // Readable by its owner alone, whoever runs mmctl (tempfile creates it
+                    // with mode 0600 in the temporary folder); removed when `out` is dropped.
                     let mut file = tempfile::NamedTempFile::new()?;
                     file.write_all(&self.secrets[*i].password)?;
                     file.flush()?;
