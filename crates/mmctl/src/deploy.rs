@@ -208,7 +208,7 @@ impl Recap {
 }
 
 /// The results file the callback wrote: `{"hosts": {NAME: {ok, changed, ...}}}`.
-pub fn parse_results(text: &str) -> anyhow::Result<Vec<Recap>> {
+pub fn parse_results(text: &str) -> Result<Vec<Recap>, serde_json::Error> {
     #[derive(Deserialize)]
     struct File {
         hosts: BTreeMap<String, Recap>,
@@ -231,7 +231,7 @@ pub fn run(o: &Options) -> anyhow::Result<(i32, Vec<Recap>)> {
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .status()
-        .map_err(|e| cannot_run("ansible-playbook", &e))?;
+        .map_err(|e| cannot_run("ansible-playbook", e))?;
     let recap = match std::fs::read_to_string(&results) {
         Ok(text) => {
             parse_results(&text).map_err(|e| anyhow::anyhow!("{}: {e}", results.display()))?

@@ -63,7 +63,7 @@ pub fn run(r: &Run) -> anyhow::Result<BTreeMap<String, Answer>> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let out = cmd.output().map_err(|e| cannot_run("ansible", &e))?;
+    let out = cmd.output().map_err(|e| cannot_run("ansible", e))?;
     let said = String::from_utf8_lossy(&out.stdout);
     let mut answers = BTreeMap::new();
     for e in std::fs::read_dir(tree.path())? {

@@ -3,15 +3,18 @@
 
 use super::NAME;
 use crate::fleet;
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, NotInInventory, PatternError};
 use crate::render::{self, File};
 use crate::services::Source;
 
 /// Why a render prints nothing for what was asked.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RenderError {
-    #[error("no host '{pattern}' in the inventory (hosts: {})", known.join(", "))]
-    NoHost { pattern: String, known: Vec<String> },
+    #[error(transparent)]
+    Pattern(#[from] PatternError),
+    /// A pattern that selects no host (a host name among them).
+    #[error(transparent)]
+    NoHost(NotInInventory),
     #[error(
         "--file prints one host's file, and '{pattern}' selects {} hosts ({}): name one",
         hosts.len(),
@@ -27,21 +30,23 @@ pub enum RenderError {
 }
 
 /// The hosts `pattern` names, refused when it names none, or several with `--file`.
-pub fn select(inv: &Inventory, pattern: &str, file: Option<&str>) -> anyhow::Result<Vec<String>> {
+pub fn select(
+    inv: &Inventory,
+    pattern: &str,
+    file: Option<&str>,
+) -> Result<Vec<String>, RenderError> {
     let hosts = inv.matching(pattern)?;
     if hosts.is_empty() {
-        return Err(RenderError::NoHost {
-            pattern: pattern.into(),
+        return Err(RenderError::NoHost(NotInInventory::Host {
+            name: pattern.into(),
             known: inv.hosts.keys().cloned().collect(),
-        }
-        .into());
+        }));
     }
     if file.is_some() && hosts.len() > 1 {
         return Err(RenderError::FileOfSeveral {
             pattern: pattern.into(),
             hosts,
-        }
-        .into());
+        });
     }
     Ok(hosts)
 }

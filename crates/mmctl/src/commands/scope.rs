@@ -4,7 +4,7 @@
 
 use crate::deploy::Only;
 use crate::fleet::Issue;
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, PatternError};
 
 /// Keeps the problems of the hosts `limit` selects (all hosts when none is given) and, with
 /// `--only self-healing`, those of that layer: the heartbeat layer needs the agent's
@@ -14,7 +14,7 @@ pub fn retain(
     inv: &Inventory,
     limit: Option<&str>,
     only: Option<Only>,
-) -> anyhow::Result<()> {
+) -> Result<(), PatternError> {
     if let Some(l) = limit {
         let reached = inv.matching(l)?;
         issues.retain(|i| reached.contains(&i.host));
@@ -26,7 +26,7 @@ pub fn retain(
 }
 
 /// The hosts `limit` selects, or every host of the inventory.
-pub fn hosts(inv: &Inventory, limit: Option<&str>) -> anyhow::Result<Vec<String>> {
+pub fn hosts(inv: &Inventory, limit: Option<&str>) -> Result<Vec<String>, PatternError> {
     Ok(match limit {
         Some(l) => inv.matching(l)?,
         None => inv.hosts.keys().cloned().collect(),

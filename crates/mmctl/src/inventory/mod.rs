@@ -14,6 +14,7 @@ mod pattern;
 mod resolve;
 mod secrets;
 pub mod template;
+mod unknown;
 mod vars_files;
 pub mod vault;
 pub mod via_ansible;
@@ -26,6 +27,7 @@ pub use pattern::PatternError;
 pub use resolve::{ANSIBLE_SETS, HostVars};
 pub use secrets::{AnsibleVault, Vault, VaultOptions};
 pub use template::Unresolved;
+pub use unknown::NotInInventory;
 pub use yaml::parse as parse_yaml;
 pub use yaml11::UNSAFE;
 

@@ -133,7 +133,7 @@ pub(super) fn list(
         fail(format!(
             "{}, which only Ansible can read: {}",
             reason.what(),
-            crate::ansible::cannot_run(name, &e)
+            crate::ansible::cannot_run(name, e)
         ))
     })?;
     if !out.status.success() {
