@@ -25,7 +25,7 @@ pub use extra_vars::{EXTRA_VARS, ExtraVarsError, parse as parse_extra_vars};
 pub use locate::{Located, locate};
 pub use pattern::PatternError;
 pub use resolve::{ANSIBLE_SETS, HostVars};
-pub use secrets::{AnsibleVault, Vault, VaultOptions};
+pub use secrets::{AnsibleVault, PasswordError, Vault, VaultOptions};
 pub use template::Unresolved;
 pub use unknown::NotInInventory;
 pub use yaml::parse as parse_yaml;

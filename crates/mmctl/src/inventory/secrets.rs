@@ -16,6 +16,37 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Why a vault password could not be had, or handed on to Ansible.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("cannot read the vault password from the terminal: {0}")]
+    Terminal(std::io::Error),
+    #[error("{from}: the vault password is empty")]
+    Empty { from: String },
+    #[error("the vault password file {} cannot be read: {reason}", file.display())]
+    Unreadable {
+        file: PathBuf,
+        reason: std::io::Error,
+    },
+    #[error("the vault password file {} is a folder: name a file", file.display())]
+    Folder { file: PathBuf },
+    #[error("the vault password file {}: {reason}", file.display())]
+    Sealed { file: PathBuf, reason: VaultError },
+    #[error("cannot run the vault password program {}: {reason}", program.display())]
+    CannotRun {
+        program: PathBuf,
+        reason: std::io::Error,
+    },
+    #[error("the vault password program {} failed ({status})", program.display())]
+    Failed {
+        program: PathBuf,
+        status: std::process::ExitStatus,
+    },
+    /// Writing the temporary file that hands a typed password on.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
 /// What the command line gave for the vault: as ansible-playbook takes it.
 #[derive(Debug, Default, Clone)]
 pub struct VaultOptions {
@@ -59,7 +90,7 @@ impl std::fmt::Debug for Vault {
 impl Vault {
     /// The secrets Ansible would gather from these options and its configuration. Prompts read
     /// the terminal with echo off.
-    pub fn new(o: &VaultOptions) -> anyhow::Result<Vault> {
+    pub fn new(o: &VaultOptions) -> Result<Vault, PasswordError> {
         let default = setting("ANSIBLE_VAULT_IDENTITY", "vault_identity")
             .map(|s| s.value)
             .unwrap_or_else(|| "default".into());
@@ -79,16 +110,14 @@ impl Vault {
                     };
                     rpassword::prompt_password(prompt)
                         .map(String::into_bytes)
-                        .map_err(|e| {
-                            anyhow::anyhow!("cannot read the vault password from the terminal: {e}")
-                        })
+                        .map_err(PasswordError::Terminal)
                 }
                 path => v.read_password(Path::new(path), label.as_deref()),
             };
             let password = match read {
-                Ok(p) if p.is_empty() => {
-                    Err(anyhow::anyhow!("{source}: the vault password is empty"))
-                }
+                Ok(p) if p.is_empty() => Err(PasswordError::Empty {
+                    from: source.clone(),
+                }),
                 other => other,
             };
             let password = match password {
@@ -176,7 +205,7 @@ impl Vault {
     /// The options that give Ansible's programs the secrets the command line gave (they read
     /// ansible.cfg and the environment themselves); a typed password goes in a temporary file
     /// only its owner reads, removed when the returned value is dropped.
-    pub fn for_ansible(&self) -> anyhow::Result<AnsibleVault> {
+    pub fn for_ansible(&self) -> Result<AnsibleVault, PasswordError> {
         use std::io::Write;
         let mut out = AnsibleVault::default();
         for g in &self.given {
@@ -210,25 +239,30 @@ impl Vault {
 
     /// A password file's text, whitespace trimmed (itself vaulted, opened with the secrets
     /// read before it), or what a password program prints, line ends trimmed.
-    fn read_password(&self, file: &Path, label: Option<&str>) -> anyhow::Result<Vec<u8>> {
+    fn read_password(&self, file: &Path, label: Option<&str>) -> Result<Vec<u8>, PasswordError> {
         use std::os::unix::fs::PermissionsExt;
-        let name = file.display();
-        let meta = std::fs::metadata(file)
-            .map_err(|e| anyhow::anyhow!("the vault password file {name} cannot be read: {e}"))?;
+        let unreadable = |reason| PasswordError::Unreadable {
+            file: file.to_path_buf(),
+            reason,
+        };
+        let meta = std::fs::metadata(file).map_err(unreadable)?;
         if meta.is_dir() {
-            anyhow::bail!("the vault password file {name} is a folder: name a file");
+            return Err(PasswordError::Folder {
+                file: file.to_path_buf(),
+            });
         }
         if meta.permissions().mode() & 0o111 == 0 {
-            let bytes = std::fs::read(file).map_err(|e| {
-                anyhow::anyhow!("the vault password file {name} cannot be read: {e}")
-            })?;
+            let bytes = std::fs::read(file).map_err(unreadable)?;
             let text = String::from_utf8_lossy(&bytes);
             let text = text.trim();
             if vault::is_vault(text) {
                 return self
                     .open(text)
                     .map(|t| trim_line_ends(t.as_bytes()).to_vec())
-                    .map_err(|e| anyhow::anyhow!("the vault password file {name}: {e}"));
+                    .map_err(|reason| PasswordError::Sealed {
+                        file: file.to_path_buf(),
+                        reason,
+                    });
             }
             return Ok(text.as_bytes().to_vec());
         }
@@ -242,9 +276,15 @@ impl Vault {
         let out = cmd
             .stderr(std::process::Stdio::inherit())
             .output()
-            .map_err(|e| anyhow::anyhow!("cannot run the vault password program {name}: {e}"))?;
+            .map_err(|reason| PasswordError::CannotRun {
+                program: file.to_path_buf(),
+                reason,
+            })?;
         if !out.status.success() {
-            anyhow::bail!("the vault password program {name} failed ({})", out.status);
+            return Err(PasswordError::Failed {
+                program: file.to_path_buf(),
+                status: out.status,
+            });
         }
         Ok(trim_line_ends(&out.stdout).to_vec())
     }
