@@ -28,7 +28,7 @@ pub fn gather(
     inventory: &[PathBuf],
     hosts: &[String],
     vault: &[std::ffi::OsString],
-) -> anyhow::Result<Vec<Row>> {
+) -> Result<Vec<Row>, remote::RemoteError> {
     let pattern = if hosts.is_empty() {
         "all".to_string()
     } else {

@@ -9,10 +9,9 @@ use crate::watched;
 pub fn heal(source: &Source, host: &str, service: &str, timeout: u32) -> anyhow::Result<()> {
     let inv = source.load()?;
     watched::require(&inv, host, service, "drill one of those")?;
-    on_host(source, host, |t| {
-        print!("{}", ops::test_heal(t, service, timeout)?);
-        Ok(())
-    })
+    let report = on_host(source, host, |t| ops::test_heal(t, service, timeout))?;
+    print!("{report}");
+    Ok(())
 }
 
 /// What the host printed, as it printed it: Ansible drops a command's last newline.

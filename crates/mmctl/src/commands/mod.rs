@@ -32,14 +32,14 @@ pub const NAME: &str = "mmctl";
 pub(crate) fn on_host<T>(
     source: &Source,
     host: &str,
-    f: impl FnOnce(&ops::Target) -> anyhow::Result<T>,
+    f: impl FnOnce(&ops::Target) -> Result<T, ops::OpsError>,
 ) -> anyhow::Result<T> {
     let vault = source.vault.for_ansible()?;
-    f(&ops::Target {
+    Ok(f(&ops::Target {
         inventory: &source.paths,
         host,
         vault: &vault.args,
-    })
+    })?)
 }
 
 /// Shows an edit (`--dry-run`) or writes it, and says what it reached.

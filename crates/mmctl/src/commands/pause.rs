@@ -12,16 +12,14 @@ pub fn pause(
     service: Option<&str>,
     duration: &str,
 ) -> anyhow::Result<()> {
-    on_host(source, host, |t| {
-        println!("{}", ops::pause(t, service, duration)?);
-        Ok(())
-    })
+    let said = on_host(source, host, |t| ops::pause(t, service, duration))?;
+    println!("{said}");
+    Ok(())
 }
 
 /// Ends the pause of `service`, or of every service when None.
 pub fn resume(source: &Source, host: &str, service: Option<&str>) -> anyhow::Result<()> {
-    on_host(source, host, |t| {
-        println!("{}", ops::resume(t, service)?);
-        Ok(())
-    })
+    let said = on_host(source, host, |t| ops::resume(t, service))?;
+    println!("{said}");
+    Ok(())
 }
