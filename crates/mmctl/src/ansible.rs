@@ -15,13 +15,24 @@ pub fn program(name: &str) -> PathBuf {
     }
 }
 
+/// One of Ansible's programs could not be started.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot run {}: {reason} (install ansible-core, e.g. pip install ansible-core, and put its \
+     programs on PATH or name their folder in {BIN_DIR_VAR})",
+    program.display()
+)]
+pub struct CannotRun {
+    pub program: PathBuf,
+    pub reason: std::io::Error,
+}
+
 /// What to say when a program cannot be started.
-pub fn cannot_run(name: &str, e: &std::io::Error) -> anyhow::Error {
-    anyhow::anyhow!(
-        "cannot run {}: {e} (install ansible-core, e.g. pip install ansible-core, and put its \
-         programs on PATH or name their folder in {BIN_DIR_VAR})",
-        program(name).display()
-    )
+pub fn cannot_run(name: &str, e: std::io::Error) -> CannotRun {
+    CannotRun {
+        program: program(name),
+        reason: e,
+    }
 }
 
 /// The callbacks Ansible will enable on its own: `ANSIBLE_CALLBACKS_ENABLED`, else the

@@ -208,7 +208,7 @@ impl Recap {
 }
 
 /// The results file the callback wrote: `{"hosts": {NAME: {ok, changed, ...}}}`.
-pub fn parse_results(text: &str) -> anyhow::Result<Vec<Recap>> {
+pub fn parse_results(text: &str) -> Result<Vec<Recap>, serde_json::Error> {
     #[derive(Deserialize)]
     struct File {
         hosts: BTreeMap<String, Recap>,
@@ -220,10 +220,25 @@ pub fn parse_results(text: &str) -> anyhow::Result<Vec<Recap>> {
         .collect())
 }
 
+/// Why the play could not be run, or its results not read.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error(transparent)]
+    CannotRun(#[from] crate::ansible::CannotRun),
+    #[error("{}: {reason}", file.display())]
+    Results {
+        file: std::path::PathBuf,
+        reason: serde_json::Error,
+    },
+    /// The temporary folder for the results file.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
 /// Runs the play with the terminal as its output; returns its exit code and each host's
 /// totals (none when the play ended before it could give them, or when the installed
 /// collection is older than its results callback).
-pub fn run(o: &Options) -> anyhow::Result<(i32, Vec<Recap>)> {
+pub fn run(o: &Options) -> Result<(i32, Vec<Recap>), DeployError> {
     let dir = tempfile::tempdir()?;
     let results = dir.path().join("results.json");
     let status = command(o, &results)
@@ -231,11 +246,12 @@ pub fn run(o: &Options) -> anyhow::Result<(i32, Vec<Recap>)> {
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .status()
-        .map_err(|e| cannot_run("ansible-playbook", &e))?;
+        .map_err(|e| cannot_run("ansible-playbook", e))?;
     let recap = match std::fs::read_to_string(&results) {
-        Ok(text) => {
-            parse_results(&text).map_err(|e| anyhow::anyhow!("{}: {e}", results.display()))?
-        }
+        Ok(text) => parse_results(&text).map_err(|reason| DeployError::Results {
+            file: results.clone(),
+            reason,
+        })?,
         Err(_) => Vec::new(),
     };
     Ok((status.code().unwrap_or(1), recap))

@@ -259,7 +259,7 @@ fn mapping_at(text: &str, keys: &[String]) -> Result<Option<(YamlFile, Mapping)>
 }
 
 fn data(text: &str) -> Result<Value, EditError> {
-    crate::inventory::parse_yaml(text).map_err(EditError::Unsupported)
+    crate::inventory::parse_yaml(text).map_err(|e| EditError::Unsupported(e.to_string()))
 }
 
 fn list_at(v: &Value, keys: &[String], var: &str) -> Option<Vec<Value>> {

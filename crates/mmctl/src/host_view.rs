@@ -5,17 +5,12 @@
 //! ansible-inventory leaves them out, so the two can be set side by side. Names are listed
 //! in name order (ansible-inventory lists them in the order it read them).
 
-use crate::inventory::{ANSIBLE_SETS, Inventory};
+use crate::inventory::{ANSIBLE_SETS, Inventory, NotInInventory};
 use serde_json::{Map, Value, json};
 
 /// The variables the inventory gives `host`.
-pub fn host(inv: &Inventory, host: &str) -> anyhow::Result<Value> {
-    if !inv.hosts.contains_key(host) {
-        anyhow::bail!(
-            "no host '{host}' in the inventory (hosts: {})",
-            inv.hosts.keys().cloned().collect::<Vec<_>>().join(", ")
-        );
-    }
+pub fn host(inv: &Inventory, host: &str) -> Result<Value, NotInInventory> {
+    inv.require_host(host)?;
     Ok(Value::Object(vars_of(inv, host, false)))
 }
 
@@ -93,13 +88,8 @@ fn children<'a>(inv: &'a Inventory, group: &str) -> Vec<&'a String> {
 }
 
 /// `@all:` and below, as `ansible-inventory --graph` draws it.
-pub fn graph(inv: &Inventory, top: &str) -> anyhow::Result<String> {
-    if !inv.groups.contains_key(top) {
-        anyhow::bail!(
-            "no group '{top}' in the inventory (groups: {})",
-            inv.groups.keys().cloned().collect::<Vec<_>>().join(", ")
-        );
-    }
+pub fn graph(inv: &Inventory, top: &str) -> Result<String, NotInInventory> {
+    inv.require_group(top)?;
     let mut lines = Vec::new();
     draw(inv, top, 0, &mut lines);
     Ok(lines.join("\n") + "\n")

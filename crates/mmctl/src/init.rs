@@ -5,8 +5,31 @@
 //! installed collection's, and an `ansible.cfg` naming the inventory when the folder has none,
 //! so `ansible-playbook playbooks/deploy-complete-monitoring.yml` works there as the guide says.
 
-use anyhow::bail;
 use std::path::{Path, PathBuf};
+
+/// Why `mmctl init` writes nothing, or stopped writing.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(
+        "{}: not empty; give a new folder (mmctl init DIR), or edit the inventory there with mmctl add-service",
+        dir.display()
+    )]
+    NotEmpty { dir: PathBuf },
+    #[error("{what} '{value}' may hold only letters, digits and {allowed}")]
+    BadWord {
+        what: &'static str,
+        value: String,
+        /// The other characters allowed, quoted: `'-' '_' '.'`.
+        allowed: String,
+    },
+    #[error(
+        "{}: already exists; mmctl init --playbooks writes only new files (move it away, or leave out --playbooks)",
+        path.display()
+    )]
+    PlaybookExists { path: PathBuf },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
 
 const FILES: &[(&str, &str)] = &[
     ("hosts.yml", include_str!("../../../inventory/hosts.yml")),
@@ -28,14 +51,13 @@ pub struct First {
 }
 
 /// Writes the inventory into `dir` (which must be new or empty); the files written.
-pub fn init(dir: &Path, first: &First) -> anyhow::Result<Vec<PathBuf>> {
+pub fn init(dir: &Path, first: &First) -> Result<Vec<PathBuf>, InitError> {
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
-        bail!(
-            "{}: not empty; give a new folder (mmctl init DIR), or edit the inventory there with mmctl add-service",
-            dir.display()
-        );
+        return Err(InitError::NotEmpty {
+            dir: dir.to_path_buf(),
+        });
     }
-    let word = |what: &str, v: &str, extra: &[char]| {
+    let word = |what: &'static str, v: &str, extra: &[char]| {
         let ok = !v.is_empty()
             && v.chars()
                 .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
@@ -45,14 +67,15 @@ pub fn init(dir: &Path, first: &First) -> anyhow::Result<Vec<PathBuf>> {
         if ok {
             Ok(())
         } else {
-            Err(anyhow::anyhow!(
-                "{what} '{v}' may hold only letters, digits and {}",
-                extra
+            Err(InitError::BadWord {
+                what,
+                value: v.into(),
+                allowed: extra
                     .iter()
                     .map(|c| format!("'{c}'"))
                     .collect::<Vec<_>>()
-                    .join(" ")
-            ))
+                    .join(" "),
+            })
         }
     };
     let mut hosts = FILES[0].1.to_string();
@@ -156,21 +179,18 @@ fn playbook_files(root: &Path, inventory: &Path) -> Vec<(PathBuf, String)> {
 }
 
 /// Refuses, before anything is written, when a playbook `--playbooks` would write exists.
-pub fn check_playbooks(root: &Path) -> anyhow::Result<()> {
+pub fn check_playbooks(root: &Path) -> Result<(), InitError> {
     for (file, _, _) in PLAYBOOKS {
         let path = root.join("playbooks").join(file);
         if path.exists() {
-            bail!(
-                "{}: already exists; mmctl init --playbooks writes only new files (move it away, or leave out --playbooks)",
-                path.display()
-            );
+            return Err(InitError::PlaybookExists { path });
         }
     }
     Ok(())
 }
 
 /// Writes the playbooks (and ansible.cfg when missing) into `root`; the files written.
-pub fn playbooks(root: &Path, inventory: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub fn playbooks(root: &Path, inventory: &Path) -> Result<Vec<PathBuf>, InitError> {
     check_playbooks(root)?;
     let mut written = Vec::new();
     for (path, text) in playbook_files(root, inventory) {

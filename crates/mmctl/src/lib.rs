@@ -2,6 +2,7 @@
 //! checks what each host will receive with the daemon's own validation, and drives the deploys.
 
 pub mod ansible;
+pub mod commands;
 pub mod deploy;
 pub mod edit;
 pub mod fleet;

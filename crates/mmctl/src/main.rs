@@ -3,13 +3,11 @@
 //! failed, 2 bad usage).
 
 use clap::{Args, Parser, Subcommand};
-use miraclemax_config::summary::config_summary;
+use mmctl::commands::{self, NAME};
 use mmctl::inventory::{Vault, VaultOptions, locate};
-use mmctl::services::{self, NewService, Plan, Source, Target};
-use std::path::{Path, PathBuf};
+use mmctl::services::{NewService, Source, Target};
+use std::path::PathBuf;
 use std::process::ExitCode;
-
-const NAME: &str = "mmctl";
 
 /// Manage a MiracleMax fleet from its Ansible inventory: add and remove monitored services,
 /// validate what each host will receive, render configs, deploy and run drills.
@@ -344,9 +342,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// `mmctl validate`'s exit code when it found no problem but could not open a vault.
-const NOT_CHECKED: u8 = 2;
-
 /// EPIPE, on Linux and macOS alike.
 const EPIPE: i32 = 32;
 
@@ -379,23 +374,6 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// The folder `mmctl init` writes: as given, or by `-i` (as every other command takes the
-/// inventory), or `inventory`; two different ones are refused rather than one ignored.
-fn init_dir(given: Option<PathBuf>, inventory: &[PathBuf]) -> anyhow::Result<PathBuf> {
-    match (given, inventory) {
-        (Some(d), []) => Ok(d),
-        (None, []) => Ok(PathBuf::from("inventory")),
-        (None, [i]) => Ok(i.clone()),
-        (Some(d), [i]) if d == *i => Ok(d),
-        (Some(d), [i]) => anyhow::bail!(
-            "init was given two folders, {} and -i {}: give one",
-            d.display(),
-            i.display()
-        ),
-        (_, _) => anyhow::bail!("init writes one inventory: give one -i FOLDER"),
-    }
-}
-
 /// Prints `mmctl: error: ...` (every line of a multi-line error) and returns exit code 1.
 fn fail(err: &anyhow::Error) -> ExitCode {
     for line in format!("{err:#}").lines() {
@@ -404,18 +382,21 @@ fn fail(err: &anyhow::Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// The inventory the command works on, and what opens its vault.
+fn source(args: &InventoryArgs) -> anyhow::Result<Source> {
+    Ok(Source {
+        paths: locate(&args.inventory).sources,
+        vault: Vault::new(&VaultOptions {
+            ids: args.vault_id.clone(),
+            password_files: args.vault_password_file.clone(),
+            ask: args.ask_vault_pass,
+        })?,
+    })
+}
+
+/// The commands that need no inventory; the others go to `on_hosts` (remote) or
+/// `on_inventory`.
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let inv_args = &cli.inventory;
-    let src = || -> anyhow::Result<Source> {
-        Ok(Source {
-            paths: locate(&inv_args.inventory).sources,
-            vault: Vault::new(&VaultOptions {
-                ids: inv_args.vault_id.clone(),
-                password_files: inv_args.vault_password_file.clone(),
-                ask: inv_args.ask_vault_pass,
-            })?,
-        })
-    };
     match cli.command {
         Cmd::Init {
             dir,
@@ -424,43 +405,45 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             user,
             playbooks,
         } => {
-            let dir = init_dir(dir, &inv_args.inventory)?;
+            let dir = commands::init::dir(dir, &cli.inventory.inventory)?;
             let first = mmctl::init::First {
-                name: host.clone(),
+                name: host,
                 address,
                 user,
             };
-            if playbooks {
-                mmctl::init::check_playbooks(Path::new("."))?;
-            }
-            for f in mmctl::init::init(&dir, &first)? {
-                println!("wrote {}", f.display());
-            }
-            if playbooks {
-                for f in mmctl::init::playbooks(Path::new("."), &dir)? {
-                    println!("wrote {}", f.display());
+            commands::init::run(&dir, first, playbooks)?;
+        }
+        Cmd::CheckConfig { file } => commands::check_config::run(&file)?,
+        Cmd::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, NAME, &mut std::io::stdout());
+        }
+        Cmd::Man { dir } => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            match dir {
+                Some(d) => {
+                    std::fs::create_dir_all(&d)?;
+                    clap_mangen::generate_to(cmd, &d)?;
+                    println!("man pages written to {}", d.display());
                 }
-            }
-            print!(
-                "{}",
-                mmctl::init::next_steps(&dir, host.as_deref().unwrap_or("server1"))
-            );
-            if playbooks {
-                println!(
-                    "\nThe playbooks need the miraclemax.stack collection where Ansible finds it \
-                     (ansible-galaxy collection install miraclemax-stack-VERSION.tar.gz); then, \
-                     as well as mmctl deploy:\n  ansible-playbook playbooks/deploy-complete-monitoring.yml --ask-vault-pass"
-                );
+                None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?,
             }
         }
-        Cmd::CheckConfig { file } => {
-            let c = miraclemax_config::load(&file)?;
-            print!(
-                "{}: configuration OK\n{}",
-                file.display(),
-                config_summary(&c)
-            );
-        }
+        cmd @ (Cmd::Status { .. }
+        | Cmd::Test(_)
+        | Cmd::Logs { .. }
+        | Cmd::Pause { .. }
+        | Cmd::Resume { .. }) => return on_hosts(cmd, &cli.inventory),
+        cmd => return on_inventory(cmd, &cli.inventory),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The commands that read and edit the inventory (the vault is opened, or its password
+/// asked, only when the command gets that far).
+fn on_inventory(cmd: Cmd, args: &InventoryArgs) -> anyhow::Result<ExitCode> {
+    let src = || source(args);
+    match cmd {
         Cmd::AddService {
             name,
             port,
@@ -477,7 +460,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             dry_run,
         } => {
             let s = NewService {
-                name: name.clone(),
+                name,
                 port,
                 domain,
                 unit,
@@ -488,243 +471,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 depends_on,
                 healthcheck,
             };
-            let plan = services::add(&src()?, &s, &place.target())?;
-            done(&plan, dry_run, &format!("added service '{name}'"))?;
-            if !dry_run {
-                let layer = if healthcheck {
-                    ""
-                } else {
-                    " --only self-healing"
-                };
-                println!(
-                    "next: mmctl deploy{layer}   (mmctl render HOST shows what a host will receive)"
-                );
-            }
+            commands::service_edit::add(&src()?, &s, &place.target(), dry_run)?;
         }
         Cmd::RemoveService {
             name,
             place,
             dry_run,
-        } => {
-            let plan = services::remove(&src()?, &name, &place.target())?;
-            done(&plan, dry_run, &format!("removed service '{name}'"))?;
-            if !dry_run {
-                println!("next: mmctl deploy");
-            }
-        }
+        } => commands::service_edit::remove(&src()?, &name, &place.target(), dry_run)?,
         Cmd::List { host, limit, json } => {
-            let hosts = services::list(&src()?, host.as_deref(), limit.as_deref())?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&hosts)?);
-            } else {
-                print!("{}", mmctl::services::table(&hosts));
-            }
+            commands::list::run(&src()?, host.as_deref(), limit.as_deref(), json)?;
         }
         Cmd::Render {
             host,
             file,
             show_secrets,
-        } => {
-            let inv = src()?.load()?;
-            let hosts = inv.matching(&host).map_err(anyhow::Error::msg)?;
-            if hosts.is_empty() {
-                let known: Vec<&str> = inv.hosts.keys().map(String::as_str).collect();
-                anyhow::bail!(
-                    "no host '{host}' in the inventory (hosts: {})",
-                    known.join(", ")
-                );
-            }
-            if file.is_some() && hosts.len() > 1 {
-                anyhow::bail!(
-                    "--file prints one host's file, and '{host}' selects {} hosts ({}): name one",
-                    hosts.len(),
-                    hosts.join(", ")
-                );
-            }
-            for (i, h) in hosts.iter().enumerate() {
-                if let Some(why) = mmctl::render::incomplete(&inv, h) {
-                    eprintln!(
-                        "{NAME}: note: {h}: {why}; give its password (--vault-password-file, --vault-id or --ask-vault-pass)"
-                    );
-                }
-                let files = match mmctl::render::files(&inv, h, show_secrets) {
-                    Ok(f) => f,
-                    Err(issues) => {
-                        let lines = mmctl::fleet::said_once(&issues);
-                        anyhow::bail!("cannot render host '{h}':\n{}", lines.join("\n"));
-                    }
-                };
-                match &file {
-                    Some(path) => match files.iter().find(|f| f.path == path) {
-                        Some(f) => print!("{}", f.text),
-                        None => {
-                            let known: Vec<&str> = files.iter().map(|f| f.path).collect();
-                            anyhow::bail!(
-                                "host '{h}' receives no file {path} (it receives: {})",
-                                known.join(", ")
-                            );
-                        }
-                    },
-                    None if hosts.len() == 1 => print!("{}", mmctl::render::show(&files)),
-                    None => {
-                        let gap = if i == 0 { "" } else { "\n" };
-                        print!("{gap}==> {h} <==\n{}", mmctl::render::show(&files));
-                    }
-                }
-            }
-        }
+        } => commands::render::run(&src()?, &host, file.as_deref(), show_secrets)?,
         Cmd::Deploy {
             only,
             no_validate,
             playbook,
-        } => {
-            let source = src()?;
-            if !no_validate {
-                let (inv, mut issues) = services::validate(&source)?;
-                // Only what this deploy touches: its layer, the hosts its --limit selects.
-                let reached = match &playbook.limit {
-                    Some(l) => inv.matching(l).map_err(anyhow::Error::msg)?,
-                    None => inv.hosts.keys().cloned().collect(),
-                };
-                issues.retain(|i| reached.contains(&i.host));
-                if only == Some(mmctl::deploy::Only::SelfHealing) {
-                    issues.retain(|i| !i.is_heartbeat());
-                }
-                if !issues.is_empty() {
-                    let lines = mmctl::fleet::said_once(&issues);
-                    anyhow::bail!(
-                        "the inventory has problems; nothing was deployed (fix them, or --no-validate):\n{}",
-                        lines.join("\n")
-                    );
-                }
-            }
-            let vault = source.vault.for_ansible()?;
-            let o = mmctl::deploy::Options {
-                inventory: source.paths,
-                only,
-                vault: vault.args.clone(),
-                playbook,
-            };
-            let (code, recap) = mmctl::deploy::run(&o)?;
-            println!();
-            for r in &recap {
-                println!("{NAME}: {}", r.summary());
-            }
-            if code != 0 && recap.is_empty() {
-                eprintln!(
-                    "{NAME}: error: ansible-playbook exited with {code} before any host ran \
-                     (is the miraclemax.stack collection installed where this Ansible finds \
-                     collections? ansible-galaxy collection list miraclemax.stack)"
-                );
-                return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));
-            }
-            if code != 0 {
-                eprintln!("{NAME}: error: ansible-playbook exited with {code}");
-                return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));
-            }
-        }
-        Cmd::Status { hosts, json } => {
-            let source = src()?;
-            let vault = source.vault.for_ansible()?;
-            let rows = mmctl::status::gather(&source.paths, &hosts, &vault.args)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else {
-                print!("{}", mmctl::status::table(&rows));
-            }
-            if rows.iter().any(|r| r.state != "ok") {
-                return Ok(ExitCode::FAILURE);
-            }
-        }
-        Cmd::Test(TestCmd::Heal {
-            host,
-            service,
-            timeout,
-        }) => {
-            let source = src()?;
-            let inv = source.load()?;
-            mmctl::watched::require(&inv, &host, &service, "drill one of those")?;
-            on_host(&source, &host, |t| {
-                print!("{}", mmctl::ops::test_heal(t, &service, timeout)?);
-                Ok(())
-            })?
-        }
-        Cmd::Test(TestCmd::Heartbeat { host }) => {
-            let r = on_host(&src()?, &host, |t| {
-                mmctl::ops::run(t, &[mmctl::ops::HEARTBEAT])
-            })?;
-            // Ansible drops a command's last newline.
-            if !r.stdout.is_empty() {
-                println!("{}", r.stdout);
-            }
-            if r.rc != 0 {
-                anyhow::bail!("{}", mmctl::ops::heartbeat_failure(&host, &r));
-            }
-            eprint!("{}", r.stderr);
-        }
-        Cmd::Test(TestCmd::Notify { host }) => {
-            let r = on_host(&src()?, &host, |t| {
-                mmctl::ops::run(t, &[mmctl::ops::SELF_HEAL, "test-notify"])
-            })?;
-            if !r.stdout.is_empty() {
-                println!("{}", r.stdout);
-            }
-            if r.rc != 0 {
-                anyhow::bail!("{}", mmctl::ops::notify_failure(&host, &r));
-            }
-        }
-        Cmd::Logs {
-            host,
-            service,
-            lines,
-            follow,
-        } => {
-            let source = src()?;
-            if let Some(s) = &service {
-                let inv = source.load()?;
-                mmctl::watched::require(
-                    &inv,
-                    &host,
-                    s,
-                    "ask for one of those (or leave out --service for every service's history)",
-                )?;
-            }
-            on_host(&source, &host, |t| {
-                mmctl::ops::logs(t, service.as_deref(), lines, follow, |l| println!("{l}"))
-            })?
-        }
-        Cmd::Pause {
-            host,
-            service,
-            all: _,
-            duration,
-        } => on_host(&src()?, &host, |t| {
-            println!("{}", mmctl::ops::pause(t, service.as_deref(), &duration)?);
-            Ok(())
-        })?,
-        Cmd::Resume {
-            host,
-            service,
-            all: _,
-        } => on_host(&src()?, &host, |t| {
-            println!("{}", mmctl::ops::resume(t, service.as_deref())?);
-            Ok(())
-        })?,
-        Cmd::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, NAME, &mut std::io::stdout());
-        }
-        Cmd::Man { dir } => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            match dir {
-                Some(d) => {
-                    std::fs::create_dir_all(&d)?;
-                    clap_mangen::generate_to(cmd, &d)?;
-                    println!("man pages written to {}", d.display());
-                }
-                None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?,
-            }
-        }
+        } => return commands::deploy::run(src()?, only, no_validate, playbook),
         Cmd::Inventory {
             list: _,
             host,
@@ -732,121 +498,53 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             limit,
             extra_vars,
         } => {
-            let mut inv = src()?.load()?;
-            inv.extra =
-                mmctl::inventory::parse_extra_vars(&extra_vars).map_err(anyhow::Error::msg)?;
-            if let Some(top) = graph {
-                print!("{}", mmctl::host_view::graph(&inv, &top)?);
-                return Ok(ExitCode::SUCCESS);
-            }
-            let out = match host {
-                Some(h) => mmctl::host_view::host(&inv, &h)?,
-                None => {
-                    let hosts = match &limit {
-                        Some(l) => inv.matching(l).map_err(anyhow::Error::msg)?,
-                        None => inv.hosts.keys().cloned().collect(),
-                    };
-                    mmctl::host_view::list(&inv, &hosts)
-                }
+            let view = match (&graph, &host) {
+                (Some(top), _) => commands::inventory::View::Graph(top),
+                (None, Some(h)) => commands::inventory::View::Host(h),
+                (None, None) => commands::inventory::View::List {
+                    limit: limit.as_deref(),
+                },
             };
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            commands::inventory::run(&src()?, view, &extra_vars)?;
         }
         Cmd::Validate { json, only, limit } => {
-            let (inv, mut issues) = services::validate(&src()?)?;
-            if let Some(l) = &limit {
-                let reached = inv.matching(l).map_err(anyhow::Error::msg)?;
-                issues.retain(|i| reached.contains(&i.host));
-            }
-            // As deploy judges: the heartbeat layer needs the agent's configuration too.
-            let layer = if only == Some(mmctl::deploy::Only::SelfHealing) {
-                issues.retain(|i| !i.is_heartbeat());
-                " for the self-healing layer"
-            } else {
-                ""
-            };
-            let unopened = mmctl::services::not_opened(&inv);
-            // 1: problems; 2: none found, but what the vault holds could not be checked.
-            let code = match (issues.is_empty(), unopened.is_empty()) {
-                (false, _) => ExitCode::FAILURE,
-                (true, false) => ExitCode::from(NOT_CHECKED),
-                (true, true) => ExitCode::SUCCESS,
-            };
-            if json {
-                println!("{}", serde_json::to_string_pretty(&issues)?);
-                return Ok(code);
-            }
-            for (file, used) in &inv.shadowed {
-                eprintln!(
-                    "{NAME}: note: {}: not read by Ansible, which reads {} instead (the first of NAME, NAME.yml, NAME.yaml, NAME.json that exists); its variables are ignored",
-                    file.display(),
-                    used.display()
-                );
-            }
-            for what in &unopened {
-                eprintln!(
-                    "{NAME}: note: {what}: encrypted with Ansible Vault and not opened (give --vault-password-file to check its values)"
-                );
-            }
-            if !issues.is_empty() {
-                let lines = mmctl::fleet::said_once(&issues);
-                for l in &lines {
-                    eprintln!("{NAME}: error: {l}");
-                }
-                eprintln!("{NAME}: {} problem(s) in {} host(s)", lines.len(), {
-                    let mut h: Vec<&str> = issues.iter().map(|i| i.host.as_str()).collect();
-                    h.sort();
-                    h.dedup();
-                    h.len()
-                });
-                return Ok(ExitCode::FAILURE);
-            }
-            if !unopened.is_empty() {
-                println!(
-                    "inventory NOT CHECKED whole: {} host(s), no problem found{layer} in what could be read; what Ansible Vault holds was not opened",
-                    inv.hosts.len()
-                );
-                return Ok(code);
-            }
-            println!(
-                "inventory OK: {} host(s), each configuration valid{layer}",
-                inv.hosts.len()
-            );
+            return commands::validate::run(&src()?, json, only, limit.as_deref());
         }
+        _ => unreachable!("run dispatches only the inventory's commands here"),
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs `f` against one host, with the vault password handed on to Ansible if there is one.
-fn on_host<T>(
-    source: &Source,
-    host: &str,
-    f: impl FnOnce(&mmctl::ops::Target) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
-    let vault = source.vault.for_ansible()?;
-    f(&mmctl::ops::Target {
-        inventory: &source.paths,
-        host,
-        vault: &vault.args,
-    })
-}
-
-fn done(plan: &Plan, dry_run: bool, what: &str) -> anyhow::Result<()> {
-    for w in &plan.warnings {
-        eprintln!("{NAME}: warning: {w}");
+/// The commands that act on hosts through Ansible.
+fn on_hosts(cmd: Cmd, args: &InventoryArgs) -> anyhow::Result<ExitCode> {
+    let src = || source(args);
+    match cmd {
+        Cmd::Status { hosts, json } => return commands::status::run(&src()?, &hosts, json),
+        Cmd::Test(TestCmd::Heal {
+            host,
+            service,
+            timeout,
+        }) => commands::drill::heal(&src()?, &host, &service, timeout)?,
+        Cmd::Test(TestCmd::Heartbeat { host }) => commands::drill::heartbeat(&src()?, &host)?,
+        Cmd::Test(TestCmd::Notify { host }) => commands::drill::notify(&src()?, &host)?,
+        Cmd::Logs {
+            host,
+            service,
+            lines,
+            follow,
+        } => commands::logs::run(&src()?, &host, service.as_deref(), lines, follow)?,
+        Cmd::Pause {
+            host,
+            service,
+            all: _,
+            duration,
+        } => commands::pause::pause(&src()?, &host, service.as_deref(), &duration)?,
+        Cmd::Resume {
+            host,
+            service,
+            all: _,
+        } => commands::pause::resume(&src()?, &host, service.as_deref())?,
+        _ => unreachable!("run dispatches only the remote commands here"),
     }
-    if dry_run {
-        print!("{}", plan.diff());
-        eprintln!(
-            "{NAME}: dry run, nothing written; it would reach: {}",
-            plan.hosts.join(", ")
-        );
-        return Ok(());
-    }
-    plan.write()?;
-    println!(
-        "{what} in {} (reaches: {})",
-        plan.files().join(", "),
-        plan.hosts.join(", ")
-    );
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -4,7 +4,7 @@
 //! the healing history from journald (`logs`), and maintenance pauses (`pause`, `resume`).
 //! Every value the user typed is checked first and travels as JSON data, never as argument text.
 
-use crate::remote::{self, Answer};
+use crate::remote::{self, Answer, RemoteError};
 use miraclemax_config::ServiceName;
 use serde_json::{Value, json};
 use std::ffi::OsString;
@@ -16,22 +16,64 @@ pub struct Target<'a> {
     pub vault: &'a [OsString],
 }
 
-/// What the host said, or why it could not say it.
-fn answer(host: &str, a: Answer) -> anyhow::Result<Value> {
-    match a {
-        Answer::Ok(v) => Ok(v),
-        Answer::Unreachable(m) => anyhow::bail!("{host}: unreachable: {m}"),
-        Answer::Failed(m, _) => anyhow::bail!("{host}: {m}"),
+/// Why a remote command did not give its result.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    #[error("{host}: unreachable: {message}")]
+    Unreachable { host: String, message: String },
+    /// What the host (Ansible, the module or the program) said went wrong.
+    #[error("{host}: {message}")]
+    Failed { host: String, message: String },
+    #[error("service '{name}': {reason}")]
+    BadService { name: String, reason: String },
+    #[error("--for: {0}")]
+    BadDuration(String),
+    #[error(
+        "{host}: the drill reported no heal (its result: {result}); is the collection's drill \
+         module from this mmctl's version? (mmctl deploy --only self-healing)"
+    )]
+    NoHeal { host: String, result: Value },
+    #[error("{host}: journalctl exited with {rc} and gave no reason")]
+    JournalSilent { host: String, rc: i64 },
+    #[error("{host}: journalctl exited with {rc}: {stderr}")]
+    Journal {
+        host: String,
+        rc: i64,
+        stderr: String,
+    },
+}
+
+fn failed(host: &str, message: impl Into<String>) -> OpsError {
+    OpsError::Failed {
+        host: host.into(),
+        message: message.into(),
     }
 }
 
-fn service(name: &str) -> anyhow::Result<()> {
-    ServiceName::parse(name).map_err(|e| anyhow::anyhow!("service '{name}': {e}"))?;
+/// What the host said, or why it could not say it.
+fn answer(host: &str, a: Answer) -> Result<Value, OpsError> {
+    match a {
+        Answer::Ok(v) => Ok(v),
+        Answer::Unreachable(message) => Err(OpsError::Unreachable {
+            host: host.into(),
+            message,
+        }),
+        Answer::Failed(m, _) => Err(failed(host, m)),
+    }
+}
+
+fn service(name: &str) -> Result<(), OpsError> {
+    ServiceName::parse(name).map_err(|reason| OpsError::BadService {
+        name: name.into(),
+        reason,
+    })?;
     Ok(())
 }
 
 /// Stops the service and waits for the daemon to heal it; the drill's report as text.
-pub fn test_heal(t: &Target, name: &str, timeout_secs: u32) -> anyhow::Result<String> {
+pub fn test_heal(t: &Target, name: &str, timeout_secs: u32) -> Result<String, OpsError> {
     service(name)?;
     let mut answers = remote::run(&remote::Run {
         inventory: t.inventory,
@@ -43,14 +85,14 @@ pub fn test_heal(t: &Target, name: &str, timeout_secs: u32) -> anyhow::Result<St
     })?;
     let a = answers
         .remove(t.host)
-        .ok_or_else(|| anyhow::anyhow!("no host '{}' in the inventory", t.host))?;
+        .ok_or_else(|| RemoteError::NoHost(t.host.into()))?;
     let v = answer(t.host, a)?;
     drill_report(t.host, &v)
 }
 
 /// The drill's result as text. A result without the fields of a heal is a failure, whatever
 /// Ansible marked it (its tree output drops `failed`): the module's own message if it gave one.
-fn drill_report(host: &str, v: &Value) -> anyhow::Result<String> {
+fn drill_report(host: &str, v: &Value) -> Result<String, OpsError> {
     let text = |k: &str| v.get(k).and_then(Value::as_str);
     let secs = |k: &str| v.get(k).filter(|n| n.is_number());
     let (Some(unit), Some(down), Some(cause), Some(steps), Some(email), Some(incident)) = (
@@ -61,13 +103,13 @@ fn drill_report(host: &str, v: &Value) -> anyhow::Result<String> {
         text("email"),
         text("incident"),
     ) else {
-        match text("msg") {
-            Some(m) => anyhow::bail!("{host}: {m}"),
-            None => anyhow::bail!(
-                "{host}: the drill reported no heal (its result: {v}); is the collection's drill \
-                 module from this mmctl's version? (mmctl deploy --only self-healing)"
-            ),
-        }
+        return Err(match text("msg") {
+            Some(m) => failed(host, m),
+            None => OpsError::NoHeal {
+                host: host.into(),
+                result: v.clone(),
+            },
+        });
     };
     // The daemon's own measure, when its incident has one; else the drill's.
     let healed = secs("healing_time_secs").unwrap_or(down);
@@ -92,7 +134,7 @@ pub struct Ran {
     pub msg: String,
 }
 
-pub fn run(t: &Target, argv: &[&str]) -> anyhow::Result<Ran> {
+pub fn run(t: &Target, argv: &[&str]) -> Result<Ran, OpsError> {
     let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
     let v = match remote::command(t.inventory, t.host, &argv, t.vault)? {
         // A program that ran and exited non-zero: its own exit code and output.
@@ -173,7 +215,7 @@ pub fn logs(
     lines: u32,
     follow: bool,
     mut print: impl FnMut(&str),
-) -> anyhow::Result<()> {
+) -> Result<(), OpsError> {
     if let Some(s) = service_name {
         service(s)?;
     }
@@ -231,22 +273,27 @@ pub fn logs(
 /// Whether journalctl showed entries; an error when it failed. With `--show-cursor` and no
 /// entry to show, journalctl (systemd 252 and older) exits 1 and says nothing: that is an
 /// empty history, not a failure. Any other exit, or one with a reason, is a failure.
-fn journal(host: &str, r: &Ran) -> anyhow::Result<bool> {
+fn journal(host: &str, r: &Ran) -> Result<bool, OpsError> {
     let shown = r.stdout.lines().any(|l| !l.trim().is_empty());
     let stderr = r.stderr.trim();
     match r.rc {
         0 => Ok(shown),
         1 if !shown && stderr.is_empty() => Ok(false),
-        rc if stderr.is_empty() => {
-            anyhow::bail!("{host}: journalctl exited with {rc} and gave no reason")
-        }
-        rc => anyhow::bail!("{host}: journalctl exited with {rc}: {stderr}"),
+        rc if stderr.is_empty() => Err(OpsError::JournalSilent {
+            host: host.into(),
+            rc,
+        }),
+        rc => Err(OpsError::Journal {
+            host: host.into(),
+            rc,
+            stderr: stderr.into(),
+        }),
     }
 }
 
 /// Pauses healing of one service (or every one) for `duration` (`30m`, `2h`).
-pub fn pause(t: &Target, service_name: Option<&str>, duration: &str) -> anyhow::Result<String> {
-    miraclemax_config::parse_span(duration).map_err(|e| anyhow::anyhow!("--for: {e}"))?;
+pub fn pause(t: &Target, service_name: Option<&str>, duration: &str) -> Result<String, OpsError> {
+    miraclemax_config::parse_span(duration).map_err(OpsError::BadDuration)?;
     let mut argv = vec![SELF_HEAL, "pause"];
     match service_name {
         Some(s) => {
@@ -259,7 +306,7 @@ pub fn pause(t: &Target, service_name: Option<&str>, duration: &str) -> anyhow::
     checked(t, &argv)
 }
 
-pub fn resume(t: &Target, service_name: Option<&str>) -> anyhow::Result<String> {
+pub fn resume(t: &Target, service_name: Option<&str>) -> Result<String, OpsError> {
     let mut argv = vec![SELF_HEAL, "resume"];
     match service_name {
         Some(s) => {
@@ -272,14 +319,14 @@ pub fn resume(t: &Target, service_name: Option<&str>) -> anyhow::Result<String> 
 }
 
 /// Runs the program; its output, or its error as the program said it.
-fn checked(t: &Target, argv: &[&str]) -> anyhow::Result<String> {
+fn checked(t: &Target, argv: &[&str]) -> Result<String, OpsError> {
     let r = run(t, argv)?;
     if r.rc != 0 {
         let err = r
             .stderr
             .trim()
             .trim_start_matches("miraclemax-self-heal: error: ");
-        anyhow::bail!("{}: {err}", t.host);
+        return Err(failed(t.host, err));
     }
     Ok(format!("{}: {}", t.host, r.stdout.trim()))
 }

@@ -36,8 +36,25 @@ pub struct Run<'a> {
     pub become_root: bool,
 }
 
+/// Why Ansible gave no answer to read.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    #[error(transparent)]
+    CannotRun(#[from] crate::ansible::CannotRun),
+    #[error("ansible found no host to ask: {0}")]
+    NoHostToAsk(String),
+    #[error("no host '{0}' in the inventory")]
+    NoHost(String),
+    /// The module's arguments (never expected: they are built here as JSON).
+    #[error(transparent)]
+    Arguments(#[from] serde_json::Error),
+    /// The folder of answers (`ansible --tree`).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
 /// Runs the module on every host the pattern names; each host's answer by name.
-pub fn run(r: &Run) -> anyhow::Result<BTreeMap<String, Answer>> {
+pub fn run(r: &Run) -> Result<BTreeMap<String, Answer>, RemoteError> {
     let tree = tempfile::tempdir()?;
     let mut cmd = Command::new(program("ansible"));
     for i in r.inventory {
@@ -63,7 +80,7 @@ pub fn run(r: &Run) -> anyhow::Result<BTreeMap<String, Answer>> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let out = cmd.output().map_err(|e| cannot_run("ansible", &e))?;
+    let out = cmd.output().map_err(|e| cannot_run("ansible", e))?;
     let said = String::from_utf8_lossy(&out.stdout);
     let mut answers = BTreeMap::new();
     for e in std::fs::read_dir(tree.path())? {
@@ -84,7 +101,7 @@ pub fn run(r: &Run) -> anyhow::Result<BTreeMap<String, Answer>> {
     }
     if answers.is_empty() && !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        anyhow::bail!("ansible found no host to ask: {}", err.trim());
+        return Err(RemoteError::NoHostToAsk(err.trim().to_string()));
     }
     Ok(answers)
 }
@@ -132,7 +149,7 @@ pub fn command(
     host: &str,
     argv: &[String],
     vault: &[OsString],
-) -> anyhow::Result<Answer> {
+) -> Result<Answer, RemoteError> {
     let mut answers = run(&Run {
         inventory,
         pattern: host,
@@ -144,7 +161,7 @@ pub fn command(
     })?;
     answers
         .remove(host)
-        .ok_or_else(|| anyhow::anyhow!("no host '{host}' in the inventory"))
+        .ok_or_else(|| RemoteError::NoHost(host.into()))
 }
 
 #[cfg(test)]

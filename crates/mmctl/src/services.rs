@@ -255,7 +255,7 @@ fn drop_own_copy(
         .iter()
         .rev()
         .find(|d| d.at != *place && !is_own(inv, h, var, &d.at));
-    let mut now = crate::inventory::parse_yaml(new).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut now = crate::inventory::parse_yaml(new)?;
     for k in &place.keys {
         now = now[k.as_str()].take();
     }
@@ -404,7 +404,7 @@ fn current(
     texts: &BTreeMap<PathBuf, (Snapshot, String)>,
     file: &PathBuf,
 ) -> anyhow::Result<(Snapshot, String)> {
-    inv.editable(file).map_err(anyhow::Error::msg)?;
+    inv.editable(file)?;
     if let Some((s, t)) = texts.get(file) {
         return Ok((
             Snapshot {
@@ -464,7 +464,7 @@ fn place_for(inv: &Inventory, target: &Target, var: &str) -> anyhow::Result<Plac
             if let Some(p) = places.first()
                 && places.iter().all(|p| inv.editable(&p.file).is_err())
             {
-                inv.editable(&p.file).map_err(anyhow::Error::msg)?;
+                inv.editable(&p.file)?;
             }
             match places.as_slice() {
                 [one] => Ok(one.clone()),
@@ -640,7 +640,7 @@ pub fn list(
 ) -> anyhow::Result<Vec<HostServices>> {
     let inv = src.load()?;
     let selected = match limit {
-        Some(l) => Some(inv.matching(l).map_err(anyhow::Error::msg)?),
+        Some(l) => Some(inv.matching(l)?),
         None => None,
     };
     if let Some(h) = only

@@ -28,7 +28,7 @@ pub fn gather(
     inventory: &[PathBuf],
     hosts: &[String],
     vault: &[std::ffi::OsString],
-) -> anyhow::Result<Vec<Row>> {
+) -> Result<Vec<Row>, remote::RemoteError> {
     let pattern = if hosts.is_empty() {
         "all".to_string()
     } else {
@@ -43,6 +43,47 @@ pub fn gather(
         become_root: false,
     })?;
     Ok(answers.into_iter().map(|(h, a)| row(h, a)).collect())
+}
+
+/// The services not healthy: `name (healing)`, `name (paused until ...)`.
+fn service_incidents(services: &[Value]) -> Vec<String> {
+    services
+        .iter()
+        .filter(|s| s["healing"] != json!("healthy"))
+        .map(|s| {
+            let name = s["name"].as_str().unwrap_or("?");
+            match (s["healing"].as_str(), s["paused_until"].as_str()) {
+                // A deploy window says when healing comes back by itself.
+                (Some("paused"), Some(until)) => format!("{name} (paused until {until})"),
+                (healing, _) => format!("{name} ({})", healing.unwrap_or("?")),
+            }
+        })
+        .collect()
+}
+
+/// The daemon's own incidents, which no service's state shows, listed before the services':
+/// reports it cannot send, then its blindness.
+fn daemon_incidents(own: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    if own["mail_blocked"].is_object() {
+        out.push("reports blocked".to_string());
+    }
+    // Queues whose channel cannot be set up (email's is `mail_blocked`, as before channels).
+    let blocked_channels: Vec<&str> = own["outbox"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|q| q["blocked"].is_object() && q["channel"] != json!("email"))
+        .filter_map(|q| q["channel"].as_str())
+        .collect();
+    if !blocked_channels.is_empty() {
+        let names = blocked_channels.join(", ");
+        out.push(format!("reports blocked ({names})"));
+    }
+    if own["blind"].is_object() {
+        out.push("daemon blind".into());
+    }
+    out
 }
 
 fn row(host: String, a: Answer) -> Row {
@@ -83,38 +124,10 @@ fn row(host: String, a: Answer) -> Row {
             .filter(|s| s["active_state"] == json!("active"))
             .count(),
     );
-    r.incidents = services
-        .iter()
-        .filter(|s| s["healing"] != json!("healthy"))
-        .map(|s| {
-            let name = s["name"].as_str().unwrap_or("?");
-            match (s["healing"].as_str(), s["paused_until"].as_str()) {
-                // A deploy window says when healing comes back by itself.
-                (Some("paused"), Some(until)) => format!("{name} (paused until {until})"),
-                (healing, _) => format!("{name} ({})", healing.unwrap_or("?")),
-            }
-        })
-        .collect();
-    // The daemon's own incidents, which no service's state shows.
     let own = &m["daemon"];
-    if own["blind"].is_object() {
-        r.incidents.insert(0, "daemon blind".into());
-    }
-    // Queues whose channel cannot be set up (email's is `mail_blocked`, as before channels).
-    let blocked_channels: Vec<&str> = own["outbox"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|q| q["blocked"].is_object() && q["channel"] != json!("email"))
-        .filter_map(|q| q["channel"].as_str())
-        .collect();
-    if !blocked_channels.is_empty() {
-        let names = blocked_channels.join(", ");
-        r.incidents.insert(0, format!("reports blocked ({names})"));
-    }
-    if own["mail_blocked"].is_object() {
-        r.incidents.insert(0, "reports blocked".into());
-    }
+    let daemon_incidents = daemon_incidents(own);
+    r.incidents = daemon_incidents.clone();
+    r.incidents.extend(service_incidents(&services));
     r.last_heartbeat = m["heartbeat"].as_object().map(|h| {
         let at = h.get("last_run").and_then(Value::as_str).unwrap_or("?");
         let signal = h.get("last_signal").and_then(Value::as_str).unwrap_or("?");
@@ -127,9 +140,7 @@ fn row(host: String, a: Answer) -> Row {
     });
     r.state = if m["ok"] == json!(true)
         && r.daemon.as_deref() == Some("active")
-        && !own["blind"].is_object()
-        && !own["mail_blocked"].is_object()
-        && blocked_channels.is_empty()
+        && daemon_incidents.is_empty()
     {
         "ok".into()
     } else {
@@ -218,6 +229,30 @@ mod tests {
         );
         assert_eq!(blocked.state, "problem");
         assert_eq!(blocked.incidents, ["reports blocked (phone)"]);
+    }
+
+    #[test]
+    fn the_daemons_own_incidents_come_first_mail_then_channels_then_blindness() {
+        let r = row(
+            "web1".into(),
+            Answer::Ok(json!({"ansible_facts": {"miraclemax": {
+                "installed": true, "ok": true,
+                "daemon": {"active_state": "active", "blind": {"since": "x"},
+                    "mail_blocked": {"since": "x"},
+                    "outbox": [{"channel": "phone", "blocked": {"since": "x"}}]},
+                "services": [{"name": "web", "active_state": "failed", "healing": "failed"}],
+            }}})),
+        );
+        assert_eq!(r.state, "problem");
+        assert_eq!(
+            r.incidents,
+            [
+                "reports blocked",
+                "reports blocked (phone)",
+                "daemon blind",
+                "web (failed)"
+            ]
+        );
     }
 
     #[test]

@@ -95,6 +95,8 @@ fn services(names: &str) -> String {
 type Case = (&'static str, Vec<(&'static str, String)>, &'static str);
 
 #[test]
+// A table of cases (each an inventory and the service it must give web1), read as one list.
+#[allow(clippy::too_many_lines)]
 fn mmctl_reads_the_vars_files_ansible_reads_and_no_other() {
     let s = services;
     let cases: Vec<Case> = vec![

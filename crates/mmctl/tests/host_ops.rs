@@ -317,6 +317,9 @@ fn deploy_runs_the_collections_playbook_with_the_ansible_it_was_pointed_at_never
 }
 
 #[test]
+// One list of command lines over the same fake fleet, each beside the ansible-playbook argv
+// it must become; split, a case would no longer be read beside those it differs from.
+#[allow(clippy::too_many_lines)]
 fn deploy_hands_ansible_playbooks_own_options_on_short_forms_and_all_and_what_follows_two_dashes() {
     let f = Fleet::new();
     let vars = f.dir.path().join("inventory/group_vars/web.yml");

@@ -2,6 +2,7 @@
 //! or `[` (YAML or JSON), else `key=value` words (values are text; quotes around a value are
 //! taken off). Later ones override earlier ones; they override everything the inventory says.
 
+use super::yaml11::YamlError;
 use super::{Def, Place, Vars, yaml};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -9,7 +10,23 @@ use std::path::PathBuf;
 /// The "file" of variables given on the command line.
 pub const EXTRA_VARS: &str = "(-e)";
 
-pub fn parse(given: &[String]) -> Result<Vars, String> {
+/// Why a `-e` cannot be read; each names the `-e` as given.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtraVarsError {
+    #[error("-e @{file}: cannot read: {reason}")]
+    Unreadable {
+        file: String,
+        reason: std::io::Error,
+    },
+    #[error("-e {given}: {reason}")]
+    Syntax { given: String, reason: YamlError },
+    #[error("-e {0}: extra variables are a mapping (key=value, {{\"key\": value}} or @FILE)")]
+    NotMapping(String),
+    #[error("-e {given}: '{word}' is not key=value (give key=value, YAML/JSON or @FILE)")]
+    NotKeyValue { given: String, word: String },
+}
+
+pub fn parse(given: &[String]) -> Result<Vars, ExtraVarsError> {
     let mut vars = Vars::new();
     let at = Place {
         file: PathBuf::from(EXTRA_VARS),
@@ -17,11 +34,20 @@ pub fn parse(given: &[String]) -> Result<Vars, String> {
     };
     for e in given {
         let data = if let Some(file) = e.strip_prefix('@') {
-            let text = std::fs::read_to_string(file)
-                .map_err(|err| format!("-e @{file}: cannot read: {err}"))?;
-            yaml::parse(&text).map_err(|m| format!("-e @{file}: {m}"))?
+            let text =
+                std::fs::read_to_string(file).map_err(|reason| ExtraVarsError::Unreadable {
+                    file: file.into(),
+                    reason,
+                })?;
+            yaml::parse(&text).map_err(|reason| ExtraVarsError::Syntax {
+                given: format!("@{file}"),
+                reason,
+            })?
         } else if e.starts_with(['{', '[']) {
-            yaml::parse(e).map_err(|m| format!("-e {e}: {m}"))?
+            yaml::parse(e).map_err(|reason| ExtraVarsError::Syntax {
+                given: e.clone(),
+                reason,
+            })?
         } else {
             key_values(e)?
         };
@@ -29,9 +55,7 @@ pub fn parse(given: &[String]) -> Result<Vars, String> {
             if data.is_null() {
                 continue;
             }
-            return Err(format!(
-                "-e {e}: extra variables are a mapping (key=value, {{\"key\": value}} or @FILE)"
-            ));
+            return Err(ExtraVarsError::NotMapping(e.clone()));
         };
         for (k, value) in map {
             vars.insert(
@@ -47,13 +71,14 @@ pub fn parse(given: &[String]) -> Result<Vars, String> {
 }
 
 /// `a=1 b="two words"`: words split at blanks outside quotes.
-fn key_values(text: &str) -> Result<Value, String> {
+fn key_values(text: &str) -> Result<Value, ExtraVarsError> {
     let mut map = serde_json::Map::new();
     for word in words(text) {
         let Some((k, v)) = word.split_once('=') else {
-            return Err(format!(
-                "-e {text}: '{word}' is not key=value (give key=value, YAML/JSON or @FILE)"
-            ));
+            return Err(ExtraVarsError::NotKeyValue {
+                given: text.into(),
+                word,
+            });
         };
         map.insert(
             k.trim().to_string(),
@@ -124,6 +149,7 @@ mod tests {
         assert!(
             parse(&["word".into()])
                 .unwrap_err()
+                .to_string()
                 .contains("not key=value")
         );
     }

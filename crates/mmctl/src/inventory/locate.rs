@@ -4,6 +4,7 @@
 //! (`ANSIBLE_CONFIG`, `./ansible.cfg`, `~/.ansible.cfg`, `/etc/ansible/ansible.cfg`), else
 //! `/etc/ansible/hosts`. A relative path in a configuration file is relative to that file.
 
+pub use super::ansible_cfg::setting;
 use std::path::{Path, PathBuf};
 
 /// The inventory sources to read, and where that choice came from (for error messages).
@@ -81,45 +82,12 @@ fn split(list: &str, base: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// `key` in `[section]` of an INI file as Ansible reads it (`key = value` or `key: value`;
-/// `#` and `;` start comment lines, and an inline comment needs a space before it).
-pub fn setting(text: &str, section: &str, key: &str) -> Option<String> {
-    let mut current = String::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            current = name.trim().to_string();
-            continue;
-        }
-        if current != section {
-            continue;
-        }
-        let Some((k, v)) = line.split_once(['=', ':']) else {
-            continue;
-        };
-        if k.trim() == key {
-            let v = v.split(" #").next().unwrap_or(v);
-            let v = v.split(" ;").next().unwrap_or(v);
-            return Some(v.trim().to_string());
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_inventory_setting_is_read_from_the_defaults_section_only() {
-        let cfg = "[ssh_connection]\ninventory = wrong\n# inventory = commented\n[defaults]\ninventory = inv/hosts.yml, other ; note\n";
-        assert_eq!(
-            setting(cfg, "defaults", "inventory").as_deref(),
-            Some("inv/hosts.yml, other")
-        );
+    fn relative_paths_are_taken_from_the_configuration_files_folder() {
         assert_eq!(
             split("inv/hosts.yml, /abs", Path::new("/repo")),
             vec![PathBuf::from("/repo/inv/hosts.yml"), PathBuf::from("/abs")]

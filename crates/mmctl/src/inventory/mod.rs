@@ -5,6 +5,7 @@
 //! defined (file and key path), so that an edit goes to the file that defines a value and an
 //! error can point at its line.
 
+pub mod ansible_cfg;
 mod extra_vars;
 mod ini;
 mod ini_value;
@@ -13,17 +14,20 @@ mod pattern;
 mod resolve;
 mod secrets;
 pub mod template;
+mod unknown;
 mod vars_files;
 pub mod vault;
 pub mod via_ansible;
 mod yaml;
 mod yaml11;
 
-pub use extra_vars::{EXTRA_VARS, parse as parse_extra_vars};
+pub use extra_vars::{EXTRA_VARS, ExtraVarsError, parse as parse_extra_vars};
 pub use locate::{Located, locate};
+pub use pattern::PatternError;
 pub use resolve::{ANSIBLE_SETS, HostVars};
-pub use secrets::{AnsibleVault, Vault, VaultOptions};
+pub use secrets::{AnsibleVault, PasswordError, Vault, VaultOptions};
 pub use template::Unresolved;
+pub use unknown::NotInInventory;
 pub use yaml::parse as parse_yaml;
 pub use yaml11::UNSAFE;
 

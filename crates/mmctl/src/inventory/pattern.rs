@@ -8,10 +8,23 @@
 use super::Inventory;
 use std::collections::BTreeSet;
 
+/// A pattern term mmctl does not evaluate (rather than guess what Ansible would select).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    #[error(
+        "the pattern '{0}' is a regular expression, which mmctl does not evaluate: name the hosts or groups, or use * and ? globs"
+    )]
+    Regex(String),
+    #[error(
+        "the pattern '{0}' has a subscript or a range, which mmctl does not evaluate: name the hosts or groups, or use * and ? globs"
+    )]
+    Subscript(String),
+}
+
 impl Inventory {
     /// The hosts `pattern` selects, in name order; a term that matches nothing selects nothing
     /// (as in Ansible, which only warns).
-    pub fn matching(&self, pattern: &str) -> Result<Vec<String>, String> {
+    pub fn matching(&self, pattern: &str) -> Result<Vec<String>, PatternError> {
         let terms: Vec<&str> = pattern
             .split([',', ':'])
             .map(str::trim)
@@ -46,16 +59,12 @@ impl Inventory {
         Ok(selected.into_iter().collect())
     }
 
-    fn term(&self, term: &str) -> Result<BTreeSet<String>, String> {
+    fn term(&self, term: &str) -> Result<BTreeSet<String>, PatternError> {
         if term.starts_with('~') {
-            return Err(format!(
-                "the pattern '{term}' is a regular expression, which mmctl does not evaluate: name the hosts or groups, or use * and ? globs"
-            ));
+            return Err(PatternError::Regex(term.into()));
         }
         if term.contains('[') {
-            return Err(format!(
-                "the pattern '{term}' has a subscript or a range, which mmctl does not evaluate: name the hosts or groups, or use * and ? globs"
-            ));
+            return Err(PatternError::Subscript(term.into()));
         }
         if term == "all" || term == "*" {
             return Ok(self.hosts.keys().cloned().collect());

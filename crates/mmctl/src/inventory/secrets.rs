@@ -16,6 +16,37 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Why a vault password could not be had, or handed on to Ansible.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("cannot read the vault password from the terminal: {0}")]
+    Terminal(std::io::Error),
+    #[error("{from}: the vault password is empty")]
+    Empty { from: String },
+    #[error("the vault password file {} cannot be read: {reason}", file.display())]
+    Unreadable {
+        file: PathBuf,
+        reason: std::io::Error,
+    },
+    #[error("the vault password file {} is a folder: name a file", file.display())]
+    Folder { file: PathBuf },
+    #[error("the vault password file {}: {reason}", file.display())]
+    Sealed { file: PathBuf, reason: VaultError },
+    #[error("cannot run the vault password program {}: {reason}", program.display())]
+    CannotRun {
+        program: PathBuf,
+        reason: std::io::Error,
+    },
+    #[error("the vault password program {} failed ({status})", program.display())]
+    Failed {
+        program: PathBuf,
+        status: std::process::ExitStatus,
+    },
+    /// Writing the temporary file that hands a typed password on.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
 /// What the command line gave for the vault: as ansible-playbook takes it.
 #[derive(Debug, Default, Clone)]
 pub struct VaultOptions {
@@ -59,7 +90,7 @@ impl std::fmt::Debug for Vault {
 impl Vault {
     /// The secrets Ansible would gather from these options and its configuration. Prompts read
     /// the terminal with echo off.
-    pub fn new(o: &VaultOptions) -> anyhow::Result<Vault> {
+    pub fn new(o: &VaultOptions) -> Result<Vault, PasswordError> {
         let default = setting("ANSIBLE_VAULT_IDENTITY", "vault_identity")
             .map(|s| s.value)
             .unwrap_or_else(|| "default".into());
@@ -68,38 +99,7 @@ impl Vault {
                 .is_some_and(|s| is_true(&s.value)),
             ..Vault::default()
         };
-        // (label, source, handed on as given)
-        let mut slugs: Vec<(Option<String>, String, Option<Given>)> = Vec::new();
-        if let Some(list) = setting("ANSIBLE_VAULT_IDENTITY_LIST", "vault_identity_list") {
-            for id in list
-                .value
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-            {
-                let (label, source) = split_id(id);
-                slugs.push((label, source, None));
-            }
-        }
-        for id in &o.ids {
-            let (label, source) = split_id(id);
-            slugs.push((label, source, Some(Given::Id(id.clone()))));
-        }
-        let mut files: Vec<(PathBuf, Option<Given>)> = o
-            .password_files
-            .iter()
-            .map(|f| (f.clone(), Some(Given::File(f.clone()))))
-            .collect();
-        if let Some(s) = setting("ANSIBLE_VAULT_PASSWORD_FILE", "vault_password_file") {
-            files.push((s.path(), None));
-        }
-        for (f, given) in files {
-            let source = f.to_string_lossy().into_owned();
-            slugs.push((Some(default.clone()), source, given));
-        }
-        if o.ask {
-            slugs.push((Some(default.clone()), "prompt_ask_vault_pass".into(), None));
-        }
+        let slugs = sources(o, &default);
         let mut first_error = None;
         for (label, source, given) in slugs {
             let read = match source.as_str() {
@@ -110,16 +110,14 @@ impl Vault {
                     };
                     rpassword::prompt_password(prompt)
                         .map(String::into_bytes)
-                        .map_err(|e| {
-                            anyhow::anyhow!("cannot read the vault password from the terminal: {e}")
-                        })
+                        .map_err(PasswordError::Terminal)
                 }
                 path => v.read_password(Path::new(path), label.as_deref()),
             };
             let password = match read {
-                Ok(p) if p.is_empty() => {
-                    Err(anyhow::anyhow!("{source}: the vault password is empty"))
-                }
+                Ok(p) if p.is_empty() => Err(PasswordError::Empty {
+                    from: source.clone(),
+                }),
                 other => other,
             };
             let password = match password {
@@ -207,7 +205,7 @@ impl Vault {
     /// The options that give Ansible's programs the secrets the command line gave (they read
     /// ansible.cfg and the environment themselves); a typed password goes in a temporary file
     /// only its owner reads, removed when the returned value is dropped.
-    pub fn for_ansible(&self) -> anyhow::Result<AnsibleVault> {
+    pub fn for_ansible(&self) -> Result<AnsibleVault, PasswordError> {
         use std::io::Write;
         let mut out = AnsibleVault::default();
         for g in &self.given {
@@ -218,7 +216,8 @@ impl Vault {
                         .extend(["--vault-password-file".into(), f.clone().into()]);
                 }
                 Given::Typed(label, i) => {
-                    // tempfile creates it with mode 0600.
+                    // Readable by its owner alone, whoever runs mmctl (tempfile creates it
+                    // with mode 0600 in the temporary folder); removed when `out` is dropped.
                     let mut file = tempfile::NamedTempFile::new()?;
                     file.write_all(&self.secrets[*i].password)?;
                     file.flush()?;
@@ -240,25 +239,30 @@ impl Vault {
 
     /// A password file's text, whitespace trimmed (itself vaulted, opened with the secrets
     /// read before it), or what a password program prints, line ends trimmed.
-    fn read_password(&self, file: &Path, label: Option<&str>) -> anyhow::Result<Vec<u8>> {
+    fn read_password(&self, file: &Path, label: Option<&str>) -> Result<Vec<u8>, PasswordError> {
         use std::os::unix::fs::PermissionsExt;
-        let name = file.display();
-        let meta = std::fs::metadata(file)
-            .map_err(|e| anyhow::anyhow!("the vault password file {name} cannot be read: {e}"))?;
+        let unreadable = |reason| PasswordError::Unreadable {
+            file: file.to_path_buf(),
+            reason,
+        };
+        let meta = std::fs::metadata(file).map_err(unreadable)?;
         if meta.is_dir() {
-            anyhow::bail!("the vault password file {name} is a folder: name a file");
+            return Err(PasswordError::Folder {
+                file: file.to_path_buf(),
+            });
         }
         if meta.permissions().mode() & 0o111 == 0 {
-            let bytes = std::fs::read(file).map_err(|e| {
-                anyhow::anyhow!("the vault password file {name} cannot be read: {e}")
-            })?;
+            let bytes = std::fs::read(file).map_err(unreadable)?;
             let text = String::from_utf8_lossy(&bytes);
             let text = text.trim();
             if vault::is_vault(text) {
                 return self
                     .open(text)
                     .map(|t| trim_line_ends(t.as_bytes()).to_vec())
-                    .map_err(|e| anyhow::anyhow!("the vault password file {name}: {e}"));
+                    .map_err(|reason| PasswordError::Sealed {
+                        file: file.to_path_buf(),
+                        reason,
+                    });
             }
             return Ok(text.as_bytes().to_vec());
         }
@@ -272,9 +276,15 @@ impl Vault {
         let out = cmd
             .stderr(std::process::Stdio::inherit())
             .output()
-            .map_err(|e| anyhow::anyhow!("cannot run the vault password program {name}: {e}"))?;
+            .map_err(|reason| PasswordError::CannotRun {
+                program: file.to_path_buf(),
+                reason,
+            })?;
         if !out.status.success() {
-            anyhow::bail!("the vault password program {name} failed ({})", out.status);
+            return Err(PasswordError::Failed {
+                program: file.to_path_buf(),
+                status: out.status,
+            });
         }
         Ok(trim_line_ends(&out.stdout).to_vec())
     }
@@ -333,6 +343,48 @@ impl Setting {
             self.base.join(p)
         }
     }
+}
+
+/// Where each password comes from, in the order Ansible tries them: (label, source, handed on
+/// to Ansible's programs as given). ansible.cfg's identities first, then `--vault-id`, the
+/// password files, and the prompt of `--ask-vault-pass`.
+fn sources(o: &VaultOptions, default: &str) -> Vec<(Option<String>, String, Option<Given>)> {
+    let mut slugs: Vec<(Option<String>, String, Option<Given>)> = Vec::new();
+    if let Some(list) = setting("ANSIBLE_VAULT_IDENTITY_LIST", "vault_identity_list") {
+        for id in list
+            .value
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let (label, source) = split_id(id);
+            slugs.push((label, source, None));
+        }
+    }
+    for id in &o.ids {
+        let (label, source) = split_id(id);
+        slugs.push((label, source, Some(Given::Id(id.clone()))));
+    }
+    let mut files: Vec<(PathBuf, Option<Given>)> = o
+        .password_files
+        .iter()
+        .map(|f| (f.clone(), Some(Given::File(f.clone()))))
+        .collect();
+    if let Some(s) = setting("ANSIBLE_VAULT_PASSWORD_FILE", "vault_password_file") {
+        files.push((s.path(), None));
+    }
+    for (f, given) in files {
+        let source = f.to_string_lossy().into_owned();
+        slugs.push((Some(default.to_string()), source, given));
+    }
+    if o.ask {
+        slugs.push((
+            Some(default.to_string()),
+            "prompt_ask_vault_pass".into(),
+            None,
+        ));
+    }
+    slugs
 }
 
 fn setting(env: &str, key: &str) -> Option<Setting> {

@@ -126,7 +126,7 @@ fn read_file(path: &Path, vault: &Vault, overlay: &Overlay) -> Result<VarsFile, 
         path: path.to_path_buf(),
         message,
     };
-    let value = yaml::parse(&text).map_err(syntax)?;
+    let value = yaml::parse(&text).map_err(|e| syntax(e.to_string()))?;
     let vars = yaml::vars_of(&value, &[], path)
         .map_err(|m| syntax(format!("{m}: a vars file is a mapping of variable names")))?;
     Ok(VarsFile {

@@ -133,7 +133,7 @@ pub(super) fn list(
         fail(format!(
             "{}, which only Ansible can read: {}",
             reason.what(),
-            crate::ansible::cannot_run(name, &e)
+            crate::ansible::cannot_run(name, e)
         ))
     })?;
     if !out.status.success() {
@@ -263,10 +263,24 @@ pub(super) fn take_vars(
     Ok(())
 }
 
+/// A file of an inventory read through ansible-inventory that mmctl does not edit.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "{}: not edited: {reason}, so this inventory is read through ansible-inventory and \
+     mmctl edits only its group_vars/ and host_vars/ files. Edit the plugin's (or the \
+     script's) data yourself, or set the value in group_vars/GROUP or host_vars/HOST \
+     (mmctl ... --group GROUP or --host HOST)",
+    file.display()
+)]
+pub struct NotEditable {
+    pub file: PathBuf,
+    pub reason: Reason,
+}
+
 impl Inventory {
     /// Whether mmctl may edit `file`: always, unless the inventory is read through
     /// ansible-inventory; then only its `group_vars/` and `host_vars/` files.
-    pub fn editable(&self, file: &Path) -> Result<(), String> {
+    pub fn editable(&self, file: &Path) -> Result<(), NotEditable> {
         let Some(reason) = &self.via_ansible else {
             return Ok(());
         };
@@ -276,13 +290,10 @@ impl Inventory {
         if in_vars_dir {
             return Ok(());
         }
-        Err(format!(
-            "{}: not edited: {reason}, so this inventory is read through ansible-inventory and \
-             mmctl edits only its group_vars/ and host_vars/ files. Edit the plugin's (or the \
-             script's) data yourself, or set the value in group_vars/GROUP or host_vars/HOST \
-             (mmctl ... --group GROUP or --host HOST)",
-            file.display()
-        ))
+        Err(NotEditable {
+            file: file.to_path_buf(),
+            reason: reason.clone(),
+        })
     }
 }
 

@@ -17,6 +17,50 @@ pub const UNSAFE: char = '\u{E000}';
 /// what an alias bomb (each level ten aliases of the one before) would expand to.
 const ALIAS_BUDGET: usize = 1_000_000;
 
+/// Why a text is not YAML mmctl can read; the parser's words, and where (never the text
+/// itself: inventory files can hold secrets).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum YamlError {
+    /// The parser's own message, which says where.
+    #[error("{0}")]
+    Parser(String),
+    #[error("{reason} at {at}")]
+    Scalar { reason: ScalarError, at: String },
+    #[error("unbalanced sequence")]
+    UnbalancedSequence,
+    #[error("unbalanced mapping")]
+    UnbalancedMapping,
+    #[error("an alias to an unknown anchor at {0}")]
+    UnknownAnchor(String),
+    #[error(
+        "budget breached: its aliases copy more than {ALIAS_BUDGET} values (an alias bomb?); refused at {0}"
+    )]
+    AliasBomb(String),
+    #[error("a mapping key that is a list or a mapping")]
+    ComplexKey,
+    #[error("a merge key (<<) takes mappings")]
+    MergeOfNonMappings,
+    #[error("a merge key (<<) takes a mapping")]
+    MergeOfNonMapping,
+}
+
+/// Why one scalar cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScalarError {
+    #[error("'{0}' is no !!int")]
+    NotInt(String),
+    #[error("'{0}' is no !!float")]
+    NotFloat(String),
+    #[error("'{0}' is no !!bool")]
+    NotBool(String),
+    #[error("the tag !!{0} is not supported here")]
+    UnsupportedCoreTag(String),
+    #[error("unknown tag {0}")]
+    UnknownTag(String),
+    #[error("'=' (a YAML 1.1 value key) cannot be read")]
+    ValueKey,
+}
+
 /// A document with its mappings in the order written (a key written twice keeps its first
 /// place and its last value, as Python's dict does): a hosts file's groups and hosts are
 /// read in that order, and a later mention of a host overrides an earlier one.
@@ -51,12 +95,12 @@ fn put(entries: &mut Vec<(String, Node)>, k: String, v: Node) {
 }
 
 /// The first document of `text` as data; a parser error says where.
-pub fn parse(text: &str) -> Result<Value, String> {
+pub fn parse(text: &str) -> Result<Value, YamlError> {
     parse_ordered(text).map(Node::into_value)
 }
 
 /// As `parse`, with mappings in the order written.
-pub fn parse_ordered(text: &str) -> Result<Node, String> {
+pub fn parse_ordered(text: &str) -> Result<Node, YamlError> {
     let mut b = Builder {
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -64,7 +108,7 @@ pub fn parse_ordered(text: &str) -> Result<Node, String> {
     };
     let mut copied = 0usize;
     for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|e| e.to_string())?;
+        let (event, span) = event.map_err(|e| YamlError::Parser(e.to_string()))?;
         let at = || {
             format!(
                 "line {}, column {}",
@@ -75,7 +119,7 @@ pub fn parse_ordered(text: &str) -> Result<Node, String> {
         match event {
             Event::Scalar(value, style, anchor, tag) => {
                 let v = scalar(&value, style, tag.as_deref())
-                    .map_err(|e| format!("{e} at {}", at()))?;
+                    .map_err(|reason| YamlError::Scalar { reason, at: at() })?;
                 b.node(Node::Scalar(v), anchor, Some(value.into_owned()))?;
             }
             Event::SequenceStart(_, anchor, _) => b.stack.push(Open::Seq(Vec::new(), anchor)),
@@ -86,25 +130,22 @@ pub fn parse_ordered(text: &str) -> Result<Node, String> {
             }),
             Event::SequenceEnd => match b.stack.pop() {
                 Some(Open::Seq(items, anchor)) => b.node(Node::Seq(items), anchor, None)?,
-                _ => return Err("unbalanced sequence".into()),
+                _ => return Err(YamlError::UnbalancedSequence),
             },
             Event::MappingEnd => match b.stack.pop() {
                 Some(Open::Map {
                     entries, anchor, ..
                 }) => b.node(merged(entries)?, anchor, None)?,
-                _ => return Err("unbalanced mapping".into()),
+                _ => return Err(YamlError::UnbalancedMapping),
             },
             Event::Alias(id) => {
                 let (v, size) = b
                     .anchors
                     .get(&id)
-                    .ok_or_else(|| format!("an alias to an unknown anchor at {}", at()))?;
+                    .ok_or_else(|| YamlError::UnknownAnchor(at()))?;
                 copied += size;
                 if copied > ALIAS_BUDGET {
-                    return Err(format!(
-                        "budget breached: its aliases copy more than {ALIAS_BUDGET} values (an alias bomb?); refused at {}",
-                        at()
-                    ));
+                    return Err(YamlError::AliasBomb(at()));
                 }
                 let v = v.clone();
                 b.node(v, 0, None)?;
@@ -142,7 +183,7 @@ struct Builder {
 impl Builder {
     /// A finished node: the next item, key or value of what is open, or the document.
     /// `text`: a scalar's own text, for a key.
-    fn node(&mut self, v: Node, anchor: usize, text: Option<String>) -> Result<(), String> {
+    fn node(&mut self, v: Node, anchor: usize, text: Option<String>) -> Result<(), YamlError> {
         if anchor != 0 {
             self.anchors.insert(anchor, (v.clone(), size(&v)));
         }
@@ -160,7 +201,7 @@ impl Builder {
                             Key::Name(if *b { "true" } else { "false" }.into())
                         }
                         (Node::Scalar(Value::Number(n)), _) => Key::Name(n.to_string()),
-                        _ => return Err("a mapping key that is a list or a mapping".into()),
+                        _ => return Err(YamlError::ComplexKey),
                     })
                 }
             },
@@ -180,7 +221,7 @@ fn size(v: &Node) -> usize {
 /// A mapping with its merge keys applied as Ansible's loader applies them: the keys written in
 /// the mapping win over merged ones, and among merged mappings a later one wins over an
 /// earlier (measured against ansible-core 2.19; see the differential tests).
-fn merged(entries: Vec<(Key, Node)>) -> Result<Node, String> {
+fn merged(entries: Vec<(Key, Node)>) -> Result<Node, YamlError> {
     let mut own = Vec::new();
     let mut merges: Vec<Vec<(String, Node)>> = Vec::new();
     for (k, v) in entries {
@@ -191,11 +232,11 @@ fn merged(entries: Vec<(Key, Node)>) -> Result<Node, String> {
                 for item in items {
                     match item {
                         Node::Map(m) => merges.push(m),
-                        _ => return Err("a merge key (<<) takes mappings".into()),
+                        _ => return Err(YamlError::MergeOfNonMappings),
                     }
                 }
             }
-            (Key::Merge, _) => return Err("a merge key (<<) takes a mapping".into()),
+            (Key::Merge, _) => return Err(YamlError::MergeOfNonMapping),
         }
     }
     if merges.is_empty() {
@@ -208,25 +249,25 @@ fn merged(entries: Vec<(Key, Node)>) -> Result<Node, String> {
     Ok(Node::Map(out))
 }
 
-fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, ScalarError> {
     if let Some(tag) = tag {
         if tag.is_yaml_core_schema() {
             let s = || Value::String(text.to_string());
             return match tag.suffix() {
                 "str" => Ok(s()),
-                "int" => int(text).ok_or_else(|| format!("'{text}' is no !!int")),
+                "int" => int(text).ok_or_else(|| ScalarError::NotInt(text.into())),
                 "float" => float(text)
                     .or_else(|| int(text))
-                    .ok_or_else(|| format!("'{text}' is no !!float")),
-                "bool" => bool(text).ok_or_else(|| format!("'{text}' is no !!bool")),
+                    .ok_or_else(|| ScalarError::NotFloat(text.into())),
+                "bool" => bool(text).ok_or_else(|| ScalarError::NotBool(text.into())),
                 "null" => Ok(Value::Null),
-                other => Err(format!("the tag !!{other} is not supported here")),
+                other => Err(ScalarError::UnsupportedCoreTag(other.into())),
             };
         }
         return match (tag.handle(), tag.suffix()) {
             ("!", "vault") => Ok(Value::String(text.to_string())),
             ("!", "unsafe") => Ok(Value::String(format!("{UNSAFE}{text}"))),
-            (h, s) => Err(format!("unknown tag {h}{s}")),
+            (h, s) => Err(ScalarError::UnknownTag(format!("{h}{s}"))),
         };
     }
     if style != ScalarStyle::Plain {
@@ -236,7 +277,7 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, St
         return Ok(Value::Null);
     }
     if text == "=" {
-        return Err("'=' (a YAML 1.1 value key) cannot be read".into());
+        return Err(ScalarError::ValueKey);
     }
     Ok(bool(text)
         .or_else(|| int(text))
