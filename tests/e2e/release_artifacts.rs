@@ -80,7 +80,7 @@ fn check_per_arch(
             let name = format!("{label}/{arch}/{}", file.file_name().unwrap().display());
             let verdict = BinaryNeeds::read(file)
                 .map_err(|e| format!("{e:#}"))
-                .and_then(|needs| check(&needs, &arch, &floor));
+                .and_then(|needs| check(&needs, &arch, &floor).map_err(|e| e.to_string()));
             match verdict {
                 Ok(fits) => report.push(format!("{name}: {arch}, {fits}")),
                 Err(wrong) => unfit.push(format!("{name}: {wrong}")),

@@ -27,9 +27,12 @@ pub enum OpsError {
     #[error("{host}: {message}")]
     Failed { host: String, message: String },
     #[error("service '{name}': {reason}")]
-    BadService { name: String, reason: String },
+    BadService {
+        name: String,
+        reason: miraclemax_config::ServiceNameError,
+    },
     #[error("--for: {0}")]
-    BadDuration(String),
+    BadDuration(#[from] miraclemax_config::SpanError),
     #[error(
         "{host}: the drill reported no heal (its result: {result}); is the collection's drill \
          module from this mmctl's version? (mmctl deploy --only self-healing)"
@@ -293,7 +296,7 @@ fn journal(host: &str, r: &Ran) -> Result<bool, OpsError> {
 
 /// Pauses healing of one service (or every one) for `duration` (`30m`, `2h`).
 pub fn pause(t: &Target, service_name: Option<&str>, duration: &str) -> Result<String, OpsError> {
-    miraclemax_config::parse_span(duration).map_err(OpsError::BadDuration)?;
+    miraclemax_config::parse_span(duration)?;
     let mut argv = vec![SELF_HEAL, "pause"];
     match service_name {
         Some(s) => {

@@ -137,9 +137,14 @@ fn is_glibc_library(name: &str) -> bool {
     LIBRARIES.contains(&name) || name.starts_with("ld-linux")
 }
 
+/// Every reason a binary does not run on the hosts it is built for.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.join("; "))]
+pub struct Unfit(pub Vec<String>);
+
 /// Whether a binary with these needs runs on every `arch` host whose glibc is `floor` or newer:
 /// Ok with what it needs ("static", "glibc 2.17"), or Err with every reason it does not.
-pub fn check(needs: &BinaryNeeds, arch: &str, floor: &GlibcVersion) -> Result<String, String> {
+pub fn check(needs: &BinaryNeeds, arch: &str, floor: &GlibcVersion) -> Result<String, Unfit> {
     let mut wrong = Vec::new();
     match machine_of(arch) {
         Some(m) if m == needs.machine => {}
@@ -182,7 +187,7 @@ pub fn check(needs: &BinaryNeeds, arch: &str, floor: &GlibcVersion) -> Result<St
     if wrong.is_empty() {
         Ok(fits)
     } else {
-        Err(wrong.join("; "))
+        Err(Unfit(wrong))
     }
 }
 

@@ -97,7 +97,7 @@ fn a_binary_linked_against_this_machines_glibc_fails_the_floor() {
     assert_eq!(needs.glibc, objdump_glibc(path));
     let newest = needs.newest_glibc().unwrap();
     assert!(*newest > floor(), "{newest}");
-    let wrong = check(&needs, ARCH, &floor()).unwrap_err();
+    let wrong = check(&needs, ARCH, &floor()).unwrap_err().to_string();
     assert!(
         wrong.contains(&format!("needs GLIBC_{newest}, newer than the 2.17 floor")),
         "{wrong}"
@@ -105,7 +105,7 @@ fn a_binary_linked_against_this_machines_glibc_fails_the_floor() {
     // Against a floor as new as what it needs, glibc is no longer the complaint (what is left,
     // if anything, is libgcc_s, Rust's unwinder here, which zig's builds carry inside).
     if let Err(wrong) = check(&needs, ARCH, newest) {
-        assert!(!wrong.contains("GLIBC_"), "{wrong}");
+        assert!(!wrong.to_string().contains("GLIBC_"), "{wrong}");
     }
 }
 
@@ -132,7 +132,7 @@ fn the_elf_machine_must_be_the_folders_architecture() {
     assert_eq!(check(&foreign, other, &floor()), Ok("static".to_string()));
     let wrong = check(&foreign, ARCH, &floor()).unwrap_err();
     assert_eq!(
-        wrong,
+        wrong.to_string(),
         format!(
             "ELF machine {other_machine} where {ARCH} is {}",
             machine_of(ARCH).unwrap()
@@ -152,7 +152,7 @@ fn what_no_glibc_floor_covers_fails() {
         glibc: vec![GlibcVersion::parse("2.2.5").unwrap()],
         other_versions: vec!["GCC_3.0".into(), "GLIBC_PRIVATE".into()],
     };
-    let wrong = check(&needs, ARCH, &floor()).unwrap_err();
+    let wrong = check(&needs, ARCH, &floor()).unwrap_err().to_string();
     assert!(
         wrong.contains("loads libraries outside glibc: libgcc_s.so.1"),
         "{wrong}"
