@@ -5,13 +5,15 @@
 
 use crate::edit::{self, Entry};
 use crate::fleet::{self, Issue};
-use crate::inventory::{Inventory, Overlay, Place, Vault, template::Resolver};
+use crate::inventory::{Inventory, InventoryError, Overlay, Place, Vault, template::Resolver};
 use crate::write::{self, Snapshot};
-use anyhow::{Context, bail};
 use miraclemax_config::{ServiceName, Strategy};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+mod error;
+pub use error::ServicesError;
 
 pub const SERVICES: &str = "monitored_services";
 pub const HEALTHCHECKS: &str = "healthcheck_services";
@@ -23,8 +25,8 @@ pub struct Source {
 }
 
 impl Source {
-    pub fn load(&self) -> anyhow::Result<Inventory> {
-        Ok(Inventory::load(&self.paths, &self.vault)?)
+    pub fn load(&self) -> Result<Inventory, InventoryError> {
+        Inventory::load(&self.paths, &self.vault)
     }
 }
 
@@ -67,7 +69,7 @@ impl Plan {
     }
 
     /// Writes each edit; a file an edit left empty is removed.
-    pub fn write(&self) -> anyhow::Result<()> {
+    pub fn write(&self) -> Result<(), ServicesError> {
         for (snap, new) in &self.edits {
             if new.is_empty() && snap.text.is_some() {
                 write::remove(snap)?;
@@ -114,33 +116,35 @@ fn entry(s: &NewService) -> Entry {
 }
 
 /// What can be said about the new entry before looking at any host.
-fn precheck(s: &NewService) -> anyhow::Result<()> {
-    let obj = format!("service '{}'", s.name);
-    if let Err(e) = ServiceName::parse(&s.name) {
-        bail!("{obj}: {e}");
+fn precheck(s: &NewService) -> Result<(), ServicesError> {
+    if let Err(reason) = ServiceName::parse(&s.name) {
+        return Err(ServicesError::BadName {
+            name: s.name.clone(),
+            reason,
+        });
     }
     if s.port == 0 || s.port > 65535 {
-        bail!("{obj}: port {} is out of range 1-65535", s.port);
+        return Err(ServicesError::PortOutOfRange {
+            name: s.name.clone(),
+            port: s.port,
+        });
     }
-    for st in &s.strategies {
-        if Strategy::parse(st).is_none() {
-            let known: Vec<&str> = Strategy::ALL.iter().map(|s| s.as_str()).collect();
-            bail!(
-                "{obj}: unknown healing strategy '{st}' (known: {})",
-                known.join(", ")
-            );
-        }
+    if let Some(st) = s.strategies.iter().find(|st| Strategy::parse(st).is_none()) {
+        return Err(ServicesError::UnknownStrategy {
+            name: s.name.clone(),
+            strategy: st.clone(),
+        });
     }
     Ok(())
 }
 
-pub fn add(src: &Source, s: &NewService, target: &Target) -> anyhow::Result<Plan> {
+pub fn add(src: &Source, s: &NewService, target: &Target) -> Result<Plan, ServicesError> {
     precheck(s)?;
     let inv = src.load()?;
     let place = place_for(&inv, target, SERVICES)?;
     let mut texts: BTreeMap<PathBuf, (Snapshot, String)> = BTreeMap::new();
     let mut notes = Vec::new();
-    let mut own = |t: &str, place: &Place, var: &str| -> anyhow::Result<String> {
+    let mut own = |t: &str, place: &Place, var: &str| -> Result<String, ServicesError> {
         match inherited(&inv, target, var) {
             Some((items, from)) => {
                 notes.push(own_copy_note(target, var, items.len(), &from, place));
@@ -172,7 +176,7 @@ pub fn add(src: &Source, s: &NewService, target: &Target) -> anyhow::Result<Plan
     Ok(plan)
 }
 
-pub fn remove(src: &Source, name: &str, target: &Target) -> anyhow::Result<Plan> {
+pub fn remove(src: &Source, name: &str, target: &Target) -> Result<Plan, ServicesError> {
     let inv = src.load()?;
     let mut places: Vec<(Place, &str)> = Vec::new();
     for var in [SERVICES, HEALTHCHECKS] {
@@ -217,14 +221,10 @@ pub fn remove(src: &Source, name: &str, target: &Target) -> anyhow::Result<Plan>
         }
     }
     if texts.is_empty() {
-        bail!(
-            "service '{name}' is in no {SERVICES} or {HEALTHCHECKS} list {} (see: mmctl list)",
-            match target {
-                Target::Host(h) => format!("that host '{h}' uses"),
-                Target::Group(g) => format!("of group '{g}'"),
-                Target::Auto => "of this inventory".into(),
-            }
-        );
+        return Err(ServicesError::NotListed {
+            name: name.to_string(),
+            target: target.clone(),
+        });
     }
     let reach = first.unwrap_or_else(|| places[0].0.clone());
     let mut plan = finish(src, &inv, texts, &reach, SERVICES)?;
@@ -242,7 +242,7 @@ fn drop_own_copy(
     var: &str,
     place: &Place,
     new: &str,
-) -> anyhow::Result<Option<(String, Place)>> {
+) -> Result<Option<(String, Place)>, ServicesError> {
     let Target::Host(h) = target else {
         return Ok(None);
     };
@@ -294,7 +294,7 @@ fn drop_if_same(
     place: &Place,
     var: &str,
     emptied: String,
-) -> anyhow::Result<String> {
+) -> Result<String, ServicesError> {
     let Ok(without) = edit::remove_key(&emptied, place, var) else {
         return Ok(emptied);
     };
@@ -330,7 +330,7 @@ fn finish(
     texts: BTreeMap<PathBuf, (Snapshot, String)>,
     place: &Place,
     var: &str,
-) -> anyhow::Result<Plan> {
+) -> Result<Plan, ServicesError> {
     let overlay = Overlay(
         texts
             .iter()
@@ -346,20 +346,16 @@ fn finish(
         .collect();
     let mut warnings = Vec::new();
     if let Some((_, used)) = after.shadowed.iter().find(|(file, _)| *file == place.file) {
-        bail!(
-            "{}: Ansible does not read this file: it reads {} instead (only the first of NAME, \
-             NAME.yml, NAME.yaml and NAME.json that exists, a folder included); nothing was \
-             written. Move its variables into {}, or say where with --group GROUP or --host HOST",
-            place.file.display(),
-            used.display(),
-            used.display()
-        );
+        return Err(ServicesError::Shadowed {
+            file: place.file.clone(),
+            used: used.clone(),
+        });
     }
     if hosts.is_empty() {
-        bail!(
-            "{}: no host would use this {var} list (each host takes it from a file that overrides it); say where with --host HOST",
-            place.file.display()
-        );
+        return Err(ServicesError::NoHostWouldUse {
+            file: place.file.clone(),
+            var: var.to_string(),
+        });
     }
     let mut new_issues: Vec<Issue> = Vec::new();
     // What was wrong before, said once per problem (keyed without its host) with the hosts
@@ -386,8 +382,9 @@ fn finish(
         ));
     }
     if !new_issues.is_empty() {
-        let lines = fleet::said_once(&new_issues);
-        bail!("refused, nothing was written:\n{}", lines.join("\n"));
+        return Err(ServicesError::Refused {
+            problems: fleet::said_once(&new_issues),
+        });
     }
     warnings.sort();
     warnings.dedup();
@@ -403,7 +400,7 @@ fn current(
     inv: &Inventory,
     texts: &BTreeMap<PathBuf, (Snapshot, String)>,
     file: &PathBuf,
-) -> anyhow::Result<(Snapshot, String)> {
+) -> Result<(Snapshot, String), ServicesError> {
     inv.editable(file)?;
     if let Some((s, t)) = texts.get(file) {
         return Ok((
@@ -419,19 +416,19 @@ fn current(
     Ok((snap, text))
 }
 
-fn at_file(file: &std::path::Path, e: edit::EditError) -> anyhow::Error {
-    anyhow::anyhow!("{}: {e}", file.display())
+fn at_file(file: &std::path::Path, reason: edit::EditError) -> ServicesError {
+    ServicesError::Edit {
+        file: file.to_path_buf(),
+        reason,
+    }
 }
 
 /// Where the list `var` is (or is to be) defined for the target.
-fn place_for(inv: &Inventory, target: &Target, var: &str) -> anyhow::Result<Place> {
+fn place_for(inv: &Inventory, target: &Target, var: &str) -> Result<Place, ServicesError> {
     match target {
         Target::Host(h) => {
             if !inv.hosts.contains_key(h) {
-                bail!(
-                    "no host '{h}' in the inventory (hosts: {})",
-                    names(inv.hosts.keys())
-                );
+                return Err(no_host(inv, h));
             }
             // The host's own list, never a group's it takes it from (see `inherited`).
             if let Some(p) = inv.host_vars(h).defined_at(var)
@@ -444,10 +441,10 @@ fn place_for(inv: &Inventory, target: &Target, var: &str) -> anyhow::Result<Plac
         }
         Target::Group(g) => {
             let Some(group) = inv.groups.get(g) else {
-                bail!(
-                    "no group '{g}' in the inventory (groups: {})",
-                    names(inv.groups.keys())
-                );
+                return Err(ServicesError::NoGroup {
+                    group: g.clone(),
+                    groups: inv.groups.keys().cloned().collect(),
+                });
             };
             if let Some(f) = group.files.iter().rev().find(|f| f.vars.contains_key(var)) {
                 return Ok(f.vars[var].at.clone());
@@ -476,18 +473,18 @@ fn place_for(inv: &Inventory, target: &Target, var: &str) -> anyhow::Result<Plac
                         .collect();
                     match groups.as_slice() {
                         [g] => place_for(inv, &Target::Group((*g).clone()), var),
-                        _ => bail!(
-                            "no file defines {var} yet; say where with --group GROUP or --host HOST"
-                        ),
+                        _ => Err(ServicesError::NowhereYet {
+                            var: var.to_string(),
+                        }),
                     }
                 }
                 many => {
                     let files: Vec<String> =
                         many.iter().map(|p| p.file.display().to_string()).collect();
-                    bail!(
-                        "{var} is defined in several files ({}); say which with --group GROUP or --host HOST",
-                        files.join(", ")
-                    )
+                    Err(ServicesError::SeveralFiles {
+                        var: var.to_string(),
+                        files,
+                    })
                 }
             }
         }
@@ -521,7 +518,12 @@ fn inherited(inv: &Inventory, target: &Target, var: &str) -> Option<(Vec<Value>,
 }
 
 /// `text` with the inherited entries (see `inherited`) written as the host's own list.
-fn with_own_copy(text: &str, place: &Place, var: &str, items: &[Value]) -> anyhow::Result<String> {
+fn with_own_copy(
+    text: &str,
+    place: &Place,
+    var: &str,
+    items: &[Value],
+) -> Result<String, ServicesError> {
     let mut out = text.to_string();
     for item in items {
         let entry = match item {
@@ -540,7 +542,12 @@ fn with_own_copy(text: &str, place: &Place, var: &str, items: &[Value]) -> anyho
                 );
                 Entry::Map(pairs)
             }
-            other => bail!("{var} has an entry mmctl cannot copy ({other}); edit the file by hand"),
+            other => {
+                return Err(ServicesError::CannotCopy {
+                    var: var.to_string(),
+                    entry: other.clone(),
+                });
+            }
         };
         out = edit::append(&out, place, var, &entry).map_err(|e| at_file(&place.file, e))?;
     }
@@ -619,8 +626,11 @@ fn var_dir(inv: &Inventory) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-fn names<'a>(it: impl Iterator<Item = &'a String>) -> String {
-    it.map(String::as_str).collect::<Vec<_>>().join(", ")
+fn no_host(inv: &Inventory, host: &str) -> ServicesError {
+    ServicesError::NoHost {
+        host: host.to_string(),
+        hosts: inv.hosts.keys().cloned().collect(),
+    }
 }
 
 /// One host's services, as `mmctl list` shows them.
@@ -637,7 +647,7 @@ pub fn list(
     src: &Source,
     only: Option<&str>,
     limit: Option<&str>,
-) -> anyhow::Result<Vec<HostServices>> {
+) -> Result<Vec<HostServices>, ServicesError> {
     let inv = src.load()?;
     let selected = match limit {
         Some(l) => Some(inv.matching(l)?),
@@ -646,10 +656,7 @@ pub fn list(
     if let Some(h) = only
         && !inv.hosts.contains_key(h)
     {
-        bail!(
-            "no host '{h}' in the inventory (hosts: {})",
-            names(inv.hosts.keys())
-        );
+        return Err(no_host(&inv, h));
     }
     let mut out = Vec::new();
     for h in inv
@@ -691,8 +698,8 @@ pub fn list(
 }
 
 /// Every problem of every host, for `mmctl validate`.
-pub fn validate(src: &Source) -> anyhow::Result<(Inventory, Vec<Issue>)> {
-    let inv = src.load().context("reading the inventory")?;
+pub fn validate(src: &Source) -> Result<(Inventory, Vec<Issue>), ServicesError> {
+    let inv = src.load().map_err(ServicesError::ReadingInventory)?;
     let mut all = Vec::new();
     for h in inv.hosts.keys() {
         all.extend(fleet::check(&inv, h));
