@@ -1,9 +1,8 @@
-//! One handler per mmctl command, as ripgrep's `crates/core` dispatches: `main.rs` parses the
-//! arguments and maps the result to an exit code; each command's body lives here, in the
-//! library, where the decisions it makes (which problems a `--limit` keeps, which exit code a
-//! validation earns, what a render may print) are reachable by unit tests. The handlers print
-//! what the user sees, word for word as before; the errors they return are printed by `main`
-//! as `mmctl: error: ...`.
+//! One handler per mmctl command: `main.rs` parses the arguments and maps the result to an
+//! exit code; each command's body lives here, in the library, where the decisions it makes
+//! (which problems a `--limit` keeps, which exit code a validation earns, what a render may
+//! print) are reachable by unit tests. The handlers print what the user sees; the errors they
+//! return are printed by `main` as `mmctl: error: ...`.
 //!
 //! The handlers return `anyhow::Result`: they are the binary's half of the crate, where the
 //! typed errors of the modules they drive meet and get their context, as in a `main`.

@@ -1,5 +1,5 @@
 //! Why `add-service`, `remove-service`, `list` or `validate` refused an edit or could not work
-//! it out. Each says, word for word as mmctl always has, the file or object at fault and what
+//! it out. Each names the file or object at fault and what
 //! to do: the CLI tests and the end-to-end tier compare these lines, so a variant's text is
 //! part of the interface. Errors of the layers below (reading the inventory, editing a file,
 //! writing it) pass through as they are, so that `mmctl: error:` shows their own words.
