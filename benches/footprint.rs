@@ -86,7 +86,9 @@ port_conflict, kill_hung], its other limits at their defaults but check_interval
 stop through systemctl and `if failed port P then restart`. Service 1 has an HTTP probe with a 2 s \
 timeout in both (`health: {path: /, timeout: 2s}`; `if failed port P protocol http with timeout 2 \
 seconds then restart`), the only way to see a hung process. Both at the same probe rate: MiracleMax \
-check_interval 30s, Monit `set daemon 30`. Each setting restarts the healer, waits the settle period, \
+check_interval 30s, Monit `set daemon 30`. Each setting restarts the healer, waits the settle period \
+(with the metrics file, at least three check intervals and 5 s: its start-up writes, the first looks' and \
+the one that corrects their probe latencies, come before rest), \
 then reads the CPU time of the healer's unit (usage_usec of its cgroup's cpu.stat: every thread and \
 child, in microseconds) and /proc/uptime at the start and end of the idle window: idle CPU = CPU \
 time / elapsed, in % of one core (from /proc/PID/stat's utime+stime+cutime+cstime, 10 ms ticks, for \

@@ -143,7 +143,15 @@ pub fn run(h: &Healer, o: &Options) -> Vec<Measure> {
         } else {
             h.configure(&ph.setting);
         }
-        std::thread::sleep(Duration::from_secs(o.settle_secs));
+        // With the metrics file, rest starts once start-up's figures are in it: the first looks
+        // write at once, and their probe latencies (slow while everything starts) are corrected
+        // by one write an interval after the second looks (docs/metrics.md): three intervals.
+        let settle = if ph.setting.channels {
+            o.settle_secs.max(3 * ph.setting.interval_secs + 5)
+        } else {
+            o.settle_secs
+        };
+        std::thread::sleep(Duration::from_secs(settle));
         let pid = h.pid();
         let key = |what: &str| format!("{what}/{n}/{}", ph.label);
         let channels = ph.setting.channels;
