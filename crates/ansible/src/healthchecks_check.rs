@@ -113,6 +113,57 @@ fn refused(e: impl std::fmt::Display) -> ModuleError {
     ModuleError::Healthchecks(e.to_string())
 }
 
+/// `state: absent`: the check deleted if there is one.
+async fn absent(
+    args: &Args,
+    api: &Api,
+    slug: &str,
+    existing: Option<&Value>,
+    before: Map<String, Value>,
+) -> Result<Map<String, Value>, ModuleError> {
+    let mut out = Map::new();
+    if let Some(c) = existing {
+        if !args.check_mode() {
+            api.delete(c["uuid"].as_str().unwrap_or(""))
+                .await
+                .map_err(refused)?;
+        }
+        out.insert("changed".into(), json!(true));
+    }
+    if args.diff() {
+        out.insert(
+            "diff".into(),
+            json!({ "before": before, "after": {}, "before_header": slug, "after_header": slug }),
+        );
+    }
+    Ok(out)
+}
+
+/// `paused` pauses the check, `present` resumes a paused one (present means watched: a paused
+/// check alerts no one); whether that is a change.
+async fn pause_or_resume(
+    api: &Api,
+    check: &mut Value,
+    state: &str,
+    check_mode: bool,
+) -> Result<bool, ModuleError> {
+    let paused = check["status"].as_str() == Some("paused");
+    let uuid = check["uuid"].as_str().unwrap_or("").to_string();
+    if state == "paused" && !paused {
+        if !check_mode {
+            *check = api.pause(&uuid).await.map_err(refused)?;
+        }
+        Ok(true)
+    } else if state == "present" && paused {
+        if !check_mode {
+            *check = api.resume(&uuid).await.map_err(refused)?;
+        }
+        Ok(true)
+    } else {
+        Ok(false)
+    }
+}
+
 async fn ensure(
     args: &Args,
     api: Api,
@@ -125,18 +176,7 @@ async fn ensure(
     let before = existing.as_ref().map(settings).unwrap_or_default();
 
     if state == "absent" {
-        if let Some(c) = &existing {
-            if !check_mode {
-                api.delete(c["uuid"].as_str().unwrap_or(""))
-                    .await
-                    .map_err(refused)?;
-            }
-            out.insert("changed".into(), json!(true));
-        }
-        if args.diff() {
-            out.insert("diff".into(), json!({ "before": before, "after": {}, "before_header": slug, "after_header": slug }));
-        }
-        return Ok(out);
+        return absent(args, &api, slug, existing.as_ref(), before).await;
     }
 
     let want = wanted(args, slug)?;
@@ -167,24 +207,8 @@ async fn ensure(
         body.insert("unique".into(), json!(["slug"]));
         check = api.upsert(&Value::Object(body)).await.map_err(refused)?;
     }
-    let paused = check["status"].as_str() == Some("paused");
-    if state == "paused" && !paused {
+    if pause_or_resume(&api, &mut check, state, check_mode).await? {
         changed = true;
-        if !check_mode {
-            check = api
-                .pause(check["uuid"].as_str().unwrap_or(""))
-                .await
-                .map_err(refused)?;
-        }
-    } else if state == "present" && paused {
-        // present means watched: a paused check alerts no one.
-        changed = true;
-        if !check_mode {
-            check = api
-                .resume(check["uuid"].as_str().unwrap_or(""))
-                .await
-                .map_err(refused)?;
-        }
     }
     let mut after = before.clone();
     for (k, v) in &want {
