@@ -106,7 +106,9 @@ systemd's own timestamps: down = InactiveEnterTimestamp (for `systemctl stop`, t
 ready only once its port is bound). Detection: MiracleMax's `detected` event (time_ms in \
 /var/lib/miraclemax/events.jsonl) minus the down time; Monit writes no event before acting, so its \
 figure is its restart reaching systemd (InactiveExitTimestamp), and for the hung case there is none (its restart stops the unit, and systemd unloads a stopped template instance with its timestamps). \
-kill -9 and stop hit service 1 at 1 service and service 250 at 500. Ten at once: `systemctl kill -s \
+kill -9 and stop hit service 1 at 1 service and service 250 at 500, in three times as many rounds \
+for MiracleMax as for Monit (its detection is a few ms, judged as a ratio of medians, where one \
+scheduling delay moves a median of three by half). Ten at once: `systemctl kill -s \
 KILL --kill-whom=main` of services 11-20 in one command; spread = last minus first ActiveEnter. Stray \
 on the port: service 2 gets an ExecStopPost drop-in that starts a stray mm-listen on its port (a \
 transient unit, outside the service's cgroup, ready before the stop completes), then is stopped; time \
@@ -235,8 +237,11 @@ fn main() {
         "machine": machine(),
         "settings": {"idle_secs": o.idle_secs, "settle_secs": o.settle_secs, "rounds": o.rounds},
         "settings_text": format!(
-            "idle window {} s after {} s to settle, {} rounds per breakage",
-            o.idle_secs, o.settle_secs, o.rounds
+            "idle window {} s after {} s to settle, {} rounds per breakage ({} for MiracleMax's kill -9 and stop)",
+            o.idle_secs,
+            o.settle_secs,
+            o.rounds,
+            o.rounds * run::DETECTION_ROUNDS_FACTOR
         ),
         "wall_secs": started.elapsed().as_secs(),
         "method": METHOD,

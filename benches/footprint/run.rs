@@ -300,11 +300,20 @@ fn record(add: &mut Add, name: &str, what: &str, n: usize, rounds: &[Round]) {
     );
 }
 
+/// MiracleMax's kill and stop rounds, as a multiple of the rounds asked for: its detection is a
+/// few milliseconds, judged as a ratio of two medians, and one scheduling delay on a shared
+/// machine moves a median of three by half. A round costs it about 5 s (Monit up to its cycle).
+pub const DETECTION_ROUNDS_FACTOR: usize = 3;
+
 /// `kill -9` and `systemctl stop` of service `i`, rounds interleaved.
 fn breakages(h: &Healer, o: &Options, i: usize, add: &mut Add) {
     let n = if i == 1 { 1 } else { 500 };
+    let rounds = match h.kind {
+        Kind::MiracleMax => o.rounds * DETECTION_ROUNDS_FACTOR,
+        Kind::Monit => o.rounds,
+    };
     let (mut kills, mut stops) = (Vec::new(), Vec::new());
-    for r in 0..o.rounds {
+    for r in 0..rounds {
         eprintln!(
             "footprint: {}: {n} services, round {}: kill -9, stop",
             h.name(),
