@@ -11,7 +11,7 @@
 //! Run as root: `cargo bench --features plot --bench footprint`; FP_IDLE_SECS (120), FP_ROUNDS (3),
 //! FP_SETTLE_SECS (15). `FP_REPORT_ONLY=1` boots nothing: it judges the targets again from the
 //! figures in results/footprint.json and rewrites the Markdown, the plot and the README section.
-//! `FP_HOLD=SERVICES,INTERVAL_SECS[,http][,channels]` measures nothing: it boots one host, starts that many
+//! `FP_HOLD=SERVICES,INTERVAL_SECS[,http][,channels][,rules]` measures nothing: it boots one host, starts that many
 //! services under MiracleMax and holds them until stdin closes, printing the daemon's PID (as the
 //! machine sees it) for `perf`, `strace` and /proc/PID/smaps. `FP_ORDER=1` writes link/at-rest.ld,
 //! the functions the daemon runs at rest, which the release build puts side by side
@@ -100,7 +100,9 @@ VmHWM after the heals of that size (one kill -9 at 50). MiracleMax alone also ru
 HTTP probes at its default 10 s interval, then the same with 300 idle processes added, then with five \
 report channels besides email (ntfy, webhook, slack, telegram, gotify, to an unused port of the \
 gateway: nothing is reported at rest) and the metrics file in node_exporter's folder, whose \
-modification time is read at both ends of the window. \
+modification time is read at both ends of the window, then without those and with resource rules \
+on every service (`limits: {memory: 1GiB, cpu: 90%, tasks: 500, fds: 2000}`: every figure read at \
+each look, none crossed). \
 Only the healer's own process is counted (not systemd, dbus or the services). Breakages use \
 systemd's own timestamps: down = InactiveEnterTimestamp (for `systemctl stop`, the host clock as it returns: systemd unloads the stopped instance with its timestamps; for the stray and the hung process, the host clock), back = ActiveEnterTimestamp (the service is \
 ready only once its port is bound). Detection: MiracleMax's `detected` event (time_ms in \
@@ -150,13 +152,16 @@ fn join(mm: Vec<run::Measure>, monit: Vec<run::Measure>) -> Vec<Value> {
 fn hold(spec: &str) {
     let mut parts = spec.split(',').map(|v| v.trim().parse::<u64>().ok());
     let (Some(Some(services)), Some(Some(interval_secs))) = (parts.next(), parts.next()) else {
-        panic!("FP_HOLD={spec}: say SERVICES,INTERVAL_SECS[,http][,channels], e.g. 50,10,http");
+        panic!(
+            "FP_HOLD={spec}: say SERVICES,INTERVAL_SECS[,http][,channels][,rules], e.g. 50,10,http"
+        );
     };
     let setting = healers::Setting {
         services: services as usize,
         interval_secs,
         http_all: spec.contains(",http"),
         channels: spec.contains(",channels"),
+        rules: spec.contains(",rules"),
     };
     let listener = lab::build_listener();
     let tb = Testbed::start_on(&[Release::Bookworm]).expect("the testbed needs root");

@@ -18,13 +18,18 @@ pub enum Kind {
 
 /// One setting of a healer: how many services, its probe interval, whether every service
 /// also gets an HTTP probe, and (MiracleMax) whether reports also go to five channels besides
-/// email and it keeps a metrics file.
+/// email and it keeps a metrics file, and whether every service has resource rules.
 pub struct Setting {
     pub services: usize,
     pub interval_secs: u64,
     pub http_all: bool,
     pub channels: bool,
+    pub rules: bool,
 }
+
+/// The resource rules of the rules setting: every rule, none of them near (a look reads every
+/// figure and crosses nothing).
+pub const RULES: &str = "    limits: {memory: 1GiB, cpu: 90%, tasks: 500, fds: 2000}\n";
 
 /// Where MiracleMax keeps its metrics file in the channels setting: the folder Debian's
 /// node_exporter reads, which the daemon's unit may write.
@@ -64,6 +69,9 @@ impl Healer<'_> {
                 services.push_str("    health: {path: /, timeout: 2s}\n");
             } else if s.http_all {
                 services.push_str("    health: {path: /}\n");
+            }
+            if s.rules {
+                services.push_str(RULES);
             }
         }
         // The lab's short test limits give way to the defaults, but for the interval and a

@@ -64,6 +64,8 @@ pub fn write_script(repo: &Path) {
         interval_secs,
         http_all: false,
         channels: true,
+        // Rules on every service: the same path as without, and the cgroup reads besides.
+        rules: true,
     });
     // Past the start-up, the first looks and the shed that follows them.
     std::thread::sleep(Duration::from_secs(interval_secs * 2 + 5));

@@ -30,6 +30,8 @@ pub const HTTP_10: &str = "10 s (default), port + HTTP probes";
 pub const HTTP_10_PROCS: &str = "10 s, port + HTTP probes, 300 extra processes";
 pub const HTTP_10_CHANNELS: &str =
     "10 s, port + HTTP probes, 5 report channels besides email and the metrics file";
+pub const HTTP_10_RULES: &str =
+    "10 s, port + HTTP probes, resource rules on every service (memory, CPU, tasks, open files)";
 
 struct Phase {
     setting: Setting,
@@ -45,6 +47,7 @@ fn phases(kind: Kind) -> Vec<Phase> {
             interval_secs,
             http_all,
             channels: label == HTTP_10_CHANNELS,
+            rules: label == HTTP_10_RULES,
         },
         label,
         extra_procs,
@@ -57,6 +60,7 @@ fn phases(kind: Kind) -> Vec<Phase> {
         v.push(p(50, 10, true, HTTP_10, false));
         v.push(p(50, 10, true, HTTP_10_PROCS, true));
         v.push(p(50, 10, true, HTTP_10_CHANNELS, false));
+        v.push(p(50, 10, true, HTTP_10_RULES, false));
     }
     v.push(p(500, 30, false, PORT_30, false));
     v

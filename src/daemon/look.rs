@@ -7,11 +7,13 @@
 
 use super::Shared;
 use super::bus::{CallError, STATUS_ATTEMPTS, retry_pause};
-use crate::config::Service;
+use crate::config::{ResourceRules, Service};
 use crate::heal::cause::Finding;
 use crate::heal::ladder::{describe_status, health_url};
 use crate::heal::machine::Seen;
+use crate::heal::rules;
 use crate::probe::http::{self, HttpOutcome};
+use crate::probe::usage::Wanted;
 use crate::systemd::UnitStatus;
 
 /// What one look found: the state machine's input, the finding root-cause classification
@@ -36,6 +38,10 @@ pub(super) struct Known {
     status: Option<UnitStatus>,
     /// Looks since systemd was last asked.
     unasked: u32,
+    /// Looks in a row over a resource rule.
+    over: u32,
+    /// The last reading of the unit's CPU time (microseconds) and when it was read.
+    cpu: Option<(u64, tokio::time::Instant)>,
 }
 
 /// Looks that trust the change signals between two questions to systemd: a lost signal delays
@@ -49,10 +55,105 @@ impl Known {
     }
 }
 
-/// Looks at the service once: systemd's state, then its port's holder, then its HTTP probe.
-/// `signals`: the unit's change signals are arriving. Anything wrong is always judged on a
-/// status just asked of systemd, never on a remembered one.
+/// Looks at the service once: systemd's state, then its port's holder, then its HTTP probe,
+/// then its resource rules. `signals`: the unit's change signals are arriving. Anything wrong
+/// is always judged on a status just asked of systemd, never on a remembered one.
 pub(super) async fn look(
+    sh: &Shared,
+    svc: &Service,
+    known: &mut Known,
+    signals: bool,
+) -> Result<Look, Unseen> {
+    let mut look = look_unit(sh, svc, known, signals).await?;
+    if let Some(rules) = &svc.limits {
+        judge_rules(sh, rules, known, &mut look).await;
+    }
+    Ok(look)
+}
+
+/// A healthy look of a service with resource rules reads the unit's cgroup (a few files, and
+/// its fd tables only when a rule counts open files); a rule crossed for its `for` looks in a
+/// row turns the look into `RuleCrossed`. A look under every rule, or not healthy, starts the
+/// count again.
+async fn judge_rules(sh: &Shared, rules: &ResourceRules, known: &mut Known, look: &mut Look) {
+    if look.seen != Seen::Ok {
+        known.over = 0;
+        known.cpu = None;
+        return;
+    }
+    let usage = sh
+        .ctx
+        .procs
+        .usage(&look.status.control_group, Wanted::of(rules))
+        .await;
+    let now = tokio::time::Instant::now();
+    let cpu = match (known.cpu, usage.cpu_usec) {
+        (Some((before, at)), Some(usec)) => rules::cpu_percent(before, usec, now - at),
+        _ => None,
+    };
+    known.cpu = usage.cpu_usec.map(|usec| (usec, now));
+    let crossed = rules::crossed(rules, &usage, cpu);
+    if crossed.is_empty() {
+        known.over = 0;
+        return;
+    }
+    known.over += 1;
+    let (over, needed) = (known.over, rules.for_looks.get());
+    let said: Vec<String> = crossed.iter().map(rules::Crossing::describe).collect();
+    if over < needed {
+        look.summary.push_str(&format!(
+            ", but {} ({over} of {needed} looks)",
+            said.join("; ")
+        ));
+        return;
+    }
+    known.over = 0; // the incident takes it from here
+    look.seen = Seen::RuleCrossed;
+    look.summary
+        .push_str(&format!(", but {} for {over} looks", said.join("; ")));
+    look.finding = Finding::OverLimit(
+        crossed
+            .iter()
+            .map(|c| format!("{} for {over} checks: {}", c.describe(), c.hint()))
+            .collect(),
+    );
+}
+
+/// The unit's figures now, as a heal's last step says them ("memory 9.8 MiB, CPU 0.2 %"),
+/// with CPU measured over a second; `None` when systemd does not say where its cgroup is.
+pub(super) async fn figures_now(
+    sh: &Shared,
+    svc: &Service,
+    rules: &ResourceRules,
+) -> Option<String> {
+    let status = sh.ctx.units.status(&svc.unit).await.ok()?;
+    let cgroup = &status.control_group;
+    let wanted = Wanted::of(rules);
+    let first = sh.ctx.procs.usage(cgroup, wanted).await;
+    let (usage, cpu) = match (rules.cpu_percent, first.cpu_usec) {
+        (Some(_), Some(before)) => {
+            let span = std::time::Duration::from_secs(1);
+            tokio::time::sleep(span).await;
+            let later = sh.ctx.procs.usage(cgroup, wanted).await;
+            let cpu = later
+                .cpu_usec
+                .and_then(|now| rules::cpu_percent(before, now, span));
+            (later, cpu)
+        }
+        _ => (first, None),
+    };
+    let crossed = rules::crossed(rules, &usage, cpu);
+    let verdict = if crossed.is_empty() {
+        "within its limits".to_string()
+    } else {
+        let said: Vec<String> = crossed.iter().map(rules::Crossing::describe).collect();
+        format!("still {}", said.join("; "))
+    };
+    Some(format!("{}: {verdict}", rules::figures(rules, &usage, cpu)))
+}
+
+/// The unit's state, port and HTTP probe (everything but the resource rules).
+async fn look_unit(
     sh: &Shared,
     svc: &Service,
     known: &mut Known,
@@ -269,6 +370,11 @@ pub(super) fn detected_text(svc: &Service, look: &Look) -> String {
         Finding::HttpFailed(why) => format!(
             "Detected {} was active but its health check failed: {why}",
             svc.name
+        ),
+        Finding::OverLimit(crossed) => format!(
+            "Detected {} was active but over its resource limits: {}",
+            svc.name,
+            crossed.join("; ")
         ),
     }
 }

@@ -411,6 +411,12 @@ async fn heal(sh: &Arc<Shared>, svc: &Service, mut inc: Incident) {
             },
             None => Outcome::Failed { at_ms },
         };
+        if let (Some(_), Some(rules)) = (healed, &svc.limits)
+            && matches!(inc.cause, Cause::OverLimit { .. })
+            && let Some(figures) = super::look::figures_now(sh, svc, rules).await
+        {
+            inc.steps.push(format!("After the heal: {figures}"));
+        }
         if healed.is_none() {
             refine_cause(sh, svc, &mut inc).await;
             inc.journal = sh.ctx.units.journal(&svc.unit, JOURNAL_LINES).await;

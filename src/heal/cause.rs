@@ -19,6 +19,10 @@ pub enum Finding {
     PortHeld { port: u16, holder: Listener },
     /// Active, but the HTTP probe failed.
     HttpFailed(String),
+    /// Active and answering, but over its resource rules for their `for` looks in a row: each
+    /// rule crossed, said whole ("memory 1.3 GiB above its limit of 1 GiB for 3 checks: a
+    /// leak?").
+    OverLimit(Vec<String>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -63,6 +67,10 @@ pub enum Cause {
     },
     DependencyDown {
         units: Vec<String>,
+    },
+    /// Over its resource rules: each rule crossed, said whole.
+    OverLimit {
+        crossed: Vec<String>,
     },
     Other {
         result: String,
@@ -119,6 +127,11 @@ pub fn classify(st: &UnitStatus, finding: &Finding) -> Cause {
             return Cause::NotListening { port: *port };
         }
         Finding::HttpFailed(why) if st.is_active() => return Cause::Hung { why: why.clone() },
+        Finding::OverLimit(crossed) if st.is_active() => {
+            return Cause::OverLimit {
+                crossed: crossed.clone(),
+            };
+        }
         _ => {}
     }
     match st.result {
@@ -285,6 +298,7 @@ impl fmt::Display for Cause {
             }
             Cause::Hung { why } => write!(f, "Service hung: running but not answering ({why})"),
             Cause::DependencyDown { units } => write!(f, "Dependency down: {}", units.join(", ")),
+            Cause::OverLimit { crossed } => write!(f, "Resource limit: {}", crossed.join("; ")),
             Cause::Other { result } => write!(f, "Service failed (systemd Result={result})"),
         }
     }

@@ -46,6 +46,9 @@ pub enum Seen {
     ProbeFailed,
     /// systemd is itself starting or auto-restarting the unit: let it.
     SystemdActing,
+    /// Over a resource rule for the rule's own `for` looks in a row: act now (the rule has
+    /// counted its looks).
+    RuleCrossed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,7 +118,7 @@ impl Machine {
                     Action::Nothing
                 }
             }
-            Seen::UnitDown => self.start_heal(now, p),
+            Seen::UnitDown | Seen::RuleCrossed => self.start_heal(now, p),
         }
     }
 

@@ -6,4 +6,5 @@ pub(crate) mod clock;
 pub mod incident;
 pub(crate) mod ladder;
 pub mod machine;
+pub(crate) mod rules;
 pub(crate) mod turns;

@@ -6,6 +6,7 @@ mod error;
 pub(crate) mod http;
 pub(crate) mod port;
 mod sockets;
+pub(crate) mod usage;
 pub use error::{CaFileError, ProbeError};
 // Public for `procs::alive`, which the test infrastructure uses too.
 pub mod procs;

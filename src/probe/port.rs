@@ -146,7 +146,7 @@ fn socket_inode(link: &str) -> Option<u64> {
 }
 
 /// The processes of a cgroup and of the cgroups below it (cgroup v2).
-fn cgroup_pids(control_group: &str) -> Vec<i32> {
+pub(crate) fn cgroup_pids(control_group: &str) -> Vec<i32> {
     let mut pids = Vec::new();
     let mut dirs = vec![std::path::PathBuf::from(format!(
         "/sys/fs/cgroup{control_group}"

@@ -6,6 +6,7 @@
 
 use super::port::{self, Listener};
 use super::sockets::Bound;
+use super::usage::{self, Usage, Wanted};
 use futures_util::future::BoxFuture;
 use rustix::fd::{AsRawFd, OwnedFd};
 use rustix::process::{Pid, PidfdFlags, Signal};
@@ -33,6 +34,9 @@ pub trait Processes: Send + Sync {
     /// Takes hold of the process running as `pid` now. From then on the handle reaches that
     /// process or nothing: never a later one given the same PID. `ESRCH` if there is none.
     fn hold(&self, pid: i32) -> io::Result<Box<dyn Held>>;
+
+    /// What the unit in cgroup `control_group` uses now: the figures `wanted` names.
+    fn usage<'a>(&'a self, control_group: &'a str, wanted: Wanted) -> BoxFuture<'a, Usage>;
 }
 
 /// One process, held so that it cannot be mistaken for another.
@@ -142,6 +146,16 @@ impl Processes for ProcTable {
             })
             .await
             .unwrap_or(false)
+        })
+    }
+
+    fn usage<'a>(&'a self, control_group: &'a str, wanted: Wanted) -> BoxFuture<'a, Usage> {
+        // A few small files of the unit's cgroup (and its fd tables when asked): blocking.
+        let cgroup = control_group.to_string();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || usage::read(&cgroup, wanted))
+                .await
+                .unwrap_or_default()
         })
     }
 

@@ -21,6 +21,7 @@ mod probe_url;
 mod quote;
 mod raw;
 pub mod render;
+pub mod resources;
 mod scalar;
 pub mod summary;
 pub mod table;
@@ -33,6 +34,7 @@ pub use model::*;
 pub use private::not_private;
 pub use probe_url::{ProbeUrl, ProbeUrlError};
 pub use quote::quote;
+pub use resources::{ResourceRules, human_bytes};
 pub use scalar::{Flag, Secret, Span, SpanError, parse_flag, parse_span};
 pub use validate::Problem;
 

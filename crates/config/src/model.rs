@@ -53,6 +53,8 @@ pub struct Service {
     pub healing_strategies: Vec<Strategy>,
     /// Units started first by `dependency_restart`.
     pub depends_on: Vec<UnitName>,
+    /// Resource rules read from the unit's cgroup at each look; `None`: none.
+    pub limits: Option<super::resources::ResourceRules>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

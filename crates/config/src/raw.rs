@@ -34,6 +34,7 @@ pub struct RawService {
     pub critical: Option<Flag>,
     pub healing_strategies: Option<Vec<String>>,
     pub depends_on: Option<Vec<String>>,
+    pub limits: Option<super::resources::RawResourceRules>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -125,6 +126,7 @@ pub const SERVICE_KEYS: &[&str] = &[
     "critical",
     "healing_strategies",
     "depends_on",
+    "limits",
 ];
 pub const HEALTH_KEYS: &[&str] = &[
     "url",

@@ -217,6 +217,18 @@ fn services(raw: Vec<RawService>, limits: &Limits, p: &mut Problems) -> Vec<Serv
             );
         }
 
+        let limits = s.limits.and_then(|raw| {
+            p.unknown_keys(
+                &format!("{object} limits"),
+                &raw.unknown,
+                super::resources::RESOURCE_KEYS,
+            );
+            let unit = unit.as_ref()?.as_str();
+            super::resources::check(raw, unit)
+                .map_err(|e| p.add(&object, e.to_string()))
+                .ok()
+        });
+
         if let Some(unit) = unit {
             out.push(Service {
                 name,
@@ -227,6 +239,7 @@ fn services(raw: Vec<RawService>, limits: &Limits, p: &mut Problems) -> Vec<Serv
                 critical: s.critical.is_none_or(|Flag(b)| b),
                 healing_strategies,
                 depends_on,
+                limits,
             });
         }
     }

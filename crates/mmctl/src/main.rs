@@ -5,7 +5,7 @@
 use clap::{Args, Parser, Subcommand};
 use mmctl::commands::{self, NAME};
 use mmctl::inventory::{Vault, VaultOptions, locate};
-use mmctl::services::{NewService, Source, Target};
+use mmctl::services::{NewService, ResourceFlags, Source, Target};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -98,7 +98,8 @@ enum Cmd {
     /// Add a service to the services a host or group watches (monitored_services), checked for
     /// every host it reaches with the daemon's own validation; nothing is written if any fails.
     #[command(
-        after_help = "Example:\n  mmctl add-service story-stages --port 3000 --domain books.example.org \\\n      --critical --strategy service_restart --strategy port_conflict --healthcheck\n  mmctl deploy --only self-healing"
+        after_help = "Example:\n  mmctl add-service story-stages --port 3000 --domain books.example.org \\\n      --critical --strategy service_restart --strategy port_conflict --healthcheck \\\n      --memory-limit 1GiB --limit-for 3\n  mmctl deploy --only self-healing",
+        group(clap::ArgGroup::new("limit_rule").multiple(true))
     )]
     AddService {
         /// The service's name (letters, digits, '-', '_', '.', '@'); its unit is NAME.service unless --unit.
@@ -134,6 +135,21 @@ enum Cmd {
         /// Also give it its own Healthchecks check (healthcheck_services).
         #[arg(long)]
         healthcheck: bool,
+        /// Restart it when its memory (its cgroup's memory.current) stays above SIZE, e.g. 1GiB.
+        #[arg(long, group = "limit_rule", value_name = "SIZE")]
+        memory_limit: Option<String>,
+        /// Restart it when its CPU use stays above PERCENT of one core, e.g. 90%.
+        #[arg(long, group = "limit_rule", value_name = "PERCENT")]
+        cpu_limit: Option<String>,
+        /// Restart it when its processes and threads stay above N.
+        #[arg(long, group = "limit_rule", value_name = "N")]
+        tasks_limit: Option<u32>,
+        /// Restart it when its open files stay above N.
+        #[arg(long, group = "limit_rule", value_name = "N")]
+        fds_limit: Option<u32>,
+        /// How many looks in a row a limit must be crossed before it counts (default 3).
+        #[arg(long, value_name = "LOOKS", requires = "limit_rule")]
+        limit_for: Option<u32>,
         #[command(flatten)]
         place: Where,
         /// Print the change as a unified diff and write nothing.
@@ -456,6 +472,11 @@ fn on_inventory(cmd: Cmd, args: &InventoryArgs) -> anyhow::Result<ExitCode> {
             strategies,
             depends_on,
             healthcheck,
+            memory_limit,
+            cpu_limit,
+            tasks_limit,
+            fds_limit,
+            limit_for,
             place,
             dry_run,
         } => {
@@ -470,6 +491,13 @@ fn on_inventory(cmd: Cmd, args: &InventoryArgs) -> anyhow::Result<ExitCode> {
                 strategies,
                 depends_on,
                 healthcheck,
+                limits: ResourceFlags {
+                    memory: memory_limit,
+                    cpu: cpu_limit,
+                    tasks: tasks_limit,
+                    fds: fds_limit,
+                    for_looks: limit_for,
+                },
             };
             commands::service_edit::add(&src()?, &s, &place.target(), dry_run)?;
         }

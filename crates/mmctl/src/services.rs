@@ -51,6 +51,44 @@ pub struct NewService {
     pub strategies: Vec<String>,
     pub depends_on: Vec<String>,
     pub healthcheck: bool,
+    pub limits: ResourceFlags,
+}
+
+/// The service's resource rules as given on the command line (`--memory-limit 1GiB`), written
+/// as its `limits` mapping; the daemon's own validation judges them with the rest.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceFlags {
+    pub memory: Option<String>,
+    pub cpu: Option<String>,
+    pub tasks: Option<u32>,
+    pub fds: Option<u32>,
+    pub for_looks: Option<u32>,
+}
+
+impl ResourceFlags {
+    /// The `limits` mapping, or `None` when no rule was given (`--limit-for` alone says nothing).
+    fn mapping(&self) -> Option<Value> {
+        let mut m = serde_json::Map::new();
+        if let Some(v) = &self.memory {
+            m.insert("memory".into(), json!(v));
+        }
+        if let Some(v) = &self.cpu {
+            m.insert("cpu".into(), json!(v));
+        }
+        if let Some(v) = self.tasks {
+            m.insert("tasks".into(), json!(v));
+        }
+        if let Some(v) = self.fds {
+            m.insert("fds".into(), json!(v));
+        }
+        if m.is_empty() {
+            return None;
+        }
+        if let Some(v) = self.for_looks {
+            m.insert("for".into(), json!(v));
+        }
+        Some(Value::Object(m))
+    }
 }
 
 /// File edits ready to be written, and what they reach.
@@ -111,6 +149,9 @@ fn entry(s: &NewService) -> Entry {
         (Some(p), _) => m.push(("health".into(), json!({ "path": p }))),
         (None, Some(u)) => m.push(("health".into(), json!({ "url": u }))),
         _ => {}
+    }
+    if let Some(limits) = s.limits.mapping() {
+        m.push(("limits".into(), limits));
     }
     Entry::Map(m)
 }

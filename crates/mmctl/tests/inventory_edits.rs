@@ -221,6 +221,32 @@ fn each_refusal_says_why_and_leaves_every_byte_untouched() {
             "host_vars/db1.yml: host 'db1': service 'x': unit 'no/slash' is not a valid systemd unit name",
         ),
         (
+            &[
+                "add-service",
+                "x",
+                "--port",
+                "1",
+                "--memory-limit",
+                "lots",
+                "--host",
+                "db1",
+            ],
+            "'lots' is not a size; write it like 512MiB or 1GiB",
+        ),
+        (
+            &[
+                "add-service",
+                "x",
+                "--port",
+                "1",
+                "--tasks-limit",
+                "0",
+                "--host",
+                "db1",
+            ],
+            "host 'db1': service 'x': limits.tasks 0 must be at least 1",
+        ),
+        (
             &["remove-service", "nothing-like-it"],
             "service 'nothing-like-it' is in no monitored_services or healthcheck_services list",
         ),
@@ -444,4 +470,66 @@ fn an_edit_says_a_problem_the_hosts_already_had_once_for_all_of_them() {
         ),
         "{stderr}"
     );
+}
+
+#[test]
+fn resource_limits_are_written_as_the_services_limits_mapping() {
+    let dir = fixture();
+    let before = files(dir.path());
+    let out = mmctl(
+        dir.path(),
+        &[
+            "add-service",
+            "api",
+            "--port",
+            "8088",
+            "--memory-limit",
+            "1GiB",
+            "--cpu-limit",
+            "90%",
+            "--limit-for",
+            "5",
+            "--host",
+            "db1",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let after = files(dir.path());
+    let file = PathBuf::from("host_vars/db1.yml");
+    let added: Vec<&str> = after[&file]
+        .lines()
+        .filter(|l| !before[&file].lines().any(|b| b == *l))
+        .collect();
+    assert!(
+        added.iter().any(|l| l.trim_start().starts_with("limits:")),
+        "{}",
+        after[&file]
+    );
+    for line in ["cpu: '90%'", "for: 5", "memory: 1GiB"] {
+        assert!(
+            added.iter().any(|l| l.trim() == line),
+            "{line} in {added:?}"
+        );
+    }
+    // A rule count without a rule says nothing: refused before anything is read.
+    let out = mmctl(
+        dir.path(),
+        &[
+            "add-service",
+            "x",
+            "--port",
+            "1",
+            "--limit-for",
+            "3",
+            "--host",
+            "db1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--limit-for"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(files(dir.path()), after);
 }

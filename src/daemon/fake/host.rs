@@ -85,7 +85,7 @@ fn dbus_error(call: &'static str, unit: &str, text: &str) -> SystemdError {
     }
 }
 
-fn cgroup(unit: &str) -> String {
+pub(super) fn cgroup(unit: &str) -> String {
     format!("/system.slice/{unit}")
 }
 
@@ -337,6 +337,7 @@ impl World {
         let old = self.unit(unit).status.main_pid as i32;
         self.procs.exit(old);
         let pid = self.procs.spawn();
+        self.procs.fresh(&cgroup(unit));
         let port = self.unit(unit).port;
         if let (true, Some(port)) = (listen, port) {
             let name = unit.trim_end_matches(".service").to_string();

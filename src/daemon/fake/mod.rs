@@ -9,6 +9,7 @@ mod procs;
 
 pub use faults::Faulty;
 pub use host::{FakeHost, Then};
+pub use procs::FRESH;
 
 use super::System;
 use crate::config::Config;

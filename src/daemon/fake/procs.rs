@@ -6,12 +6,22 @@
 use super::host::{FakeHost, World};
 use crate::probe::port::Listener;
 use crate::probe::procs::{Held, Identity, Processes, no_such_process};
+use crate::probe::usage::{Usage, Wanted};
 use futures_util::future::BoxFuture;
 use rustix::process::Signal;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// What a unit's cgroup uses right after it starts: 8 MiB, no CPU time yet, one task, 4 open
+/// files.
+pub const FRESH: Usage = Usage {
+    memory: Some(8 << 20),
+    cpu_usec: Some(0),
+    tasks: Some(1),
+    fds: Some(4),
+};
 
 #[derive(Default)]
 pub(super) struct Procs {
@@ -28,6 +38,8 @@ pub(super) struct Procs {
     reused_after_lookup: Vec<(i32, String, String)>,
     /// Processes that, right after the next look at the listeners, are in another cgroup.
     moved_after_lookup: Vec<(i32, String)>,
+    /// What each cgroup uses, as its look reads it.
+    usage: BTreeMap<String, Usage>,
 }
 
 impl Procs {
@@ -54,6 +66,11 @@ impl Procs {
         self.alive
             .get(&pid)
             .filter(|id| id.start_time == start_time)
+    }
+
+    /// The cgroup's unit started again: it uses what a new process does (`FRESH`).
+    pub(super) fn fresh(&mut self, cgroup: &str) {
+        self.usage.insert(cgroup.to_string(), FRESH);
     }
 
     pub(super) fn exit(&mut self, pid: i32) {
@@ -117,6 +134,14 @@ impl FakeHost {
         self.world().procs.moved_after_lookup.push(moved);
     }
 
+    /// From now on the unit's cgroup uses `usage` (until its next start, which begins afresh).
+    pub fn uses(&self, unit: &str, usage: Usage) {
+        self.world()
+            .procs
+            .usage
+            .insert(super::host::cgroup(unit), usage);
+    }
+
     /// Every signal sent, in order: `[(4242, "SIGTERM")]`.
     pub fn signals(&self) -> Vec<(i32, &'static str)> {
         self.world().procs.signals.clone()
@@ -138,6 +163,11 @@ impl Processes for FakeHost {
             }
         }
         Box::pin(async move { found })
+    }
+
+    fn usage<'a>(&'a self, control_group: &'a str, _wanted: Wanted) -> BoxFuture<'a, Usage> {
+        let found = self.world().procs.usage.get(control_group).copied();
+        Box::pin(async move { found.unwrap_or_default() })
     }
 
     fn hold(&self, pid: i32) -> io::Result<Box<dyn Held>> {

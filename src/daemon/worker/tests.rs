@@ -3,11 +3,13 @@
 //! (a temporary state directory). Looks are driven one at a time, or by the worker's own loop.
 
 use super::*;
+use crate::daemon::fake::FRESH;
 use crate::daemon::fake::{self, FakeClock, FakeHost, T0, TempDir, Then};
 use crate::daemon::look::Known;
 use crate::daemon::{System, build_shared};
 use crate::heal::cause::Cause;
 use crate::heal::machine::Phase;
+use crate::probe::usage::Usage;
 use crate::state::{Dirs, ServiceState};
 use std::time::Duration;
 use tokio::time::{Instant, sleep};
@@ -50,8 +52,21 @@ fn rig(limits: &str) -> Rig {
 
 /// As `rig`, with the state directory prepared first (as a previous daemon left it).
 fn rig_with(limits: &str, prepare: impl FnOnce(&Dirs)) -> Rig {
+    rig_from(CONFIG, limits, prepare)
+}
+
+/// As `rig`, the service `x` with these resource rules (`{memory: 30MiB, for: 3}`).
+fn rig_rules(rules: &str) -> Rig {
+    let config = CONFIG.replace(
+        "    port: 8080\n",
+        &format!("    port: 8080\n    limits: {rules}\n"),
+    );
+    rig_from(&config, "", |_| {})
+}
+
+fn rig_from(config: &str, limits: &str, prepare: impl FnOnce(&Dirs)) -> Rig {
     let dir = TempDir::new("worker");
-    let mut yaml = format!("{CONFIG}{limits}");
+    let mut yaml = format!("{config}{limits}");
     for (key, value) in DEFAULT_LIMITS {
         if !limits.contains(key) {
             yaml.push_str(&format!("  {key}: {value}\n"));
@@ -553,5 +568,122 @@ async fn a_heal_waits_for_a_turn_to_act_when_max_concurrent_heals_are_acting_and
                 " ms for a turn to act (limits.max_concurrent_heals: 1 actions at once on the host)"
             ),
         "{body}"
+    );
+}
+
+/// Memory as the fake cgroup reads it.
+fn memory(mib: u64) -> Usage {
+    Usage {
+        memory: Some(mib << 20),
+        ..FRESH
+    }
+}
+
+#[tokio::test]
+async fn a_service_over_its_memory_rule_for_its_looks_is_restarted_once_with_the_figures_reported()
+{
+    let mut r = rig_rules("{memory: 30MiB, for: 3}");
+    r.host.active("x.service");
+    r.host.uses("x.service", memory(40));
+    for n in 1..=2 {
+        r.look().await;
+        let seen = r.state().last_probe.unwrap();
+        assert!(
+            seen.ends_with(&format!(
+                "but memory 40 MiB above its limit of 30 MiB ({n} of 3 looks)"
+            )),
+            "{seen}"
+        );
+    }
+    assert!(
+        r.host.actions().is_empty(),
+        "two looks over the rule are not three"
+    );
+    r.look().await;
+    assert_eq!(r.host.actions(), ["restart x.service"]);
+    assert_eq!(r.reports(), [report(T0, "resolved", RESOLVED)]);
+    let body = r.report_body(&format!("x-{T0}-resolved"));
+    for line in [
+        "Resource limit: memory 40 MiB above its limit of 30 MiB for 3 checks: a leak?",
+        "Detected x was active but over its resource limits: memory 40 MiB above its limit of 30 MiB for 3 checks",
+        "After the heal: memory 8 MiB: within its limits",
+    ] {
+        assert!(body.contains(line), "{line}\n{body}");
+    }
+    let last = r.state().last.unwrap();
+    assert!(
+        matches!(last.cause, Cause::OverLimit { .. }),
+        "{:?}",
+        last.cause
+    );
+    // The new process is under the rule: nothing more happens.
+    for _ in 0..4 {
+        r.look().await;
+    }
+    assert_eq!(r.host.actions(), ["restart x.service"]);
+}
+
+#[tokio::test]
+async fn a_look_under_the_rule_starts_the_count_again() {
+    let mut r = rig_rules("{memory: 30MiB, tasks: 100, for: 3}");
+    r.host.active("x.service");
+    for mib in [40, 40, 20, 40, 40] {
+        r.host.uses("x.service", memory(mib));
+        r.look().await;
+    }
+    assert!(r.host.actions().is_empty());
+    assert_eq!(r.state().machine.phase, Phase::Healthy);
+    // Any rule crossed keeps the count: tasks now, memory fine.
+    r.host.uses(
+        "x.service",
+        Usage {
+            tasks: Some(150),
+            ..memory(20)
+        },
+    );
+    r.look().await;
+    assert_eq!(r.host.actions(), ["restart x.service"]);
+    let cause = r.state().last.unwrap().cause.to_string();
+    assert_eq!(
+        cause,
+        "Resource limit: tasks 150 above its limit of 100 for 3 checks: a process or thread leak?"
+    );
+}
+
+#[tokio::test]
+async fn cpu_is_judged_on_the_time_used_between_two_looks() {
+    let mut r = rig_rules("{cpu: 50%, for: 2}");
+    r.host.active("x.service");
+    // The first reading has nothing to compare with; then a whole core's worth between looks
+    // (more CPU time than the real time that passes between two looks here).
+    let mut used = 0;
+    for _ in 0..2 {
+        r.host.uses(
+            "x.service",
+            Usage {
+                cpu_usec: Some(used),
+                ..FRESH
+            },
+        );
+        r.look().await;
+        used += 60_000_000;
+    }
+    assert!(
+        r.host.actions().is_empty(),
+        "one look over the rule is not two"
+    );
+    r.host.uses(
+        "x.service",
+        Usage {
+            cpu_usec: Some(used),
+            ..FRESH
+        },
+    );
+    r.look().await;
+    assert_eq!(r.host.actions(), ["restart x.service"]);
+    let cause = r.state().last.unwrap().cause.to_string();
+    assert!(
+        cause.contains("CPU") && cause.contains("above its limit of 50 % for 2 checks: spinning?"),
+        "{cause}"
     );
 }
