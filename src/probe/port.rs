@@ -155,6 +155,11 @@ pub(crate) fn cgroup_pids(control_group: &str) -> Vec<i32> {
         if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
             pids.extend(procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
         }
+        // Most units have no cgroups below their own (only `Delegate=` ones do): one small
+        // file says so, where listing the folder reads its thirty-odd control files.
+        if !has_descendants(&dir) {
+            continue;
+        }
         if let Ok(entries) = std::fs::read_dir(&dir) {
             dirs.extend(
                 entries
@@ -165,6 +170,15 @@ pub(crate) fn cgroup_pids(control_group: &str) -> Vec<i32> {
         }
     }
     pids
+}
+
+/// Whether cgroup.stat counts cgroups below `dir` (true when it cannot be read: then look).
+fn has_descendants(dir: &std::path::Path) -> bool {
+    std::fs::read_to_string(dir.join("cgroup.stat")).map_or(true, |stat| {
+        stat.lines()
+            .find_map(|l| l.strip_prefix("nr_descendants "))
+            .is_none_or(|n| n.trim() != "0")
+    })
 }
 
 /// The process is (still) in the unit's cgroup: a remembered PID may have been reused.
@@ -252,6 +266,17 @@ fn user_name(uid: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_cgroup_whose_stat_counts_descendants_or_cannot_be_read_is_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(has_descendants(dir.path()), "no cgroup.stat: look");
+        let stat = dir.path().join("cgroup.stat");
+        std::fs::write(&stat, "nr_descendants 0\nnr_dying_descendants 3\n").unwrap();
+        assert!(!has_descendants(dir.path()));
+        std::fs::write(&stat, "nr_descendants 2\nnr_dying_descendants 0\n").unwrap();
+        assert!(has_descendants(dir.path()));
+    }
 
     #[test]
     fn a_listener_on_this_machine_is_found_with_its_process() {

@@ -200,11 +200,21 @@ impl Systemd {
 
     /// A stream that yields each time the unit's ActiveState changes (the new value). It ends
     /// when the connection does.
+    ///
+    /// The unit is also referenced for as long as the connection lives (`RefUnit`): systemd
+    /// then keeps a stopped unit loaded, with its result and exit status, instead of unloading
+    /// it as soon as nothing needs it (a stopped template instance, a unit nothing wants). An
+    /// unloaded unit is loaded again by every call that names it, and on a host of hundreds of
+    /// units in one slice each load walks the slice's members: the look after a stop would
+    /// wait for that several times over. Without the reference (an older systemd) nothing else
+    /// changes.
     pub async fn watch(
         &self,
         unit: &UnitName,
     ) -> Result<impl Stream<Item = ActiveState> + use<>, SystemdError> {
         self.listen(unit).await?;
+        let m = self.manager().await.map_err(call("Manager", unit))?;
+        let _ = m.ref_unit(unit.to_string()).await;
         let path = self.unit_states(unit).await?.path;
         Ok(self.signals.watch(path.as_str()))
     }
