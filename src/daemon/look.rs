@@ -42,6 +42,8 @@ pub(super) struct Known {
     over: u32,
     /// The last reading of the unit's CPU time (microseconds) and when it was read.
     cpu: Option<(u64, tokio::time::Instant)>,
+    /// A rule's figure was found missing and the journal told (once a daemon's life).
+    told_unread: bool,
 }
 
 /// Looks that trust the change signals between two questions to systemd: a lost signal delays
@@ -66,7 +68,7 @@ pub(super) async fn look(
 ) -> Result<Look, Unseen> {
     let mut look = look_unit(sh, svc, known, signals).await?;
     if let Some(rules) = &svc.limits {
-        judge_rules(sh, rules, known, &mut look).await;
+        judge_rules(sh, svc, rules, known, &mut look).await;
     }
     Ok(look)
 }
@@ -75,7 +77,13 @@ pub(super) async fn look(
 /// its fd tables only when a rule counts open files); a rule crossed for its `for` looks in a
 /// row turns the look into `RuleCrossed`. A look under every rule, or not healthy, starts the
 /// count again.
-async fn judge_rules(sh: &Shared, rules: &ResourceRules, known: &mut Known, look: &mut Look) {
+async fn judge_rules(
+    sh: &Shared,
+    svc: &Service,
+    rules: &ResourceRules,
+    known: &mut Known,
+    look: &mut Look,
+) {
     if look.seen != Seen::Ok {
         known.over = 0;
         known.cpu = None;
@@ -92,6 +100,25 @@ async fn judge_rules(sh: &Shared, rules: &ResourceRules, known: &mut Known, look
         _ => None,
     };
     known.cpu = usage.cpu_usec.map(|usec| (usec, now));
+    let unread = rules::unread(rules, &usage);
+    if !unread.is_empty() {
+        let what = unread.join(", ");
+        // In every look's summary (status shows it; the same words are no new state), and in
+        // the journal once.
+        look.summary.push_str(&format!(
+            ", but its limits on {what} cannot be judged: its cgroup gives no such figure"
+        ));
+        if !known.told_unread {
+            known.told_unread = true;
+            tracing::warn!(
+                "{}: limits on {what} cannot be judged: the unit's cgroup ({}) gives no such \
+                 figure (its cgroup v2 controller is not enabled for the unit: a cgroup v1 host, \
+                 or a container not given it)",
+                svc.name,
+                look.status.control_group
+            );
+        }
+    }
     let crossed = rules::crossed(rules, &usage, cpu);
     if crossed.is_empty() {
         known.over = 0;

@@ -104,6 +104,26 @@ pub fn crossed(rules: &ResourceRules, usage: &Usage, cpu: Option<f64>) -> Vec<Cr
         .collect()
 }
 
+/// The rules whose figure the reading lacks, each with where it is read from: a kernel
+/// without that cgroup controller for the unit (cgroup v1, a container the controller was not
+/// given to) judges nothing there, and that must be said, not passed over in silence.
+pub fn unread(rules: &ResourceRules, usage: &Usage) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if rules.memory.is_some() && usage.memory.is_none() {
+        out.push("memory (memory.current)");
+    }
+    if rules.cpu_percent.is_some() && usage.cpu_usec.is_none() {
+        out.push("CPU (cpu.stat)");
+    }
+    if rules.tasks.is_some() && usage.tasks.is_none() {
+        out.push("tasks (pids.current)");
+    }
+    if rules.fds.is_some() && usage.fds.is_none() {
+        out.push("open files (its processes' fd tables)");
+    }
+    out
+}
+
 /// "memory 12 MiB, CPU 0.4 %": each figure a rule of `rules` reads, as read (or "unknown").
 pub fn figures(rules: &ResourceRules, usage: &Usage, cpu: Option<f64>) -> String {
     let mut out = Vec::new();
@@ -194,6 +214,28 @@ mod tests {
         );
         assert_eq!(cpu_percent(0, 1, Duration::ZERO), None);
     }
+
+    #[test]
+    fn a_ruled_figure_the_cgroup_does_not_give_is_named() {
+        let usage = Usage {
+            memory: None,
+            cpu_usec: Some(5),
+            tasks: None,
+            fds: None,
+        };
+        assert_eq!(
+            unread(&rules(), &usage),
+            ["memory (memory.current)", "tasks (pids.current)"]
+        );
+        assert!(unread(&rules(), &FULL).is_empty());
+    }
+
+    const FULL: Usage = Usage {
+        memory: Some(1),
+        cpu_usec: Some(1),
+        tasks: Some(1),
+        fds: Some(1),
+    };
 
     #[test]
     fn figures_name_only_what_a_rule_reads() {

@@ -14,7 +14,6 @@ mod lab;
 mod layer1;
 mod layer2;
 mod reporting;
-mod resources;
 mod secrets;
 
 use crate::ansible_deploy::{inventory, playbook, succeeded, vault};
@@ -32,7 +31,7 @@ pub const SMTP_PASSWORD: &str = "smtp-Pa55-4b1d9e7c0a";
 
 /// The roles of the nine hosts, in order.
 const SCENARIOS: [&str; 9] = [
-    "app crash, port conflict, memory leak, CPU spin",
+    "app crash, port conflict",
     "config error, restart loop, incidents at once",
     "self-heal bug",
     "systemd hang",
@@ -86,17 +85,6 @@ fn prepare(host: &mm_testbed::Host, i: usize) -> String {
     }
     let mut units = Vec::new();
     if i == 0 {
-        for (name, program) in [("leaky", resources::LEAKY), ("spinner", resources::SPINNER)] {
-            let path = format!("/usr/local/bin/mm-fm-{name}");
-            write(&path, program);
-            host.ssh_ok(&["chmod", "755", &path]).unwrap();
-            write(
-                &format!("/etc/systemd/system/{name}.service"),
-                &format!("[Service]\nExecStart={path}\n"),
-            );
-            units.push(format!("{name}.service"));
-        }
-        services.push_str(resources::SERVICES);
         write("/etc/shop.conf", "port = 8090\n");
         write(
             "/etc/systemd/system/shop.service",
@@ -262,14 +250,8 @@ fn the_coverage_matrix_holds_on_real_hosts() {
             .map(|(i, lab)| {
                 s.spawn(move || {
                     let rows = match i {
-                        0 => layer1::app_crash(lab).and_then(|a| {
-                            Ok(vec![
-                                a,
-                                layer1::port_conflict(lab)?,
-                                resources::memory_leak(lab)?,
-                                resources::cpu_spin(lab)?,
-                            ])
-                        }),
+                        0 => layer1::app_crash(lab)
+                            .and_then(|a| Ok(vec![a, layer1::port_conflict(lab)?])),
                         1 => layer1::config_error(lab).and_then(|a| {
                             Ok(vec![
                                 a,

@@ -687,3 +687,27 @@ async fn cpu_is_judged_on_the_time_used_between_two_looks() {
         "{cause}"
     );
 }
+
+#[tokio::test]
+async fn a_rule_whose_figure_the_cgroup_does_not_give_is_said_and_never_acted_on() {
+    let mut r = rig_rules("{memory: 30MiB, for: 1}");
+    r.host.active("x.service");
+    r.host.uses(
+        "x.service",
+        Usage {
+            memory: None,
+            ..FRESH
+        },
+    );
+    for _ in 0..3 {
+        r.look().await;
+    }
+    assert!(r.host.actions().is_empty());
+    let seen = r.state().last_probe.unwrap();
+    assert!(
+        seen.ends_with(
+            "but its limits on memory (memory.current) cannot be judged: its cgroup gives no such figure"
+        ),
+        "{seen}"
+    );
+}
