@@ -161,29 +161,40 @@ impl<'de> Deserialize<'de> for Percent {
 /// The most a CPU rule may say: 1024 cores.
 const MAX_PERCENT: f64 = 102_400.0;
 
-fn not_a_size(v: &str) -> String {
-    format!(
+/// A size or a percentage that could not be read, as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScalarError {
+    #[error(
         "{} is not a size; write it like 512MiB or 1GiB (K, M, G, KiB, MiB, GiB: powers of 1024; kB, MB, GB: powers of 1000)",
-        quote(v)
-    )
+        quote(.0)
+    )]
+    NotASize(String),
+    #[error("{} is not a size above zero", quote(.0))]
+    ZeroSize(String),
+    #[error(
+        "{} is not a CPU percentage; write it like 90% (of one core; 250% is two and a half cores)",
+        quote(.0)
+    )]
+    NotAPercent(String),
 }
 
-fn positive_size(bytes: u64, written: &str) -> Result<Size, String> {
+fn positive_size(bytes: u64, written: &str) -> Result<Size, ScalarError> {
     if bytes == 0 {
-        Err(format!("{} is not a size above zero", quote(written)))
+        Err(ScalarError::ZeroSize(written.to_string()))
     } else {
         Ok(Size(bytes))
     }
 }
 
 /// `512MiB`, `1.5G`, `500 MB`, `1048576`: bytes.
-pub fn parse_size(v: &str) -> Result<u64, String> {
+pub fn parse_size(v: &str) -> Result<u64, ScalarError> {
     let t = v.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let number: f64 = number.parse().map_err(|_| not_a_size(v))?;
+    let not_a_size = || ScalarError::NotASize(v.to_string());
+    let number: f64 = number.parse().map_err(|_| not_a_size())?;
     let scale: f64 = match unit.trim() {
         "" | "B" => 1.0,
         "K" | "KiB" => 1024.0,
@@ -194,25 +205,22 @@ pub fn parse_size(v: &str) -> Result<u64, String> {
         "MB" => 1e6,
         "GB" => 1e9,
         "TB" => 1e12,
-        _ => return Err(not_a_size(v)),
+        _ => return Err(not_a_size()),
     };
     let bytes = (number * scale).round();
     if !bytes.is_finite() || bytes >= u64::MAX as f64 {
-        return Err(not_a_size(v));
+        return Err(not_a_size());
     }
     positive_size(bytes as u64, v).map(|Size(b)| b)
 }
 
 /// `90%`, `90`, `250%`: percent of one core.
-pub fn parse_percent(v: &str) -> Result<f64, String> {
+pub fn parse_percent(v: &str) -> Result<f64, ScalarError> {
     let t = v.trim();
     let number = t.strip_suffix('%').unwrap_or(t).trim();
     match number.parse::<f64>() {
         Ok(p) if p > 0.0 && p <= MAX_PERCENT => Ok(p),
-        _ => Err(format!(
-            "{} is not a CPU percentage; write it like 90% (of one core; 250% is two and a half cores)",
-            quote(v)
-        )),
+        _ => Err(ScalarError::NotAPercent(v.to_string())),
     }
 }
 
@@ -241,13 +249,23 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    fn rules(text: &str) -> Result<ResourceRules, String> {
+    fn parse(text: &str) -> Result<crate::Config, crate::ConfigError> {
         crate::parse(
             &format!("monitored_services:\n  - name: web\n    limits: {text}\n"),
             Path::new("config.yaml"),
         )
-        .map(|c| c.services[0].limits.clone().expect("limits"))
-        .map_err(|e| e.to_string())
+    }
+
+    fn rules(text: &str) -> ResourceRules {
+        parse(text).unwrap().services[0]
+            .limits
+            .clone()
+            .expect("limits")
+    }
+
+    /// The whole message a refused `limits` gets.
+    fn refusal(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
     }
 
     #[test]
@@ -282,7 +300,7 @@ mod tests {
 
     #[test]
     fn a_service_takes_its_rules_with_for_three_looks_by_default() {
-        let r = rules("{memory: 1GiB, cpu: 90%, tasks: 500, fds: 2000}").unwrap();
+        let r = rules("{memory: 1GiB, cpu: 90%, tasks: 500, fds: 2000}");
         assert_eq!(
             r,
             ResourceRules {
@@ -293,7 +311,7 @@ mod tests {
                 for_looks: NonZeroU32::new(3).unwrap(),
             }
         );
-        let r = rules("{memory: 300M, for: 5}").unwrap();
+        let r = rules("{memory: 300M, for: 5}");
         assert_eq!((r.memory, r.for_looks.get()), (Some(300 << 20), 5));
     }
 
@@ -312,14 +330,14 @@ mod tests {
                 "unknown key 'memroy' (did you mean 'memory'?)",
             ),
         ] {
-            let e = rules(text).unwrap_err();
+            let e = refusal(text);
             assert!(
                 e.contains("service 'web'") && e.contains(says),
                 "{text}: {e}"
             );
         }
         // A value that is no size at all: the file and its line, as for any type error.
-        let e = rules("{memory: lots}").unwrap_err();
+        let e = refusal("{memory: lots}");
         assert!(
             e.contains("config.yaml") && e.contains("line 3") && e.contains("'lots' is not a size"),
             "{e}"

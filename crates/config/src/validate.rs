@@ -205,29 +205,11 @@ fn services(raw: Vec<RawService>, limits: &Limits, p: &mut Problems) -> Vec<Serv
         let health = s
             .health
             .and_then(|h| health(h, s.port.is_some(), s.domain.as_deref(), limits, &object, p));
-        if let Some(d) = &s.domain
-            && !is_hostname(d)
-        {
-            p.add(
-                &object,
-                format!(
-                    "domain {} is not a host name; write it like books.example.org",
-                    quote(d)
-                ),
-            );
-        }
+        check_domain(s.domain.as_deref(), &object, p);
 
-        let limits = s.limits.and_then(|raw| {
-            p.unknown_keys(
-                &format!("{object} limits"),
-                &raw.unknown,
-                super::resources::RESOURCE_KEYS,
-            );
-            let unit = unit.as_ref()?.as_str();
-            super::resources::check(raw, unit)
-                .map_err(|e| p.add(&object, e.to_string()))
-                .ok()
-        });
+        let limits = s
+            .limits
+            .and_then(|raw| service_limits(raw, unit.as_ref()?, &object, p));
 
         if let Some(unit) = unit {
             out.push(Service {
@@ -244,6 +226,35 @@ fn services(raw: Vec<RawService>, limits: &Limits, p: &mut Problems) -> Vec<Serv
         }
     }
     out
+}
+
+/// A service's `domain`, when it is one.
+fn check_domain(domain: Option<&str>, object: &str, p: &mut Problems) {
+    if let Some(d) = domain
+        && !is_hostname(d)
+    {
+        p.add(
+            object,
+            format!(
+                "domain {} is not a host name; write it like books.example.org",
+                quote(d)
+            ),
+        );
+    }
+}
+
+/// A service's resource rules, checked against its unit.
+fn service_limits(
+    raw: super::resources::RawResourceRules,
+    unit: &UnitName,
+    object: &str,
+    p: &mut Problems,
+) -> Option<super::resources::ResourceRules> {
+    let keys = super::resources::RESOURCE_KEYS;
+    p.unknown_keys(&format!("{object} limits"), &raw.unknown, keys);
+    super::resources::check(raw, unit.as_str())
+        .map_err(|e| p.add(object, e.to_string()))
+        .ok()
 }
 
 /// A service's `port`, when it is one.

@@ -135,21 +135,8 @@ enum Cmd {
         /// Also give it its own Healthchecks check (healthcheck_services).
         #[arg(long)]
         healthcheck: bool,
-        /// Restart it when its memory (its cgroup's memory.current) stays above SIZE, e.g. 1GiB.
-        #[arg(long, group = "limit_rule", value_name = "SIZE")]
-        memory_limit: Option<String>,
-        /// Restart it when its CPU use stays above PERCENT of one core, e.g. 90%.
-        #[arg(long, group = "limit_rule", value_name = "PERCENT")]
-        cpu_limit: Option<String>,
-        /// Restart it when its processes and threads stay above N.
-        #[arg(long, group = "limit_rule", value_name = "N")]
-        tasks_limit: Option<u32>,
-        /// Restart it when its open files stay above N.
-        #[arg(long, group = "limit_rule", value_name = "N")]
-        fds_limit: Option<u32>,
-        /// How many looks in a row a limit must be crossed before it counts (default 3).
-        #[arg(long, value_name = "LOOKS", requires = "limit_rule")]
-        limit_for: Option<u32>,
+        #[command(flatten)]
+        limits: LimitArgs,
         #[command(flatten)]
         place: Where,
         /// Print the change as a unified diff and write nothing.
@@ -455,6 +442,38 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// add-service's resource rules, written as the service's `limits`.
+#[derive(clap::Args, Debug)]
+struct LimitArgs {
+    /// Restart it when its memory (its cgroup's memory.current) stays above SIZE, e.g. 1GiB.
+    #[arg(long, group = "limit_rule", value_name = "SIZE")]
+    memory_limit: Option<String>,
+    /// Restart it when its CPU use stays above PERCENT of one core, e.g. 90%.
+    #[arg(long, group = "limit_rule", value_name = "PERCENT")]
+    cpu_limit: Option<String>,
+    /// Restart it when its processes and threads stay above N.
+    #[arg(long, group = "limit_rule", value_name = "N")]
+    tasks_limit: Option<u32>,
+    /// Restart it when its open files stay above N.
+    #[arg(long, group = "limit_rule", value_name = "N")]
+    fds_limit: Option<u32>,
+    /// How many looks in a row a limit must be crossed before it counts (default 3).
+    #[arg(long, value_name = "LOOKS", requires = "limit_rule")]
+    limit_for: Option<u32>,
+}
+
+impl From<LimitArgs> for ResourceFlags {
+    fn from(a: LimitArgs) -> ResourceFlags {
+        ResourceFlags {
+            memory: a.memory_limit,
+            cpu: a.cpu_limit,
+            tasks: a.tasks_limit,
+            fds: a.fds_limit,
+            for_looks: a.limit_for,
+        }
+    }
+}
+
 /// The commands that read and edit the inventory (the vault is opened, or its password
 /// asked, only when the command gets that far).
 fn on_inventory(cmd: Cmd, args: &InventoryArgs) -> anyhow::Result<ExitCode> {
@@ -472,11 +491,7 @@ fn on_inventory(cmd: Cmd, args: &InventoryArgs) -> anyhow::Result<ExitCode> {
             strategies,
             depends_on,
             healthcheck,
-            memory_limit,
-            cpu_limit,
-            tasks_limit,
-            fds_limit,
-            limit_for,
+            limits,
             place,
             dry_run,
         } => {
@@ -491,13 +506,7 @@ fn on_inventory(cmd: Cmd, args: &InventoryArgs) -> anyhow::Result<ExitCode> {
                 strategies,
                 depends_on,
                 healthcheck,
-                limits: ResourceFlags {
-                    memory: memory_limit,
-                    cpu: cpu_limit,
-                    tasks: tasks_limit,
-                    fds: fds_limit,
-                    for_looks: limit_for,
-                },
+                limits: limits.into(),
             };
             commands::service_edit::add(&src()?, &s, &place.target(), dry_run)?;
         }

@@ -168,6 +168,7 @@ fn the_inline_flow_list_of_a_host_is_edited_in_its_own_style() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // the table of refusals, one case per entry
 fn each_refusal_says_why_and_leaves_every_byte_untouched() {
     let cases: &[(&[&str], &str)] = &[
         (
