@@ -169,6 +169,18 @@ fn check_config(cli: &Cli, config: &Config) -> anyhow::Result<()> {
                 )
             })?;
         }
+        // A check command that could not even start would judge nothing: refused here.
+        if let Some(h) = &svc.health
+            && let miraclemax::config::HealthTarget::Command(check) = &h.target
+        {
+            miraclemax::probe::check_command(check).map_err(|e| {
+                anyhow!(
+                    "{}: service '{}': health: check command: {e}",
+                    cli.host.config.display(),
+                    svc.name
+                )
+            })?;
+        }
     }
     if let Some(email) = &config.email {
         let host = config

@@ -9,10 +9,10 @@ use super::Shared;
 use super::bus::{CallError, STATUS_ATTEMPTS, retry_pause};
 use crate::config::{ResourceRules, Service};
 use crate::heal::cause::Finding;
-use crate::heal::ladder::{describe_status, health_url};
+use crate::heal::ladder::describe_status;
 use crate::heal::machine::Seen;
 use crate::heal::rules;
-use crate::probe::http::{self, HttpOutcome};
+use crate::probe::health::{self, Verdict};
 use crate::probe::usage::Wanted;
 use crate::systemd::UnitStatus;
 
@@ -23,6 +23,8 @@ pub(super) struct Look {
     pub finding: Finding,
     pub status: UnitStatus,
     pub summary: String,
+    /// Why the health check could not be run (the journal says it once), when it could not.
+    pub unjudged: Option<String>,
 }
 
 /// The daemon could not see the service: systemd did not answer about it (the last error).
@@ -44,6 +46,11 @@ pub(super) struct Known {
     cpu: Option<(u64, tokio::time::Instant)>,
     /// A rule's figure was found missing and the journal told (once a daemon's life).
     told_unread: bool,
+    /// The journal has said that a ruled figure is summed from the unit's processes.
+    told_summed: bool,
+    /// The journal has said that the health check cannot be run (said again once it could be
+    /// run and then cannot again).
+    told_unjudged: bool,
 }
 
 /// Looks that trust the change signals between two questions to systemd: a lost signal delays
@@ -67,6 +74,19 @@ pub(super) async fn look(
     signals: bool,
 ) -> Result<Look, Unseen> {
     let mut look = look_unit(sh, svc, known, signals).await?;
+    match &look.unjudged {
+        Some(why) if !known.told_unjudged => {
+            known.told_unjudged = true;
+            tracing::warn!(
+                "{}: its {why}; nothing is done about the service until it can (the health \
+                 check's command or user is wrong: `miraclemax-self-heal --check-config` says \
+                 which)",
+                svc.name
+            );
+        }
+        Some(_) => {}
+        None => known.told_unjudged = false,
+    }
     if let Some(rules) = &svc.limits {
         judge_rules(sh, svc, rules, known, &mut look).await;
     }
@@ -106,18 +126,28 @@ async fn judge_rules(
         // In every look's summary (status shows it; the same words are no new state), and in
         // the journal once.
         look.summary.push_str(&format!(
-            ", but its limits on {what} cannot be judged: its cgroup gives no such figure"
+            ", but its limits on {what} cannot be judged: it has no process to read them from"
         ));
         if !known.told_unread {
             known.told_unread = true;
             tracing::warn!(
-                "{}: limits on {what} cannot be judged: the unit's cgroup ({}) gives no such \
-                 figure (its cgroup v2 controller is not enabled for the unit: a cgroup v1 host, \
-                 or a container not given it)",
+                "{}: limits on {what} cannot be judged: neither the unit's cgroup ({}) nor a \
+                 process of it gives such a figure (an active unit with no process left, such \
+                 as a oneshot service that remains after exit)",
                 svc.name,
                 look.status.control_group
             );
         }
+    }
+    if usage.summed && !known.told_summed {
+        known.told_summed = true;
+        tracing::info!(
+            "{}: its cgroup ({}) lacks a controller a limit needs (no memory.current, \
+             pids.current or cpu.stat): that figure is summed from its processes' own \
+             (resident memory, threads, CPU time)",
+            svc.name,
+            look.status.control_group
+        );
     }
     let crossed = rules::crossed(rules, &usage, cpu);
     if crossed.is_empty() {
@@ -276,6 +306,7 @@ async fn look_at(sh: &Shared, svc: &Service, status: UnitStatus) -> Look {
             finding,
             status,
             summary,
+            unjudged: None,
         };
     }
     let mut summary = format!("{} is active", svc.unit);
@@ -296,18 +327,32 @@ async fn look_at(sh: &Shared, svc: &Service, status: UnitStatus) -> Look {
         }
         summary.push_str(&format!(", port {p} is listening"));
     }
-    if let (Some(h), Some(url)) = (&svc.health, health_url(svc)) {
-        match http::check(&sh.ctx.http, &url, h).await {
-            HttpOutcome::Healthy => summary.push_str(&format!(
-                ", {url}{} answered {}",
-                h.trust_note(),
-                h.expected_status
-            )),
-            bad => {
-                let why = bad.describe(&url, h.expected_status);
-                summary.push_str(&format!(", but {why}"));
-                return failed_probe(sh, svc, status, Finding::HttpFailed(why), summary).await;
-            }
+    health_look(sh, svc, status, summary).await
+}
+
+/// The service's health check, if it has one, on a unit found active with its port held.
+async fn health_look(sh: &Shared, svc: &Service, status: UnitStatus, mut summary: String) -> Look {
+    match health::check(&sh.ctx.http, svc).await {
+        None => {}
+        Some(Verdict::Healthy(said)) => summary.push_str(&format!(", {said}")),
+        Some(Verdict::HttpFailed(why)) => {
+            summary.push_str(&format!(", but {why}"));
+            return failed_probe(sh, svc, status, Finding::HttpFailed(why), summary).await;
+        }
+        Some(Verdict::CommandFailed(why)) => {
+            summary.push_str(&format!(", but {why}"));
+            return failed_probe(sh, svc, status, Finding::CheckFailed(why), summary).await;
+        }
+        Some(Verdict::NotRun(why)) => {
+            // Nothing is known of the service: said, never acted on.
+            summary.push_str(&format!(", but its {why}"));
+            return Look {
+                seen: Seen::Ok,
+                finding: Finding::UnitDown,
+                status,
+                summary,
+                unjudged: Some(why),
+            };
         }
     }
     Look {
@@ -315,6 +360,7 @@ async fn look_at(sh: &Shared, svc: &Service, status: UnitStatus) -> Look {
         finding: Finding::UnitDown,
         status,
         summary,
+        unjudged: None,
     }
 }
 
@@ -335,6 +381,7 @@ async fn failed_probe(
         finding,
         status,
         summary,
+        unjudged: None,
     };
     let Ok(now) = sh
         .bus
@@ -367,6 +414,7 @@ fn acting(status: UnitStatus, summary: String) -> Look {
         finding: Finding::UnitDown,
         status,
         summary,
+        unjudged: None,
     }
 }
 
@@ -395,6 +443,10 @@ pub(super) fn detected_text(svc: &Service, look: &Look) -> String {
             svc.name
         ),
         Finding::HttpFailed(why) => format!(
+            "Detected {} was active but its health check failed: {why}",
+            svc.name
+        ),
+        Finding::CheckFailed(why) => format!(
             "Detected {} was active but its health check failed: {why}",
             svc.name
         ),

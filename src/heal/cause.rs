@@ -19,6 +19,9 @@ pub enum Finding {
     PortHeld { port: u16, holder: Listener },
     /// Active, but the HTTP probe failed.
     HttpFailed(String),
+    /// Active, but its check command failed or hung: why ("check command /usr/bin/pg_isready
+    /// exited with status 2: no response").
+    CheckFailed(String),
     /// Active and answering, but over its resource rules for their `for` looks in a row: each
     /// rule crossed, said whole ("memory 1.3 GiB above its limit of 1 GiB for 3 checks: a
     /// leak?").
@@ -67,6 +70,10 @@ pub enum Cause {
     },
     DependencyDown {
         units: Vec<String>,
+    },
+    /// Running, but its check command fails or hangs: why.
+    CheckFailed {
+        why: String,
     },
     /// Over its resource rules: each rule crossed, said whole.
     OverLimit {
@@ -127,6 +134,9 @@ pub fn classify(st: &UnitStatus, finding: &Finding) -> Cause {
             return Cause::NotListening { port: *port };
         }
         Finding::HttpFailed(why) if st.is_active() => return Cause::Hung { why: why.clone() },
+        Finding::CheckFailed(why) if st.is_active() => {
+            return Cause::CheckFailed { why: why.clone() };
+        }
         Finding::OverLimit(crossed) if st.is_active() => {
             return Cause::OverLimit {
                 crossed: crossed.clone(),
@@ -298,6 +308,7 @@ impl fmt::Display for Cause {
             }
             Cause::Hung { why } => write!(f, "Service hung: running but not answering ({why})"),
             Cause::DependencyDown { units } => write!(f, "Dependency down: {}", units.join(", ")),
+            Cause::CheckFailed { why } => write!(f, "Health check failing: running, but its {why}"),
             Cause::OverLimit { crossed } => write!(f, "Resource limit: {}", crossed.join("; ")),
             Cause::Other { result } => write!(f, "Service failed (systemd Result={result})"),
         }

@@ -10,8 +10,8 @@ mod error;
 use super::clock::Clock;
 use super::incident::{Attempt, Incident};
 use super::turns::{Turn, Turns};
-use crate::config::{HealthTarget, Limits, Service, Strategy, UnitName};
-use crate::probe::http::{self, HttpOutcome};
+use crate::config::{Limits, Service, Strategy, UnitName};
+use crate::probe::health::{self, Verdict};
 use crate::probe::port::Listener;
 use crate::probe::procs::{Processes, no_such_process};
 use crate::systemd::{ActiveState, JobResult, UnitStatus, Units};
@@ -460,32 +460,14 @@ async fn check_healthy(ctx: &Ctx, svc: &Service, within: Duration) -> Result<Str
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    if let Some(h) = &svc.health {
-        let url = health_url(svc).unwrap_or_default();
-        match http::check(&ctx.http, &url, h).await {
-            HttpOutcome::Healthy => summary.push_str(&format!(
-                ", {url}{} answered {}",
-                h.trust_note(),
-                h.expected_status
-            )),
-            outcome => {
-                return Err(Unhealthy::Probe {
-                    url,
-                    outcome,
-                    expected: h.expected_status,
-                });
-            }
+    match health::check(&ctx.http, svc).await {
+        None => {}
+        Some(Verdict::Healthy(said)) => summary.push_str(&format!(", {said}")),
+        Some(Verdict::HttpFailed(why) | Verdict::CommandFailed(why) | Verdict::NotRun(why)) => {
+            return Err(Unhealthy::Health(why));
         }
     }
     Ok(summary)
-}
-
-pub fn health_url(svc: &Service) -> Option<String> {
-    let h = svc.health.as_ref()?;
-    Some(match &h.target {
-        HealthTarget::Url(u) => u.clone(),
-        HealthTarget::Path(p) => format!("http://127.0.0.1:{}{p}", svc.port.map_or(0, |p| p.get())),
-    })
 }
 
 pub fn describe_status(st: &UnitStatus) -> String {

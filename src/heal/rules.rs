@@ -110,16 +110,16 @@ pub fn crossed(rules: &ResourceRules, usage: &Usage, cpu: Option<f64>) -> Vec<Cr
 pub fn unread(rules: &ResourceRules, usage: &Usage) -> Vec<&'static str> {
     let mut out = Vec::new();
     if rules.memory.is_some() && usage.memory.is_none() {
-        out.push("memory (memory.current)");
+        out.push("memory");
     }
     if rules.cpu_percent.is_some() && usage.cpu_usec.is_none() {
-        out.push("CPU (cpu.stat)");
+        out.push("CPU");
     }
     if rules.tasks.is_some() && usage.tasks.is_none() {
-        out.push("tasks (pids.current)");
+        out.push("tasks");
     }
     if rules.fds.is_some() && usage.fds.is_none() {
-        out.push("open files (its processes' fd tables)");
+        out.push("open files");
     }
     out
 }
@@ -174,6 +174,7 @@ mod tests {
             cpu_usec: Some(0),
             tasks: Some(12),
             fds: Some(5000),
+            summed: false,
         };
         let c = crossed(&rules(), &usage, Some(99.5));
         let said: Vec<String> = c
@@ -216,17 +217,15 @@ mod tests {
     }
 
     #[test]
-    fn a_ruled_figure_the_cgroup_does_not_give_is_named() {
+    fn a_ruled_figure_not_read_is_named() {
         let usage = Usage {
             memory: None,
             cpu_usec: Some(5),
             tasks: None,
             fds: None,
+            summed: false,
         };
-        assert_eq!(
-            unread(&rules(), &usage),
-            ["memory (memory.current)", "tasks (pids.current)"]
-        );
+        assert_eq!(unread(&rules(), &usage), ["memory", "tasks"]);
         assert!(unread(&rules(), &FULL).is_empty());
     }
 
@@ -235,6 +234,7 @@ mod tests {
         cpu_usec: Some(1),
         tasks: Some(1),
         fds: Some(1),
+        summed: false,
     };
 
     #[test]
@@ -244,6 +244,7 @@ mod tests {
             cpu_usec: Some(1),
             tasks: None,
             fds: Some(9),
+            summed: false,
         };
         assert_eq!(
             figures(&rules(), &usage, Some(0.4)),

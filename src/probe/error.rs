@@ -58,3 +58,20 @@ pub enum CaFileError {
     #[error("ca_file {}: no PEM certificate in it", path.display())]
     Empty { path: PathBuf },
 }
+
+/// Why a check command could not be run (at a look, or at `--check-config`): nothing is known
+/// of the service then. Its program is named, never its arguments.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("user {0} does not exist on this host (create it, or name another)")]
+    NoUser(String),
+    #[error("{program} cannot be started: {source} (install it, or give its path)")]
+    Program {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("{0} is not an executable file")]
+    NotExecutable(String),
+    #[error("no pipe for its output: {0}")]
+    Pipe(std::io::Error),
+}

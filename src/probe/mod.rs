@@ -1,13 +1,15 @@
-//! Probes: is a TCP port listening and who holds it, and does an HTTP endpoint answer with the
-//! expected status. Each probe has a timeout and reports what it saw, for decisions and reports.
+//! Probes: is a TCP port listening and who holds it, does an HTTP endpoint answer with the
+//! expected status, does a check command exit 0. Each probe has a timeout and reports what it saw, for decisions and reports.
 //! The daemon reads the process table through `procs::Processes`, so tests can fake it.
 
+pub(crate) mod command;
 mod error;
+pub(crate) mod health;
 pub(crate) mod http;
 pub(crate) mod port;
 mod sockets;
 pub(crate) mod usage;
-pub use error::{CaFileError, ProbeError};
+pub use error::{CaFileError, CommandError, ProbeError};
 // Public for `procs::alive`, which the test infrastructure uses too.
 pub mod procs;
 
@@ -15,4 +17,24 @@ pub mod procs;
 /// probe reads it (for `--check-config`).
 pub fn check_ca_file(path: &std::path::Path) -> Result<(), CaFileError> {
     http::read_ca_file(path).map(drop)
+}
+
+/// Whether a check command can be run on this host as configured: its program an executable
+/// file, its user known (for `--check-config`, at deploy).
+pub fn check_command(check: &crate::config::CommandCheck) -> Result<(), CommandError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let program = check.program();
+    let meta = std::fs::metadata(program).map_err(|source| CommandError::Program {
+        program: program.to_string(),
+        source,
+    })?;
+    if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
+        return Err(CommandError::NotExecutable(program.to_string()));
+    }
+    match &check.user {
+        Some(user) if uzers::get_user_by_name(user).is_none() => {
+            Err(CommandError::NoUser(user.clone()))
+        }
+        _ => Ok(()),
+    }
 }

@@ -1,7 +1,8 @@
 //! What a unit uses now, from its own cgroup: `memory.current`, `cpu.stat`'s `usage_usec`,
-//! `pids.current`, and (only when a rule asks) the file descriptors its processes hold, counted
-//! from their fd tables. A look reads these few files of the one unit, never the host's whole
-//! process table, so its cost does not grow with the host.
+//! `pids.current` (or, where the cgroup lacks a controller, its processes' own figures), and
+//! (only when a rule asks) the file descriptors its processes hold, counted from their fd
+//! tables. A look reads these few files of the one unit, never the host's whole process table,
+//! so its cost does not grow with the host.
 
 use std::path::Path;
 
@@ -17,6 +18,8 @@ pub struct Usage {
     pub tasks: Option<u64>,
     /// File descriptors open in its processes, together.
     pub fds: Option<u64>,
+    /// A figure was summed from the unit's processes: its cgroup lacks that controller.
+    pub summed: bool,
 }
 
 /// Which figures to read: only those a rule judges, so a look reads no file it does not need.
@@ -40,21 +43,37 @@ impl Wanted {
 }
 
 /// Reads the unit whose cgroup is `control_group` (`/system.slice/web.service`). Blocking.
+///
+/// A figure whose controller the unit's cgroup does not have (a container not given the memory
+/// or pids controller, a host that does not enable it) is summed from the unit's own processes
+/// instead, as Monit's `totalmem` and `totalcpu` are: their resident memory, their CPU time and
+/// their threads, from each one's /proc/PID/stat. Resident memory leaves out the page cache that
+/// `memory.current` counts, and CPU time so summed loses what a process took before it exited.
 pub fn read(control_group: &str, wanted: Wanted) -> Usage {
     if control_group.is_empty() {
         return Usage::default();
     }
     let dir = Path::new("/sys/fs/cgroup").join(control_group.trim_start_matches('/'));
-    let text = |want: bool, file: &str| {
-        want.then(|| std::fs::read_to_string(dir.join(file)).ok())
-            .flatten()
+    // `None`: not wanted. `Some(None)`: wanted, and the cgroup has no such file.
+    let text = |want: bool, file: &str| want.then(|| std::fs::read_to_string(dir.join(file)).ok());
+    let memory =
+        text(wanted.memory, "memory.current").map(|t| t.and_then(|t| t.trim().parse().ok()));
+    let cpu_usec = text(wanted.cpu, "cpu.stat").map(|t| t.and_then(|t| usage_usec(&t)));
+    let tasks = text(wanted.tasks, "pids.current").map(|t| t.and_then(|t| t.trim().parse().ok()));
+    let from_processes = [memory, cpu_usec, tasks]
+        .iter()
+        .any(|figure| matches!(figure, Some(None)));
+    let pids = (from_processes || wanted.fds).then(|| super::port::cgroup_pids(control_group));
+    let summed = match &pids {
+        Some(pids) if from_processes => processes_sum(pids),
+        _ => Usage::default(),
     };
-    let number = |want: bool, file: &str| text(want, file).and_then(|t| t.trim().parse().ok());
     Usage {
-        memory: number(wanted.memory, "memory.current"),
-        cpu_usec: text(wanted.cpu, "cpu.stat").and_then(|t| usage_usec(&t)),
-        tasks: number(wanted.tasks, "pids.current"),
-        fds: wanted.fds.then(|| open_fds(control_group)).flatten(),
+        memory: memory.and_then(|m| m.or(summed.memory)),
+        cpu_usec: cpu_usec.and_then(|c| c.or(summed.cpu_usec)),
+        tasks: tasks.and_then(|t| t.or(summed.tasks)),
+        fds: pids.filter(|_| wanted.fds).and_then(|pids| open_fds(&pids)),
+        summed: summed != Usage::default(),
     }
 }
 
@@ -66,9 +85,57 @@ fn usage_usec(cpu_stat: &str) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// The fds of every process of the cgroup; `None` when it has none left to count.
-fn open_fds(control_group: &str) -> Option<u64> {
-    let pids = super::port::cgroup_pids(control_group);
+/// The resident memory, CPU time and threads of `pids` together, from their /proc/PID/stat;
+/// each `None` when not one of them could be read (the unit has no process left).
+fn processes_sum(pids: &[i32]) -> Usage {
+    let page = rustix::param::page_size() as u64;
+    let tick_usec = 1_000_000 / rustix::param::clock_ticks_per_second().max(1);
+    let mut sum: Option<ProcessStat> = None;
+    for stat in pids.iter().filter_map(|pid| {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        process_stat(&text)
+    }) {
+        let s = sum.get_or_insert_with(ProcessStat::default);
+        s.cpu_ticks += stat.cpu_ticks;
+        s.threads += stat.threads;
+        s.rss_pages += stat.rss_pages;
+    }
+    sum.map_or_else(Usage::default, |s| Usage {
+        memory: Some(s.rss_pages * page),
+        cpu_usec: Some(s.cpu_ticks * tick_usec),
+        tasks: Some(s.threads),
+        fds: None,
+        summed: true,
+    })
+}
+
+/// What /proc/PID/stat says of one process's use.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct ProcessStat {
+    /// utime + stime (fields 14 and 15), in clock ticks.
+    cpu_ticks: u64,
+    /// num_threads (field 20).
+    threads: u64,
+    /// rss (field 24), in pages.
+    rss_pages: u64,
+}
+
+/// Parses /proc/PID/stat. The command (field 2) is in parentheses and may hold spaces and
+/// parentheses itself: the fields are counted after its last `)`.
+fn process_stat(text: &str) -> Option<ProcessStat> {
+    let (_, rest) = text.rsplit_once(')')?;
+    // rest starts with field 3 (the state): field N is at index N - 3.
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<u64>().ok());
+    Some(ProcessStat {
+        cpu_ticks: field(14)? + field(15)?,
+        threads: field(20)?,
+        rss_pages: field(24)?,
+    })
+}
+
+/// The fds of the processes `pids`; `None` when it has none left to count.
+fn open_fds(pids: &[i32]) -> Option<u64> {
     if pids.is_empty() {
         return None;
     }
@@ -111,13 +178,21 @@ mod tests {
         };
         let u = read(&own, all);
         assert!(u.fds.is_some_and(|n| n >= 3), "{u:?} in {own}");
-        if Path::new("/sys/fs/cgroup")
-            .join(own.trim_start_matches('/'))
-            .join("memory.current")
-            .exists()
-        {
-            assert!(u.memory.is_some_and(|b| b > 0), "{u:?}");
-        }
+        // From the controller or, without it, summed from the processes: there either way.
+        assert!(u.memory.is_some_and(|b| b > 0), "{u:?}");
+        assert!(u.tasks.is_some_and(|n| n >= 1), "{u:?}");
+        assert!(u.cpu_usec.is_some(), "{u:?}");
+        let has = |file: &str| {
+            Path::new("/sys/fs/cgroup")
+                .join(own.trim_start_matches('/'))
+                .join(file)
+                .exists()
+        };
+        assert_eq!(
+            u.summed,
+            !(has("memory.current") && has("pids.current")),
+            "{u:?}"
+        );
         assert_eq!(read("", all), Usage::default());
         let memory_only = read(
             &own,
@@ -127,5 +202,45 @@ mod tests {
             },
         );
         assert_eq!((memory_only.cpu_usec, memory_only.fds), (None, None));
+    }
+
+    #[test]
+    fn a_process_stat_is_read_after_its_command_whatever_the_command_holds() {
+        // pid (comm) state ppid ... utime=14 stime=15 ... num_threads=20 ... rss=24
+        let line = "42 (a) b) (c) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 7 0 \
+                    1234 100000000 2048 18446744073709551615";
+        assert_eq!(
+            process_stat(line),
+            Some(ProcessStat {
+                cpu_ticks: 300,
+                threads: 7,
+                rss_pages: 2048,
+            })
+        );
+        assert_eq!(process_stat("42 (cut short) S 1 42"), None);
+        assert_eq!(process_stat("no command at all"), None);
+    }
+
+    #[test]
+    fn processes_are_summed_into_memory_cpu_and_threads() {
+        // A sleeping child: its figures hold still between two reads.
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        let one = processes_sum(&[pid]);
+        let two = processes_sum(&[pid, pid]);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(one.summed);
+        assert!(one.memory.is_some_and(|b| b > 0), "{one:?}");
+        assert_eq!(one.tasks, Some(1), "{one:?}");
+        assert_eq!(two.memory, one.memory.map(|b| 2 * b));
+        assert_eq!(two.tasks, Some(2));
+        assert_eq!(two.cpu_usec, one.cpu_usec.map(|u| 2 * u));
+        // A PID that is no process: nothing to sum, so nothing read.
+        assert_eq!(processes_sum(&[i32::MAX]), Usage::default());
+        assert_eq!(processes_sum(&[]), Usage::default());
     }
 }

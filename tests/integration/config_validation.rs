@@ -348,3 +348,64 @@ fn a_local_https_endpoint_trusts_its_ca_file_against_the_services_domain_or_says
          for an https:// url; this probe does not use TLS"
     );
 }
+
+#[test]
+fn a_check_command_is_an_argv_list_with_an_absolute_program_and_nothing_http() {
+    let c = config::parse(
+        &one_service(
+            "    health:\n      command: [/usr/bin/pg_isready, -q, -t, 3]\n      user: postgres\n      timeout: 10s\n",
+        ),
+        Path::new(FILE),
+    )
+    .unwrap();
+    let h = c.services[0].health.as_ref().unwrap();
+    let HealthTarget::Command(check) = &h.target else {
+        panic!("{h:?}");
+    };
+    assert_eq!(check.argv, ["/usr/bin/pg_isready", "-q", "-t", "3"]);
+    assert_eq!(check.user.as_deref(), Some("postgres"));
+    assert_eq!(h.timeout, Duration::from_secs(10));
+    for (health, message) in [
+        (
+            "    health:\n      command: /usr/bin/pg_isready -q\n",
+            "is one string; give a list, the program and each argument apart, e.g. \
+             [/usr/bin/pg_isready, -q]: it runs with no shell",
+        ),
+        (
+            "    health:\n      command: [pg_isready, -q]\n",
+            "service 'passgo': health: command's program 'pg_isready' must be an absolute path \
+             (e.g. /usr/bin/pg_isready): no PATH is searched",
+        ),
+        (
+            "    health:\n      command: []\n",
+            "service 'passgo': health: command is empty; give the program and its arguments, \
+             e.g. [/usr/bin/pg_isready, -q]",
+        ),
+        (
+            "    health:\n      command: [/bin/true]\n      url: http://127.0.0.1:8080/\n",
+            "service 'passgo': health: give one of 'url', 'path' or 'command', not more",
+        ),
+        (
+            "    health:\n      command: [/bin/true]\n      expected_status: 204\n",
+            "service 'passgo': health: 'expected_status' is for an HTTP probe (url or path), not \
+             a command",
+        ),
+        (
+            "    health:\n      path: /health\n      user: postgres\n",
+            "service 'passgo': health: 'user' is whom a 'command' runs as; this health check has \
+             no command",
+        ),
+        (
+            "    health:\n      command: [/bin/true]\n      user: 'a b'\n",
+            "service 'passgo': health: user 'a b' is not a user name",
+        ),
+        (
+            "    health:\n      comand: [/bin/true]\n",
+            "did you mean 'command'?",
+        ),
+    ] {
+        let e = errors(&one_service(health));
+        assert!(e.contains(message), "{health}\n{e}");
+        assert!(e.starts_with(FILE), "{e}");
+    }
+}

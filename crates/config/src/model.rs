@@ -138,6 +138,24 @@ pub enum HealthTarget {
     Url(String),
     /// A path requested from http://127.0.0.1:<port>.
     Path(String),
+    /// A program run with no shell: healthy on exit 0.
+    Command(CommandCheck),
+}
+
+/// `health.command` (with `health.user`): what to run, and as whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandCheck {
+    /// The program (an absolute path) and its arguments, never through a shell.
+    pub argv: Vec<String>,
+    /// The user it runs as, by name; `None`: the daemon's own (root, in its sandbox).
+    pub user: Option<String>,
+}
+
+impl CommandCheck {
+    /// The program, as reports name it: never the arguments, which may hold a password.
+    pub fn program(&self) -> &str {
+        self.argv.first().map_or("", String::as_str)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

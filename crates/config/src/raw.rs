@@ -2,7 +2,7 @@
 //! every mapping keeps the keys it does not know, so that validation (not the YAML parser) can
 //! say which service holds a typo or misses a field, and suggest the fix.
 
-use super::scalar::{Flag, Secret, Span};
+use super::scalar::{Argv, Flag, Secret, Span};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use std::collections::BTreeMap;
@@ -43,6 +43,8 @@ pub struct RawService {
 pub struct RawHealth {
     pub url: Option<String>,
     pub path: Option<String>,
+    pub command: Option<Argv>,
+    pub user: Option<String>,
     pub expected_status: Option<i64>,
     pub timeout: Option<Span>,
     pub ca_file: Option<String>,
@@ -131,6 +133,8 @@ pub const SERVICE_KEYS: &[&str] = &[
 pub const HEALTH_KEYS: &[&str] = &[
     "url",
     "path",
+    "command",
+    "user",
     "expected_status",
     "timeout",
     "ca_file",

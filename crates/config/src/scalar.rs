@@ -185,3 +185,65 @@ mod tests {
         );
     }
 }
+
+/// `health.command`: a program and its arguments as a list of strings. A single string is
+/// refused, saying why: it would need a shell to be split, and none is used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Argv(pub Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for Argv {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Argv;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list: the program and its arguments, e.g. [/usr/bin/pg_isready, -q]")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Argv, E> {
+                Err(E::custom(format!(
+                    "command {v:?} is one string; give a list, the program and each argument \
+                     apart, e.g. [/usr/bin/pg_isready, -q]: it runs with no shell"
+                )))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Argv, A::Error> {
+                let mut argv = Vec::new();
+                while let Some(arg) = seq.next_element::<ArgString>()? {
+                    argv.push(arg.0);
+                }
+                Ok(Argv(argv))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One argument: a string, or a number or a flag as YAML writes them (`[sleep, 5]`), as text.
+struct ArgString(String);
+
+impl<'de> serde::Deserialize<'de> for ArgString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ArgString;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an argument (a string)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ArgString, E> {
+                Ok(ArgString(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ArgString, E> {
+                Ok(ArgString(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ArgString, E> {
+                Ok(ArgString(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ArgString, E> {
+                Ok(ArgString(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<ArgString, E> {
+                Ok(ArgString(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}

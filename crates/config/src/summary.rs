@@ -23,11 +23,18 @@ pub fn config_summary(c: &Config) -> String {
             let _ = write!(out, " domain {d}");
         }
         if let Some(h) = &s.health {
-            let target = match &h.target {
-                HealthTarget::Url(u) => u.clone(),
-                HealthTarget::Path(p) => format!("127.0.0.1:{}{p}", s.port.map_or(0, |p| p.get())),
+            let port = s.port.map_or(0, |p| p.get());
+            let _ = match &h.target {
+                HealthTarget::Url(u) => write!(out, " health {u} -> {}", h.expected_status),
+                HealthTarget::Path(p) => {
+                    write!(out, " health 127.0.0.1:{port}{p} -> {}", h.expected_status)
+                }
+                // The program only: its arguments may hold a password.
+                HealthTarget::Command(c) => match &c.user {
+                    Some(u) => write!(out, " health command {} as {u}", c.program()),
+                    None => write!(out, " health command {}", c.program()),
+                },
             };
-            let _ = write!(out, " health {target} -> {}", h.expected_status);
         }
         let crit = if s.critical {
             "critical"

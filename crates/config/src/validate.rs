@@ -340,7 +340,7 @@ fn strategies(raw: Option<Vec<String>>, object: &str, p: &mut Problems) -> Vec<S
 }
 
 fn health(
-    h: RawHealth,
+    mut h: RawHealth,
     has_port: bool,
     domain: Option<&str>,
     limits: &Limits,
@@ -349,6 +349,17 @@ fn health(
 ) -> Option<Health> {
     let object = format!("{object}: health");
     p.unknown_keys(&object, &h.unknown, HEALTH_KEYS);
+    let timeout = positive(h.timeout, limits.probe_timeout, &object, "timeout", p);
+    if let Some(argv) = h.command.take() {
+        return command_health(h, argv.0, timeout, &object, p);
+    }
+    if h.user.is_some() {
+        p.add_key(
+            &object,
+            "user",
+            "'user' is whom a 'command' runs as; this health check has no command",
+        );
+    }
     let (target, url) = health_target(h.url, h.path, has_port, &object, p);
     let expected_status = match h.expected_status {
         None => Some(200),
@@ -361,7 +372,6 @@ fn health(
             None
         }
     };
-    let timeout = positive(h.timeout, limits.probe_timeout, &object, "timeout", p);
     let https = url.as_ref().is_some_and(|u| u.tls);
     let tls = match (h.ca_file, h.tls_verify) {
         (None, None | Some(Flag(true))) => Some(TlsTrust::WebPki),
@@ -403,7 +413,91 @@ fn health(
     })
 }
 
-/// What a health check probes (`url` or `path`), with the URL taken apart when it is one.
+/// A health check that runs a command: no key of an HTTP probe beside it.
+fn command_health(
+    h: RawHealth,
+    argv: Vec<String>,
+    timeout: Duration,
+    object: &str,
+    p: &mut Problems,
+) -> Option<Health> {
+    if h.url.is_some() || h.path.is_some() {
+        p.add(object, "give one of 'url', 'path' or 'command', not more");
+        return None;
+    }
+    let http_only = [
+        ("expected_status", h.expected_status.is_some()),
+        ("ca_file", h.ca_file.is_some()),
+        ("tls_verify", h.tls_verify.is_some()),
+    ];
+    for (key, _) in http_only.iter().filter(|(_, given)| *given) {
+        p.add_key(
+            object,
+            key,
+            format!("'{key}' is for an HTTP probe (url or path), not a command"),
+        );
+    }
+    let check = command_check(argv, h.user, object, p)?;
+    Some(Health {
+        target: HealthTarget::Command(check),
+        expected_status: 0,
+        timeout,
+        tls: TlsTrust::WebPki,
+        server_name: None,
+    })
+}
+
+/// `health.command` and `health.user`: a program named by its absolute path (no PATH is
+/// searched, no shell splits it), and a user name as NSS would know it.
+fn command_check(
+    argv: Vec<String>,
+    user: Option<String>,
+    object: &str,
+    p: &mut Problems,
+) -> Option<CommandCheck> {
+    let Some(program) = argv.first() else {
+        p.add_key(
+            object,
+            "command",
+            "command is empty; give the program and its arguments, e.g. [/usr/bin/pg_isready, -q]",
+        );
+        return None;
+    };
+    let mut ok = true;
+    if !program.starts_with('/') {
+        p.add_key(
+            object,
+            "command",
+            format!(
+                "command's program {} must be an absolute path (e.g. /usr/bin/{}): no PATH is \
+                 searched",
+                quote(program),
+                program.rsplit('/').next().unwrap_or(program)
+            ),
+        );
+        ok = false;
+    }
+    if argv.iter().any(|a| a.contains('\0')) {
+        p.add_key(object, "command", "command holds a NUL character");
+        ok = false;
+    }
+    if let Some(u) = &user
+        && (u.is_empty()
+            || u.starts_with('-')
+            || u.chars()
+                .any(|c| c == ':' || c == '/' || c.is_whitespace() || c.is_control()))
+    {
+        p.add_key(
+            object,
+            "user",
+            format!("user {} is not a user name", quote(u)),
+        );
+        ok = false;
+    }
+    ok.then_some(CommandCheck { argv, user })
+}
+
+/// What an HTTP health check probes (`url` or `path`), with the URL taken apart when it is one.
 fn health_target(
     url: Option<String>,
     path: Option<String>,
@@ -413,7 +507,7 @@ fn health_target(
 ) -> (Option<HealthTarget>, Option<crate::ProbeUrl>) {
     match (url, path) {
         (Some(_), Some(_)) => {
-            p.add(object, "give either 'url' or 'path', not both");
+            p.add(object, "give one of 'url', 'path' or 'command', not more");
             (None, None)
         }
         (Some(u), None) => match crate::ProbeUrl::parse(&u) {
@@ -434,7 +528,7 @@ fn health_target(
         }
         (None, Some(path)) => (Some(HealthTarget::Path(path)), None),
         (None, None) => {
-            p.add(object, "missing required key 'url' or 'path'");
+            p.add(object, "missing required key 'url', 'path' or 'command'");
             (None, None)
         }
     }

@@ -197,7 +197,18 @@ fn push(seq: &Sequence, item: &Entry) {
             let doc = mapping(pairs).build_document();
             seq.push(doc.as_mapping().expect("a mapping"));
         }
-        Entry::Name(s) => seq.push(s.as_str()),
+        Entry::Name(s) => seq.push(string(s)),
+    }
+}
+
+/// A string for the editor: quoted when YAML 1.1, as Ansible reads the file, would take it
+/// plain for something else (`on`, `12:30`, `1_000`); the editor's own rules (YAML 1.2's)
+/// decide the rest.
+fn string(s: &str) -> yaml_edit::ScalarValue {
+    if crate::inventory::plain_reads_as_string(s) {
+        yaml_edit::ScalarValue::string(s)
+    } else {
+        yaml_edit::ScalarValue::single_quoted(s)
     }
 }
 
@@ -207,7 +218,7 @@ fn mapping(pairs: &[(String, Value)]) -> MappingBuilder {
     {
         for (k, v) in pairs {
             b = match v {
-                Value::String(s) => b.pair(k.clone(), s.as_str()),
+                Value::String(s) => b.pair(k.clone(), string(s)),
                 Value::Bool(x) => b.pair(k.clone(), *x),
                 Value::Number(n) if n.is_i64() => b.pair(k.clone(), n.as_i64().unwrap_or_default()),
                 Value::Number(n) => b.pair(k.clone(), n.as_f64().unwrap_or_default()),
@@ -215,7 +226,7 @@ fn mapping(pairs: &[(String, Value)]) -> MappingBuilder {
                     // Lists of names in flow style (`[a, b]`), as the user guide writes them.
                     let seq = Sequence::new_flow();
                     for i in items {
-                        seq.push(i.as_str().unwrap_or_default());
+                        seq.push(string(i.as_str().unwrap_or_default()));
                     }
                     b.pair(k.clone(), &seq)
                 }

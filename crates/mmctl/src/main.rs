@@ -98,7 +98,7 @@ enum Cmd {
     /// Add a service to the services a host or group watches (monitored_services), checked for
     /// every host it reaches with the daemon's own validation; nothing is written if any fails.
     #[command(
-        after_help = "Example:\n  mmctl add-service story-stages --port 3000 --domain books.example.org \\\n      --critical --strategy service_restart --strategy port_conflict --healthcheck \\\n      --memory-limit 1GiB --limit-for 3\n  mmctl deploy --only self-healing",
+        after_help = "Example:\n  mmctl add-service story-stages --port 3000 --domain books.example.org \\\n      --critical --strategy service_restart --strategy port_conflict --healthcheck \\\n      --memory-limit 1GiB --limit-for 3\n  mmctl add-service postgresql --port 5432 --unit postgresql@15-main.service \\\n      --check-command '/usr/bin/pg_isready --quiet --host 127.0.0.1' --check-user postgres\n  mmctl deploy --only self-healing",
         group(clap::ArgGroup::new("limit_rule").multiple(true))
     )]
     AddService {
@@ -119,6 +119,14 @@ enum Cmd {
         /// Probe this URL as well as the port.
         #[arg(long, value_name = "URL")]
         health_url: Option<String>,
+        /// Check it by running this program (exit 0: healthy) as well as the port: the
+        /// program's absolute path and its arguments, split as a shell would split them
+        /// (quotes kept together) but run with no shell, e.g. "/usr/bin/pg_isready -q".
+        #[arg(long, value_name = "COMMAND", conflicts_with_all = ["health_path", "health_url"])]
+        check_command: Option<String>,
+        /// The user the check command runs as (default root).
+        #[arg(long, value_name = "USER", requires = "check_command")]
+        check_user: Option<String>,
         /// Mark it critical.
         #[arg(long, overrides_with = "no_critical")]
         critical: bool,
@@ -442,6 +450,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--check-command "PROGRAM ARG..."` as its argv: split as a shell splits words (quotes keep an
+/// argument together), then run with no shell.
+fn split_command(line: &str) -> anyhow::Result<Vec<String>> {
+    shlex::split(line).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--check-command {line:?}: a quote is not closed (the command is split as a shell \
+             splits words, and then run with no shell)"
+        )
+    })
+}
+
 /// add-service's resource rules, written as the service's `limits`.
 #[derive(clap::Args, Debug)]
 struct LimitArgs {
@@ -486,6 +505,8 @@ fn on_inventory(cmd: Cmd, args: &InventoryArgs) -> anyhow::Result<ExitCode> {
             unit,
             health_path,
             health_url,
+            check_command,
+            check_user,
             critical,
             no_critical,
             strategies,
@@ -502,6 +523,8 @@ fn on_inventory(cmd: Cmd, args: &InventoryArgs) -> anyhow::Result<ExitCode> {
                 unit,
                 health_path,
                 health_url,
+                check_command: check_command.as_deref().map(split_command).transpose()?,
+                check_user,
                 critical: (critical || no_critical).then_some(critical),
                 strategies,
                 depends_on,

@@ -47,6 +47,9 @@ pub struct NewService {
     pub unit: Option<String>,
     pub health_path: Option<String>,
     pub health_url: Option<String>,
+    /// The check command's argv, and the user it runs as.
+    pub check_command: Option<Vec<String>>,
+    pub check_user: Option<String>,
     pub critical: Option<bool>,
     pub strategies: Vec<String>,
     pub depends_on: Vec<String>,
@@ -145,9 +148,17 @@ fn entry(s: &NewService) -> Entry {
     if !s.depends_on.is_empty() {
         m.push(("depends_on".into(), json!(s.depends_on)));
     }
-    match (&s.health_path, &s.health_url) {
-        (Some(p), _) => m.push(("health".into(), json!({ "path": p }))),
-        (None, Some(u)) => m.push(("health".into(), json!({ "url": u }))),
+    match (&s.health_path, &s.health_url, &s.check_command) {
+        (Some(p), _, _) => m.push(("health".into(), json!({ "path": p }))),
+        (None, Some(u), _) => m.push(("health".into(), json!({ "url": u }))),
+        (None, None, Some(argv)) => {
+            let mut h = serde_json::Map::new();
+            h.insert("command".into(), json!(argv));
+            if let Some(user) = &s.check_user {
+                h.insert("user".into(), json!(user));
+            }
+            m.push(("health".into(), Value::Object(h)));
+        }
         _ => {}
     }
     if let Some(limits) = s.limits.mapping() {

@@ -788,3 +788,50 @@ fn the_graph_holds_the_groups_and_hosts_ansible_draws() {
         assert_eq!(lines(&mine.stdout), lines(&out.stdout), "--graph {top}");
     }
 }
+
+/// A check command's arguments that YAML 1.1 would read as something else if written bare
+/// (`on`, `yes`, `010`, `~`, `1e3`, `0x1F`, `1_000`, `12:30`), written by add-service and read
+/// back by Ansible: each is the same string it was given, so the daemon runs what was asked.
+#[test]
+fn check_command_arguments_reach_ansible_as_the_strings_given() {
+    let dir = inventory(&[]);
+    let args = [
+        "/usr/local/bin/probe",
+        "on",
+        "yes",
+        "010",
+        "~",
+        "1e3",
+        "0x1F",
+        "1_000",
+        "12:30",
+        "null",
+        "-",
+        "a b",
+        "'quoted'",
+        "#hash",
+        "x: y",
+    ];
+    let line = shlex::try_join(args).unwrap();
+    let out = mmctl(
+        dir.path(),
+        &[
+            "add-service",
+            "probe",
+            "--port",
+            "4000",
+            "--check-command",
+            &line,
+            "--host",
+            "web1",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let ansible = ansible_says(dir.path());
+    assert_eq!(
+        ansible[0]["health"]["command"],
+        serde_json::json!(args),
+        "{ansible}"
+    );
+    assert_eq!(mmctl_says(dir.path()), ansible);
+}

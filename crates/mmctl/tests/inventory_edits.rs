@@ -473,6 +473,15 @@ fn an_edit_says_a_problem_the_hosts_already_had_once_for_all_of_them() {
     );
 }
 
+/// The lines of `after` that `before` does not have, trimmed: what an edit added.
+fn added<'a>(before: &str, after: &'a str) -> Vec<&'a str> {
+    after
+        .lines()
+        .filter(|l| !before.lines().any(|b| b == *l))
+        .map(str::trim)
+        .collect()
+}
+
 #[test]
 fn resource_limits_are_written_as_the_services_limits_mapping() {
     let dir = fixture();
@@ -497,21 +506,19 @@ fn resource_limits_are_written_as_the_services_limits_mapping() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let after = files(dir.path());
     let file = PathBuf::from("host_vars/db1.yml");
-    let added: Vec<&str> = after[&file]
-        .lines()
-        .filter(|l| !before[&file].lines().any(|b| b == *l))
-        .collect();
-    assert!(
-        added.iter().any(|l| l.trim_start().starts_with("limits:")),
+    assert_eq!(
+        added(&before[&file], &after[&file]),
+        [
+            "- name: api",
+            "port: 8088",
+            "limits:",
+            "cpu: '90%'",
+            "for: 5",
+            "memory: 1GiB",
+        ],
         "{}",
         after[&file]
     );
-    for line in ["cpu: '90%'", "for: 5", "memory: 1GiB"] {
-        assert!(
-            added.iter().any(|l| l.trim() == line),
-            "{line} in {added:?}"
-        );
-    }
     // A rule count without a rule says nothing: refused before anything is read.
     let out = mmctl(
         dir.path(),
@@ -533,4 +540,62 @@ fn resource_limits_are_written_as_the_services_limits_mapping() {
         text(&out.stderr)
     );
     assert_eq!(files(dir.path()), after);
+}
+
+#[test]
+fn a_check_command_is_written_as_an_argv_list_split_like_shell_words_and_checked() {
+    let dir = fixture();
+    let before = files(dir.path());
+    let out = mmctl(
+        dir.path(),
+        &[
+            "add-service",
+            "pg",
+            "--port",
+            "5532",
+            "--check-command",
+            "/usr/bin/pg_isready --quiet --dbname 'app db'",
+            "--check-user",
+            "postgres",
+            "--host",
+            "db1",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let after = files(dir.path());
+    let file = PathBuf::from("host_vars/db1.yml");
+    assert_eq!(
+        added(&before[&file], &after[&file]),
+        [
+            "- name: pg",
+            "port: 5532",
+            "health:",
+            "command: [/usr/bin/pg_isready, '--quiet', '--dbname', app db]",
+            "user: postgres",
+        ],
+        "{}",
+        after[&file]
+    );
+    // What the daemon refuses is refused here, and nothing is written.
+    for (command, said) in [
+        ("pg_isready -q", "must be an absolute path"),
+        ("/usr/bin/pg_isready 'unclosed", "a quote is not closed"),
+    ] {
+        let out = mmctl(
+            dir.path(),
+            &[
+                "add-service",
+                "pg2",
+                "--port",
+                "5533",
+                "--check-command",
+                command,
+                "--host",
+                "db1",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(said), "{}", text(&out.stderr));
+        assert_eq!(files(dir.path()), after);
+    }
 }

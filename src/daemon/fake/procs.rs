@@ -21,6 +21,7 @@ pub const FRESH: Usage = Usage {
     cpu_usec: Some(0),
     tasks: Some(1),
     fds: Some(4),
+    summed: false,
 };
 
 #[derive(Default)]

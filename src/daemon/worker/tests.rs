@@ -689,7 +689,7 @@ async fn cpu_is_judged_on_the_time_used_between_two_looks() {
 }
 
 #[tokio::test]
-async fn a_rule_whose_figure_the_cgroup_does_not_give_is_said_and_never_acted_on() {
+async fn a_rule_whose_figure_cannot_be_read_is_said_and_never_acted_on() {
     let mut r = rig_rules("{memory: 30MiB, for: 1}");
     r.host.active("x.service");
     r.host.uses(
@@ -706,7 +706,70 @@ async fn a_rule_whose_figure_the_cgroup_does_not_give_is_said_and_never_acted_on
     let seen = r.state().last_probe.unwrap();
     assert!(
         seen.ends_with(
-            "but its limits on memory (memory.current) cannot be judged: its cgroup gives no such figure"
+            "but its limits on memory cannot be judged: it has no process to read them from"
+        ),
+        "{seen}"
+    );
+}
+
+/// The service `x` (port 8080) whose health check is this command (a YAML list), acted on
+/// at its first failure.
+fn rig_command(argv: &str) -> Rig {
+    let config = CONFIG.replace(
+        "    port: 8080\n",
+        &format!("    port: 8080\n    health:\n      command: {argv}\n      timeout: 5s\n"),
+    );
+    rig_from(&config, "  failures_before_action: 1\n", |_| {})
+}
+
+#[tokio::test]
+async fn a_failing_check_command_with_the_port_open_is_healed_and_its_exit_and_output_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let once = dir.path().join("failed-once");
+    // Fails the first time (the service refuses queries), passes from then on.
+    let script = format!(
+        "test -e {f} || {{ touch {f}; echo 'could not connect: refused' >&2; exit 2; }}",
+        f = once.display()
+    );
+    let mut r = rig_command(&format!("[/bin/sh, -c, {script:?}]"));
+    r.host.active("x.service");
+    r.look().await;
+    assert_eq!(r.host.actions(), ["restart x.service"]);
+    assert_eq!(r.reports(), [report(T0, "resolved", RESOLVED)]);
+    let body = r.report_body(&format!("x-{T0}-resolved"));
+    for line in [
+        "Health check failing: running, but its check command /bin/sh exited with status 2: could not connect: refused",
+        "Detected x was active but its health check failed: check command /bin/sh exited with status 2: could not connect: refused",
+        "check command /bin/sh exited 0",
+    ] {
+        assert!(body.contains(line), "{line}\n{body}");
+    }
+    assert!(
+        matches!(r.state().last.unwrap().cause, Cause::CheckFailed { .. }),
+        "{body}"
+    );
+    r.look().await;
+    let seen = r.state().last_probe.unwrap();
+    assert!(
+        seen.ends_with("port 8080 is listening, check command /bin/sh exited 0"),
+        "{seen}"
+    );
+}
+
+#[tokio::test]
+async fn a_check_command_that_cannot_be_run_is_said_and_never_acted_on() {
+    let mut r = rig_command("[/nonexistent/check, --quiet]");
+    r.host.active("x.service");
+    for _ in 0..3 {
+        r.look().await;
+    }
+    assert!(r.host.actions().is_empty(), "{:?}", r.host.actions());
+    assert!(r.reports().is_empty());
+    let seen = r.state().last_probe.unwrap();
+    assert!(
+        seen.ends_with(
+            "but its check command cannot be run: /nonexistent/check cannot be started: No such \
+             file or directory (os error 2) (install it, or give its path)"
         ),
         "{seen}"
     );

@@ -2,7 +2,6 @@
 //! each names the unit and what systemd or the probe said.
 
 use crate::config::UnitName;
-use crate::probe::http::HttpOutcome;
 use crate::systemd::{JobResult, SystemdError};
 use std::time::Duration;
 
@@ -47,10 +46,7 @@ pub(super) enum Unhealthy {
     },
     #[error("nothing listens on port {port}")]
     PortFree { port: u16 },
-    #[error("{}", outcome.describe(url, *expected))]
-    Probe {
-        url: String,
-        outcome: HttpOutcome,
-        expected: u16,
-    },
+    /// Its health check failed: why.
+    #[error("{0}")]
+    Health(String),
 }

@@ -29,7 +29,7 @@ pub use secrets::{AnsibleVault, PasswordError, Vault, VaultOptions};
 pub use template::Unresolved;
 pub use unknown::NotInInventory;
 pub use yaml::parse as parse_yaml;
-pub use yaml11::{UNSAFE, YamlError};
+pub use yaml11::{UNSAFE, YamlError, plain_reads_as_string};
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

@@ -249,6 +249,12 @@ fn merged(entries: Vec<(Key, Node)>) -> Result<Node, YamlError> {
     Ok(Node::Map(out))
 }
 
+/// Whether `text`, written as a plain (unquoted) scalar, is read back as that string by YAML 1.1
+/// (PyYAML, so Ansible): not `on` (true), `010` (8), `12:30` (750), `1_000` (1000), `~` (null).
+pub fn plain_reads_as_string(text: &str) -> bool {
+    matches!(scalar(text, ScalarStyle::Plain, None), Ok(Value::String(s)) if s == text)
+}
+
 fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, ScalarError> {
     if let Some(tag) = tag {
         if tag.is_yaml_core_schema() {
