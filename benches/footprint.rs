@@ -11,7 +11,7 @@
 //! Run as root: `cargo bench --features plot --bench footprint`; FP_IDLE_SECS (120), FP_ROUNDS (3),
 //! FP_SETTLE_SECS (15). `FP_REPORT_ONLY=1` boots nothing: it judges the targets again from the
 //! figures in results/footprint.json and rewrites the Markdown, the plot and the README section.
-//! `FP_HOLD=SERVICES,INTERVAL_SECS[,http][,channels][,rules]` measures nothing: it boots one host, starts that many
+//! `FP_HOLD=SERVICES,INTERVAL_SECS[,http][,channels][,rules][,checks]` measures nothing: it boots one host, starts that many
 //! services under MiracleMax and holds them until stdin closes, printing the daemon's PID (as the
 //! machine sees it) for `perf`, `strace` and /proc/PID/smaps. `FP_ORDER=1` writes link/at-rest.ld,
 //! the functions the daemon runs at rest, which the release build puts side by side
@@ -153,7 +153,7 @@ fn hold(spec: &str) {
     let mut parts = spec.split(',').map(|v| v.trim().parse::<u64>().ok());
     let (Some(Some(services)), Some(Some(interval_secs))) = (parts.next(), parts.next()) else {
         panic!(
-            "FP_HOLD={spec}: say SERVICES,INTERVAL_SECS[,http][,channels][,rules], e.g. 50,10,http"
+            "FP_HOLD={spec}: say SERVICES,INTERVAL_SECS[,http][,channels][,rules][,checks], e.g. 50,10,http"
         );
     };
     let setting = healers::Setting {
@@ -162,6 +162,7 @@ fn hold(spec: &str) {
         http_all: spec.contains(",http"),
         channels: spec.contains(",channels"),
         rules: spec.contains(",rules"),
+        checks: spec.contains(",checks"),
     };
     let listener = lab::build_listener();
     let tb = Testbed::start_on(&[Release::Bookworm]).expect("the testbed needs root");

@@ -18,14 +18,20 @@ pub enum Kind {
 
 /// One setting of a healer: how many services, its probe interval, whether every service
 /// also gets an HTTP probe, and (MiracleMax) whether reports also go to five channels besides
-/// email and it keeps a metrics file, and whether every service has resource rules.
+/// email and it keeps a metrics file, whether every service has resource rules, and (both)
+/// whether every service has a check command and resource rules.
 pub struct Setting {
     pub services: usize,
     pub interval_secs: u64,
     pub http_all: bool,
     pub channels: bool,
     pub rules: bool,
+    pub checks: bool,
 }
+
+/// The check command of the checks setting, for both healers: a program that exits 0 at once,
+/// so what is measured is the healer's cost of running one, not the program's.
+pub const CHECK_PROGRAM: &str = "/bin/true";
 
 /// The resource rules of the rules setting: every rule, none of them near (a look reads every
 /// figure and crosses nothing).
@@ -69,8 +75,10 @@ impl Healer<'_> {
                 services.push_str("    health: {path: /, timeout: 2s}\n");
             } else if s.http_all {
                 services.push_str("    health: {path: /}\n");
+            } else if s.checks {
+                services.push_str(&format!("    health: {{command: [{CHECK_PROGRAM}]}}\n"));
             }
-            if s.rules {
+            if s.rules || s.checks {
                 services.push_str(RULES);
             }
         }
@@ -131,6 +139,17 @@ impl Healer<'_> {
                  start program = \"/usr/bin/systemctl start {u}\"\n  \
                  stop program = \"/usr/bin/systemctl stop {u}\"\n  {probe}\n"
             ));
+            if s.checks {
+                // The same rules as MiracleMax's RULES, and the same program, run every cycle.
+                conf.push_str(&format!(
+                    "  if totalmem > 1 GB for 3 cycles then restart\n  \
+                     if totalcpu > 90% for 3 cycles then restart\n  \
+                     if threads > 500 for 3 cycles then restart\n  \
+                     if filedescriptors > 2000 for 3 cycles then restart\n\
+                     check program fp{i}-check with path \"{CHECK_PROGRAM}\"\n  \
+                     if status != 0 then exec \"/usr/bin/systemctl restart {u}\"\n"
+                ));
+            }
         }
         self.host.write("/etc/monit/conf.d/fp", &conf).unwrap();
         self.host

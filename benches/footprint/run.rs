@@ -32,6 +32,8 @@ pub const HTTP_10_CHANNELS: &str =
     "10 s, port + HTTP probes, 5 report channels besides email and the metrics file";
 pub const HTTP_10_RULES: &str =
     "10 s, port + HTTP probes, resource rules on every service (memory, CPU, tasks, open files)";
+pub const CHECKS_10: &str = "10 s, port probes, a check command (/bin/true) and resource rules \
+                             (memory, CPU, tasks, open files) on every service";
 
 struct Phase {
     setting: Setting,
@@ -48,6 +50,7 @@ fn phases(kind: Kind) -> Vec<Phase> {
             http_all,
             channels: label == HTTP_10_CHANNELS,
             rules: label == HTTP_10_RULES,
+            checks: label == CHECKS_10,
         },
         label,
         extra_procs,
@@ -62,6 +65,7 @@ fn phases(kind: Kind) -> Vec<Phase> {
         v.push(p(50, 10, true, HTTP_10_CHANNELS, false));
         v.push(p(50, 10, true, HTTP_10_RULES, false));
     }
+    v.push(p(50, 10, false, CHECKS_10, false));
     v.push(p(500, 30, false, PORT_30, false));
     v
 }

@@ -84,6 +84,8 @@ pub async fn run(check: &CommandCheck, timeout: Duration) -> CommandOutcome {
         Err(why) => return CommandOutcome::NotRun(why.to_string()),
     };
     let group = child.id().and_then(|id| Pid::from_raw(id as i32));
+    // Should the look itself be dropped midway (the daemon reloading), the group goes too.
+    let _group_guard = GroupGuard(group);
     let mut kept = Vec::new();
     let mut status: Option<io::Result<ExitStatus>> = None;
     let mut reading = Box::pin(read_end(output, &mut kept));
@@ -187,6 +189,15 @@ async fn read_end(mut pipe: tokio::net::unix::pipe::Receiver, kept: &mut Vec<u8>
                 }
             }
         }
+    }
+}
+
+/// Kills the check's process group when dropped: on every way out of `run`.
+struct GroupGuard(Option<Pid>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        kill_group(self.0);
     }
 }
 

@@ -14,6 +14,7 @@ mod lab;
 mod layer1;
 mod layer2;
 mod reporting;
+pub(crate) mod rules;
 mod secrets;
 
 use crate::ansible_deploy::{inventory, playbook, succeeded, vault};
@@ -31,8 +32,8 @@ pub const SMTP_PASSWORD: &str = "smtp-Pa55-4b1d9e7c0a";
 
 /// The roles of the nine hosts, in order.
 const SCENARIOS: [&str; 9] = [
-    "app crash, port conflict",
-    "config error, restart loop, incidents at once",
+    "app crash, port conflict, memory leak, CPU spin",
+    "config error, restart loop, incidents at once, check command fails and hangs",
     "self-heal bug",
     "systemd hang",
     "server crash",
@@ -73,6 +74,18 @@ fn unit(exec: &str) -> String {
     )
 }
 
+/// /usr/local/bin/mm-fm-NAME holding `script`, run by NAME.service (a simple service).
+fn install(host: &mm_testbed::Host, name: &str, script: &str) {
+    let bin = format!("/usr/local/bin/mm-fm-{name}");
+    host.write(&bin, script).unwrap();
+    host.ssh_ok(&["chmod", "755", &bin]).unwrap();
+    host.write(
+        &format!("/etc/systemd/system/{name}.service"),
+        &format!("[Unit]\nStartLimitIntervalSec=0\n[Service]\nExecStart={bin}\n"),
+    )
+    .unwrap();
+}
+
 /// Units and files the first two hosts' services need, before the deploy watches them.
 fn prepare(host: &mm_testbed::Host, i: usize) -> String {
     let mut services = String::new();
@@ -92,6 +105,11 @@ fn prepare(host: &mm_testbed::Host, i: usize) -> String {
         );
         units.push("shop.service".to_string());
         services.push_str(&svc("shop", ", port: 8090, health: {path: /health}"));
+        for (name, script) in [("leaky", rules::LEAKY), ("spinner", rules::SPINNER)] {
+            install(host, name, script);
+            units.push(format!("{name}.service"));
+        }
+        services.push_str(rules::RULED);
     }
     if i == 1 {
         write("/etc/billing.conf", "port = 8091\n");
@@ -104,6 +122,12 @@ fn prepare(host: &mm_testbed::Host, i: usize) -> String {
             "[Unit]\nStartLimitIntervalSec=0\n[Service]\nExecStart=/bin/sh -c 'if [ -e /run/looper-broken ]; then sleep 4; exit 3; fi; exec sleep infinity'\n",
         );
         units.extend(["billing.service".into(), "looper.service".into()]);
+        install(host, "queue", rules::QUEUE);
+        write("/usr/local/bin/mm-queue-ping", rules::QUEUE_PING);
+        host.ssh_ok(&["chmod", "755", "/usr/local/bin/mm-queue-ping"])
+            .unwrap();
+        units.push("queue.service".into());
+        services.push_str(rules::CHECKED);
         // Critical: while it is FAILED the heartbeat escalates it.
         services.push_str(
             "  - {name: billing, port: 8091, healing_strategies: [service_restart, reset_failed]}\n",
@@ -250,14 +274,22 @@ fn the_coverage_matrix_holds_on_real_hosts() {
             .map(|(i, lab)| {
                 s.spawn(move || {
                     let rows = match i {
-                        0 => layer1::app_crash(lab)
-                            .and_then(|a| Ok(vec![a, layer1::port_conflict(lab)?])),
-                        1 => layer1::config_error(lab).and_then(|a| {
+                        0 => layer1::app_crash(lab).and_then(|a| {
                             Ok(vec![
+                                a,
+                                layer1::port_conflict(lab)?,
+                                rules::memory_leak(lab)?,
+                                rules::cpu_spin(lab)?,
+                            ])
+                        }),
+                        1 => layer1::config_error(lab).and_then(|a| {
+                            let mut rows = vec![
                                 a,
                                 layer1::restart_loop(lab)?,
                                 layer1::incidents_at_once(lab)?,
-                            ])
+                            ];
+                            rows.extend(rules::check_command(lab)?);
+                            Ok(rows)
                         }),
                         2 => healer::self_heal_bug(lab).map(|r| vec![r]),
                         3 => layer2::systemd_hang(lab).map(|r| vec![r]),

@@ -9,6 +9,7 @@ mod support;
 mod ansible_deploy;
 mod ansible_lint;
 mod channels;
+mod check_commands;
 mod collection;
 mod docs;
 mod drill_module;

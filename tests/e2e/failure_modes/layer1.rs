@@ -8,7 +8,7 @@ use mm_testbed::matrix::Row;
 use mm_testbed::smtp::Mail;
 use std::time::{Duration, Instant};
 
-fn resolved(service: &str) -> String {
+pub fn resolved(service: &str) -> String {
     format!("✅ MiracleMax: {service} - RESOLVED")
 }
 
@@ -17,7 +17,7 @@ fn failed(service: &str) -> String {
 }
 
 /// The `n`th (1-based) email with this subject.
-fn nth_mail(lab: &Lab, subject: &str, n: usize, timeout: Duration) -> Result<Mail> {
+pub fn nth_mail(lab: &Lab, subject: &str, n: usize, timeout: Duration) -> Result<Mail> {
     wait(timeout, &format!("email #{n} '{subject}'"), || {
         Ok(lab.smtp.count(subject) >= n)
     })?;
@@ -33,7 +33,7 @@ fn nth_mail(lab: &Lab, subject: &str, n: usize, timeout: Duration) -> Result<Mai
 /// The heartbeats after the first `seen` pings list each heal of `healed` (the user's "Logs in
 /// ping"): each ping lists the events since the last successful one, so a heal shows in the
 /// first ping after it. The line naming the first service.
-fn logs_in_ping(lab: &Lab, seen: usize, healed: &[&str]) -> Result<String> {
+pub fn logs_in_ping(lab: &Lab, seen: usize, healed: &[&str]) -> Result<String> {
     let listed = |service: &str| -> Option<String> {
         let needle = format!(" {service} resolved: ");
         lab.pings()
