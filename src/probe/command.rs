@@ -130,19 +130,21 @@ pub async fn run(check: &CommandCheck, timeout: Duration) -> CommandOutcome {
 async fn spawn(
     check: &CommandCheck,
 ) -> Result<(tokio::process::Child, tokio::net::unix::pipe::Receiver), CommandError> {
-    // Whom it runs as: the user named, or the daemon's own; its home and name go in the
-    // environment either way. NSS may ask a directory service: off the runtime's thread.
-    let name = check.user.clone();
-    let account = tokio::task::spawn_blocking(move || match &name {
-        Some(name) => uzers::get_user_by_name(name),
-        None => uzers::get_user_by_uid(uzers::get_current_uid()),
-    })
-    .await
-    .ok()
-    .flatten();
-    if let (None, Some(name)) = (&account, &check.user) {
-        return Err(CommandError::NoUser(name.clone()));
-    }
+    // Whom it runs as: the user named (asked of NSS at each run, which may ask a directory
+    // service: off the runtime's thread), or the daemon's own (asked once). Its home and name
+    // go in the environment either way.
+    let account = match &check.user {
+        Some(name) => {
+            let name = name.clone();
+            tokio::task::spawn_blocking(move || uzers::get_user_by_name(&name))
+                .await
+                .ok()
+                .flatten()
+                .ok_or_else(|| CommandError::NoUser(check.user.clone().unwrap_or_default()))
+                .map(Some)?
+        }
+        None => own_account().await,
+    };
     let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .map_err(|e| CommandError::Pipe(e.into()))?;
     let stderr = write.try_clone().map_err(CommandError::Pipe)?;
@@ -174,6 +176,19 @@ async fn spawn(
     drop(cmd);
     let read = tokio::net::unix::pipe::Receiver::from_owned_fd(read).map_err(CommandError::Pipe)?;
     Ok((child, read))
+}
+
+/// The daemon's own account, looked up once (its user does not change while it runs).
+async fn own_account() -> Option<uzers::User> {
+    static OWN: tokio::sync::OnceCell<Option<uzers::User>> = tokio::sync::OnceCell::const_new();
+    OWN.get_or_init(|| async {
+        tokio::task::spawn_blocking(|| uzers::get_user_by_uid(uzers::get_current_uid()))
+            .await
+            .ok()
+            .flatten()
+    })
+    .await
+    .clone()
 }
 
 /// Reads `pipe` to its end, keeping its last `OUTPUT_KEPT` bytes in `kept`.

@@ -6,6 +6,7 @@ pub(crate) mod command;
 mod error;
 pub(crate) mod health;
 pub(crate) mod http;
+mod kernfs;
 pub(crate) mod port;
 mod sockets;
 pub(crate) mod usage;

@@ -152,7 +152,7 @@ pub(crate) fn cgroup_pids(control_group: &str) -> Vec<i32> {
         "/sys/fs/cgroup{control_group}"
     ))];
     while let Some(dir) = dirs.pop() {
-        if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+        if let Some(procs) = super::kernfs::read(dir.join("cgroup.procs")) {
             pids.extend(procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
         }
         // Most units have no cgroups below their own (only `Delegate=` ones do): one small
@@ -174,7 +174,7 @@ pub(crate) fn cgroup_pids(control_group: &str) -> Vec<i32> {
 
 /// Whether cgroup.stat counts cgroups below `dir` (true when it cannot be read: then look).
 fn has_descendants(dir: &std::path::Path) -> bool {
-    std::fs::read_to_string(dir.join("cgroup.stat")).map_or(true, |stat| {
+    super::kernfs::read(dir.join("cgroup.stat")).is_none_or(|stat| {
         stat.lines()
             .find_map(|l| l.strip_prefix("nr_descendants "))
             .is_none_or(|n| n.trim() != "0")

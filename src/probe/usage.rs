@@ -55,7 +55,7 @@ pub fn read(control_group: &str, wanted: Wanted) -> Usage {
     }
     let dir = Path::new("/sys/fs/cgroup").join(control_group.trim_start_matches('/'));
     // `None`: not wanted. `Some(None)`: wanted, and the cgroup has no such file.
-    let text = |want: bool, file: &str| want.then(|| std::fs::read_to_string(dir.join(file)).ok());
+    let text = |want: bool, file: &str| want.then(|| super::kernfs::read(dir.join(file)));
     let memory =
         text(wanted.memory, "memory.current").map(|t| t.and_then(|t| t.trim().parse().ok()));
     let cpu_usec = text(wanted.cpu, "cpu.stat").map(|t| t.and_then(|t| usage_usec(&t)));
@@ -92,7 +92,7 @@ fn processes_sum(pids: &[i32]) -> Usage {
     let tick_usec = 1_000_000 / rustix::param::clock_ticks_per_second().max(1);
     let mut sum: Option<ProcessStat> = None;
     for stat in pids.iter().filter_map(|pid| {
-        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let text = super::kernfs::read(format!("/proc/{pid}/stat"))?;
         process_stat(&text)
     }) {
         let s = sum.get_or_insert_with(ProcessStat::default);

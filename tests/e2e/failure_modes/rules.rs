@@ -129,7 +129,8 @@ pub fn memory_leak(lab: &Lab) -> Result<Row> {
         .lines()
         .find(|l| l.contains("After the heal: memory "))
         .unwrap_or_default()
-        .trim();
+        .trim()
+        .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ' ');
     ensure!(
         after.ends_with("within its limits"),
         "figures after: {body}"
@@ -172,7 +173,8 @@ pub fn cpu_spin(lab: &Lab) -> Result<Row> {
         .lines()
         .find(|l| l.contains("After the heal: CPU "))
         .unwrap_or_default()
-        .trim();
+        .trim()
+        .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ' ');
     ensure!(
         after.ends_with("within its limits"),
         "figures after: {body}"
