@@ -10,6 +10,7 @@ use std::time::Duration;
 const RESOLVED: &str = "✅ MiracleMax: queue - RESOLVED";
 
 #[test]
+#[allow(clippy::too_many_lines)] // two faults injected in turn, each consequence checked in the order it happens
 fn a_service_refusing_work_on_an_open_port_and_a_hung_check_are_healed_through_its_check_command() {
     let tb = Testbed::start_on(&[D13]).unwrap();
     let host = tb.host(0);

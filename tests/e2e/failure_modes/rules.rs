@@ -202,6 +202,7 @@ pub fn cpu_spin(lab: &Lab) -> Result<Row> {
 
 /// The queue refuses work with its port open, then (once healed) hangs: each healed through
 /// its check command. Two rows.
+#[allow(clippy::too_many_lines)] // two faults injected in turn, each consequence checked in the order it happens
 pub fn check_command(lab: &Lab) -> Result<Vec<Row>> {
     let subject = resolved("queue");
     let seen = lab.pings().len();
