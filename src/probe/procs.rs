@@ -74,7 +74,7 @@ pub fn no_such_process() -> io::Error {
 }
 
 /// This host's process table.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ProcTable {
     /// Per port, where its unit's listening socket was found last time (`port::unit_listens`).
     hints: Arc<Mutex<HashMap<u16, port::Hint>>>,
@@ -83,6 +83,20 @@ pub struct ProcTable {
     cgroup_ids: Arc<Mutex<HashMap<String, u64>>>,
     /// Per port, where its unit's listening socket was bound last time (`port::settled_by_kernel`).
     bound: Arc<Mutex<HashMap<u16, Bound>>>,
+    /// One resource reading at a time: the looks due in the same slot then share one blocking
+    /// thread, one after another (each a few small files), instead of starting one each.
+    usage_turn: Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for ProcTable {
+    fn default() -> ProcTable {
+        ProcTable {
+            hints: Arc::default(),
+            cgroup_ids: Arc::default(),
+            bound: Arc::default(),
+            usage_turn: Arc::new(tokio::sync::Semaphore::new(1)),
+        }
+    }
 }
 
 /// More cgroup paths than any host watches: past it the remembered ids start afresh.
@@ -153,6 +167,8 @@ impl Processes for ProcTable {
         // A few small files of the unit's cgroup (and its fd tables when asked): blocking.
         let cgroup = control_group.to_string();
         Box::pin(async move {
+            // Never closed, so always granted in turn.
+            let _turn = self.usage_turn.acquire().await;
             tokio::task::spawn_blocking(move || usage::read(&cgroup, wanted))
                 .await
                 .unwrap_or_default()
