@@ -107,7 +107,7 @@ fn not_above_monit(
 /// Below this, two detection figures are the same: the daemon's event time is in whole
 /// milliseconds, and a stop's down time is the host clock read as `systemctl stop` returns, a
 /// moment after the unit went down (the figure can be below zero). A ratio of two such figures
-/// near zero says nothing.
+/// near zero says nothing, nor does their difference when both are within this of zero.
 const RESOLUTION_MS: f64 = 2.0;
 
 #[allow(clippy::too_many_lines)] // one entry per target of the results table, read as that table
@@ -181,10 +181,11 @@ pub fn evaluate(figures: &[Value]) -> Vec<Value> {
                 target(
                     format!(
                         "MiracleMax detection ({label}) at 500 services within 2x of 1 service \
-                         (or within {RESOLUTION_MS} ms of it)"
+                         (or within {RESOLUTION_MS} ms of it, or itself within {RESOLUTION_MS} \
+                         ms: the figure's resolution)"
                     ),
                     format!("{b:.1} ms vs {a:.1} ms"),
-                    b <= 2.0 * a || b <= a + RESOLUTION_MS,
+                    b <= 2.0 * a || b <= a + RESOLUTION_MS || b <= RESOLUTION_MS,
                     format!("{:.1}x, {:.1} ms over 2x", b / a, b - 2.0 * a),
                 ),
                 spreads,
