@@ -223,13 +223,22 @@ mod tests {
 
     #[test]
     fn processes_are_summed_into_memory_cpu_and_threads() {
-        // A sleeping child: its figures hold still between two reads.
+        // A sleeping child: its figures hold still between two reads once they are there (the
+        // kernel's resident count of a process just started may still read 0 for a moment).
         let mut child = std::process::Command::new("sleep")
             .arg("30")
             .spawn()
             .unwrap();
         let pid = child.id() as i32;
-        let one = processes_sum(&[pid]);
+        let mut one = processes_sum(&[pid]);
+        for _ in 0..100 {
+            let again = processes_sum(&[pid]);
+            if again == one && one.memory.is_some_and(|b| b > 0) {
+                break;
+            }
+            one = again;
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         let two = processes_sum(&[pid, pid]);
         child.kill().unwrap();
         child.wait().unwrap();
