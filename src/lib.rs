@@ -12,6 +12,7 @@ pub use miraclemax_config as config;
 pub mod daemon;
 pub mod heal;
 pub mod heartbeat;
+pub mod host_checks;
 pub mod journal;
 pub mod metrics;
 pub mod notify;

@@ -52,6 +52,9 @@ pub struct State {
     /// The same for each channel besides email that cannot be set up, by channel name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub channels_blocked: BTreeMap<String, MailBlocked>,
+    /// Host checks past a threshold, by name (`disk space on /var`); none within them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub host_checks: BTreeMap<String, crate::host_checks::Held>,
 }
 
 impl State {

@@ -19,6 +19,8 @@ pub struct Report {
     pub host: String,
     pub daemon: Daemon,
     pub services: Vec<ServiceReport>,
+    /// The host checks configured (`None`: none) and those past a threshold.
+    pub host_checks: Option<HostChecksReport>,
     /// The heartbeat's last run; `None` before its first.
     pub heartbeat: Option<HeartbeatReport>,
     /// Whether every critical service is up (the exit code says the same).
@@ -63,6 +65,25 @@ pub struct QueueReport {
 pub struct BlockedReport {
     pub since: String,
     pub error: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HostChecksReport {
+    /// How many checks are configured (a disk is two: space and inodes).
+    pub checks: usize,
+    pub past: Vec<HostCheckReport>,
+}
+
+/// A host check past a threshold.
+#[derive(Debug, Serialize)]
+pub struct HostCheckReport {
+    pub name: String,
+    /// `WARNING` or `CRITICAL`.
+    pub level: String,
+    /// When it crossed its first threshold.
+    pub since: String,
+    /// Its figure and thresholds: `91.2 % used (9.1 GiB used, 0.9 GiB free; warning at 85 %)`.
+    pub said: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -168,6 +189,7 @@ pub async fn gather(config: &Config, dirs: &Dirs) -> Report {
     let queues = outbox(config, &state, dirs);
     Report {
         heartbeat,
+        host_checks: host_checks_report(config, &state),
         host: config.host.clone().unwrap_or_else(crate::daemon::hostname),
         daemon: Daemon {
             active_state: match d.active_state {
@@ -200,6 +222,23 @@ pub async fn gather(config: &Config, dirs: &Dirs) -> Report {
         services,
         ok,
     }
+}
+
+/// The host checks configured and those the daemon holds past a threshold.
+fn host_checks_report(config: &Config, state: &crate::state::State) -> Option<HostChecksReport> {
+    config.host_checks.as_ref().map(|h| HostChecksReport {
+        checks: crate::host_checks::checks(h).len(),
+        past: state
+            .host_checks
+            .iter()
+            .map(|(name, held)| HostCheckReport {
+                name: name.clone(),
+                level: held.level.word().into(),
+                since: crate::notify::report::utc(held.since_ms),
+                said: held.said.clone(),
+            })
+            .collect(),
+    })
 }
 
 /// One watched service: systemd's view (`st`), the daemon's saved state, the operator's pause
@@ -358,6 +397,7 @@ pub fn table(r: &Report) -> String {
     ];
     let rows = r.services.iter().map(service_row).collect();
     out.push_str(&crate::config::table::render(header, rows));
+    host_check_lines(&mut out, r.host_checks.as_ref());
     match &r.heartbeat {
         None => out.push_str("Heartbeat: no run yet\n"),
         Some(h) => {
@@ -416,6 +456,22 @@ fn daemon_lines(out: &mut String, r: &Report) {
     }
 }
 
+/// One line for the host checks when all are within their thresholds, else one per check past
+/// one.
+fn host_check_lines(out: &mut String, h: Option<&HostChecksReport>) {
+    let Some(h) = h else { return };
+    if h.past.is_empty() {
+        let _ = writeln!(out, "Host checks: all {} within their thresholds", h.checks);
+    }
+    for c in &h.past {
+        let _ = writeln!(
+            out,
+            "Host check {}: {} since {}: {}",
+            c.name, c.level, c.since, c.said
+        );
+    }
+}
+
 /// One service's row of the table.
 fn service_row(s: &ServiceReport) -> [String; 7] {
     let state = if s.sub_state.is_empty() {
@@ -468,6 +524,7 @@ mod tests {
                 outbox: Vec::new(),
             },
             services: Vec::new(),
+            host_checks: None,
             heartbeat: None,
             ok: true,
         }

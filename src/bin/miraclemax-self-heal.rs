@@ -182,6 +182,17 @@ fn check_config(cli: &Cli, config: &Config) -> anyhow::Result<()> {
             })?;
         }
     }
+    // A disk to watch that is not there would never be judged: refused here.
+    for d in config.host_checks.iter().flat_map(|h| &h.disks) {
+        miraclemax::probe::host::disk(&d.path).map_err(|e| {
+            anyhow!(
+                "{}: host_checks: disk '{}' cannot be measured on this host ({e}); give a path \
+                 that exists, like its mount point",
+                cli.host.config.display(),
+                d.path.display()
+            )
+        })?;
+    }
     if let Some(email) = &config.email {
         let host = config
             .host

@@ -15,6 +15,7 @@ mod error;
 #[cfg(test)]
 pub(crate) mod fake;
 mod grid;
+mod host_watch;
 mod look;
 mod persist;
 mod progress;
@@ -397,6 +398,8 @@ enum Job {
     Deliver(usize, String),
     /// Reads the operator's requests once per check interval.
     Requests,
+    /// Reads the host checks once per their interval.
+    HostChecks,
 }
 
 impl Job {
@@ -405,6 +408,7 @@ impl Job {
             Job::Worker(i) => sh.config.services[*i].name.to_string(),
             Job::Deliver(_, name) => name.clone(),
             Job::Requests => "operator requests".into(),
+            Job::HostChecks => "host checks".into(),
         }
     }
 }
@@ -445,6 +449,7 @@ impl Supervisor {
                 // future is larger than a worker's.
                 Job::Deliver(i, _) => Box::pin(deliver::run(sh, i, stop)).await,
                 Job::Requests => read_requests(sh, stop).await,
+                Job::HostChecks => host_watch::run(sh, stop).await,
             }
         });
         self.handles.insert(job.name(&self.shared), handle.clone());
@@ -673,6 +678,9 @@ fn start_generation(shared: &Arc<Shared>, stop: watch::Receiver<bool>, first: bo
         sup.spawn(Job::Deliver(i, route.task_name()), Duration::ZERO);
     }
     sup.spawn(Job::Requests, current.limits.check_interval);
+    if current.host_checks.is_some() {
+        sup.spawn(Job::HostChecks, Duration::ZERO);
+    }
     let status = format!("watching {} service(s)", current.services.len());
     let _ = sd_notify::notify(&[
         sd_notify::NotifyState::Ready,
@@ -780,6 +788,35 @@ fn touch_alive(dirs: &Dirs) {
     });
 }
 
+/// What the state holds of things no longer configured leaves it: services, channels, host
+/// checks. The others keep their history.
+fn prune(state: &mut State, config: &Config) {
+    state
+        .services
+        .retain(|name, _| config.service(name).is_some());
+    state
+        .blind_services
+        .retain(|name| config.service(name).is_some());
+    if state.blind_services.is_empty() {
+        (state.blind_since_ms, state.blind_error) = (None, None);
+    }
+    state
+        .channels_blocked
+        .retain(|name, _| config.channels.iter().any(|c| &c.name == name));
+    // A host check taken out of the configuration is no longer past anything.
+    let kept: Vec<String> = config
+        .host_checks
+        .as_ref()
+        .map(|h| {
+            crate::host_checks::checks(h)
+                .iter()
+                .map(|c| c.name())
+                .collect()
+        })
+        .unwrap_or_default();
+    state.host_checks.retain(|name, _| kept.contains(name));
+}
+
 fn build_shared(
     config: Config,
     system: &System,
@@ -807,19 +844,7 @@ fn build_shared(
     };
     state.daemon_pid = std::process::id();
     state.daemon_started_ms = started;
-    // Services no longer configured leave the state; the others keep their history.
-    state
-        .services
-        .retain(|name, _| config.service(name).is_some());
-    state
-        .blind_services
-        .retain(|name| config.service(name).is_some());
-    if state.blind_services.is_empty() {
-        (state.blind_since_ms, state.blind_error) = (None, None);
-    }
-    state
-        .channels_blocked
-        .retain(|name, _| config.channels.iter().any(|c| &c.name == name));
+    prune(&mut state, &config);
     let host = config.host.clone().unwrap_or_else(hostname);
     let outbox = Outbox::with_clock(&dirs.outbox(), system.clock.clone())?;
     let bus = Arc::new(Limited::new(system.units.clone(), bus::IN_FLIGHT));

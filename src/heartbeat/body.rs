@@ -67,6 +67,12 @@ pub fn render(
         };
         head.push_str(&format!("  {}: {}{crit}{own}\n", s.name, s.shown()));
     }
+    if !a.host_checks.is_empty() {
+        head.push_str("host checks past a threshold:\n");
+        for (name, held) in &a.host_checks {
+            head.push_str(&format!("  {name}: {} {}\n", held.level.word(), held.said));
+        }
+    }
     if events_newest_first.is_empty() {
         head.push_str("healing events since the last successful ping: none\n");
         return cut(head, limit);
@@ -211,6 +217,7 @@ mod tests {
         Assessment {
             systemd_error: None,
             unseen: vec![],
+            host_checks: vec![],
             vouched: true,
             daemon_ok: problems.is_empty(),
             problems,

@@ -57,6 +57,8 @@ pub struct Assessment {
     pub systemd_error: Option<String>,
     /// The services a live daemon says it cannot see (it is blind to them).
     pub unseen: Vec<String>,
+    /// Host checks past a threshold, by name, in the daemon's view (empty when it cannot vouch).
+    pub host_checks: Vec<(String, crate::host_checks::Held)>,
 }
 
 /// How old the daemon's stamp may be: three checks, and never less than a minute.
@@ -84,18 +86,11 @@ fn assess(config: &Config, dirs: &Dirs) -> Assessment {
     let control = Control::new(&dirs.root);
     let now_s = now_ms() / 1000;
     let vouched = daemon_ok && state_ok;
-    if vouched && let Some(since) = state.blind_since_ms {
-        let age = Duration::from_millis(now_ms().saturating_sub(since));
-        problems.push(format!(
-            "miraclemax-self-heal is blind: systemd has not answered about {} for {} ({})",
-            state.blind_services.join(", "),
-            human(age),
-            state.blind_error.as_deref().unwrap_or("no error recorded")
-        ));
-    }
-    if vouched {
-        problems.extend(reports_stuck(config, &state, dirs, now_ms()));
-    }
+    let host_checks = if vouched {
+        said_by_the_daemon(config, &state, dirs, &mut problems)
+    } else {
+        Vec::new()
+    };
     let unseen = if vouched && state.blind_since_ms.is_some() {
         state.blind_services.clone()
     } else {
@@ -144,7 +139,36 @@ fn assess(config: &Config, dirs: &Dirs) -> Assessment {
         services,
         systemd_error: None,
         unseen,
+        host_checks,
     }
+}
+
+/// The problems a live daemon's state tells of: it is blind, reports cannot leave, a host
+/// check is past its critical threshold (the server check fails until it is back under it).
+/// Returns the host checks past a threshold. (Stale figures of a dead daemon say nothing: that
+/// daemon is the problem then.)
+fn said_by_the_daemon(
+    config: &Config,
+    state: &crate::state::State,
+    dirs: &Dirs,
+    problems: &mut Vec<String>,
+) -> Vec<(String, crate::host_checks::Held)> {
+    if let Some(since) = state.blind_since_ms {
+        let age = Duration::from_millis(now_ms().saturating_sub(since));
+        problems.push(format!(
+            "miraclemax-self-heal is blind: systemd has not answered about {} for {} ({})",
+            state.blind_services.join(", "),
+            human(age),
+            state.blind_error.as_deref().unwrap_or("no error recorded")
+        ));
+    }
+    problems.extend(reports_stuck(config, state, dirs, now_ms()));
+    for (name, held) in &state.host_checks {
+        if held.level == crate::host_checks::Level::Critical {
+            problems.push(format!("host check {name} is CRITICAL: {}", held.said));
+        }
+    }
+    state.host_checks.clone().into_iter().collect()
 }
 
 /// [`assess`], and for the services the daemon cannot vouch for (all of them when it is not

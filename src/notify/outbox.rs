@@ -44,7 +44,8 @@ pub(crate) mod slow_disk;
 pub struct About {
     pub host: String,
     pub service: String,
-    /// `RESOLVED` or `FAILED`.
+    /// `RESOLVED` or `FAILED`; a host check's `WARNING`, `CRITICAL` or `RECOVERED` (its
+    /// `service` is then the check's name, `disk space on /var`).
     pub outcome: ReportOutcome,
 }
 
@@ -58,6 +59,10 @@ pub enum ReportOutcome {
     Failed,
     /// `test-notify`'s message.
     Test,
+    /// A host check past its warning threshold, past its critical one, or back under both.
+    Warning,
+    Critical,
+    Recovered,
 }
 
 impl ReportOutcome {
@@ -67,6 +72,9 @@ impl ReportOutcome {
             ReportOutcome::Resolved => "RESOLVED",
             ReportOutcome::Failed => "FAILED",
             ReportOutcome::Test => "TEST",
+            ReportOutcome::Warning => "WARNING",
+            ReportOutcome::Critical => "CRITICAL",
+            ReportOutcome::Recovered => "RECOVERED",
         }
     }
 
@@ -76,6 +84,9 @@ impl ReportOutcome {
             "RESOLVED" => ReportOutcome::Resolved,
             "FAILED" => ReportOutcome::Failed,
             "TEST" => ReportOutcome::Test,
+            "WARNING" => ReportOutcome::Warning,
+            "CRITICAL" => ReportOutcome::Critical,
+            "RECOVERED" => ReportOutcome::Recovered,
             _ => ReportOutcome::None,
         }
     }

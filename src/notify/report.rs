@@ -146,15 +146,7 @@ fn render_source(
     name: &str,
     source: &str,
 ) -> Result<Email, ReportError> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_syntax(
-        minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-            .expect("static syntax settings are valid"),
-    );
+    let mut env = environment();
     let err = |error| ReportError::Template {
         name: name.into(),
         error,
@@ -214,6 +206,26 @@ fn render_source(
             })
         })
         .map_err(err)?;
+    split_subject(&text, name)
+}
+
+/// The environment every report template renders in: undefined variables are errors, blocks
+/// take their line with them, the last newline is kept.
+pub(crate) fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+            .expect("static syntax settings are valid"),
+    );
+    env
+}
+
+/// A rendered template's `Subject: ...` line and the body after the blank line.
+pub(crate) fn split_subject(text: &str, name: &str) -> Result<Email, ReportError> {
     let (first, body) = text
         .split_once("\n\n")
         .ok_or(ReportError::NoSubject { name: name.into() })?;

@@ -5,6 +5,7 @@
 pub(crate) mod command;
 mod error;
 pub(crate) mod health;
+pub mod host;
 pub(crate) mod http;
 mod kernfs;
 pub(crate) mod port;

@@ -10,7 +10,8 @@
 //! alternate between Debian 12 and Debian 13.
 
 mod healer;
-mod lab;
+pub(crate) mod host;
+pub(crate) mod lab;
 mod layer1;
 mod layer2;
 mod reporting;
@@ -110,6 +111,7 @@ fn prepare(host: &mm_testbed::Host, i: usize) -> String {
             units.push(format!("{name}.service"));
         }
         services.push_str(rules::RULED);
+        host::mount_data(host);
     }
     if i == 1 {
         write("/etc/billing.conf", "port = 8091\n");
@@ -174,6 +176,10 @@ fn host_vars(host: &mm_testbed::Host, i: usize, services: &str) -> String {
         ));
     }
     match i {
+        0 => v.push_str(&format!(
+            "self_healing_host_checks: {}\n",
+            host::HOST_CHECKS
+        )),
         1 => v.push_str(
             "self_healing_limits: {check_interval: 2s, settle_time: 1s, heal_window: 60s}\n",
         ),
@@ -280,6 +286,7 @@ fn the_coverage_matrix_holds_on_real_hosts() {
                                 layer1::port_conflict(lab)?,
                                 rules::memory_leak(lab)?,
                                 rules::cpu_spin(lab)?,
+                                host::disk_full(lab)?,
                             ])
                         }),
                         1 => layer1::config_error(lab).and_then(|a| {

@@ -15,6 +15,7 @@ mod docs;
 mod drill_module;
 mod failure_modes;
 mod heartbeat_cron;
+mod host_checks;
 mod maintenance;
 mod metrics_textfile;
 mod mmctl;

@@ -23,6 +23,7 @@ pub const SPEC: Spec = Spec {
         Opt::list("protected_processes", Elements::Str).default(Default::EmptyList),
         Opt::bool("smtp_password").default(Default::Bool(false)),
         Opt::str("metrics_textfile").default(Default::Str("")),
+        Opt::dict("host_checks").default(Default::EmptyDict),
         Opt::dict("heartbeat"),
     ],
 };
@@ -58,6 +59,7 @@ pub fn run(args: &Args) -> Result<Map<String, Value>, ModuleError> {
         protected_processes: list("protected_processes"),
         smtp_password: args.bool("smtp_password")?.unwrap_or(false),
         metrics_textfile: args.str("metrics_textfile")?.unwrap_or_default(),
+        host_checks: args.value("host_checks").cloned().unwrap_or(Value::Null),
     };
     out.insert("content".into(), json!(agent_config(&vars)));
     Ok(out)

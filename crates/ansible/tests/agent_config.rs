@@ -54,6 +54,7 @@ fn documented_defaults_render_as_leaving_the_options_out_did() {
         protected_processes: Vec::new(),
         smtp_password: false,
         metrics_textfile: String::new(),
+        host_checks: Value::Null,
     });
     assert_eq!(bare, unset);
     let explicit = run(json!({
@@ -66,6 +67,7 @@ fn documented_defaults_render_as_leaving_the_options_out_did() {
         "protected_processes": [],
         "smtp_password": false,
         "metrics_textfile": "",
+        "host_checks": {},
     }))
     .unwrap();
     assert_eq!(bare, explicit);

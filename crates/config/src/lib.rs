@@ -13,6 +13,7 @@
 
 pub mod channels;
 mod fragments;
+pub mod host_checks;
 mod merge;
 mod metrics;
 mod model;
@@ -29,6 +30,7 @@ mod validate;
 
 pub use channels::{Channel, ChannelKind, ChatFlavor};
 pub use fragments::{BadFragment, Fragment};
+pub use host_checks::{Disk, HostChecks, Thresholds};
 pub use metrics::{DEBIAN_TEXTFILE_DIR, Metrics};
 pub use model::*;
 pub use private::not_private;

@@ -5,6 +5,7 @@
 //! own (so a type error still names its file and line) and records which file last set each
 //! key, so a validation problem can name the file that holds the offending key.
 
+use super::host_checks::RawHostChecks;
 use super::metrics::RawMetrics;
 use super::raw::*;
 use std::collections::BTreeMap;
@@ -83,7 +84,11 @@ macro_rules! merge_by_key {
 
 merge_by_key!(RawConfig {
     leaves: [host, ssh_target, monitored_services, protected_processes],
-    maps: [notifications, heartbeat, limits, metrics]
+    maps: [notifications, heartbeat, limits, metrics, host_checks]
+});
+merge_by_key!(RawHostChecks {
+    leaves: [interval, step, disks, memory, swap, pressure],
+    maps: []
 });
 merge_by_key!(RawMetrics {
     leaves: [textfile],

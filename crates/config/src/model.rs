@@ -27,6 +27,8 @@ pub struct Config {
     pub protected_processes: Vec<String>,
     /// The Prometheus textfile the daemon keeps; `None` (no `metrics.textfile`): none.
     pub metrics: Option<super::metrics::Metrics>,
+    /// Disks, memory, swap and pressure of the host itself; `None` (no `host_checks`): none.
+    pub host_checks: Option<super::host_checks::HostChecks>,
     /// The fragments merged over the main file, in the order applied
     /// (`config.d/50-heartbeat.yaml`).
     pub fragments: Vec<String>,

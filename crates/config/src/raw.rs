@@ -20,6 +20,7 @@ pub struct RawConfig {
     pub limits: Option<RawLimits>,
     pub protected_processes: Option<Vec<String>>,
     pub metrics: Option<super::metrics::RawMetrics>,
+    pub host_checks: Option<super::host_checks::RawHostChecks>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -118,6 +119,7 @@ pub const TOP_KEYS: &[&str] = &[
     "limits",
     "protected_processes",
     "metrics",
+    "host_checks",
 ];
 pub const SERVICE_KEYS: &[&str] = &[
     "name",

@@ -22,6 +22,8 @@ pub struct AgentVars {
     pub smtp_password: bool,
     /// `self_healing_metrics_textfile`: empty means no metrics file.
     pub metrics_textfile: String,
+    /// `self_healing_host_checks`: empty means none.
+    pub host_checks: Value,
 }
 
 /// Where the self_healing role installs `self_healing_smtp_password` (root-only).
@@ -79,6 +81,9 @@ pub fn agent_config(v: &AgentVars) -> String {
             "metrics: {{\"textfile\":{}}}\n",
             j(&Value::String(v.metrics_textfile.clone()))
         ));
+    }
+    if !empty(&v.host_checks) {
+        out.push_str(&format!("host_checks: {}\n", j(&v.host_checks)));
     }
     out
 }
@@ -247,5 +252,21 @@ mod tests {
             c.metrics.unwrap().textfile,
             Path::new("/var/lib/prometheus/node-exporter/miraclemax.prom")
         );
+    }
+
+    #[test]
+    fn host_checks_are_written_only_when_set_and_the_daemon_reads_them() {
+        let mut v = AgentVars {
+            host: "web1".into(),
+            host_checks: serde_json::json!({}),
+            ..AgentVars::default()
+        };
+        assert!(!agent_config(&v).contains("host_checks"));
+        v.host_checks = serde_json::json!({"disks": [{"path": "/"}], "memory": {"warn": "90%"}});
+        let text = agent_config(&v);
+        let c = crate::parse(&text, Path::new("config.yaml")).unwrap();
+        let h = c.host_checks.unwrap();
+        assert_eq!(h.disks[0].path, Path::new("/"));
+        assert_eq!(h.memory.unwrap().warn, Some(90.0));
     }
 }

@@ -76,6 +76,7 @@ pub fn config_summary(c: &Config) -> String {
         }
         None => out.push_str("heartbeat: off\n"),
     }
+    host_checks_line(&mut out, c.host_checks.as_ref());
     let l = &c.limits;
     let _ = writeln!(
         out,
@@ -83,4 +84,32 @@ pub fn config_summary(c: &Config) -> String {
         l.check_interval, l.failures_before_action, l.heal_attempts, l.heal_window
     );
     out
+}
+
+/// `host checks: disk /, disk /var, memory every 1m`, or off.
+fn host_checks_line(out: &mut String, h: Option<&crate::HostChecks>) {
+    let Some(h) = h else {
+        out.push_str("host checks: off\n");
+        return;
+    };
+    let mut parts: Vec<String> = h
+        .disks
+        .iter()
+        .map(|d| format!("disk {}", d.path.display()))
+        .collect();
+    for (name, t) in [
+        ("memory", h.memory),
+        ("swap", h.swap),
+        ("pressure", h.pressure),
+    ] {
+        if t.is_some() {
+            parts.push(name.into());
+        }
+    }
+    let _ = writeln!(
+        out,
+        "host checks: {} every {}",
+        parts.join(", "),
+        humantime::format_duration(h.interval)
+    );
 }

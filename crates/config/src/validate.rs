@@ -54,6 +54,11 @@ impl Problems {
         });
     }
 
+    /// How many problems were found so far.
+    pub(crate) fn len(&self) -> usize {
+        self.list.len()
+    }
+
     pub(crate) fn unknown_keys(&mut self, object: &str, unknown: &raw::Unknown, allowed: &[&str]) {
         for key in unknown.keys() {
             let hint = match closest(key, allowed) {
@@ -128,6 +133,11 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
             .flatten()
     });
 
+    p.section = "host_checks";
+    let host_checks = raw
+        .host_checks
+        .and_then(|h| crate::host_checks::validate(h, &mut p));
+
     if p.list.is_empty() {
         Ok(Config {
             host: raw.host,
@@ -139,6 +149,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
             limits,
             protected_processes,
             metrics,
+            host_checks,
             fragments: Vec::new(),
         })
     } else {

@@ -88,6 +88,7 @@ const VARS: &[(&str, &str)] = &[
     ("limits", "self_healing_limits"),
     ("protected_processes", "self_healing_protected_processes"),
     ("metrics", "self_healing_metrics_textfile"),
+    ("host_checks", "self_healing_host_checks"),
 ];
 
 /// The host's agent configuration text (`/etc/miraclemax/config.yaml`), or why it cannot be
@@ -131,6 +132,7 @@ pub fn agent_vars(hv: &HostVars, r: &Resolver) -> Result<AgentVars, Vec<Issue>> 
             .get("self_healing_metrics_textfile")
             .map(text)
             .unwrap_or_default(),
+        host_checks: r.get("self_healing_host_checks").unwrap_or(Value::Null),
     };
     if !issues.is_empty() {
         return Err(issues);
@@ -362,6 +364,7 @@ fn syntax_issue(hv: &HostVars, text: &str, message: &str) -> Issue {
         "limits" => "self_healing_limits",
         "protected_processes" => "self_healing_protected_processes",
         "metrics" => "self_healing_metrics_textfile",
+        "host_checks" => "self_healing_host_checks",
         "heartbeat" => "healthcheck_services",
         "host" => "self_healing_host_name",
         _ => "monitored_services",

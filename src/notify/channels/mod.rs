@@ -72,12 +72,12 @@ fn text(out: &Outgoing<'_>) -> String {
     format!("{}\n\n{}", out.email.subject, out.email.body)
 }
 
-/// A FAILED report (urgent): from what it is about, or for reports queued before that was
-/// recorded, from its subject.
+/// A FAILED report or a CRITICAL host check (urgent): from what it is about, or for reports
+/// queued before that was recorded, from its subject.
 fn failed(out: &Outgoing<'_>) -> bool {
     match out.about.outcome {
         ReportOutcome::None => out.email.subject.contains("FAILED"),
-        o => o == ReportOutcome::Failed,
+        o => o == ReportOutcome::Failed || o == ReportOutcome::Critical,
     }
 }
 
