@@ -1,5 +1,5 @@
 //! The rows of the host itself failing its services: a disk filling up. A small file system
-//! (a 10 MiB tmpfs at /srv/data) is watched by `host_checks` with a warning at 50 % and a
+//! (a 10 MiB tmpfs at /home/data) is watched by `host_checks` with a warning at 50 % and a
 //! critical threshold at 80 %; it is filled past each in turn, then freed.
 
 use super::lab::{Lab, TEST, line_of, secs};
@@ -7,11 +7,11 @@ use mm_testbed::anyhow::{Result, ensure};
 use mm_testbed::matrix::Row;
 use std::time::{Duration, Instant};
 
-pub const DATA: &str = "/srv/data";
+pub const DATA: &str = "/home/data";
 
 /// The host_checks section both the matrix's inventory and the focused test give.
 pub const HOST_CHECKS: &str =
-    "{interval: 2s, disks: [{path: /srv/data, space: {warn: 50%, critical: 80%}}]}";
+    "{interval: 2s, disks: [{path: /home/data, space: {warn: 50%, critical: 80%}}]}";
 
 /// Mounts the small file system the disk checks watch (before the deploy, whose
 /// `--check-config` refuses a path that is not there).
