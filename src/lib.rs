@@ -5,6 +5,7 @@
 //! the controller (`mmctl`) and the test infrastructure are crates of their own under `crates/`.
 
 mod backoff;
+pub mod certificates;
 pub mod cli;
 /// The configuration model is its own portable crate, shared with mmctl; the host core reads it
 /// as `crate::config`.

@@ -23,6 +23,9 @@ pub struct ServiceState {
     pub last_probe: Option<String>,
     /// Since when the looks have found that (written when it changes, not at every look).
     pub last_probe_ms: u64,
+    /// Its TLS certificate as last read (services with a `domain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<Box<crate::certificates::Seen>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Hash)]

@@ -140,6 +140,9 @@ pub struct ServiceReport {
     pub paused_until: Option<String>,
     pub heals_24h: usize,
     pub last_incident: Option<IncidentReport>,
+    /// Its TLS certificate as last read: `valid until 2027-02-01 10:00:00 UTC (serial AB12,
+    /// R11)`, `EXPIRING ...`, `EXPIRED ...`, `not read: ...`; `None` before the first read.
+    pub certificate: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -296,6 +299,33 @@ fn service_report(
             .filter(|e| e.service == svc.name.as_str() && e.event == "resolved")
             .count(),
         last_incident: last,
+        certificate: saved.certificate.as_deref().map(certificate_line),
+    }
+}
+
+/// A certificate as status shows it.
+fn certificate_line(c: &crate::certificates::Seen) -> String {
+    let state = if c.expired {
+        "EXPIRED "
+    } else if c.warned {
+        "EXPIRING "
+    } else {
+        ""
+    };
+    let known = format!(
+        "{state}valid until {} (serial {}{})",
+        crate::notify::report::utc(c.not_after_ms),
+        c.serial,
+        if c.issuer.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", c.issuer)
+        }
+    );
+    match (&c.error, c.serial.is_empty()) {
+        (Some(e), true) => format!("not read: {e}"),
+        (Some(e), false) => format!("{known}; last read failed: {e}"),
+        (None, _) => known,
     }
 }
 
@@ -398,6 +428,11 @@ pub fn table(r: &Report) -> String {
     let rows = r.services.iter().map(service_row).collect();
     out.push_str(&crate::config::table::render(header, rows));
     host_check_lines(&mut out, r.host_checks.as_ref());
+    for s in &r.services {
+        if let Some(c) = s.certificate.as_deref().filter(|c| c.starts_with("EXPIR")) {
+            let _ = writeln!(out, "Certificate of {}: {c}", s.name);
+        }
+    }
     match &r.heartbeat {
         None => out.push_str("Heartbeat: no run yet\n"),
         Some(h) => {

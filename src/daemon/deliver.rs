@@ -153,3 +153,46 @@ pub(super) fn routes(
     }
     Ok(out)
 }
+
+impl Shared {
+    /// Renders a report about no incident (a host check, a certificate) and queues it on every
+    /// route. With no route configured nothing is rendered (the journal has it); a report that
+    /// cannot be rendered is logged.
+    pub(crate) async fn report(
+        &self,
+        id: &str,
+        about: &crate::notify::outbox::About,
+        render: impl FnOnce()
+            -> Result<crate::notify::report::Email, crate::notify::report::ReportError>,
+    ) {
+        if self.routes.is_empty() {
+            return;
+        }
+        match render() {
+            Ok(email) => self.queue_everywhere(id, &email, about).await,
+            Err(e) => tracing::error!("cannot render report {id}: {e}"),
+        }
+    }
+
+    /// Queues a report on every route and wakes each route's task; a queue that cannot be
+    /// written is logged and does not stop the next.
+    async fn queue_everywhere(
+        &self,
+        id: &str,
+        email: &crate::notify::report::Email,
+        about: &crate::notify::outbox::About,
+    ) {
+        for route in &self.routes {
+            let queued = route
+                .outbox
+                .queue(id.to_string(), email.clone(), about.clone());
+            match queued.await {
+                Ok(_) => route.wakeup.notify_one(),
+                Err(e) => {
+                    tracing::error!("cannot queue report {id} for {}: {e}", route.task_name());
+                }
+            }
+        }
+        self.count_outbox().await;
+    }
+}

@@ -116,7 +116,7 @@ async fn judged(sh: &Shared, cfg: &HostChecks, check: &Check, r: &read::Reading)
             result: said.word().to_lowercase(),
             message,
         });
-        queue(sh, &said).await;
+        sh.report(&said.id(), &said.about(), || render(&said)).await;
     }
     sh.update(|st| match verdict.next {
         Some(held) => {
@@ -126,34 +126,4 @@ async fn judged(sh: &Shared, cfg: &HostChecks, check: &Check, r: &read::Reading)
             st.host_checks.remove(&name);
         }
     });
-}
-
-/// Queues the report on every route (none configured: the journal has it).
-async fn queue(sh: &Shared, said: &Said<'_>) {
-    if sh.routes.is_empty() {
-        return;
-    }
-    let email = match render(said) {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!("cannot render the report for {}: {e}", said.check.name());
-            return;
-        }
-    };
-    let (id, about) = (said.id(), said.about());
-    for route in &sh.routes {
-        match route
-            .outbox
-            .queue(id.clone(), email.clone(), about.clone())
-            .await
-        {
-            Ok(_) => route.wakeup.notify_one(),
-            Err(e) => tracing::error!(
-                "cannot queue the report for {} for {}: {e}",
-                said.check.name(),
-                route.task_name()
-            ),
-        }
-    }
-    sh.count_outbox().await;
 }

@@ -9,6 +9,7 @@
 //! stream of `Request`s it is given, so tests run it on a fake systemd without signals.
 
 pub(crate) mod bus;
+mod cert_watch;
 pub mod control;
 mod deliver;
 mod error;
@@ -400,6 +401,8 @@ enum Job {
     Requests,
     /// Reads the host checks once per their interval.
     HostChecks,
+    /// Reads the services' certificates when due.
+    Certificates,
 }
 
 impl Job {
@@ -409,6 +412,7 @@ impl Job {
             Job::Deliver(_, name) => name.clone(),
             Job::Requests => "operator requests".into(),
             Job::HostChecks => "host checks".into(),
+            Job::Certificates => "certificates".into(),
         }
     }
 }
@@ -450,6 +454,7 @@ impl Supervisor {
                 Job::Deliver(i, _) => Box::pin(deliver::run(sh, i, stop)).await,
                 Job::Requests => read_requests(sh, stop).await,
                 Job::HostChecks => host_watch::run(sh, stop).await,
+                Job::Certificates => cert_watch::run(sh, stop).await,
             }
         });
         self.handles.insert(job.name(&self.shared), handle.clone());
@@ -680,6 +685,9 @@ fn start_generation(shared: &Arc<Shared>, stop: watch::Receiver<bool>, first: bo
     sup.spawn(Job::Requests, current.limits.check_interval);
     if current.host_checks.is_some() {
         sup.spawn(Job::HostChecks, Duration::ZERO);
+    }
+    if current.services.iter().any(|s| s.certificate.is_some()) {
+        sup.spawn(Job::Certificates, Duration::ZERO);
     }
     let status = format!("watching {} service(s)", current.services.len());
     let _ = sd_notify::notify(&[

@@ -3,7 +3,7 @@
 
 use super::{Change, Check, Held, Kind, Level};
 use crate::notify::outbox::{About, ReportOutcome};
-use crate::notify::report::{Email, ReportError, environment, split_subject, utc};
+use crate::notify::report::{Email, ReportError, render_builtin, utc};
 use minijinja::context;
 
 const TEMPLATE: &str = include_str!("../../templates/email/host_check.txt.j2");
@@ -111,36 +111,28 @@ fn manual(check: &Check, ssh_target: &str) -> Vec<String> {
 }
 
 pub fn render(s: &Said) -> Result<Email, ReportError> {
-    let err = |error| ReportError::Template {
-        name: NAME.into(),
-        error,
-    };
-    let mut env = environment();
-    env.add_template(NAME, TEMPLATE).map_err(err)?;
     let since = s.before.or(s.after).map_or(s.now_ms, |h| h.since_ms);
     let worst = s.before.map_or(0, |h| h.worst);
-    let text = env
-        .get_template(NAME)
-        .and_then(|t| {
-            t.render(context! {
-                icon => match s.word() {
-                    "RECOVERED" => "✅",
-                    "CRITICAL" => "🔴",
-                    _ => "⚠️",
-                },
-                word => s.word(),
-                host => s.host,
-                check => s.check.name(),
-                headline => s.headline(),
-                said => s.now_line,
-                recovered => s.change == Change::Recovered,
-                since => utc(since),
-                now => utc(s.now_ms),
-                worst => format!("{:.1}", f64::from(worst) / 10.0),
-                step => super::read::number(s.step),
-                manual => manual(s.check, s.ssh_target),
-            })
-        })
-        .map_err(err)?;
-    split_subject(&text, NAME)
+    render_builtin(
+        NAME,
+        TEMPLATE,
+        context! {
+            icon => match s.word() {
+                "RECOVERED" => "✅",
+                "CRITICAL" => "🔴",
+                _ => "⚠️",
+            },
+            word => s.word(),
+            host => s.host,
+            check => s.check.name(),
+            headline => s.headline(),
+            said => s.now_line,
+            recovered => s.change == Change::Recovered,
+            since => utc(since),
+            now => utc(s.now_ms),
+            worst => format!("{:.1}", f64::from(worst) / 10.0),
+            step => super::read::number(s.step),
+            manual => manual(s.check, s.ssh_target),
+        },
+    )
 }

@@ -151,3 +151,77 @@ fn a_disk_is_two_checks_and_the_rest_follow_in_order() {
         ]
     );
 }
+
+#[test]
+fn the_reports_say_the_figure_the_thresholds_what_to_run_and_when_you_hear_again() {
+    use super::report::{Said, render};
+    let check = Check {
+        kind: Kind::Space("/var".into()),
+        thresholds: T,
+    };
+    let line = "96.0 % used (9.6 GiB used, 0.4 GiB free; warning at 85 %, critical at 95 %)";
+    let warned = judge(None, 90.0, &T, 5.0, || "x".into(), 1_000);
+    let crossed = judge(verdict_next(&warned), 96.0, &T, 5.0, || line.into(), 61_000);
+    let said = Said {
+        host: "web1",
+        ssh_target: "admin@web1",
+        check: &check,
+        change: crossed.report.unwrap(),
+        before: verdict_next(&warned),
+        after: crossed.next.as_ref(),
+        now_line: line,
+        step: 5.0,
+        now_ms: 61_000,
+    };
+    let e = render(&said).unwrap();
+    assert_eq!(
+        e.subject,
+        "🔴 MiracleMax: web1: disk space on /var - CRITICAL"
+    );
+    for expected in [
+        "Check: disk space on /var\nHost: web1\n🔴 CRITICAL: past its critical threshold of 95 %\n",
+        &format!("NOW: {line}\n"),
+        "SINCE: 1970-01-01 00:00:01 UTC\n",
+        "You hear of this check again when it recovers or worsens by 5 more points.",
+        "the heartbeat tells Healthchecks this server is failing (/fail)",
+        "1. SSH to server: ssh admin@web1\n2. See what takes the space: du -xh --max-depth=2 /var | sort -h | tail -20\n",
+    ] {
+        assert!(e.body.contains(expected), "{expected}\n---\n{}", e.body);
+    }
+    assert_eq!(said.about().outcome.as_str(), "CRITICAL");
+    assert_eq!(said.id(), "host-disk-space-on--var-1000-critical-960");
+
+    let back = judge(
+        crossed.next.as_ref(),
+        40.0,
+        &T,
+        5.0,
+        || "40.0 % used".into(),
+        121_000,
+    );
+    let said = Said {
+        change: back.report.unwrap(),
+        before: crossed.next.as_ref(),
+        after: None,
+        now_line: "40.0 % used (...)",
+        now_ms: 121_000,
+        ..said
+    };
+    let e = render(&said).unwrap();
+    assert_eq!(
+        e.subject,
+        "✅ MiracleMax: web1: disk space on /var - RECOVERED"
+    );
+    assert!(
+        e.body.contains(
+            "It was past a threshold from 1970-01-01 00:00:01 UTC to 1970-01-01 00:02:01 UTC, at most 96.0 %."
+        ),
+        "{}",
+        e.body
+    );
+    assert!(!e.body.contains("WHAT TO DO"), "{}", e.body);
+}
+
+fn verdict_next(v: &Verdict) -> Option<&Held> {
+    v.next.as_ref()
+}

@@ -209,6 +209,25 @@ fn render_source(
     split_subject(&text, name)
 }
 
+/// Renders a built-in template (a host check's, a certificate's report) with `ctx`.
+pub(crate) fn render_builtin(
+    name: &str,
+    source: &str,
+    ctx: minijinja::Value,
+) -> Result<Email, ReportError> {
+    let err = |error| ReportError::Template {
+        name: name.into(),
+        error,
+    };
+    let mut env = environment();
+    env.add_template(name, source).map_err(err)?;
+    let text = env
+        .get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map_err(err)?;
+    split_subject(&text, name)
+}
+
 /// The environment every report template renders in: undefined variables are errors, blocks
 /// take their line with them, the last newline is kept.
 pub(crate) fn environment() -> Environment<'static> {

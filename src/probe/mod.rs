@@ -2,6 +2,7 @@
 //! expected status, does a check command exit 0. Each probe has a timeout and reports what it saw, for decisions and reports.
 //! The daemon reads the process table through `procs::Processes`, so tests can fake it.
 
+pub mod certificate;
 pub(crate) mod command;
 mod error;
 pub(crate) mod health;
@@ -10,6 +11,8 @@ pub(crate) mod http;
 mod kernfs;
 pub(crate) mod port;
 mod sockets;
+#[cfg(test)]
+mod test_tls;
 pub(crate) mod usage;
 pub use error::{CaFileError, CommandError, ProbeError};
 // Public for `procs::alive`, which the test infrastructure uses too.

@@ -9,6 +9,7 @@
 //! the secrets (SMTP password, API key, the ping URLs' keys): none may appear. The hosts
 //! alternate between Debian 12 and Debian 13.
 
+pub(crate) mod certs;
 mod healer;
 pub(crate) mod host;
 pub(crate) mod lab;
@@ -130,6 +131,8 @@ fn prepare(host: &mm_testbed::Host, i: usize) -> String {
             .unwrap();
         units.push("queue.service".into());
         services.push_str(rules::CHECKED);
+        certs::install(host);
+        services.push_str(certs::SERVICES);
         // Critical: while it is FAILED the heartbeat escalates it.
         services.push_str(
             "  - {name: billing, port: 8091, healing_strategies: [service_restart, reset_failed]}\n",
@@ -296,6 +299,7 @@ fn the_coverage_matrix_holds_on_real_hosts() {
                                 layer1::incidents_at_once(lab)?,
                             ];
                             rows.extend(rules::check_command(lab)?);
+                            rows.push(certs::certificate_expiring(lab)?);
                             Ok(rows)
                         }),
                         2 => healer::self_heal_bug(lab).map(|r| vec![r]),

@@ -48,14 +48,7 @@ fn a_disk_filled_past_each_threshold_and_freed_is_reported_once_each_and_fails_t
                     hc: &hc,
                     host,
                 };
-                let row = disk_full(&lab).unwrap_or_else(|e| {
-                    panic!(
-                        "{}: {e:#}\n{}",
-                        lab.name(),
-                        lab.ssh(&["journalctl", "-t", "miraclemax-self-heal", "-n", "40"])
-                            .unwrap_or_default()
-                    )
-                });
+                let row = lab.or_journal(disk_full(&lab));
                 assert_eq!(row.id, "17-disk-full");
             });
         }

@@ -8,6 +8,7 @@ mod support;
 
 mod ansible_deploy;
 mod ansible_lint;
+mod certificates;
 mod channels;
 mod check_commands;
 mod collection;

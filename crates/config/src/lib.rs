@@ -11,6 +11,7 @@
 //! whole on any bad file, so nothing acts on a configuration that has not passed validation
 //! and a typo can never reach systemd or a shell.
 
+pub mod certificate;
 pub mod channels;
 mod fragments;
 pub mod host_checks;
@@ -28,6 +29,7 @@ pub mod summary;
 pub mod table;
 mod validate;
 
+pub use certificate::CertificateCheck;
 pub use channels::{Channel, ChannelKind, ChatFlavor};
 pub use fragments::{BadFragment, Fragment};
 pub use host_checks::{Disk, HostChecks, Thresholds};

@@ -57,6 +57,9 @@ pub struct Service {
     pub depends_on: Vec<UnitName>,
     /// Resource rules read from the unit's cgroup at each look; `None`: none.
     pub limits: Option<super::resources::ResourceRules>,
+    /// Where its TLS certificate is read once a day; `None`: not read (no domain, or
+    /// `certificate: false`).
+    pub certificate: Option<super::certificate::CertificateCheck>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -36,6 +36,7 @@ pub struct RawService {
     pub healing_strategies: Option<Vec<String>>,
     pub depends_on: Option<Vec<String>>,
     pub limits: Option<super::resources::RawResourceRules>,
+    pub certificate: Option<super::certificate::RawCertificate>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -131,6 +132,7 @@ pub const SERVICE_KEYS: &[&str] = &[
     "healing_strategies",
     "depends_on",
     "limits",
+    "certificate",
 ];
 pub const HEALTH_KEYS: &[&str] = &[
     "url",

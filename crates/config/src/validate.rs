@@ -221,6 +221,7 @@ fn services(raw: Vec<RawService>, limits: &Limits, p: &mut Problems) -> Vec<Serv
         let limits = s
             .limits
             .and_then(|raw| service_limits(raw, unit.as_ref()?, &object, p));
+        let certificate = service_certificate(s.certificate, s.domain.as_deref(), &object, p);
 
         if let Some(unit) = unit {
             out.push(Service {
@@ -233,6 +234,7 @@ fn services(raw: Vec<RawService>, limits: &Limits, p: &mut Problems) -> Vec<Serv
                 healing_strategies,
                 depends_on,
                 limits,
+                certificate,
             });
         }
     }
@@ -266,6 +268,23 @@ fn service_limits(
     super::resources::check(raw, unit.as_str())
         .map_err(|e| p.add(object, e.to_string()))
         .ok()
+}
+
+/// A service's certificate check (on by default for a service with a domain).
+fn service_certificate(
+    raw: Option<super::certificate::RawCertificate>,
+    domain: Option<&str>,
+    object: &str,
+    p: &mut Problems,
+) -> Option<super::certificate::CertificateCheck> {
+    if let Some(super::certificate::RawCertificate::Map(m)) = &raw {
+        let keys = super::certificate::CERTIFICATE_KEYS;
+        p.unknown_keys(&format!("{object} certificate"), &m.unknown, keys);
+    }
+    super::certificate::check(raw, domain)
+        .map_err(|e| p.add(object, e.to_string()))
+        .ok()
+        .flatten()
 }
 
 /// A service's `port`, when it is one.

@@ -146,6 +146,8 @@ enum Cmd {
         #[command(flatten)]
         limits: LimitArgs,
         #[command(flatten)]
+        certificate: CertificateArgs,
+        #[command(flatten)]
         place: Where,
         /// Print the change as a unified diff and write nothing.
         #[arg(long)]
@@ -450,6 +452,38 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// add-service's certificate flags, written as the service's `certificate`.
+#[derive(clap::Args, Debug)]
+struct CertificateArgs {
+    /// Read its domain's TLS certificate from 127.0.0.1:PORT instead of 443 (a service
+    /// with a domain has its certificate's expiry watched).
+    #[arg(long, value_name = "PORT", requires = "domain", conflicts_with = "no_certificate", value_parser = clap::value_parser!(u16).range(1..))]
+    certificate_port: Option<u16>,
+    /// Warn this many days before its certificate expires instead of 14.
+    #[arg(long, value_name = "DAYS", requires = "domain", conflicts_with = "no_certificate", value_parser = clap::value_parser!(u32).range(1..=365))]
+    certificate_warn_days: Option<u32>,
+    /// Do not watch its TLS certificate.
+    #[arg(long)]
+    no_certificate: bool,
+}
+
+impl CertificateArgs {
+    /// The `certificate` key; `None`: not written (the default applies).
+    fn entry(&self) -> Option<serde_json::Value> {
+        if self.no_certificate {
+            return Some(serde_json::Value::Bool(false));
+        }
+        let mut m = serde_json::Map::new();
+        if let Some(p) = self.certificate_port {
+            m.insert("port".into(), p.into());
+        }
+        if let Some(d) = self.certificate_warn_days {
+            m.insert("warn_days".into(), d.into());
+        }
+        (!m.is_empty()).then_some(serde_json::Value::Object(m))
+    }
+}
+
 /// `--check-command "PROGRAM ARG..."` as its argv: split as a shell splits words (quotes keep an
 /// argument together), then run with no shell.
 fn split_command(line: &str) -> anyhow::Result<Vec<String>> {
@@ -507,6 +541,7 @@ fn on_inventory(cmd: Cmd, args: &InventoryArgs) -> anyhow::Result<ExitCode> {
             health_url,
             check_command,
             check_user,
+            certificate,
             critical,
             no_critical,
             strategies,
@@ -525,6 +560,7 @@ fn on_inventory(cmd: Cmd, args: &InventoryArgs) -> anyhow::Result<ExitCode> {
                 health_url,
                 check_command: check_command.as_deref().map(split_command).transpose()?,
                 check_user,
+                certificate: certificate.entry(),
                 critical: (critical || no_critical).then_some(critical),
                 strategies,
                 depends_on,

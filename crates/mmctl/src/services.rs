@@ -50,6 +50,8 @@ pub struct NewService {
     /// The check command's argv, and the user it runs as.
     pub check_command: Option<Vec<String>>,
     pub check_user: Option<String>,
+    /// The `certificate` key: `false`, or `{port, warn_days}`; `None`: left to the default.
+    pub certificate: Option<Value>,
     pub critical: Option<bool>,
     pub strategies: Vec<String>,
     pub depends_on: Vec<String>,
@@ -163,6 +165,9 @@ fn entry(s: &NewService) -> Entry {
     }
     if let Some(limits) = s.limits.mapping() {
         m.push(("limits".into(), limits));
+    }
+    if let Some(c) = &s.certificate {
+        m.push(("certificate".into(), c.clone()));
     }
     Entry::Map(m)
 }

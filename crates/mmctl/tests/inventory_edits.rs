@@ -543,6 +543,67 @@ fn resource_limits_are_written_as_the_services_limits_mapping() {
 }
 
 #[test]
+fn certificate_flags_are_written_as_the_services_certificate_key() {
+    let dir = fixture();
+    let before = files(dir.path());
+    let add = |args: &[&str]| {
+        let mut all = vec!["add-service"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--host", "db1"]);
+        mmctl(dir.path(), &all)
+    };
+    let out = add(&[
+        "shop",
+        "--port",
+        "8088",
+        "--domain",
+        "shop.example.org",
+        "--certificate-port",
+        "8443",
+        "--certificate-warn-days",
+        "21",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = add(&[
+        "intranet",
+        "--port",
+        "8089",
+        "--domain",
+        "wiki.lan.example.org",
+        "--no-certificate",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let after = files(dir.path());
+    let file = PathBuf::from("host_vars/db1.yml");
+    assert_eq!(
+        added(&before[&file], &after[&file]),
+        [
+            "- name: shop",
+            "port: 8088",
+            "domain: shop.example.org",
+            "certificate:",
+            "port: 8443",
+            "warn_days: 21",
+            "- name: intranet",
+            "port: 8089",
+            "domain: wiki.lan.example.org",
+            "certificate: false",
+        ],
+        "{}",
+        after[&file]
+    );
+    // A certificate needs the domain it is for: refused before anything is read.
+    let out = add(&["x", "--port", "1", "--certificate-port", "8443"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--domain"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(files(dir.path()), after);
+}
+
+#[test]
 fn a_check_command_is_written_as_an_argv_list_split_like_shell_words_and_checked() {
     let dir = fixture();
     let before = files(dir.path());

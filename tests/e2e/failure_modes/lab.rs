@@ -108,6 +108,19 @@ impl Lab<'_> {
             .unwrap_or_default()
     }
 
+    /// `r`'s value, or a panic with the error and the end of the daemon's journal (for the
+    /// focused tests that run one scenario on their own hosts).
+    pub fn or_journal<T>(&self, r: Result<T>) -> T {
+        r.unwrap_or_else(|e| {
+            panic!(
+                "{}: {e:#}\n{}",
+                self.name(),
+                self.ssh(&["journalctl", "-t", "miraclemax-self-heal", "-n", "40"])
+                    .unwrap_or_default()
+            )
+        })
+    }
+
     pub fn flips(&self) -> usize {
         self.hc
             .flips()

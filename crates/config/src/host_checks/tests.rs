@@ -2,13 +2,12 @@ use super::{DISK_DEFAULT, Disk, HostChecks, Thresholds};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-fn parse(section: &str) -> Result<Option<HostChecks>, String> {
+fn parse(section: &str) -> Result<Option<HostChecks>, crate::ConfigError> {
     crate::parse(
         &format!("monitored_services: []\n{section}"),
         Path::new("config.yaml"),
     )
     .map(|c| c.host_checks)
-    .map_err(|e| e.to_string())
 }
 
 #[test]
@@ -96,7 +95,7 @@ fn nonsense_is_refused_naming_the_key_and_the_fix() {
         ),
         ("host_checks: {step: 0%}", "step 0% must be above 0"),
     ] {
-        let e = parse(&format!("{section}\n")).unwrap_err();
+        let e = parse(&format!("{section}\n")).unwrap_err().to_string();
         assert!(e.contains(says), "{section}: {e}");
         assert!(e.contains("config.yaml"), "{section}: {e}");
     }
