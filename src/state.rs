@@ -23,6 +23,10 @@ pub struct ServiceState {
     pub last_probe: Option<String>,
     /// Since when the looks have found that (written when it changes, not at every look).
     pub last_probe_ms: u64,
+    /// Since when it has been over its resource rules, reported and not acted on (their
+    /// `action: alert`); `None` while within them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_limits_ms: Option<u64>,
     /// Its TLS certificate as last read (services with a `domain`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<Box<crate::certificates::Seen>>,

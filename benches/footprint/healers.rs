@@ -139,14 +139,19 @@ impl Healer<'_> {
                  start program = \"/usr/bin/systemctl start {u}\"\n  \
                  stop program = \"/usr/bin/systemctl stop {u}\"\n  {probe}\n"
             ));
-            if s.checks {
-                // The same rules as MiracleMax's RULES, and the same program, run every cycle.
-                conf.push_str(&format!(
+            if s.rules || s.checks {
+                // The same rules as MiracleMax's RULES.
+                conf.push_str(
                     "  if totalmem > 1 GB for 3 cycles then restart\n  \
                      if totalcpu > 90% for 3 cycles then restart\n  \
                      if threads > 500 for 3 cycles then restart\n  \
-                     if filedescriptors > 2000 for 3 cycles then restart\n\
-                     check program fp{i}-check with path \"{CHECK_PROGRAM}\"\n  \
+                     if filedescriptors > 2000 for 3 cycles then restart\n",
+                );
+            }
+            if s.checks {
+                // The same program, run every cycle.
+                conf.push_str(&format!(
+                    "check program fp{i}-check with path \"{CHECK_PROGRAM}\"\n  \
                      if status != 0 then exec \"/usr/bin/systemctl restart {u}\"\n"
                 ));
             }

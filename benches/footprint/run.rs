@@ -63,8 +63,8 @@ fn phases(kind: Kind) -> Vec<Phase> {
         v.push(p(50, 10, true, HTTP_10, false));
         v.push(p(50, 10, true, HTTP_10_PROCS, true));
         v.push(p(50, 10, true, HTTP_10_CHANNELS, false));
-        v.push(p(50, 10, true, HTTP_10_RULES, false));
     }
+    v.push(p(50, 10, true, HTTP_10_RULES, false));
     v.push(p(50, 10, false, CHECKS_10, false));
     v.push(p(500, 30, false, PORT_30, false));
     v

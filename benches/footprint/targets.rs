@@ -161,7 +161,8 @@ pub fn evaluate(figures: &[Value]) -> Vec<Value> {
 
     out.push(channels_at_rest(figures));
     out.push(rules_at_rest(figures, http));
-    out.extend(checks_at_rest(figures));
+    out.extend(beside_monit(figures, CHECKS_10));
+    out.extend(beside_monit(figures, HTTP_10_RULES));
 
     for (what, label) in [
         ("`kill -9` of one: detection", "kill -9"),
@@ -353,15 +354,21 @@ fn rules_at_rest(figures: &[Value], http: Option<f64>) -> Value {
     )
 }
 
-/// A check command and resource rules on every service, side by side with Monit doing the
-/// same (`check program` with the same program, `totalmem`, `totalcpu`, `threads` and
-/// `filedescriptors` rules): MiracleMax's idle CPU and memory not above Monit's.
-fn checks_at_rest(figures: &[Value]) -> Vec<Value> {
+/// Resource rules on every service (`label`: with a check command too, or with HTTP probes),
+/// side by side with Monit doing the same (`totalmem`, `totalcpu`, `threads` and
+/// `filedescriptors` rules, and `check program` with the same program or `protocol http`):
+/// MiracleMax's idle CPU and memory not above Monit's.
+fn beside_monit(figures: &[Value], label: &str) -> Vec<Value> {
+    let what_runs = if label == CHECKS_10 {
+        "the check command run and reaped, the rules' figures read"
+    } else {
+        "the HTTP probe, the rules' figures read"
+    };
     [("idle CPU", "%"), ("VmRSS at rest", "MiB")]
         .into_iter()
         .map(|(what, unit)| {
-            let text = format!("MiracleMax {what} not above Monit's, 50 services, {CHECKS_10}");
-            let f = find(figures, what, 50, CHECKS_10);
+            let text = format!("MiracleMax {what} not above Monit's, 50 services, {label}");
+            let f = find(figures, what, 50, label);
             match (median(f, "miraclemax"), median(f, "monit")) {
                 (Some(mm), Some(monit)) => with_why(
                     target(
@@ -372,8 +379,8 @@ fn checks_at_rest(figures: &[Value]) -> Vec<Value> {
                     ),
                     (what == "idle CPU").then(|| {
                         format!(
-                            "{:.2} ms of CPU per look (the check command run and reaped, the \
-                             rules' figures read) against Monit's {:.2} ms per check",
+                            "{:.2} ms of CPU per look ({what_runs}) against Monit's {:.2} ms \
+                             per check",
                             per_look(mm, 50, 10.0),
                             per_look(monit, 50, 10.0)
                         )

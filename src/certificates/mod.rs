@@ -59,6 +59,12 @@ pub fn next_read_ms(seen: Option<&Seen>) -> u64 {
     }
 }
 
+/// Whether a read is due at `now_ms`: its time has come, or the clock was set back past the
+/// last read (which would otherwise wait for the clock to catch up).
+pub fn due(seen: Option<&Seen>, now_ms: u64) -> bool {
+    next_read_ms(seen) <= now_ms || seen.is_some_and(|s| s.read_ms > now_ms)
+}
+
 /// A certificate read at `now_ms`, judged against what was seen before: the new entry and
 /// what to report.
 pub fn judge(

@@ -58,6 +58,10 @@ fn a_failed_read_keeps_what_was_known_and_is_retried_a_day_later() {
     let (back, n) = judge(Some(&f), &served("AB", 3.0), 14, NOW + DAY_MS);
     assert_eq!(n, None);
     assert_eq!(back.error, None);
+    assert!(!due(Some(&back), NOW + DAY_MS + 1));
+    assert!(due(Some(&back), NOW + 2 * DAY_MS));
+    // The clock set back past the last read: read again rather than wait for it.
+    assert!(due(Some(&back), NOW));
     let never = failed(None, "refused".into(), NOW);
     assert_eq!(next_read_ms(Some(&never)), NOW + DAY_MS);
     assert_eq!(next_read_ms(None), 0);

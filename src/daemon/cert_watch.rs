@@ -6,7 +6,7 @@
 
 use super::Shared;
 use crate::certificates::report::{Said, render};
-use crate::certificates::{Notice, Seen, failed, judge, next_read_ms};
+use crate::certificates::{Notice, Seen, due, failed, judge, next_read_ms};
 use crate::config::Service;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +29,7 @@ pub(super) async fn run(sh: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         let mut next = u64::MAX;
         for svc in &services {
             let now = sh.ctx.clock.now_ms();
-            if next_read_ms(seen(&sh, svc).as_ref()) <= now {
+            if due(seen(&sh, svc).as_ref(), now) {
                 read_one(&sh, svc).await;
             }
             next = next.min(next_read_ms(seen(&sh, svc).as_ref()));

@@ -7,6 +7,7 @@
 
 use super::Shared;
 use super::bus::{CallError, STATUS_ATTEMPTS, retry_pause};
+use crate::config::resources::RuleAction;
 use crate::config::{ResourceRules, Service};
 use crate::heal::cause::Finding;
 use crate::heal::ladder::describe_status;
@@ -120,7 +121,60 @@ async fn judge_rules(
         _ => None,
     };
     known.cpu = usage.cpu_usec.map(|usec| (usec, now));
-    let unread = rules::unread(rules, &usage);
+    say_unjudged(svc, rules, &usage, known, look);
+    let crossed = rules::crossed(rules, &usage, cpu);
+    let alert = rules.action == RuleAction::Alert;
+    if crossed.is_empty() {
+        known.over = 0;
+        if alert {
+            super::limit_alert::within(sh, svc, || rules::figures(rules, &usage, cpu)).await;
+        }
+        return;
+    }
+    known.over = known.over.saturating_add(1);
+    let (over, needed) = (known.over, rules.for_looks.get());
+    let said: Vec<String> = crossed.iter().map(rules::Crossing::describe).collect();
+    if over < needed {
+        look.summary.push_str(&format!(
+            ", but {} ({over} of {needed} looks)",
+            said.join("; ")
+        ));
+        return;
+    }
+    if alert {
+        // The same words at every look while it stays over: no state written at rest.
+        look.summary
+            .push_str(", but over its limits (reported; its limits say action: alert)");
+        let lines: Vec<String> = crossed
+            .iter()
+            .map(|c| format!("{} for {needed} checks: {}", c.describe(), c.hint()))
+            .collect();
+        let figures = rules::figures(rules, &usage, cpu);
+        super::limit_alert::over(sh, svc, &lines, &figures).await;
+        return;
+    }
+    known.over = 0; // the incident takes it from here
+    look.seen = Seen::RuleCrossed;
+    look.summary
+        .push_str(&format!(", but {} for {over} looks", said.join("; ")));
+    look.finding = Finding::OverLimit(
+        crossed
+            .iter()
+            .map(|c| format!("{} for {over} checks: {}", c.describe(), c.hint()))
+            .collect(),
+    );
+}
+
+/// A figure a rule needs that could not be read, or that is summed from the unit's processes:
+/// said in the look's summary (unread) and once in the journal.
+fn say_unjudged(
+    svc: &Service,
+    rules: &ResourceRules,
+    usage: &crate::probe::usage::Usage,
+    known: &mut Known,
+    look: &mut Look,
+) {
+    let unread = rules::unread(rules, usage);
     if !unread.is_empty() {
         let what = unread.join(", ");
         // In every look's summary (status shows it; the same words are no new state), and in
@@ -149,31 +203,6 @@ async fn judge_rules(
             look.status.control_group
         );
     }
-    let crossed = rules::crossed(rules, &usage, cpu);
-    if crossed.is_empty() {
-        known.over = 0;
-        return;
-    }
-    known.over += 1;
-    let (over, needed) = (known.over, rules.for_looks.get());
-    let said: Vec<String> = crossed.iter().map(rules::Crossing::describe).collect();
-    if over < needed {
-        look.summary.push_str(&format!(
-            ", but {} ({over} of {needed} looks)",
-            said.join("; ")
-        ));
-        return;
-    }
-    known.over = 0; // the incident takes it from here
-    look.seen = Seen::RuleCrossed;
-    look.summary
-        .push_str(&format!(", but {} for {over} looks", said.join("; ")));
-    look.finding = Finding::OverLimit(
-        crossed
-            .iter()
-            .map(|c| format!("{} for {over} checks: {}", c.describe(), c.hint()))
-            .collect(),
-    );
 }
 
 /// The unit's figures now, as a heal's last step says them ("memory 9.8 MiB, CPU 0.2 %"),

@@ -17,6 +17,7 @@ mod error;
 pub(crate) mod fake;
 mod grid;
 mod host_watch;
+mod limit_alert;
 mod look;
 mod persist;
 mod progress;

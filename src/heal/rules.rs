@@ -164,6 +164,7 @@ mod tests {
             tasks: Some(500),
             fds: None,
             for_looks: NonZeroU32::new(3).unwrap(),
+            action: crate::config::resources::RuleAction::Heal,
         }
     }
 

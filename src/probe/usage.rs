@@ -139,17 +139,50 @@ fn open_fds(pids: &[i32]) -> Option<u64> {
     if pids.is_empty() {
         return None;
     }
-    let count = pids
-        .iter()
-        .filter_map(|pid| std::fs::read_dir(format!("/proc/{pid}/fd")).ok())
-        .map(|entries| entries.count() as u64)
-        .sum();
-    Some(count)
+    Some(pids.iter().filter_map(|&pid| fd_count(pid)).sum())
+}
+
+/// How many files process `pid` has open. Linux 6.2 and later give it as the size of
+/// /proc/PID/fd: one `statx` instead of opening the folder, listing it and closing it at every
+/// look. An older kernel says 0 there, and the folder is listed.
+fn fd_count(pid: i32) -> Option<u64> {
+    let dir = format!("/proc/{pid}/fd");
+    match std::fs::metadata(&dir).ok()?.len() {
+        0 => std::fs::read_dir(&dir).ok().map(|e| e.count() as u64),
+        n => Some(n),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_files_are_counted_whatever_the_kernel() {
+        use std::process::{Command, Stdio};
+        // stdin, stdout and stderr, and nothing of its own.
+        let mut child = Command::new("sleep")
+            .arg("60")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        // Until its exec the child still holds the pipe that reports a failed exec.
+        while std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap() != "sleep\n" {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let listed = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .count() as u64;
+        // Its three, and whatever the test runner let it inherit (a jobserver's pipe).
+        assert!(listed >= 3);
+        assert_eq!(fd_count(pid), Some(listed));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(fd_count(pid), None);
+    }
 
     #[test]
     fn cpu_time_is_read_from_usage_usec() {

@@ -17,7 +17,7 @@ use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 use std::num::NonZeroU32;
 
-pub const RESOURCE_KEYS: &[&str] = &["memory", "cpu", "tasks", "fds", "for"];
+pub const RESOURCE_KEYS: &[&str] = &["memory", "cpu", "tasks", "fds", "for", "action"];
 
 /// Looks in a row a rule must hold when `for` is not given.
 pub const DEFAULT_FOR_LOOKS: u32 = 3;
@@ -32,6 +32,7 @@ pub struct RawResourceRules {
     pub fds: Option<i64>,
     #[serde(rename = "for")]
     pub for_looks: Option<i64>,
+    pub action: Option<String>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -50,6 +51,19 @@ pub struct ResourceRules {
     /// Looks in a row over a rule before it counts: then an incident opens and the service's
     /// healing strategies run. Default 3.
     pub for_looks: NonZeroU32,
+    /// What a rule crossed for its looks does: heal (the default) or only report.
+    pub action: RuleAction,
+}
+
+/// `action:` of a service's resource rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RuleAction {
+    /// Open an incident and run the service's healing strategies (`action: restart`).
+    #[default]
+    Heal,
+    /// Report once when a rule has held for its looks, once when back under every rule; never
+    /// act (`action: alert`).
+    Alert,
 }
 
 /// Why `limits` was refused, one reason at a time.
@@ -66,6 +80,11 @@ pub(crate) enum RulesError {
         quote(.0)
     )]
     NotAService(String),
+    #[error(
+        "limits.action {} is not one; write restart (heal, the default) or alert (only report)",
+        quote(.0)
+    )]
+    Action(String),
 }
 
 /// The rules validated against the service's unit.
@@ -91,12 +110,18 @@ pub(crate) fn check(raw: RawResourceRules, unit: &str) -> Result<ResourceRules, 
     if !unit.ends_with(".service") {
         return Err(RulesError::NotAService(unit.to_string()));
     }
+    let action = match raw.action.as_deref() {
+        None | Some("restart") => RuleAction::Heal,
+        Some("alert") => RuleAction::Alert,
+        Some(other) => return Err(RulesError::Action(other.to_string())),
+    };
     Ok(ResourceRules {
         memory,
         cpu_percent,
         tasks,
         fds,
         for_looks,
+        action,
     })
 }
 
@@ -289,6 +314,25 @@ mod tests {
     }
 
     #[test]
+    fn action_is_restart_by_default_or_alert() {
+        assert_eq!(rules("{memory: 1GiB}").action, RuleAction::Heal);
+        assert_eq!(
+            rules("{memory: 1GiB, action: restart}").action,
+            RuleAction::Heal
+        );
+        assert_eq!(
+            rules("{memory: 1GiB, action: alert}").action,
+            RuleAction::Alert
+        );
+        let e = refusal("{memory: 1GiB, action: reboot}");
+        assert!(
+            e.contains("service 'web'")
+                && e.contains("limits.action 'reboot' is not one; write restart"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn cpu_is_a_percentage_of_one_core() {
         for (text, p) in [("90%", 90.0), ("90", 90.0), ("250 %", 250.0), ("0.5%", 0.5)] {
             assert_eq!(parse_percent(text), Ok(p), "{text}");
@@ -309,6 +353,7 @@ mod tests {
                 tasks: Some(500),
                 fds: Some(2000),
                 for_looks: NonZeroU32::new(3).unwrap(),
+                action: RuleAction::Heal,
             }
         );
         let r = rules("{memory: 300M, for: 5}");

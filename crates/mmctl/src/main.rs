@@ -513,6 +513,10 @@ struct LimitArgs {
     /// How many looks in a row a limit must be crossed before it counts (default 3).
     #[arg(long, value_name = "LOOKS", requires = "limit_rule")]
     limit_for: Option<u32>,
+    /// What a limit crossed for its looks does: restart (heal, the default) or alert (only
+    /// report, once over and once back within).
+    #[arg(long, value_name = "ACTION", requires = "limit_rule", value_parser = ["restart", "alert"])]
+    limit_action: Option<String>,
 }
 
 impl From<LimitArgs> for ResourceFlags {
@@ -523,6 +527,7 @@ impl From<LimitArgs> for ResourceFlags {
             tasks: a.tasks_limit,
             fds: a.fds_limit,
             for_looks: a.limit_for,
+            action: a.limit_action,
         }
     }
 }

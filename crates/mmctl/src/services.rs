@@ -68,6 +68,8 @@ pub struct ResourceFlags {
     pub tasks: Option<u32>,
     pub fds: Option<u32>,
     pub for_looks: Option<u32>,
+    /// `restart` or `alert`.
+    pub action: Option<String>,
 }
 
 impl ResourceFlags {
@@ -91,6 +93,9 @@ impl ResourceFlags {
         }
         if let Some(v) = self.for_looks {
             m.insert("for".into(), json!(v));
+        }
+        if let Some(v) = &self.action {
+            m.insert("action".into(), json!(v));
         }
         Some(Value::Object(m))
     }

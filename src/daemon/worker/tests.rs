@@ -624,6 +624,55 @@ async fn a_service_over_its_memory_rule_for_its_looks_is_restarted_once_with_the
 }
 
 #[tokio::test]
+async fn rules_with_action_alert_are_reported_over_and_back_within_once_each_and_never_acted_on() {
+    let mut r = rig_rules("{memory: 30MiB, for: 2, action: alert}");
+    r.host.active("x.service");
+    r.host.uses("x.service", memory(40));
+    for _ in 0..6 {
+        r.look().await;
+    }
+    assert!(r.host.actions().is_empty(), "{:?}", r.host.actions());
+    assert_eq!(r.state().machine.phase, Phase::Healthy);
+    let over = format!("x-limits-{T0}-over");
+    assert_eq!(
+        r.reports(),
+        [(
+            over.clone(),
+            "⚠️ MiracleMax: x - OVER ITS LIMITS".to_string()
+        )]
+    );
+    let body = r.report_body(&over);
+    for line in [
+        "⚠️ OVER ITS LIMITS: memory 40 MiB above its limit of 30 MiB for 2 checks: a leak?",
+        "NOW: memory 40 MiB",
+        "nothing was done to the service (its limits say action: alert)",
+        "4. Restart it when convenient: systemctl restart x.service",
+    ] {
+        assert!(body.contains(line), "{line}\n{body}");
+    }
+    // The state says so; the same words at every look while it stays over.
+    let seen = r.state().last_probe.unwrap();
+    assert!(
+        seen.ends_with("but over its limits (reported; its limits say action: alert)"),
+        "{seen}"
+    );
+    assert_eq!(r.state().over_limits_ms, Some(T0));
+    r.host.uses("x.service", memory(10));
+    for _ in 0..3 {
+        r.look().await;
+    }
+    let within = format!("x-limits-{T0}-within");
+    assert_eq!(r.reports().len(), 2, "{:?}", r.reports());
+    assert!(r.reports().contains(&(
+        within.clone(),
+        "✅ MiracleMax: x - WITHIN ITS LIMITS".to_string()
+    )));
+    assert!(r.report_body(&within).contains("NOW: memory 10 MiB"));
+    assert_eq!(r.state().over_limits_ms, None);
+    assert!(r.host.actions().is_empty());
+}
+
+#[tokio::test]
 async fn a_look_under_the_rule_starts_the_count_again() {
     let mut r = rig_rules("{memory: 30MiB, tasks: 100, for: 3}");
     r.host.active("x.service");
