@@ -127,7 +127,12 @@ async fn judge_rules(
     if crossed.is_empty() {
         known.over = 0;
         if alert {
-            super::limit_alert::within(sh, svc, || rules::figures(rules, &usage, cpu)).await;
+            // Boxed, as the report below: a look's future is as large as its largest path, and
+            // every service's look would carry these rare ones.
+            Box::pin(super::limit_alert::within(sh, svc, || {
+                rules::figures(rules, &usage, cpu)
+            }))
+            .await;
         }
         return;
     }
@@ -150,7 +155,7 @@ async fn judge_rules(
             .map(|c| format!("{} for {needed} checks: {}", c.describe(), c.hint()))
             .collect();
         let figures = rules::figures(rules, &usage, cpu);
-        super::limit_alert::over(sh, svc, &lines, &figures).await;
+        Box::pin(super::limit_alert::over(sh, svc, &lines, &figures)).await;
         return;
     }
     known.over = 0; // the incident takes it from here

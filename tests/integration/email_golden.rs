@@ -242,3 +242,95 @@ fn a_template_on_the_host_overrides_the_built_in_one() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn the_host_check_reports_match_their_golden_files() {
+    use miraclemax::config::Thresholds;
+    use miraclemax::host_checks::report::{Said, render};
+    use miraclemax::host_checks::{Check, Kind, judge};
+    let t = Thresholds {
+        warn: Some(85.0),
+        critical: Some(95.0),
+    };
+    let check = Check {
+        kind: Kind::Space("/var".into()),
+        thresholds: t,
+    };
+    let line = "96.4 % used (38.6 GiB used, 1.4 GiB free; warning at 85 %, critical at 95 %)";
+    let warned = judge(None, 88.0, &t, 5.0, || "88.0 % used".into(), DETECTED_MS).next;
+    let crossed = judge(
+        warned.as_ref(),
+        96.4,
+        &t,
+        5.0,
+        || line.into(),
+        DETECTED_MS + 600_000,
+    );
+    let said = Said {
+        host: "miraclemax",
+        ssh_target: "admin@miraclemax",
+        check: &check,
+        change: crossed.report.unwrap(),
+        before: warned.as_ref(),
+        after: crossed.next.as_ref(),
+        now_line: line,
+        step: 5.0,
+        now_ms: DETECTED_MS + 600_000,
+    };
+    let email = render(&said).unwrap();
+    check_golden("host-critical.eml.txt", &email);
+    let back_line = "41.0 % used (16.4 GiB used, 23.6 GiB free; warning at 85 %, critical at 95 %)";
+    let back = judge(
+        crossed.next.as_ref(),
+        41.0,
+        &t,
+        5.0,
+        || back_line.into(),
+        DETECTED_MS + 3_600_000,
+    );
+    let said = Said {
+        change: back.report.unwrap(),
+        before: crossed.next.as_ref(),
+        after: None,
+        now_line: back_line,
+        now_ms: DETECTED_MS + 3_600_000,
+        ..said
+    };
+    check_golden("host-recovered.eml.txt", &render(&said).unwrap());
+}
+
+#[test]
+fn the_certificate_report_matches_its_golden_file() {
+    use miraclemax::certificates::judge;
+    use miraclemax::certificates::report::{Said, render};
+    use miraclemax::probe::certificate::Served;
+    let config = miraclemax::config::parse(
+        "monitored_services:\n  - {name: story-stages, port: 3000, domain: books.jbyrd.org}\n",
+        Path::new("config.yaml"),
+    )
+    .unwrap();
+    let svc = &config.services[0];
+    let served = Served {
+        serial: "04A1B2C3D4E5F60718293A4B5C6D7E8F9A0B".into(),
+        not_before_ms: DETECTED_MS - 80 * 86_400_000,
+        not_after_ms: DETECTED_MS + 10 * 86_400_000 + 3_600_000,
+        issuer: "R11".into(),
+    };
+    let (seen, notice) = judge(None, &served, 14, DETECTED_MS);
+    let said = Said {
+        host: "miraclemax",
+        ssh_target: "admin@miraclemax",
+        service: svc,
+        check: svc.certificate.as_ref().unwrap(),
+        seen: &seen,
+        notice: notice.unwrap(),
+    };
+    check_golden("certificate-expiring.eml.txt", &render(&said).unwrap());
+}
+
+fn check_golden(name: &str, email: &miraclemax::notify::report::Email) {
+    check(
+        name,
+        &format!("Subject: {}\n\n{}", email.subject, email.body),
+    );
+}
