@@ -4,7 +4,7 @@
 //! release's cron runs it.
 
 use crate::support::*;
-use mm_testbed::healthchecks::{API_KEY, Healthchecks};
+use mm_testbed::healthchecks::Healthchecks;
 use mm_testbed::{Host, Testbed};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -126,21 +126,7 @@ fn a_stopped_daemon_takes_down_the_server_check_only_and_the_service_checks_stay
     let _smtp = Smtp::start(host.gateway());
     start_second_service(host);
     let hc = Healthchecks::start(IpAddr::V4(host.gateway())).unwrap();
-    // Checks made through the Management API, as the heartbeat role makes them, so the
-    // stand-in tracks their status as Healthchecks would (DOWN on /fail, UP on success).
-    let api = miraclemax::heartbeat::api::Api::new(&hc.api_url, API_KEY);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let [server, example, second] = ["server", "example", "second"].map(|slug| {
-        let check = rt
-            .block_on(api.upsert(&serde_json::json!({
-                "name": slug, "slug": slug, "timeout": 3600, "grace": 3600,
-            })))
-            .unwrap();
-        check["ping_url"].as_str().unwrap().to_string()
-    });
+    let [server, example, second] = api_checks(&hc, ["server", "example", "second"]);
     let services = format!(
         "{EXAMPLE}  - name: second\n    port: 8081\n    healing_strategies: [service_restart]\n"
     );

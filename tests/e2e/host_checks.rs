@@ -7,7 +7,7 @@ use crate::failure_modes::host::{HOST_CHECKS, disk_full, mount_data};
 use crate::failure_modes::lab::Lab;
 use crate::support::*;
 use mm_testbed::Testbed;
-use mm_testbed::healthchecks::{API_KEY, Healthchecks};
+use mm_testbed::healthchecks::Healthchecks;
 use std::net::IpAddr;
 
 #[test]
@@ -18,19 +18,7 @@ fn a_disk_filled_past_each_threshold_and_freed_is_reported_once_each_and_fails_t
         for host in tb.hosts_mut() {
             s.spawn(move || {
                 let hc = Healthchecks::start(IpAddr::V4(host.gateway())).unwrap();
-                // Made through the Management API, as the heartbeat role makes it, so the
-                // stand-in flips it DOWN on /fail and UP on success as Healthchecks does.
-                let api = miraclemax::heartbeat::api::Api::new(&hc.api_url, API_KEY);
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                let check = rt
-                    .block_on(api.upsert(&serde_json::json!({
-                        "name": "server", "slug": "server", "timeout": 3600, "grace": 3600,
-                    })))
-                    .unwrap();
-                let url = check["ping_url"].as_str().unwrap().to_string();
+                let [url] = api_checks(&hc, ["server"]);
                 mount_data(host);
                 let config = format!(
                     "{}heartbeat:\n  ping_url: {url}\nhost_checks: {HOST_CHECKS}\n",

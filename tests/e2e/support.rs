@@ -76,6 +76,28 @@ impl Smtp {
     }
 }
 
+/// Checks made on the Healthchecks stand-in through the Management API, as the heartbeat role
+/// makes them (period and grace an hour), so that the stand-in flips each DOWN on /fail and UP
+/// on success as Healthchecks does; their ping URLs, in the order of `slugs`.
+pub fn api_checks<const N: usize>(
+    hc: &mm_testbed::healthchecks::Healthchecks,
+    slugs: [&str; N],
+) -> [String; N] {
+    let api = miraclemax::heartbeat::api::Api::new(&hc.api_url, mm_testbed::healthchecks::API_KEY);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    slugs.map(|slug| {
+        let check = rt
+            .block_on(api.upsert(&serde_json::json!({
+                "name": slug, "slug": slug, "timeout": 3600, "grace": 3600,
+            })))
+            .unwrap();
+        check["ping_url"].as_str().unwrap().to_string()
+    })
+}
+
 pub fn test_config(host: &Host, services: &str) -> String {
     mm_testbed::deploy::lab_config(host, services)
 }
