@@ -14,7 +14,7 @@ use crate::heal::ladder::describe_status;
 use crate::heal::machine::Seen;
 use crate::heal::rules;
 use crate::probe::health::{self, Verdict};
-use crate::probe::usage::Wanted;
+use crate::probe::usage::{Lacking, Wanted};
 use crate::systemd::UnitStatus;
 
 /// What one look found: the state machine's input, the finding root-cause classification
@@ -49,6 +49,8 @@ pub(super) struct Known {
     told_unread: bool,
     /// The journal has said that a ruled figure is summed from the unit's processes.
     told_summed: bool,
+    /// The controller files the unit's cgroup lacks, and the readings since that was found.
+    lacking: Option<(Lacking, u16)>,
     /// The journal has said that the health check cannot be run (said again once it could be
     /// run and then cannot again).
     told_unjudged: bool,
@@ -58,10 +60,16 @@ pub(super) struct Known {
 /// what the unit state alone would show by at most this many check intervals.
 pub(super) const TRUSTED_LOOKS: u32 = 5;
 
+/// Readings that trust the controller files a unit's cgroup was found without, before they are
+/// looked for again (ten minutes at the default interval): a controller enabled meanwhile is
+/// read from then on.
+const LACKING_READINGS: u16 = 60;
+
 impl Known {
     /// Something changed (a signal, a heal): the next look asks systemd everything.
     pub(super) fn forget(&mut self) {
         self.status = None;
+        self.lacking = None;
     }
 }
 
@@ -110,11 +118,18 @@ async fn judge_rules(
         known.cpu = None;
         return;
     }
-    let usage = sh
-        .ctx
-        .procs
-        .usage(&look.status.control_group, Wanted::of(rules))
-        .await;
+    let mut wanted = Wanted::of(rules);
+    let trusted = known.lacking.filter(|&(_, n)| n < LACKING_READINGS);
+    if let Some((lacking, _)) = trusted {
+        wanted.lacking = lacking;
+    }
+    let usage = sh.ctx.procs.usage(&look.status.control_group, wanted).await;
+    known.lacking = match trusted {
+        Some((lacking, n)) => Some((lacking, n + 1)),
+        // Remembered only from a reading that found the unit's processes: a cgroup gone
+        // between systemd's answer and the reading lacks every file.
+        None => (usage.summed && usage.lacking != Lacking::default()).then_some((usage.lacking, 0)),
+    };
     let now = tokio::time::Instant::now();
     let cpu = match (known.cpu, usage.cpu_usec) {
         (Some((before, at)), Some(usec)) => rules::cpu_percent(before, usec, now - at),

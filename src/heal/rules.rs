@@ -155,6 +155,7 @@ pub fn figures(rules: &ResourceRules, usage: &Usage, cpu: Option<f64>) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::usage::Lacking;
     use std::num::NonZeroU32;
 
     fn rules() -> ResourceRules {
@@ -176,6 +177,7 @@ mod tests {
             tasks: Some(12),
             fds: Some(5000),
             summed: false,
+            lacking: Lacking::NONE,
         };
         let c = crossed(&rules(), &usage, Some(99.5));
         let said: Vec<String> = c
@@ -225,6 +227,7 @@ mod tests {
             tasks: None,
             fds: None,
             summed: false,
+            lacking: Lacking::NONE,
         };
         assert_eq!(unread(&rules(), &usage), ["memory", "tasks"]);
         assert!(unread(&rules(), &FULL).is_empty());
@@ -236,6 +239,7 @@ mod tests {
         tasks: Some(1),
         fds: Some(1),
         summed: false,
+        lacking: Lacking::NONE,
     };
 
     #[test]
@@ -246,6 +250,7 @@ mod tests {
             tasks: None,
             fds: Some(9),
             summed: false,
+            lacking: Lacking::NONE,
         };
         assert_eq!(
             figures(&rules(), &usage, Some(0.4)),

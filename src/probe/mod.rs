@@ -10,6 +10,7 @@ pub mod host;
 pub(crate) mod http;
 mod kernfs;
 pub(crate) mod port;
+mod readings;
 mod sockets;
 #[cfg(test)]
 mod test_tls;

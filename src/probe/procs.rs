@@ -5,8 +5,9 @@
 //! real one: /proc, and pidfds, so a signal can only ever reach the process that was checked.
 
 use super::port::{self, Listener};
+use super::readings::Readings;
 use super::sockets::Bound;
-use super::usage::{self, Usage, Wanted};
+use super::usage::{Usage, Wanted};
 use futures_util::future::BoxFuture;
 use rustix::fd::{AsRawFd, OwnedFd};
 use rustix::process::{Pid, PidfdFlags, Signal};
@@ -74,7 +75,7 @@ pub fn no_such_process() -> io::Error {
 }
 
 /// This host's process table.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ProcTable {
     /// Per port, where its unit's listening socket was found last time (`port::unit_listens`).
     hints: Arc<Mutex<HashMap<u16, port::Hint>>>,
@@ -83,20 +84,8 @@ pub struct ProcTable {
     cgroup_ids: Arc<Mutex<HashMap<String, u64>>>,
     /// Per port, where its unit's listening socket was bound last time (`port::settled_by_kernel`).
     bound: Arc<Mutex<HashMap<u16, Bound>>>,
-    /// One resource reading at a time: the looks due in the same slot then share one blocking
-    /// thread, one after another (each a few small files), instead of starting one each.
-    usage_turn: Arc<tokio::sync::Semaphore>,
-}
-
-impl Default for ProcTable {
-    fn default() -> ProcTable {
-        ProcTable {
-            hints: Arc::default(),
-            cgroup_ids: Arc::default(),
-            bound: Arc::default(),
-            usage_turn: Arc::new(tokio::sync::Semaphore::new(1)),
-        }
-    }
+    /// The resource readings asked for: the looks due in the same slot share one blocking task.
+    readings: Readings,
 }
 
 /// More cgroup paths than any host watches: past it the remembered ids start afresh.
@@ -165,14 +154,7 @@ impl Processes for ProcTable {
 
     fn usage<'a>(&'a self, control_group: &'a str, wanted: Wanted) -> BoxFuture<'a, Usage> {
         // A few small files of the unit's cgroup (and its fd tables when asked): blocking.
-        let cgroup = control_group.to_string();
-        Box::pin(async move {
-            // Never closed, so always granted in turn.
-            let _turn = self.usage_turn.acquire().await;
-            tokio::task::spawn_blocking(move || usage::read(&cgroup, wanted))
-                .await
-                .unwrap_or_default()
-        })
+        Box::pin(self.readings.read(control_group, wanted))
     }
 
     fn hold(&self, pid: i32) -> io::Result<Box<dyn Held>> {

@@ -20,6 +20,25 @@ pub struct Usage {
     pub fds: Option<u64>,
     /// A figure was summed from the unit's processes: its cgroup lacks that controller.
     pub summed: bool,
+    /// The controller files the unit's cgroup was found without (or, when the reading was told
+    /// so, taken to be without), for the next reading to skip.
+    pub lacking: Lacking,
+}
+
+/// The controller files a unit's cgroup may lack (a container not given the memory or pids
+/// controller). `cpu.stat` is in every cgroup v2 group.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lacking {
+    pub memory: bool,
+    pub tasks: bool,
+}
+
+impl Lacking {
+    /// Every file there (or not looked for yet).
+    pub const NONE: Lacking = Lacking {
+        memory: false,
+        tasks: false,
+    };
 }
 
 /// Which figures to read: only those a rule judges, so a look reads no file it does not need.
@@ -29,6 +48,9 @@ pub struct Wanted {
     pub cpu: bool,
     pub tasks: bool,
     pub fds: bool,
+    /// Files the cgroup lacked at an earlier reading: their figures are summed from the
+    /// processes straight away, without a failed open of a long path at every look.
+    pub lacking: Lacking,
 }
 
 impl Wanted {
@@ -38,6 +60,7 @@ impl Wanted {
             cpu: rules.cpu_percent.is_some(),
             tasks: rules.tasks.is_some(),
             fds: rules.fds.is_some(),
+            lacking: Lacking::default(),
         }
     }
 }
@@ -54,12 +77,19 @@ pub fn read(control_group: &str, wanted: Wanted) -> Usage {
         return Usage::default();
     }
     let dir = Path::new("/sys/fs/cgroup").join(control_group.trim_start_matches('/'));
-    // `None`: not wanted. `Some(None)`: wanted, and the cgroup has no such file.
-    let text = |want: bool, file: &str| want.then(|| super::kernfs::read(dir.join(file)));
-    let memory =
-        text(wanted.memory, "memory.current").map(|t| t.and_then(|t| t.trim().parse().ok()));
-    let cpu_usec = text(wanted.cpu, "cpu.stat").map(|t| t.and_then(|t| usage_usec(&t)));
-    let tasks = text(wanted.tasks, "pids.current").map(|t| t.and_then(|t| t.trim().parse().ok()));
+    // `None`: not wanted. `Some(None)`: wanted, and the cgroup has no such file (or is known to
+    // lack it).
+    let text = |want: bool, lacks: bool, file: &str| {
+        want.then(|| {
+            (!lacks)
+                .then(|| super::kernfs::read(dir.join(file)))
+                .flatten()
+        })
+    };
+    let number = |t: Option<String>| t.and_then(|t| t.trim().parse().ok());
+    let memory = text(wanted.memory, wanted.lacking.memory, "memory.current").map(number);
+    let cpu_usec = text(wanted.cpu, false, "cpu.stat").map(|t| t.and_then(|t| usage_usec(&t)));
+    let tasks = text(wanted.tasks, wanted.lacking.tasks, "pids.current").map(number);
     let from_processes = [memory, cpu_usec, tasks]
         .iter()
         .any(|figure| matches!(figure, Some(None)));
@@ -74,6 +104,10 @@ pub fn read(control_group: &str, wanted: Wanted) -> Usage {
         tasks: tasks.and_then(|t| t.or(summed.tasks)),
         fds: pids.filter(|_| wanted.fds).and_then(|pids| open_fds(&pids)),
         summed: summed != Usage::default(),
+        lacking: Lacking {
+            memory: memory == Some(None),
+            tasks: tasks == Some(None),
+        },
     }
 }
 
@@ -104,8 +138,8 @@ fn processes_sum(pids: &[i32]) -> Usage {
         memory: Some(s.rss_pages * page),
         cpu_usec: Some(s.cpu_ticks * tick_usec),
         tasks: Some(s.threads),
-        fds: None,
         summed: true,
+        ..Usage::default()
     })
 }
 
@@ -208,6 +242,7 @@ mod tests {
             cpu: true,
             tasks: true,
             fds: true,
+            lacking: Lacking::NONE,
         };
         let u = read(&own, all);
         assert!(u.fds.is_some_and(|n| n >= 3), "{u:?} in {own}");
@@ -226,6 +261,27 @@ mod tests {
             !(has("memory.current") && has("pids.current")),
             "{u:?}"
         );
+        assert_eq!(
+            u.lacking,
+            Lacking {
+                memory: !has("memory.current"),
+                tasks: !has("pids.current"),
+            }
+        );
+        // Told the cgroup lacks memory.current: summed from the processes, not opened.
+        let told = Lacking {
+            memory: true,
+            tasks: false,
+        };
+        let summed = read(
+            &own,
+            Wanted {
+                lacking: told,
+                ..all
+            },
+        );
+        assert!(summed.summed && summed.lacking.memory, "{summed:?}");
+        assert!(summed.memory.is_some_and(|b| b > 0), "{summed:?}");
         assert_eq!(read("", all), Usage::default());
         let memory_only = read(
             &own,

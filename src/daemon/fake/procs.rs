@@ -6,7 +6,7 @@
 use super::host::{FakeHost, World};
 use crate::probe::port::Listener;
 use crate::probe::procs::{Held, Identity, Processes, no_such_process};
-use crate::probe::usage::{Usage, Wanted};
+use crate::probe::usage::{Lacking, Usage, Wanted};
 use futures_util::future::BoxFuture;
 use rustix::process::Signal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,6 +22,7 @@ pub const FRESH: Usage = Usage {
     tasks: Some(1),
     fds: Some(4),
     summed: false,
+    lacking: Lacking::NONE,
 };
 
 #[derive(Default)]
@@ -41,6 +42,8 @@ pub(super) struct Procs {
     moved_after_lookup: Vec<(i32, String)>,
     /// What each cgroup uses, as its look reads it.
     usage: BTreeMap<String, Usage>,
+    /// Per cgroup, the files each reading was told the cgroup lacks, in order.
+    told_lacking: BTreeMap<String, Vec<Lacking>>,
 }
 
 impl Procs {
@@ -143,6 +146,17 @@ impl FakeHost {
             .insert(super::host::cgroup(unit), usage);
     }
 
+    /// What each reading of the unit's cgroup was told it lacks, in order.
+    pub fn told_lacking(&self, unit: &str) -> Vec<Lacking> {
+        let cgroup = super::host::cgroup(unit);
+        let w = self.world();
+        w.procs
+            .told_lacking
+            .get(&cgroup)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Every signal sent, in order: `[(4242, "SIGTERM")]`.
     pub fn signals(&self) -> Vec<(i32, &'static str)> {
         self.world().procs.signals.clone()
@@ -166,8 +180,11 @@ impl Processes for FakeHost {
         Box::pin(async move { found })
     }
 
-    fn usage<'a>(&'a self, control_group: &'a str, _wanted: Wanted) -> BoxFuture<'a, Usage> {
-        let found = self.world().procs.usage.get(control_group).copied();
+    fn usage<'a>(&'a self, control_group: &'a str, wanted: Wanted) -> BoxFuture<'a, Usage> {
+        let mut w = self.world();
+        let told = w.procs.told_lacking.entry(control_group.to_string());
+        told.or_default().push(wanted.lacking);
+        let found = w.procs.usage.get(control_group).copied();
         Box::pin(async move { found.unwrap_or_default() })
     }
 

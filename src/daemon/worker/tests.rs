@@ -9,7 +9,7 @@ use crate::daemon::look::Known;
 use crate::daemon::{System, build_shared};
 use crate::heal::cause::Cause;
 use crate::heal::machine::Phase;
-use crate::probe::usage::Usage;
+use crate::probe::usage::{Lacking, Usage};
 use crate::state::{Dirs, ServiceState};
 use std::time::Duration;
 use tokio::time::{Instant, sleep};
@@ -670,6 +670,49 @@ async fn rules_with_action_alert_are_reported_over_and_back_within_once_each_and
     assert!(r.report_body(&within).contains("NOW: memory 10 MiB"));
     assert_eq!(r.state().over_limits_ms, None);
     assert!(r.host.actions().is_empty());
+}
+
+#[tokio::test]
+async fn a_cgroup_found_without_a_controller_file_is_read_without_it_until_looked_at_anew() {
+    let mut r = rig_rules("{memory: 30MiB, tasks: 100}");
+    r.host.active("x.service");
+    // No memory.current in its cgroup: memory summed from its processes.
+    let lacking = Lacking {
+        memory: true,
+        tasks: false,
+    };
+    let summed = Usage {
+        summed: true,
+        lacking,
+        ..memory(10)
+    };
+    r.host.uses("x.service", summed);
+    for _ in 0..62 {
+        r.look().await;
+    }
+    let told = r.host.told_lacking("x.service");
+    assert_eq!(told.len(), 62);
+    // Looked for at the first reading, trusted for the next 60, looked for again.
+    assert_eq!(told[0], Lacking::default());
+    assert!(told[1..61].iter().all(|&l| l == lacking), "{told:?}");
+    assert_eq!(told[61], Lacking::default());
+    // A cgroup with every file, or a reading that found no process, is never taken to lack one.
+    for usage in [
+        FRESH,
+        Usage {
+            lacking,
+            ..Usage::default()
+        },
+    ] {
+        let mut r = rig_rules("{memory: 30MiB}");
+        r.host.active("x.service");
+        r.host.uses("x.service", usage);
+        for _ in 0..3 {
+            r.look().await;
+        }
+        let told = r.host.told_lacking("x.service");
+        assert_eq!(told, [Lacking::default(); 3], "{usage:?}");
+    }
 }
 
 #[tokio::test]
