@@ -309,8 +309,16 @@ impl Reconnect for NoReconnect {
     }
 }
 
+/// What the configuration left out (a stale entry of an installed fragment), in the journal.
+fn say_notes(config: &config::Config) {
+    for note in &config.notes {
+        tracing::warn!("configuration: {note}");
+    }
+}
+
 pub async fn run(opts: Options) -> Result<(), DaemonError> {
     let config = config::load(&opts.config_path)?;
+    say_notes(&config);
     let dirs = Dirs::new(&opts.state_dir);
     dirs.create().map_err(|source| DaemonError::StateDir {
         path: opts.state_dir.clone(),
@@ -627,6 +635,7 @@ pub(crate) async fn serve(
                 request = requests.next() => match request {
                     Some(Request::Reload) => match config::load(&opts.config_path) {
                         Ok(new) => {
+                            say_notes(&new);
                             let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading, sd_notify::NotifyState::monotonic_usec_now()?]);
                             break Ok(Some(new));
                         }

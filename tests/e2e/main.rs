@@ -17,6 +17,7 @@ mod drill_module;
 mod failure_modes;
 mod heartbeat_cron;
 mod host_checks;
+mod lifecycle;
 mod maintenance;
 mod metrics_textfile;
 mod mmctl;

@@ -139,6 +139,42 @@ async fn absent(
     Ok(out)
 }
 
+/// `state: paused` with no `name`: the check of a service no longer watched, paused as it is
+/// (no setting compared or sent), or nothing when there is no such check.
+async fn pause_only(
+    args: &Args,
+    api: &Api,
+    slug: &str,
+    existing: Option<Value>,
+) -> Result<Map<String, Value>, ModuleError> {
+    let mut out = Map::new();
+    let Some(mut check) = existing else {
+        out.insert("changed".into(), json!(false));
+        out.insert(
+            "msg".into(),
+            json!(format!("no check has slug '{slug}': nothing to pause")),
+        );
+        return Ok(out);
+    };
+    let was = check["status"].clone();
+    let changed = pause_or_resume(api, &mut check, "paused", args.check_mode()).await?;
+    out.insert("changed".into(), json!(changed));
+    for k in ["uuid", "status"] {
+        out.insert(k.into(), check.get(k).cloned().unwrap_or(Value::Null));
+    }
+    if args.check_mode() && changed {
+        out.insert("status".into(), json!("paused"));
+    }
+    if args.diff() {
+        out.insert(
+            "diff".into(),
+            json!({ "before": { "status": was }, "after": { "status": "paused" },
+                    "before_header": slug, "after_header": slug }),
+        );
+    }
+    Ok(out)
+}
+
 /// `paused` pauses the check, `present` resumes a paused one (present means watched: a paused
 /// check alerts no one); whether that is a change.
 async fn pause_or_resume(
@@ -177,6 +213,9 @@ async fn ensure(
 
     if state == "absent" {
         return absent(args, &api, slug, existing.as_ref(), before).await;
+    }
+    if state == "paused" && !args.given("name") {
+        return pause_only(args, &api, slug, existing).await;
     }
 
     let want = wanted(args, slug)?;

@@ -189,6 +189,55 @@ fn paused_pauses_once() {
 }
 
 #[test]
+fn paused_with_only_a_slug_pauses_the_check_as_it_is_and_a_missing_one_is_no_change() {
+    let hc = hc();
+    // A service check whose settings differ from the module's defaults: no integration.
+    let created = with(
+        server_check(&hc),
+        json!({ "slug": "lab1-web", "channels": "" }),
+    );
+    assert!(module(created).0);
+    let writes = hc.writes();
+    let retire =
+        json!({ "api_key": API_KEY, "api_url": hc.api_url, "slug": "lab1-web", "state": "paused" });
+    let (ok, r) = module(with(
+        retire.clone(),
+        json!({ "_ansible_check_mode": true, "_ansible_diff": true }),
+    ));
+    assert!(ok, "{r}");
+    assert_eq!(
+        (&r["changed"], &r["status"]),
+        (&json!(true), &json!("paused"))
+    );
+    assert_eq!(r["diff"]["after"]["status"], "paused", "{r}");
+    assert_eq!(hc.writes(), writes, "check mode writes nothing");
+    let (ok, r) = module(retire.clone());
+    assert!(ok, "{r}");
+    assert_eq!(
+        (&r["changed"], &r["status"]),
+        (&json!(true), &json!("paused"))
+    );
+    let c = &hc.checks()[0];
+    assert_eq!(
+        (c.status.as_str(), c.channels.as_str()),
+        ("paused", ""),
+        "only paused"
+    );
+    assert_eq!(
+        hc.writes(),
+        writes + 1,
+        "one request that writes: the pause"
+    );
+    let (ok, r) = module(retire.clone());
+    assert!(ok && r["changed"] == false, "{r}");
+    // Deleted meanwhile by its owner: nothing to pause, and no check created.
+    let (ok, r) = module(with(retire, json!({ "slug": "lab1-gone" })));
+    assert!(ok && r["changed"] == false, "{r}");
+    assert_eq!(r["msg"], "no check has slug 'lab1-gone': nothing to pause");
+    assert_eq!(hc.checks().len(), 1);
+}
+
+#[test]
 fn each_error_names_its_cause() {
     let hc = hc();
     let (ok, r) = module(with(

@@ -83,6 +83,10 @@ pub struct Source {
     pub name: Option<String>,
     /// The file read, and named in its errors (for a `Fragment`, its FILE).
     pub file: PathBuf,
+    /// A fragment already installed in `config.d` (not the main file, not one about to be
+    /// installed): written by an earlier deploy, so an entry of it for a service the
+    /// configuration no longer has is stale, not a mistake being made.
+    pub installed: bool,
 }
 
 /// The fragments to merge over the main file at `main`, in name order, with `extra` replacing
@@ -90,7 +94,7 @@ pub struct Source {
 /// that exists but cannot be listed is an error naming it.
 pub fn list(main: &Path, extra: &[Fragment]) -> Result<Vec<Source>, ConfigError> {
     let dir = dir_of(main);
-    let mut names: Vec<(OsString, PathBuf)> = Vec::new();
+    let mut names: Vec<(OsString, PathBuf, bool)> = Vec::new();
     match std::fs::read_dir(&dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(source) => return Err(ConfigError::Read { path: dir, source }),
@@ -102,7 +106,7 @@ pub fn list(main: &Path, extra: &[Fragment]) -> Result<Vec<Source>, ConfigError>
                 })?;
                 let name = entry.file_name();
                 if is_fragment(&name) {
-                    names.push((name, entry.path()));
+                    names.push((name, entry.path(), true));
                 }
             }
         }
@@ -113,16 +117,17 @@ pub fn list(main: &Path, extra: &[Fragment]) -> Result<Vec<Source>, ConfigError>
                 name: f.name.clone(),
             });
         }
-        names.retain(|(n, _)| n.as_encoded_bytes() != f.name.as_bytes());
-        names.push((OsString::from(&f.name), f.file.clone()));
+        names.retain(|(n, _, _)| n.as_encoded_bytes() != f.name.as_bytes());
+        names.push((OsString::from(&f.name), f.file.clone(), false));
     }
     // OsString orders by bytes on Unix: the order `LC_ALL=C ls` shows.
     names.sort();
     Ok(names
         .into_iter()
-        .map(|(name, file)| Source {
+        .map(|(name, file, installed)| Source {
             name: Some(format!("config.d/{}", name.to_string_lossy())),
             file,
+            installed,
         })
         .collect())
 }

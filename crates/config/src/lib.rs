@@ -112,6 +112,7 @@ fn load_from(path: &Path, main: &Path, extra: &[Fragment]) -> Result<Config, Con
     let mut sources = vec![fragments::Source {
         name: None,
         file: main.to_path_buf(),
+        installed: false,
     }];
     sources.extend(fragments::list(path, extra)?);
     let mut raw = raw::RawConfig::default();
@@ -150,6 +151,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let sources = [fragments::Source {
         name: None,
         file: path.to_path_buf(),
+        installed: false,
     }];
     finish(parse_raw(text, path)?, &Origins::default(), &sources)
 }
@@ -172,25 +174,49 @@ fn parse_raw(text: &str, path: &Path) -> Result<raw::RawConfig, ConfigError> {
     })
 }
 
-/// Validates the merged files; `sources[0]` is the main file.
+/// Validates the merged files; `sources[0]` is the main file. A stale entry (a heartbeat ping
+/// URL of a service no longer monitored) is left out with a note when it comes from a fragment
+/// an earlier deploy installed: the main file was just changed without it (`mmctl
+/// remove-service`, a deploy of the self-healing layer), and the heartbeat's own deploy rewrites
+/// that fragment and pauses the check. In the main file or a fragment about to be installed it
+/// is the mistake being made, and an error.
 fn finish(
     raw: raw::RawConfig,
     origins: &Origins,
     sources: &[fragments::Source],
 ) -> Result<Config, ConfigError> {
-    match validate::validate(raw) {
-        Ok(mut config) => {
-            config.fragments = sources.iter().filter_map(|s| s.name.clone()).collect();
-            Ok(config)
-        }
-        Err(problems) => Err(ConfigError::Invalid {
-            path: sources[0].file.clone(),
-            problems: problems
-                .into_iter()
-                .map(|p| (sources[origins.file_of(&p.key)].file.clone(), p))
-                .collect(),
-        }),
-    }
+    let source = |p: &Problem| &sources[origins.file_of(&p.key)];
+    let invalid = |problems: Vec<Problem>| ConfigError::Invalid {
+        path: sources[0].file.clone(),
+        problems: problems
+            .into_iter()
+            .map(|p| (source(&p).file.clone(), p))
+            .collect(),
+    };
+    let validate::Checked {
+        config,
+        problems,
+        stale,
+    } = validate::validate(raw);
+    let (left_out, wrong): (Vec<Problem>, Vec<Problem>) =
+        stale.into_iter().partition(|p| source(p).installed);
+    let problems = [problems, wrong].concat();
+    let Some(mut config) = config.filter(|_| problems.is_empty()) else {
+        return Err(invalid(problems));
+    };
+    config.fragments = sources.iter().filter_map(|s| s.name.clone()).collect();
+    config.notes = left_out
+        .iter()
+        .map(|p| {
+            format!(
+                "{}: {}: not in monitored_services, so left out (its check is no longer pinged; \
+                 the heartbeat's next deploy pauses it)",
+                source(p).file.display(),
+                p.object
+            )
+        })
+        .collect();
+    Ok(config)
 }
 
 fn syntax_message(e: &serde_saphyr::Error) -> String {

@@ -32,6 +32,10 @@ pub struct Config {
     /// The fragments merged over the main file, in the order applied
     /// (`config.d/50-heartbeat.yaml`).
     pub fragments: Vec<String>,
+    /// Entries an installed fragment still holds for what the configuration no longer has,
+    /// left out: each said as `FILE: OBJECT: what was left out and why` (the daemon's journal,
+    /// `--check-config`'s output).
+    pub notes: Vec<String>,
 }
 
 impl Config {

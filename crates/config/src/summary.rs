@@ -12,6 +12,9 @@ pub fn config_summary(c: &Config) -> String {
     } else {
         let _ = writeln!(out, "fragments: {}", c.fragments.join(", "));
     }
+    for note in &c.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
     let _ = writeln!(out, "{} monitored service(s):", c.services.len());
     for s in &c.services {
         let strategies: Vec<&str> = s.healing_strategies.iter().map(|k| k.as_str()).collect();

@@ -25,6 +25,10 @@ pub struct Problem {
 #[derive(Default)]
 pub(crate) struct Problems {
     list: Vec<Problem>,
+    /// Entries that name a service the configuration no longer has (a heartbeat ping URL of a
+    /// service taken out of monitored_services): an error in the file being written, left out
+    /// with a note when an earlier deploy's fragment still holds them (`crate::finish`).
+    stale: Vec<Problem>,
     /// The key being validated, as a dotted path (`limits`, `notifications.email`,
     /// `heartbeat.services`; empty at the top).
     section: &'static str,
@@ -54,6 +58,15 @@ impl Problems {
         });
     }
 
+    /// An entry naming what the configuration no longer has (see `stale`).
+    pub(crate) fn add_stale(&mut self, object: &str, message: impl Into<String>) {
+        self.stale.push(Problem {
+            object: object.to_string(),
+            message: message.into(),
+            key: self.section.to_string(),
+        });
+    }
+
     /// How many problems were found so far.
     pub(crate) fn len(&self) -> usize {
         self.list.len()
@@ -80,7 +93,15 @@ fn closest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
         .map(|(_, a)| a)
 }
 
-pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
+/// What validation found: the configuration when nothing is wrong but stale entries (left out
+/// of it), the problems, and the stale entries apart (see `Problems::stale`).
+pub struct Checked {
+    pub config: Option<Config>,
+    pub problems: Vec<Problem>,
+    pub stale: Vec<Problem>,
+}
+
+pub fn validate(raw: RawConfig) -> Checked {
     let mut p = Problems::default();
     p.unknown_keys("top level", &raw.unknown, TOP_KEYS);
 
@@ -139,7 +160,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
         .and_then(|h| crate::host_checks::validate(h, &mut p));
 
     if p.list.is_empty() {
-        Ok(Config {
+        let config = Config {
             host: raw.host,
             ssh_target: raw.ssh_target,
             services,
@@ -151,9 +172,19 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<Problem>> {
             metrics,
             host_checks,
             fragments: Vec::new(),
-        })
+            notes: Vec::new(),
+        };
+        Checked {
+            config: Some(config),
+            problems: Vec::new(),
+            stale: p.stale,
+        }
     } else {
-        Err(p.list)
+        Checked {
+            config: None,
+            problems: p.list,
+            stale: p.stale,
+        }
     }
 }
 
@@ -711,7 +742,7 @@ fn heartbeat(h: RawHeartbeat, services: &[Service], p: &mut Problems) -> Option<
             .and_then(|n| match services.iter().find(|m| m.name.as_str() == n) {
                 Some(m) => Some(m.name.clone()),
                 None => {
-                    p.add(
+                    p.add_stale(
                         &object,
                         "is not in monitored_services; add it there or remove its ping URL",
                     );

@@ -67,6 +67,28 @@ fn mmctl_check_config_merges_the_fragments_beside_the_file_and_names_them_in_err
         "heartbeat:\n  ping_url: https://hc-ping.com/mmctl-ping-secret\n  services:\n    - name: nosuch\n      ping_url: https://hc-ping.com/mmctl-ping-secret\n",
     )
     .unwrap();
+    // An installed fragment's entry for a service the main file no longer has: stale (the
+    // heartbeat's next deploy rewrites it), left out and said, never quoting its URL.
+    let out = run(&["check-config", &main_arg]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "note: {}: heartbeat: service 'nosuch': not in monitored_services, so left out",
+            fragment.display()
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("(+0 service check(s))"), "{stdout}");
+    assert!(!stdout.contains("mmctl-ping-secret"), "{stdout}");
+
+    // The same entry in the main file is the mistake being made: refused, naming the file.
+    std::fs::remove_file(&fragment).unwrap();
+    std::fs::write(
+        &main,
+        "monitored_services:\n  - name: web\nheartbeat:\n  ping_url: https://hc-ping.com/mmctl-ping-secret\n  services:\n    - name: nosuch\n      ping_url: https://hc-ping.com/mmctl-ping-secret\n",
+    )
+    .unwrap();
     let out = run(&["check-config", &main_arg]);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(out.status.code(), Some(1));
@@ -74,7 +96,7 @@ fn mmctl_check_config_merges_the_fragments_beside_the_file_and_names_them_in_err
         text(&out.stderr),
         format!(
             "mmctl: error: {}: heartbeat: service 'nosuch': is not in monitored_services; add it there or remove its ping URL\n",
-            fragment.display()
+            main.display()
         )
     );
 }
