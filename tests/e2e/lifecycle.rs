@@ -3,6 +3,7 @@
 //! reports the service DOWN, and adding it back resumes the check.
 
 use crate::ansible_deploy::{inventory, playbook, recap, succeeded, vault};
+use crate::mmctl::mmctl_out;
 use crate::support::*;
 use mm_testbed::Testbed;
 use mm_testbed::healthchecks::{API_KEY, Check, Healthchecks};
@@ -148,4 +149,160 @@ fn a_removed_services_check_is_paused_by_the_next_deploy_and_never_reports_it_do
     );
     assert!(check(&hc, &second_slug).is_none(), "{:?}", hc.checks());
     assert!(check(&hc, &example_slug).is_some());
+}
+
+/// Whether `path` exists on the host.
+fn exists(h: &mm_testbed::Host, path: &str) -> bool {
+    h.ssh(&["test", "-e", path]).unwrap().status.success()
+}
+
+#[test]
+#[allow(clippy::too_many_lines)] // one user story on a real host, told in the order it happens
+fn remove_monitoring_takes_miraclemax_off_a_host_pauses_its_checks_and_a_deploy_brings_it_back() {
+    let tb = Testbed::start_on(&[D13]).unwrap();
+    let h = tb.host(0);
+    let smtp = Smtp::start(h.gateway());
+    let hc = Healthchecks::start(IpAddr::V4(h.gateway())).unwrap();
+    let inv = inventory(tb.hosts());
+    let password = vault(&inv, &format!("vault_healthchecks_api_key: {API_KEY}\n"));
+    let api_url = format!("heartbeat_api_url={}", hc.api_url);
+    let one = services(false);
+    let base = [
+        "-e",
+        &api_url,
+        "--vault-password-file",
+        password.to_str().unwrap(),
+        "-e",
+        &one,
+    ];
+    let run = |name: &str, extra: &[&str]| {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        playbook(&inv, name, &args)
+    };
+    succeeded(&run("deploy-complete-monitoring.yml", &[]));
+    let slugs = [h.name.clone(), format!("{}-example", h.name)];
+    let statuses = || {
+        slugs
+            .iter()
+            .map(|s| check(&hc, s).map(|c| c.status))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        statuses().iter().all(|s| s.as_deref() == Some("up")),
+        "{:?}",
+        statuses()
+    );
+    let installed = [
+        "/etc/miraclemax",
+        "/usr/local/bin/miraclemax-self-heal",
+        "/usr/local/bin/miraclemax-status",
+        "/usr/local/bin/miraclemax-heartbeat",
+        "/usr/local/lib/miraclemax",
+    ];
+
+    // Without hosts named, nothing is touched.
+    let unnamed = run("remove-monitoring.yml", &[]);
+    assert!(!unnamed.status.success());
+    let said = String::from_utf8_lossy(&unnamed.stdout);
+    assert!(
+        said.contains("Name the hosts to take MiracleMax off"),
+        "{said}"
+    );
+    assert_eq!(is_active(h, "miraclemax-self-heal.service"), "active");
+
+    // --check says what it would do and does nothing.
+    let target = format!("miraclemax_hosts={}", h.name);
+    let writes = hc.writes();
+    let dry = succeeded(&run("remove-monitoring.yml", &["-e", &target, "--check"]));
+    assert!(
+        dry.contains(&format!("Would pause the Healthchecks check {}:", h.name)),
+        "{dry}"
+    );
+    assert_eq!(hc.writes(), writes);
+    assert_eq!(is_active(h, "miraclemax-self-heal.service"), "active");
+    assert!(installed.iter().all(|p| exists(h, p)));
+
+    let out = succeeded(&run("remove-monitoring.yml", &["-e", &target]));
+    for slug in &slugs {
+        assert!(
+            out.contains(&format!("Paused the Healthchecks check {slug}:")),
+            "{out}"
+        );
+    }
+    assert_eq!(
+        statuses(),
+        [Some("paused".to_string()), Some("paused".to_string())]
+    );
+    assert!(
+        !h.ssh(&["systemctl", "cat", "miraclemax-self-heal"])
+            .unwrap()
+            .status
+            .success(),
+        "the unit is gone"
+    );
+    for path in installed {
+        assert!(!exists(h, path), "{path} removed");
+    }
+    let crontab = String::from_utf8_lossy(&h.ssh(&["crontab", "-l"]).unwrap().stdout).to_string();
+    assert!(!crontab.contains("miraclemax"), "{crontab}");
+    assert!(
+        exists(h, "/var/lib/miraclemax"),
+        "the state is kept unless asked"
+    );
+
+    // Again, through mmctl: nothing left to change, nothing written to Healthchecks. A group
+    // that reaches the host without naming it is refused first.
+    let pw = password.to_str().unwrap();
+    let group = mmctl_out(
+        &inv,
+        &["uninstall", "miraclemax", "--vault-password-file", pw],
+    );
+    assert_eq!(group.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&group.stderr);
+    assert!(
+        said.contains("'miraclemax' reaches 1 host(s) it does not name"),
+        "{said}"
+    );
+    let writes = hc.writes();
+    let again = mmctl_out(
+        &inv,
+        &[
+            "uninstall",
+            &h.name,
+            "--vault-password-file",
+            pw,
+            "-e",
+            &api_url,
+        ],
+    );
+    let said = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        again.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(
+        said.contains(&format!("mmctl: {}: ok, nothing to change", h.name)),
+        "no change the second time: {said}"
+    );
+    assert_eq!(hc.writes(), writes);
+
+    // A deploy brings it back: the checks resumed, and it heals.
+    succeeded(&run("deploy-complete-monitoring.yml", &[]));
+    assert!(
+        statuses().iter().all(|s| s.as_deref() != Some("paused")),
+        "{:?}",
+        statuses()
+    );
+    wait_until(
+        Duration::from_secs(20),
+        "the daemon watching example",
+        || {
+            h.ssh_ok(&["miraclemax-status", "--json"])
+                .is_ok_and(|s| s.contains("example.service is active"))
+        },
+    );
+    h.ssh_ok(&["systemctl", "stop", "example.service"]).unwrap();
+    smtp.wait_for("✅ MiracleMax: example - RESOLVED", Duration::from_secs(30));
+    assert_eq!(is_active(h, "example.service"), "active");
 }

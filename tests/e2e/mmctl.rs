@@ -92,7 +92,7 @@ fn mmctl_render_is_byte_for_byte_the_config_the_playbook_wrote_on_each_host() {
     assert_eq!(unit.as_bytes(), on_host.stdout.as_slice());
 }
 
-fn mmctl_out(inv: &Path, args: &[&str]) -> std::process::Output {
+pub(crate) fn mmctl_out(inv: &Path, args: &[&str]) -> std::process::Output {
     mm_testbed::mmctl()
         .arg("-i")
         .arg(inv)

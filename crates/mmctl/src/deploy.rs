@@ -26,7 +26,8 @@ pub enum Only {
 
 pub struct Options {
     pub inventory: Vec<PathBuf>,
-    pub only: Option<Only>,
+    /// The collection's playbook, by its fully qualified name (`playbook(only)` for a deploy).
+    pub play: &'static str,
     /// Options handing on the vault secrets (`Vault::for_ansible`).
     pub vault: Vec<std::ffi::OsString>,
     pub playbook: PlaybookArgs,
@@ -166,7 +167,7 @@ pub fn command(o: &Options, results: &Path) -> Command {
     for i in &o.inventory {
         cmd.arg("-i").arg(i);
     }
-    cmd.arg(playbook(o.only));
+    cmd.arg(o.play);
     cmd.args(&o.vault);
     cmd.args(o.playbook.to_args());
     let mut callbacks = callbacks_enabled();

@@ -250,6 +250,20 @@ enum Cmd {
         #[command(flatten)]
         playbook: mmctl::deploy::PlaybookArgs,
     },
+    /// Take MiracleMax off the hosts PATTERN names: their Healthchecks checks paused (or
+    /// deleted), the daemon, its unit, the binaries, the cron line and /etc/miraclemax removed.
+    /// A pattern that reaches hosts it does not name (a group, a wildcard) needs --yes.
+    #[command(
+        after_help = "Examples:\n  mmctl uninstall web1\n  mmctl uninstall web1 --check\n  mmctl uninstall old-servers --yes --delete-checks --remove-state"
+    )]
+    Uninstall {
+        /// The hosts: names (web1,web2), or with --yes a group or any Ansible pattern.
+        pattern: String,
+        #[command(flatten)]
+        removal: mmctl::commands::uninstall::Removal,
+        #[command(flatten)]
+        playbook: mmctl::deploy::PlaybookArgs,
+    },
     /// The fleet at a glance: each host's daemon, services, open incidents and last heartbeat,
     /// asked in parallel through Ansible; an unreachable host is a row that says so.
     #[command(after_help = "Examples:\n  mmctl status\n  mmctl status web1 web2 --json")]
@@ -446,7 +460,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         | Cmd::Test(_)
         | Cmd::Logs { .. }
         | Cmd::Pause { .. }
-        | Cmd::Resume { .. }) => return on_hosts(cmd, &cli.inventory),
+        | Cmd::Resume { .. }
+        | Cmd::Uninstall { .. }) => return on_hosts(cmd, &cli.inventory),
         cmd => return on_inventory(cmd, &cli.inventory),
     }
     Ok(ExitCode::SUCCESS)
@@ -599,13 +614,11 @@ fn on_inventory(cmd: Cmd, args: &InventoryArgs) -> anyhow::Result<ExitCode> {
             limit,
             extra_vars,
         } => {
-            let view = match (&graph, &host) {
-                (Some(top), _) => commands::inventory::View::Graph(top),
-                (None, Some(h)) => commands::inventory::View::Host(h),
-                (None, None) => commands::inventory::View::List {
-                    limit: limit.as_deref(),
-                },
-            };
+            let view = commands::inventory::View::asked(
+                graph.as_deref(),
+                host.as_deref(),
+                limit.as_deref(),
+            );
             commands::inventory::run(&src()?, view, &extra_vars)?;
         }
         Cmd::Validate { json, only, limit } => {
@@ -620,6 +633,11 @@ fn on_inventory(cmd: Cmd, args: &InventoryArgs) -> anyhow::Result<ExitCode> {
 fn on_hosts(cmd: Cmd, args: &InventoryArgs) -> anyhow::Result<ExitCode> {
     let src = || source(args);
     match cmd {
+        Cmd::Uninstall {
+            pattern,
+            removal,
+            playbook,
+        } => return commands::uninstall::run(&src()?, &pattern, removal, playbook),
         Cmd::Status { hosts, json } => return commands::status::run(&src()?, &hosts, json),
         Cmd::Test(TestCmd::Heal {
             host,

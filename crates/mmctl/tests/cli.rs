@@ -110,6 +110,7 @@ const COMMANDS: &[&str] = &[
     "validate",
     "render",
     "deploy",
+    "uninstall",
     "status",
     "test",
     "logs",

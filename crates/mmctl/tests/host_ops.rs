@@ -317,6 +317,44 @@ fn deploy_runs_the_collections_playbook_with_the_ansible_it_was_pointed_at_never
 }
 
 #[test]
+fn uninstall_runs_remove_monitoring_on_the_hosts_named_and_a_group_needs_yes() {
+    let f = Fleet::new();
+    // `web` is a group: it reaches web1 without naming it.
+    let out = f.mmctl(&["uninstall", "web"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "mmctl: error: 'web' reaches 1 host(s) it does not name: web1; nothing was removed. \
+         Name the hosts one by one (mmctl uninstall web1), or add --yes to take MiracleMax off \
+         all of them\n"
+    );
+    assert!(!f.bin().join("ran-playbook").exists(), "no play ran");
+
+    let out = f.mmctl(&["uninstall", "web1", "--check", "--delete-checks"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(text(&out.stdout).contains("mmctl: taking MiracleMax off web1\n"));
+    let argv = std::fs::read_to_string(f.bin().join("ran-playbook")).unwrap();
+    assert_eq!(
+        argv.lines().collect::<Vec<_>>(),
+        [
+            "-i",
+            "inventory",
+            "miraclemax.stack.remove_monitoring",
+            "--check",
+            "--extra-vars",
+            r#"{"heartbeat_removed_checks":"absent","miraclemax_hosts":"web1","self_healing_remove_state":false}"#,
+        ]
+    );
+    let out = f.mmctl(&["uninstall", "web", "--yes", "--remove-state"]);
+    assert!(out.status.success(), "{out:?}");
+    let argv = std::fs::read_to_string(f.bin().join("ran-playbook")).unwrap();
+    assert!(
+        argv.contains(r#"{"heartbeat_removed_checks":"paused","miraclemax_hosts":"web","self_healing_remove_state":true}"#),
+        "{argv}"
+    );
+}
+
+#[test]
 // One list of command lines over the same fake fleet, each beside the ansible-playbook argv
 // it must become; split, a case would no longer be read beside those it differs from.
 #[allow(clippy::too_many_lines)]

@@ -53,11 +53,16 @@ pub fn run(
     let vault = source.vault.for_ansible()?;
     let o = deploy::Options {
         inventory: source.paths,
-        only,
+        play: deploy::playbook(only),
         vault: vault.args.clone(),
         playbook,
     };
-    let (code, recap) = deploy::run(&o)?;
+    play(&o)
+}
+
+/// Runs the play, then says one line per host; the exit code is the play's.
+pub fn play(o: &deploy::Options) -> anyhow::Result<ExitCode> {
+    let (code, recap) = deploy::run(o)?;
     println!();
     for r in &recap {
         println!("{NAME}: {}", r.summary());

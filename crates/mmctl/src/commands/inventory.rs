@@ -15,6 +15,22 @@ pub enum View<'a> {
     List { limit: Option<&'a str> },
 }
 
+impl<'a> View<'a> {
+    /// What `--graph [GROUP]`, `--host H` and `--limit` ask for, as ansible-inventory reads
+    /// them: the graph first, then the host, else the list.
+    pub fn asked(
+        graph: Option<&'a str>,
+        host: Option<&'a str>,
+        limit: Option<&'a str>,
+    ) -> View<'a> {
+        match (graph, host) {
+            (Some(top), _) => View::Graph(top),
+            (None, Some(h)) => View::Host(h),
+            (None, None) => View::List { limit },
+        }
+    }
+}
+
 pub fn run(source: &Source, view: View, extra_vars: &[String]) -> anyhow::Result<()> {
     let mut inv = source.load()?;
     inv.extra = crate::inventory::parse_extra_vars(extra_vars)?;

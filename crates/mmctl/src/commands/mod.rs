@@ -19,6 +19,7 @@ pub mod render;
 pub mod scope;
 pub mod service_edit;
 pub mod status;
+pub mod uninstall;
 pub mod validate;
 
 use crate::ops;
