@@ -176,7 +176,9 @@ fn remember(bound: &Mutex<HashMap<u16, Bound>>, port: u16, at: Option<Bound>) {
     };
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// The guarded value, even after a panic elsewhere poisoned the lock (every holder leaves it
+/// whole).
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 

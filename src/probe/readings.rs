@@ -5,6 +5,7 @@
 //! first to ask starts one blocking task; every reading asked while it runs joins its queue,
 //! and it ends when the queue is empty. At rest that is one hand-off a slot, not one a look.
 
+use super::procs::lock;
 use super::usage::{self, Usage, Wanted};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -60,8 +61,8 @@ impl Readings {
         };
         if start {
             let queue = self.queue.clone();
-            // A task the runtime refuses (it is shutting down) drops the queue's senders with
-            // it: every look then gets the empty reading, as from a unit that just stopped.
+            // Not awaited: the answers come through the queue. A runtime shutting down may never
+            // run it, and then cancels the looks waiting with it.
             drop(tokio::task::spawn_blocking(move || read_all(&queue, read)));
         }
         answered.await.unwrap_or_default()
@@ -71,28 +72,25 @@ impl Readings {
 /// Reads the queue until it is empty. A reading that panics is answered empty (as from a
 /// unit that just stopped) and the rest are read as ever.
 fn read_all(queue: &Mutex<Queue>, read: fn(&str, Wanted) -> Usage) {
+    // The batch in hand; its buffer and the queue's are swapped, so neither grows anew.
+    let mut batch = Vec::new();
     loop {
-        let batch = {
+        {
             let mut q = lock(queue);
             if q.asked.is_empty() {
                 // Marked under the same lock that saw the queue empty: a look that asks after
                 // it starts a task of its own.
                 q.reading = false;
-                q.asked.shrink_to(16);
                 return;
             }
-            std::mem::take(&mut q.asked)
-        };
-        for (cgroup, wanted, answer) in batch {
+            std::mem::swap(&mut q.asked, &mut batch);
+        }
+        for (cgroup, wanted, answer) in batch.drain(..) {
             let usage = std::panic::catch_unwind(|| read(&cgroup, wanted)).unwrap_or_default();
             // The look may have been cancelled (a reload): nobody to answer.
             let _ = answer.send(usage);
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]
