@@ -7,7 +7,10 @@
 use std::path::Path;
 
 fn main() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("link/at-rest.ld");
+    // Read when the script runs, not built into it: a build script compiled in another checkout
+    // sharing this target folder (scripts/build-previous) must not point at that checkout.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it");
+    let script = Path::new(&manifest_dir).join("link/at-rest.ld");
     println!("cargo:rerun-if-changed={}", script.display());
     println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
     let release = std::env::var("PROFILE").as_deref() == Ok("release");

@@ -11,6 +11,7 @@ pub mod cli;
 /// as `crate::config`.
 pub use miraclemax_config as config;
 pub mod daemon;
+pub mod formats;
 pub mod heal;
 pub mod heartbeat;
 pub mod host_checks;

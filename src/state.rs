@@ -32,8 +32,11 @@ pub struct ServiceState {
     pub certificate: Option<Box<crate::certificates::Seen>>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Hash)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Hash)]
 pub struct State {
+    /// The file's format (see `crate::formats`): this build's in memory, whatever was read.
+    #[serde(default = "crate::formats::unversioned")]
+    pub format: u32,
     pub daemon_pid: u32,
     pub daemon_started_ms: u64,
     pub services: BTreeMap<String, ServiceState>,
@@ -62,6 +65,24 @@ pub struct State {
     /// Host checks past a threshold, by name (`disk space on /var`); none within them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub host_checks: BTreeMap<String, crate::host_checks::Held>,
+}
+
+impl Default for State {
+    fn default() -> State {
+        State {
+            format: crate::formats::CURRENT,
+            daemon_pid: 0,
+            daemon_started_ms: 0,
+            services: BTreeMap::new(),
+            blind_since_ms: None,
+            blind_services: Vec::new(),
+            blind_error: None,
+            last_worker_panic: None,
+            mail_blocked: None,
+            channels_blocked: BTreeMap::new(),
+            host_checks: BTreeMap::new(),
+        }
+    }
 }
 
 impl State {
@@ -141,15 +162,27 @@ impl Dirs {
         self.root.join("alive")
     }
 
+    /// The state as last saved (empty when there is none), in this build's format.
     pub fn load_state(&self) -> io::Result<State> {
+        self.read_state().map(|(s, _)| s)
+    }
+
+    /// `load_state`, with what to say when the file was of another build's format (the
+    /// daemon says it once, at its start).
+    pub fn read_state(&self) -> io::Result<(State, Option<crate::formats::Note>)> {
         match fs::read(self.state()) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("{}: {e}", self.state().display()),
-                )
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(State::default()),
+            Ok(b) => {
+                let mut s: State = serde_json::from_slice(&b).map_err(|e| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("{}: {e}", self.state().display()),
+                    )
+                })?;
+                let note = crate::formats::note(&self.state(), "the state", s.format);
+                s.format = crate::formats::CURRENT;
+                Ok((s, note))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok((State::default(), None)),
             Err(e) => Err(e),
         }
     }

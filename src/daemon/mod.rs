@@ -846,8 +846,13 @@ fn build_shared(
     reconnect: Arc<dyn Reconnect>,
     metrics: Option<Arc<Metrics>>,
 ) -> Result<Shared, DaemonError> {
-    let mut state = match dirs.load_state() {
-        Ok(s) => s,
+    let mut state = match dirs.read_state() {
+        Ok((s, note)) => {
+            if let Some(n) = note {
+                n.log();
+            }
+            s
+        }
         Err(e) => {
             // A damaged state file must not keep the healer down: keep it aside and start fresh.
             let aside = dirs
@@ -867,6 +872,9 @@ fn build_shared(
     prune(&mut state, &config);
     let host = config.host.clone().unwrap_or_else(hostname);
     let outbox = Outbox::with_clock(&dirs.outbox(), system.clock.clone())?;
+    for queue in crate::notify::queues::of(&config, &dirs.outbox()) {
+        crate::notify::outbox::carry_over(&queue.dir, &queue.describe);
+    }
     let bus = Arc::new(Limited::new(system.units.clone(), bus::IN_FLIGHT));
     let control = control::Control::new(&dirs.root);
     let shared = Shared {

@@ -114,13 +114,13 @@ impl Daemon {
         Dirs::new(&self.opts.state_dir).load_state().unwrap()
     }
 
-    fn saved_services(&self) -> Vec<String> {
+    pub(super) fn saved_services(&self) -> Vec<String> {
         let st = Dirs::new(&self.opts.state_dir).load_state().unwrap();
         st.services.keys().cloned().collect()
     }
 
     /// Waits (at most 2 s) until `what` holds.
-    async fn until(&self, what: &str, done: impl Fn(&Daemon) -> bool) {
+    pub(super) async fn until(&self, what: &str, done: impl Fn(&Daemon) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(2);
         while !done(self) {
             assert!(Instant::now() < deadline, "timed out waiting until {what}");
@@ -132,6 +132,12 @@ impl Daemon {
     fn alive_at(&self) -> std::time::SystemTime {
         let alive = self.opts.state_dir.join("alive");
         std::fs::metadata(alive).unwrap().modified().unwrap()
+    }
+
+    /// Writes `yaml` as the configuration and asks for a reload, as a deploy does.
+    pub(super) fn reload_with(&self, yaml: &str) {
+        std::fs::write(&self.opts.config_path, yaml).unwrap();
+        self.requests.send(Request::Reload).unwrap();
     }
 
     pub(super) async fn stop(self) {

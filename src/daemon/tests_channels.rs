@@ -130,3 +130,45 @@ async fn with_nothing_queued_the_delivery_tasks_set_no_timer_and_touch_no_file()
     }
     d.stop().await;
 }
+
+/// A service taken out of the configuration (a removal deployed) while its report waits: the
+/// report is still delivered, once, after the reload; the outbox is the channel's, not the
+/// service's.
+#[tokio::test]
+async fn a_report_waiting_for_a_service_removed_by_a_reload_is_still_delivered_once() {
+    let hook = Receiver::start(LOOPBACK).unwrap();
+    hook.down();
+    let yaml = |services: &str| {
+        format!(
+            "host: testhost\n{QUICK_LIMITS}notifications:\n  channels:\n\
+             \x20   - {{type: webhook, url: '{}/mm'}}\nmonitored_services:\n{services}",
+            hook.origin
+        )
+    };
+    let d = start_on(&yaml("  - name: a\n  - name: b\n"), |_, _| {});
+    d.until_watching(&["a", "b"]).await;
+    d.host.crashed("b.service");
+    let queue = crate::notify::queues::channel_dir(&d.opts.state_dir.join("outbox"), "webhook");
+    d.until("b's report queued", |_| {
+        !crate::notify::outbox::waiting(&queue).is_empty()
+    })
+    .await;
+
+    d.reload_with(&yaml("  - name: a\n"));
+    d.until("b forgotten", |d| {
+        !d.saved_services().contains(&"b".to_string())
+    })
+    .await;
+    d.clock.advance(Duration::from_secs(120));
+    hook.up();
+    let got = accepted(&hook, 1, Duration::from_secs(8)).await;
+    let body: serde_json::Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(
+        (body["service"].as_str(), body["outcome"].as_str()),
+        (Some("b"), Some("RESOLVED"))
+    );
+    sleep(Duration::from_millis(300)).await;
+    assert_eq!(hook.received().len(), 1, "once");
+    assert!(crate::notify::outbox::waiting(&queue).is_empty());
+    d.stop().await;
+}

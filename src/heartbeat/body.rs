@@ -300,6 +300,7 @@ mod tests {
     fn a_ping_after_a_gap_says_when_the_previous_ran_and_whether_the_host_restarted() {
         let t = 1_795_867_923_000;
         let mut r = Record {
+            format: crate::formats::CURRENT,
             last_run_ms: t,
             last_success_ms: t,
             last_signal: "ok".into(),

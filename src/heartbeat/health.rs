@@ -463,6 +463,7 @@ mod tests {
         let team = crate::notify::queues::channel_dir(&dirs.outbox(), "team");
         std::fs::create_dir_all(&team).unwrap();
         let queued = crate::notify::outbox::Queued {
+            format: crate::formats::CURRENT,
             id: "r1".into(),
             email: crate::notify::report::Email {
                 subject: "s".into(),

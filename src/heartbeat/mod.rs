@@ -32,6 +32,10 @@ pub const DEFAULT_LOG: &str = "/var/log/healthcheck-heartbeat.log";
 /// What the last run did, for `miraclemax-status` and the next run's event window.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Record {
+    /// The file's format (see `crate::formats`); each run writes this build's. A run reads
+    /// only the times below from the last one, so any format's are carried over as they are.
+    #[serde(default = "crate::formats::unversioned")]
+    pub format: u32,
     pub last_run_ms: u64,
     pub last_success_ms: u64,
     /// "ok" or "fail" (what was sent) and whether it was delivered.
@@ -208,6 +212,7 @@ async fn deliver(
     let now = now_ms();
     let ok = server.signal == Signal::Success;
     let new = Record {
+        format: crate::formats::CURRENT,
         last_run_ms: now,
         last_success_ms: if server.result.delivered && ok {
             now

@@ -118,6 +118,9 @@ impl<'de> Deserialize<'de> for ReportOutcome {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Queued {
+    /// The file's format (see `crate::formats`); written as this build's.
+    #[serde(default = "crate::formats::unversioned")]
+    pub format: u32,
     pub id: String,
     pub email: Email,
     #[serde(default)]
@@ -166,6 +169,7 @@ impl Outbox {
             return Ok(false);
         }
         let q = Queued {
+            format: crate::formats::CURRENT,
             id: id.into(),
             email: email.clone(),
             about: about.clone(),
@@ -203,10 +207,15 @@ impl Outbox {
         }
     }
 
+    /// Writes a report's file, in this build's format whatever it was read in.
     fn write(&self, q: &Queued) -> io::Result<()> {
         #[cfg(test)]
         let _slowed = slow_disk::writing(&self.dir, &q.id);
-        crate::state::write_atomic(&self.path(&q.id), &serde_json::to_vec_pretty(q)?)
+        let q = Queued {
+            format: crate::formats::CURRENT,
+            ..q.clone()
+        };
+        crate::state::write_atomic(&self.path(&q.id), &serde_json::to_vec_pretty(&q)?)
     }
 
     /// Reports not yet delivered, oldest first.
@@ -386,6 +395,59 @@ pub fn waiting(dir: &Path) -> Vec<Queued> {
         .collect();
     out.sort_by_key(|q| q.created_ms);
     out
+}
+
+/// At the daemon's start (and each reload), for queue folder `dir` (`describe` names its
+/// channel): each waiting report of an earlier build's format is rewritten in this build's, and
+/// said; one of a later build's is said and left as it is until its next attempt; one that
+/// cannot be read at all is said (an error: this build will not deliver it) and left in place
+/// for a person, never deleted. Returns what was said.
+pub fn carry_over(dir: &Path, describe: &str) -> Vec<String> {
+    let mut said = Vec::new();
+    let files = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"));
+    for path in files {
+        let Ok(bytes) = fs::read(&path) else { continue };
+        let q: Queued = match serde_json::from_slice(&bytes) {
+            Ok(q) => q,
+            Err(e) => {
+                let text = format!(
+                    "{}: a report waiting for {describe} cannot be read ({e}): left in place, \
+                     and not delivered by this build",
+                    path.display()
+                );
+                tracing::error!(event = "outbox_unreadable", "{text}");
+                said.push(text);
+                continue;
+            }
+        };
+        let what = format!("a report waiting for {describe} ({})", q.id);
+        let Some(note) = crate::formats::note(&path, &what, q.format) else {
+            continue;
+        };
+        if !note.later {
+            let rewritten = Queued {
+                format: crate::formats::CURRENT,
+                ..q
+            };
+            let json = serde_json::to_vec_pretty(&rewritten).map_err(io::Error::from);
+            if let Err(e) = json.and_then(|j| crate::state::write_atomic(&path, &j)) {
+                // Still readable as it is: delivered all the same, rewritten at its attempt.
+                tracing::warn!(
+                    "{}: cannot rewrite it in format {}: {e}",
+                    path.display(),
+                    crate::formats::CURRENT
+                );
+            }
+        }
+        note.log();
+        said.push(note.text);
+    }
+    said
 }
 
 /// One report on its way out: its text (with a late note when it is late), what it is about,

@@ -30,4 +30,5 @@ mod shared_units;
 mod storms;
 mod testbed;
 mod trust;
+mod upgrade;
 mod user_repository;

@@ -10,6 +10,7 @@ mod config_validation;
 mod docs;
 mod email_golden;
 mod failure_modes_doc;
+mod formats;
 mod heartbeat_contract;
 mod readme_results;
 mod role_specs;
