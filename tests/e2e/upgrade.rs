@@ -208,14 +208,15 @@ fn an_upgrade_resumes_the_open_incident_delivers_the_queued_report_once_and_heal
     // The heal in progress ends; the mail server comes back.
     h.ssh_ok(&["rm", HOLD]).unwrap();
     smtp.resume();
-    let resolved = smtp.wait_for("✅ MiracleMax: example - RESOLVED", Duration::from_secs(60));
+    let resolved = smtp.wait_for("✅ MiracleMax: example - RESOLVED", Duration::from_secs(90));
     assert!(
         resolved.body.contains(&format!("Incident: {incident} ")),
         "the incident opened before the upgrade: {}",
         resolved.body
     );
+    // A report that has waited long is tried at most a minute apart (the outbox's backoff).
     wait_until(
-        Duration::from_secs(60),
+        Duration::from_secs(90),
         "second's queued report and its heal's",
         || smtp.count("✅ MiracleMax: second - RESOLVED") >= 2,
     );
