@@ -664,6 +664,36 @@ fn the_heartbeat_alone_on_a_new_host_says_what_to_deploy_first_and_a_removed_smt
     );
     assert_eq!(is_active(h, "miraclemax-self-heal.service"), "active");
 
+    // A period and grace shorter than cron's gap between two runs (every five minutes by
+    // default) would report every check DOWN between runs: refused, before any check is made.
+    let too_short = playbook(
+        &inv,
+        "deploy-healthchecks.yml",
+        &[
+            &[
+                "-e",
+                &api_url,
+                "-e",
+                "heartbeat_timeout=60",
+                "-e",
+                "heartbeat_grace=60",
+            ][..],
+            &pw[..],
+        ]
+        .concat(),
+    );
+    let text = String::from_utf8_lossy(&too_short.stdout);
+    assert!(!too_short.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{}: heartbeat_cron_minute (*/5) runs the heartbeat up to 5 minutes apart, but a \
+             check goes DOWN 60 s (heartbeat_timeout) + 60 s (heartbeat_grace) after its last ping",
+            h.name
+        )),
+        "{text}"
+    );
+    assert_eq!(hc.writes(), 0, "no check was created");
+
     // Now the heartbeat layer deploys.
     let heartbeat = playbook(
         &inv,

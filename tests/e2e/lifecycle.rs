@@ -15,7 +15,9 @@ const EXAMPLE: &str = r#"{"name": "example", "port": 8080, "domain": "example.la
     "healing_strategies": ["service_restart", "port_conflict", "kill_hung"], "health": {"path": "/health"}}"#;
 
 /// The inventory's services: example always, second when `with_second`; both with a check of
-/// their own whose period and grace are the least Healthchecks takes (60 s each).
+/// their own whose period and grace are the least Healthchecks takes (60 s each), pinged by cron
+/// every minute as such a period needs (the default, every five minutes, would let every check
+/// go late between two deploys).
 fn services(with_second: bool) -> String {
     let example: serde_json::Value = serde_json::from_str(EXAMPLE).unwrap();
     let mut monitored = vec![example];
@@ -29,6 +31,7 @@ fn services(with_second: bool) -> String {
         "healthcheck_services": checked,
         "heartbeat_timeout": 60,
         "heartbeat_grace": 60,
+        "heartbeat_cron_minute": "*",
     })
     .to_string()
 }
