@@ -126,9 +126,7 @@ async fn judge_rules(
     let usage = sh.ctx.procs.usage(&look.status.control_group, wanted).await;
     known.lacking = match trusted {
         Some((lacking, n)) => Some((lacking, n + 1)),
-        // Remembered only from a reading that found the unit's processes: a cgroup gone
-        // between systemd's answer and the reading lacks every file.
-        None => (usage.summed && usage.lacking != Lacking::default()).then_some((usage.lacking, 0)),
+        None => Lacking::worth_remembering(&usage).then_some((usage.lacking, 0)),
     };
     let now = tokio::time::Instant::now();
     let cpu = match (known.cpu, usage.cpu_usec) {

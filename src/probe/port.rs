@@ -147,19 +147,30 @@ fn socket_inode(link: &str) -> Option<u64> {
 
 /// The processes of a cgroup and of the cgroups below it (cgroup v2).
 pub(crate) fn cgroup_pids(control_group: &str) -> Vec<i32> {
+    cgroup_processes(control_group, false).0
+}
+
+/// The processes of a cgroup and of the cgroups below it, and whether it had none below it
+/// (`nr_descendants 0`). `leaf`: it had none at an earlier reading, so cgroup.stat is not read
+/// unless its own cgroup.procs is empty (its processes may have moved to a cgroup made below).
+pub(crate) fn cgroup_processes(control_group: &str, leaf: bool) -> (Vec<i32>, bool) {
+    let top = std::path::PathBuf::from(format!("/sys/fs/cgroup{control_group}"));
     let mut pids = Vec::new();
-    let mut dirs = vec![std::path::PathBuf::from(format!(
-        "/sys/fs/cgroup{control_group}"
-    ))];
+    let mut dirs = vec![top.clone()];
+    let mut is_leaf = true;
     while let Some(dir) = dirs.pop() {
         if let Some(procs) = super::kernfs::read(dir.join("cgroup.procs")) {
             pids.extend(procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+        }
+        if leaf && dir == top && !pids.is_empty() {
+            continue;
         }
         // Most units have no cgroups below their own (only `Delegate=` ones do): one small
         // file says so, where listing the folder reads its thirty-odd control files.
         if !has_descendants(&dir) {
             continue;
         }
+        is_leaf = false;
         if let Ok(entries) = std::fs::read_dir(&dir) {
             dirs.extend(
                 entries
@@ -169,7 +180,7 @@ pub(crate) fn cgroup_pids(control_group: &str) -> Vec<i32> {
             );
         }
     }
-    pids
+    (pids, is_leaf)
 }
 
 /// Whether cgroup.stat counts cgroups below `dir` (true when it cannot be read: then look).

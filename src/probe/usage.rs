@@ -25,12 +25,16 @@ pub struct Usage {
     pub lacking: Lacking,
 }
 
-/// The controller files a unit's cgroup may lack (a container not given the memory or pids
-/// controller). `cpu.stat` is in every cgroup v2 group.
+/// What a unit's cgroup may lack: the controller files of a controller it was not given (a
+/// container without the memory or pids controller; `cpu.stat` is in every cgroup v2 group),
+/// and cgroups below its own (only `Delegate=` units make them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Lacking {
     pub memory: bool,
     pub tasks: bool,
+    /// No cgroup below its own: its processes are all in its own cgroup.procs, and cgroup.stat
+    /// need not be read to know it. Only said of a reading that found its processes.
+    pub descendants: bool,
 }
 
 impl Lacking {
@@ -38,7 +42,15 @@ impl Lacking {
     pub const NONE: Lacking = Lacking {
         memory: false,
         tasks: false,
+        descendants: false,
     };
+
+    /// Worth remembering for the next readings: it says something and came from a reading that
+    /// found the unit's processes (a cgroup gone between systemd's answer and the reading lacks
+    /// every file).
+    pub fn worth_remembering(usage: &Usage) -> bool {
+        (usage.summed || usage.lacking.descendants) && usage.lacking != Lacking::NONE
+    }
 }
 
 /// Which figures to read: only those a rule judges, so a look reads no file it does not need.
@@ -93,11 +105,17 @@ pub fn read(control_group: &str, wanted: Wanted) -> Usage {
     let from_processes = [memory, cpu_usec, tasks]
         .iter()
         .any(|figure| matches!(figure, Some(None)));
-    let pids = (from_processes || wanted.fds).then(|| super::port::cgroup_pids(control_group));
+    let (pids, leaf) = if from_processes || wanted.fds {
+        let (pids, leaf) = super::port::cgroup_processes(control_group, wanted.lacking.descendants);
+        (Some(pids), leaf)
+    } else {
+        (None, false)
+    };
     let summed = match &pids {
         Some(pids) if from_processes => processes_sum(pids),
         _ => Usage::default(),
     };
+    let found = pids.as_ref().is_some_and(|p| !p.is_empty());
     Usage {
         memory: memory.and_then(|m| m.or(summed.memory)),
         cpu_usec: cpu_usec.and_then(|c| c.or(summed.cpu_usec)),
@@ -107,6 +125,7 @@ pub fn read(control_group: &str, wanted: Wanted) -> Usage {
         lacking: Lacking {
             memory: memory == Some(None),
             tasks: tasks == Some(None),
+            descendants: leaf && found,
         },
     }
 }
@@ -261,17 +280,27 @@ mod tests {
             !(has("memory.current") && has("pids.current")),
             "{u:?}"
         );
+        // No cgroup.stat (a cgroup v1 hierarchy mounted there): taken to have some below.
+        let stat = std::fs::read_to_string(
+            Path::new("/sys/fs/cgroup")
+                .join(own.trim_start_matches('/'))
+                .join("cgroup.stat"),
+        )
+        .unwrap_or_default();
         assert_eq!(
             u.lacking,
             Lacking {
                 memory: !has("memory.current"),
                 tasks: !has("pids.current"),
+                descendants: stat.contains("nr_descendants 0\n"),
             }
         );
-        // Told the cgroup lacks memory.current: summed from the processes, not opened.
+        // Told the cgroup lacks memory.current and cgroups below: summed from the processes,
+        // not opened, and its own processes read as before.
         let told = Lacking {
             memory: true,
             tasks: false,
+            descendants: true,
         };
         let summed = read(
             &own,
@@ -281,6 +310,12 @@ mod tests {
             },
         );
         assert!(summed.summed && summed.lacking.memory, "{summed:?}");
+        if has("cgroup.stat") {
+            assert!(
+                summed.lacking.descendants && summed.fds.is_some_and(|n| n >= 3),
+                "{summed:?}"
+            );
+        }
         assert!(summed.memory.is_some_and(|b| b > 0), "{summed:?}");
         assert_eq!(read("", all), Usage::default());
         let memory_only = read(

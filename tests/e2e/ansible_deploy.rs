@@ -664,21 +664,41 @@ fn the_heartbeat_alone_on_a_new_host_says_what_to_deploy_first_and_a_removed_smt
     );
     assert_eq!(is_active(h, "miraclemax-self-heal.service"), "active");
 
-    // A period and grace shorter than cron's gap between two runs (every five minutes by
-    // default) would report every check DOWN between runs: refused, before any check is made.
-    let too_short = playbook(
+    refuses_a_period_and_grace_shorter_than_crons_gap(h, &inv, &api_url, &pw, &hc);
+
+    // Now the heartbeat layer deploys.
+    let heartbeat = playbook(
         &inv,
+        "deploy-healthchecks.yml",
+        &[&["-e", &api_url][..], &pw[..]].concat(),
+    );
+    succeeded(&heartbeat);
+    assert!(hc.checks().iter().any(|c| c.slug == h.name));
+}
+
+/// A period and grace shorter than cron's gap between two heartbeat runs (every five minutes by
+/// default) would report every check DOWN between runs: the deploy refuses it, before any
+/// check is made.
+fn refuses_a_period_and_grace_shorter_than_crons_gap(
+    h: &mm_testbed::Host,
+    inv: &std::path::Path,
+    api_url: &str,
+    pw: &[&str],
+    hc: &Healthchecks,
+) {
+    let too_short = playbook(
+        inv,
         "deploy-healthchecks.yml",
         &[
             &[
                 "-e",
-                &api_url,
+                api_url,
                 "-e",
                 "heartbeat_timeout=60",
                 "-e",
                 "heartbeat_grace=60",
             ][..],
-            &pw[..],
+            pw,
         ]
         .concat(),
     );
@@ -693,13 +713,4 @@ fn the_heartbeat_alone_on_a_new_host_says_what_to_deploy_first_and_a_removed_smt
         "{text}"
     );
     assert_eq!(hc.writes(), 0, "no check was created");
-
-    // Now the heartbeat layer deploys.
-    let heartbeat = playbook(
-        &inv,
-        "deploy-healthchecks.yml",
-        &[&["-e", &api_url][..], &pw[..]].concat(),
-    );
-    succeeded(&heartbeat);
-    assert!(hc.checks().iter().any(|c| c.slug == h.name));
 }

@@ -679,7 +679,7 @@ async fn a_cgroup_found_without_a_controller_file_is_read_without_it_until_looke
     // No memory.current in its cgroup: memory summed from its processes.
     let lacking = Lacking {
         memory: true,
-        tasks: false,
+        ..Lacking::NONE
     };
     let summed = Usage {
         summed: true,
@@ -696,6 +696,27 @@ async fn a_cgroup_found_without_a_controller_file_is_read_without_it_until_looke
     assert_eq!(told[0], Lacking::default());
     assert!(told[1..61].iter().all(|&l| l == lacking), "{told:?}");
     assert_eq!(told[61], Lacking::default());
+    // A cgroup with every file but no cgroup below it: that is remembered as well.
+    let leaf = Lacking {
+        descendants: true,
+        ..Lacking::NONE
+    };
+    let mut r = rig_rules("{memory: 30MiB, fds: 100}");
+    r.host.active("x.service");
+    r.host.uses(
+        "x.service",
+        Usage {
+            lacking: leaf,
+            ..memory(10)
+        },
+    );
+    for _ in 0..3 {
+        r.look().await;
+    }
+    assert_eq!(
+        r.host.told_lacking("x.service"),
+        [Lacking::NONE, leaf, leaf]
+    );
     // A cgroup with every file, or a reading that found no process, is never taken to lack one.
     for usage in [
         FRESH,
