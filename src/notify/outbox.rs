@@ -329,8 +329,8 @@ impl Outbox {
                 if again {
                     tracing::info!(
                         report = id,
-                        "report {id} is sent again with its first attempt's key {m} \
-                         (an earlier attempt may have reached the server)"
+                        "report {id} is tried again under its first attempt's key {m}, so \
+                         a copy an earlier attempt may have delivered is known as the same message"
                     );
                 }
                 Some(m)

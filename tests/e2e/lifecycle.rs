@@ -152,6 +152,37 @@ fn a_removed_services_check_is_paused_by_the_next_deploy_and_never_reports_it_do
     );
     assert!(check(&hc, &second_slug).is_none(), "{:?}", hc.checks());
     assert!(check(&hc, &example_slug).is_some());
+
+    // Without an API key the checks are pinged by URL alone, and a removed service's check
+    // cannot be paused: the deploy says so by name, and asks nothing of the API.
+    let urls = [hc.add_check(), hc.add_check(), hc.add_check()];
+    let by_url = |with_second: bool| {
+        let mut v: serde_json::Value = serde_json::from_str(&services(with_second)).unwrap();
+        let checked = [("example", &urls[1]), ("second", &urls[2])];
+        v["healthcheck_services"] = checked[..1 + usize::from(with_second)]
+            .iter()
+            .map(|(name, url)| json!({"name": name, "ping_url": url}))
+            .collect();
+        v["heartbeat_api_key"] = json!("");
+        v["heartbeat_ping_url"] = json!(urls[0]);
+        v.to_string()
+    };
+    succeeded(&deploy(&by_url(true), &[]));
+    let writes = hc.writes();
+    let out = succeeded(&deploy(&by_url(false), &[]));
+    assert!(
+        out.contains(
+            "WARNING: second is no longer in healthcheck_services, and without a Healthchecks \
+             API key (heartbeat_api_key) its check cannot be paused: pause it in Healthchecks, \
+             or it reports second DOWN after its period and grace."
+        ),
+        "{out}"
+    );
+    assert_eq!(
+        hc.writes(),
+        writes,
+        "nothing asked of the API without a key"
+    );
 }
 
 /// Whether `path` exists on the host.
