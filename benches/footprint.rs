@@ -15,11 +15,16 @@
 //! services under MiracleMax and holds them until stdin closes, printing the daemon's PID (as the
 //! machine sees it) for `perf`, `strace` and /proc/PID/smaps. `FP_ORDER=1` writes link/at-rest.ld,
 //! the functions the daemon runs at rest, which the release build puts side by side
-//! (benches/footprint/order.rs).
+//! (benches/footprint/order.rs). `FP_AB=DIR` (another build's `target/release`) or `FP_AB=monit`
+//! measures this build's idle CPU beside that one on two hosts over the same windows
+//! (`FP_WINDOWS`, 6, of `FP_IDLE_SECS`), in `FP_HOLD`'s setting (`50,10,http,rules` if unset),
+//! and prints each window's ratio (benches/footprint/ab.rs).
 
 #[path = "../tests/e2e/support.rs"]
 mod support;
 
+#[path = "footprint/ab.rs"]
+mod ab;
 #[path = "footprint/healers.rs"]
 mod healers;
 #[path = "footprint/lab.rs"]
@@ -147,23 +152,29 @@ fn join(mm: Vec<run::Measure>, monit: Vec<run::Measure>) -> Vec<Value> {
         .collect()
 }
 
-/// `FP_HOLD`: one host, MiracleMax watching the services of `spec` (`50,30` or `50,10,http`),
-/// held for profiling until stdin closes.
-fn hold(spec: &str) {
+/// The setting of `FP_HOLD` and `FP_AB`: `50,30` or `50,10,http,rules`.
+fn setting(spec: &str) -> healers::Setting {
     let mut parts = spec.split(',').map(|v| v.trim().parse::<u64>().ok());
     let (Some(Some(services)), Some(Some(interval_secs))) = (parts.next(), parts.next()) else {
         panic!(
             "FP_HOLD={spec}: say SERVICES,INTERVAL_SECS[,http][,channels][,rules][,checks], e.g. 50,10,http"
         );
     };
-    let setting = healers::Setting {
+    healers::Setting {
         services: services as usize,
         interval_secs,
         http_all: spec.contains(",http"),
         channels: spec.contains(",channels"),
         rules: spec.contains(",rules"),
         checks: spec.contains(",checks"),
-    };
+    }
+}
+
+/// `FP_HOLD`: one host, MiracleMax watching the services of `spec`, held for profiling until
+/// stdin closes.
+fn hold(spec: &str) {
+    let setting = setting(spec);
+    let (services, interval_secs) = (setting.services, setting.interval_secs);
     let listener = lab::build_listener();
     let tb = Testbed::start_on(&[Release::Bookworm]).expect("the testbed needs root");
     let _smtp = support::Smtp::start(tb.host(0).gateway());
@@ -172,7 +183,7 @@ fn hold(spec: &str) {
         host: tb.host(0),
     };
     lab::install_services(h.host, &listener);
-    lab::start_services(h.host, services as usize);
+    lab::start_services(h.host, services);
     h.configure(&setting);
     let host_pid = h.pid();
     let pid = sh("pgrep", &["-n", "-x", "miraclemax-self"]);
@@ -193,6 +204,22 @@ fn main() {
         write_all(repo, &doc);
         return;
     }
+    let options = || run::Options {
+        idle_secs: env_or("FP_IDLE_SECS", 120),
+        settle_secs: env_or("FP_SETTLE_SECS", 15),
+        rounds: env_or("FP_ROUNDS", 3) as usize,
+        clk_tck: sh("getconf", &["CLK_TCK"]).parse().unwrap_or(100.0),
+    };
+    if let Ok(other) = std::env::var("FP_AB") {
+        let spec = std::env::var("FP_HOLD").unwrap_or_else(|_| "50,10,http,rules".into());
+        let windows = env_or("FP_WINDOWS", 6) as usize;
+        return ab::compare(
+            &ab::Other::parse(&other),
+            &setting(&spec),
+            windows,
+            &options(),
+        );
+    }
     if let Ok(spec) = std::env::var("FP_HOLD") {
         return hold(&spec);
     }
@@ -200,12 +227,7 @@ fn main() {
         return order::write_script(repo);
     }
     let started = Instant::now();
-    let o = run::Options {
-        idle_secs: env_or("FP_IDLE_SECS", 120),
-        settle_secs: env_or("FP_SETTLE_SECS", 15),
-        rounds: env_or("FP_ROUNDS", 3) as usize,
-        clk_tck: sh("getconf", &["CLK_TCK"]).parse().unwrap_or(100.0),
-    };
+    let o = options();
     let listener = lab::build_listener();
     eprintln!("footprint: booting two testbed hosts");
     // Debian 12, as the recorded results and the method (Monit 5.33) say.
