@@ -18,7 +18,8 @@
 //! (benches/footprint/order.rs). `FP_AB=DIR` (another build's `target/release`) or `FP_AB=monit`
 //! measures this build's idle CPU beside that one on two hosts over the same windows
 //! (`FP_WINDOWS`, 6, of `FP_IDLE_SECS`), in `FP_HOLD`'s setting (`50,10,http,rules` if unset),
-//! and prints each window's ratio (benches/footprint/ab.rs).
+//! and prints each window's ratio (benches/footprint/ab.rs); `FP_AB_UNIT` (lines such as
+//! `RestrictSUIDSGID=no`) goes in a drop-in of the other side's unit.
 
 #[path = "../tests/e2e/support.rs"]
 mod support;
@@ -213,8 +214,10 @@ fn main() {
     if let Ok(other) = std::env::var("FP_AB") {
         let spec = std::env::var("FP_HOLD").unwrap_or_else(|_| "50,10,http,rules".into());
         let windows = env_or("FP_WINDOWS", 6) as usize;
+        let unit_settings = std::env::var("FP_AB_UNIT").unwrap_or_default();
         return ab::compare(
             &ab::Other::parse(&other),
+            &unit_settings,
             &setting(&spec),
             windows,
             &options(),

@@ -45,17 +45,29 @@ fn this_build() -> PathBuf {
         .to_path_buf()
 }
 
+const UNIT: &str = "miraclemax-self-heal.service";
+
+/// Where `FP_AB_UNIT`'s settings go on the other side's host.
+const DROP_IN: &str = "/etc/systemd/system/miraclemax-self-heal.service.d/ab.conf";
+
 /// Puts the daemon of `dir` on `host` in place of the running one (a running program's file
-/// cannot be written over) and starts it.
-fn put_daemon(host: &Host, dir: &Path) {
-    let unit = "miraclemax-self-heal.service";
-    host.ssh_ok(&["systemctl", "stop", unit]).unwrap();
+/// cannot be written over), with `unit_settings` in a drop-in of its unit (none if empty), and
+/// starts it.
+fn put_daemon(host: &Host, dir: &Path, unit_settings: &str) {
+    host.ssh_ok(&["systemctl", "stop", UNIT]).unwrap();
     host.copy(
         &dir.join("miraclemax-self-heal"),
         "/usr/local/bin/miraclemax-self-heal",
     )
     .unwrap();
-    host.ssh_ok(&["systemctl", "start", unit]).unwrap();
+    if unit_settings.is_empty() {
+        host.ssh_ok(&["rm", "-f", DROP_IN]).unwrap();
+    } else {
+        host.write(DROP_IN, &format!("[Service]\n{unit_settings}\n"))
+            .unwrap();
+    }
+    host.ssh_ok(&["systemctl", "daemon-reload"]).unwrap();
+    host.ssh_ok(&["systemctl", "start", UNIT]).unwrap();
 }
 
 /// Idle CPU (% of a core) of each healer over the same window.
@@ -77,7 +89,10 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-pub fn compare(other: &Other, setting: &Setting, windows: usize, o: &Options) {
+/// `unit_settings`: lines for the other side's unit (`FP_AB_UNIT`, e.g. `RestrictSUIDSGID=no`),
+/// to measure what a setting of the unit costs; with `FP_AB` this build's own folder, the same
+/// daemon runs on both sides.
+pub fn compare(other: &Other, unit_settings: &str, setting: &Setting, windows: usize, o: &Options) {
     let listener = lab::build_listener();
     let tb = Testbed::start_on(&[Release::Bookworm; 2]).expect("the testbed needs root");
     let _smtp = crate::support::Smtp::start(tb.host(0).gateway());
@@ -104,11 +119,16 @@ pub fn compare(other: &Other, setting: &Setting, windows: usize, o: &Options) {
     // builds[i]: which build runs on host i (0 this one, 1 the other).
     let mut builds = [0, 1];
     if let Other::Build(dir) = other {
-        put_daemon(healers[1].host, dir);
+        put_daemon(healers[1].host, dir, unit_settings);
     }
     eprintln!(
-        "footprint: this build beside {}; {windows} windows of {} s after {} s to settle",
+        "footprint: this build beside {}{}; {windows} windows of {} s after {} s to settle",
         other.name(),
+        if unit_settings.is_empty() {
+            String::new()
+        } else {
+            format!(" with {unit_settings:?} in its unit")
+        },
         o.idle_secs,
         o.settle_secs
     );
@@ -120,8 +140,8 @@ pub fn compare(other: &Other, setting: &Setting, windows: usize, o: &Options) {
             && w > 0
         {
             builds = [1, 0];
-            put_daemon(healers[0].host, dir);
-            put_daemon(healers[1].host, &mine);
+            put_daemon(healers[0].host, dir, unit_settings);
+            put_daemon(healers[1].host, &mine, "");
             eprintln!("footprint: the builds swap hosts");
             std::thread::sleep(Duration::from_secs(o.settle_secs));
         }
