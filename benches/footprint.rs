@@ -194,6 +194,20 @@ fn hold(spec: &str) {
     std::io::copy(&mut std::io::stdin(), &mut std::io::sink()).ok();
 }
 
+/// `FP_AB`: this build beside `other` (a build's folder, or `monit`) in `FP_HOLD`'s setting.
+fn compare(other: &str, o: &run::Options) {
+    let spec = std::env::var("FP_HOLD").unwrap_or_else(|_| "50,10,http,rules".into());
+    let unit_settings = std::env::var("FP_AB_UNIT").unwrap_or_default();
+    let windows = env_or("FP_WINDOWS", 6) as usize;
+    ab::compare(
+        &ab::Other::parse(other),
+        &unit_settings,
+        &setting(&spec),
+        windows,
+        o,
+    );
+}
+
 fn main() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     if std::env::var_os("FP_REPORT_ONLY").is_some() {
@@ -212,16 +226,7 @@ fn main() {
         clk_tck: sh("getconf", &["CLK_TCK"]).parse().unwrap_or(100.0),
     };
     if let Ok(other) = std::env::var("FP_AB") {
-        let spec = std::env::var("FP_HOLD").unwrap_or_else(|_| "50,10,http,rules".into());
-        let windows = env_or("FP_WINDOWS", 6) as usize;
-        let unit_settings = std::env::var("FP_AB_UNIT").unwrap_or_default();
-        return ab::compare(
-            &ab::Other::parse(&other),
-            &unit_settings,
-            &setting(&spec),
-            windows,
-            &options(),
-        );
+        return compare(&other, &options());
     }
     if let Ok(spec) = std::env::var("FP_HOLD") {
         return hold(&spec);
