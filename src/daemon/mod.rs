@@ -718,15 +718,20 @@ fn start_generation(shared: &Arc<Shared>, stop: watch::Receiver<bool>, first: bo
     sup
 }
 
+/// Half systemd's watchdog period (10 s without one), at most the check interval: how often
+/// the beat must come at the latest.
+fn beat_period(config: &Config) -> Duration {
+    sd_notify::watchdog_enabled()
+        .map(|d| d / 2)
+        .unwrap_or(Duration::from_secs(10))
+        .min(config.limits.check_interval)
+}
+
 /// The watchdog's beat: half systemd's watchdog period, at most the check interval, and on
 /// the grid too: a beat shares its wake-up with the looks of that slot (the first one at
 /// once, the next on the grid's points).
 fn beat_ticker(shared: &Shared) -> tokio::time::Interval {
-    let beat_every = sd_notify::watchdog_enabled()
-        .map(|d| d / 2)
-        .unwrap_or(Duration::from_secs(10))
-        .min(shared.config.limits.check_interval);
-    let beat_every = shared.grid.snap(beat_every);
+    let beat_every = shared.grid.snap(beat_period(&shared.config));
     tokio::time::interval_at(shared.grid.first(Duration::ZERO, beat_every), beat_every)
 }
 
@@ -909,7 +914,7 @@ fn build_shared(
         shed: shed::Shed::new(config.limits.check_interval + Duration::from_secs(2)),
         requests: Mutex::new(control.requests()),
         control,
-        grid: grid::Grid::new(config.limits.check_interval),
+        grid: grid::Grid::new(config.limits.check_interval, beat_period(&config)),
         stamped: Mutex::new(None),
         config,
     };
